@@ -1,0 +1,286 @@
+//! Authorization checks: does the mesh deny by default, and do ALLOW rules stay narrow?
+
+use kridik_sdk::prelude::*;
+use kridik_sdk::{MeshConfig, Unavailable};
+use serde_json::Value;
+use std::collections::{BTreeMap, BTreeSet};
+
+const AP_KIND: &str = "security.istio.io/AuthorizationPolicy";
+const AP_DOCS: &str =
+    "https://istio.io/latest/docs/reference/config/security/authorization-policy/";
+const SAFER: &str =
+    "https://istio.io/latest/docs/ops/best-practices/security/#safer-authorization-policy-patterns";
+const DRY_RUN: &str = "istio.io/dry-run";
+
+fn allow_all_info() -> CheckInfo {
+    kridik_sdk::info(
+        "IST-AUTHZ-001",
+        "AuthorizationPolicy allows every request (empty rule)",
+        Severity::High,
+        "authorization",
+        &[AP_KIND],
+    )
+    .description(
+        "An ALLOW rule with no `from`, `to` or `when` (`rules: [{}]`) matches every request, \
+         so the policy allows all traffic to the workloads it selects and silently cancels \
+         any default-deny. Severity is high when it applies to a whole namespace or the \
+         whole mesh.",
+    )
+}
+
+fn default_deny_info() -> CheckInfo {
+    kridik_sdk::info(
+        "ZT-AUTHZ-001",
+        "Namespace with enrolled workloads has no default-deny AuthorizationPolicy",
+        Severity::Medium,
+        "authorization",
+        &[AP_KIND],
+    )
+    .description(
+        "Zero Trust needs deny-by-default: an enforced ALLOW policy without rules \
+         (`spec: {}`) in the namespace or mesh-wide in the root namespace. Without it, a \
+         workload that no ALLOW policy selects accepts every request.",
+    )
+}
+
+/// The parts of an AuthorizationPolicy these checks look at.
+#[derive(serde::Deserialize, Default)]
+#[serde(default)]
+struct Policy {
+    spec: Spec,
+}
+
+#[derive(serde::Deserialize, Default)]
+#[serde(default, rename_all = "camelCase")]
+struct Spec {
+    action: Option<String>,
+    provider: Option<Value>,
+    rules: Option<Vec<BTreeMap<String, Value>>>,
+    selector: Option<Value>,
+    target_refs: Option<Vec<Value>>,
+    target_ref: Option<Value>,
+}
+
+impl Spec {
+    fn is_allow(&self) -> bool {
+        self.action.as_deref().is_none_or(|a| a == "ALLOW")
+    }
+
+    /// A rule with nothing in `from`, `to` or `when` matches every request.
+    fn empty_rule(&self) -> Option<usize> {
+        self.rules.as_ref()?.iter().position(|rule| {
+            ["from", "to", "when"].iter().all(|k| {
+                rule.get(*k)
+                    .is_none_or(|v| v.is_null() || v.as_array().is_some_and(|a| a.is_empty()))
+            })
+        })
+    }
+
+    /// `spec: {}` or an ALLOW with no rules: matches nothing, so denies everything.
+    fn is_deny_all(&self) -> bool {
+        self.is_allow()
+            && self.provider.is_none()
+            && self.rules.as_ref().is_none_or(|r| r.is_empty())
+            && self.selector.is_none()
+            && self.target_refs.is_none()
+            && self.target_ref.is_none()
+    }
+}
+
+fn enforced(o: &Object) -> bool {
+    o.annotation(DRY_RUN) != Some("true")
+}
+
+fn run_allow_all(ctx: &Ctx) -> CheckResult {
+    let policies = match ctx.objects(AP_KIND) {
+        Ok(p) => p,
+        Err(missing) => return Ok(vec![unreadable(ctx, &missing)]),
+    };
+    let mut findings = Vec::new();
+    for o in &policies {
+        let Ok(policy) = o.parse::<Policy>() else {
+            continue;
+        };
+        let spec = &policy.spec;
+        let Some(rule_index) = spec.empty_rule().filter(|_| spec.is_allow()) else {
+            continue;
+        };
+        let scope = ctx.policy(&o.target);
+        let (severity, reach) = match scope.map(|p| p.scope) {
+            Some(PolicyScope::Mesh) => {
+                (Severity::Critical, "every workload in the mesh".to_string())
+            }
+            Some(PolicyScope::Namespace) => (
+                Severity::High,
+                format!("every workload in namespace {}", o.target.namespace),
+            ),
+            _ => (
+                Severity::Medium,
+                match scope.map(|p| p.workloads.len()).unwrap_or(0) {
+                    0 => "no workload in the snapshot (the selector matches nothing)".to_string(),
+                    n => format!(
+                        "{n} selected workload(s): {}",
+                        scope.map(|p| p.workloads.join(", ")).unwrap_or_default()
+                    ),
+                },
+            ),
+        };
+        let enforced = enforced(o);
+        let mut finding = ctx
+            .finding(
+                severity,
+                &o.target,
+                "AuthorizationPolicy allows every request",
+            )
+            .confidence(ctx.observed())
+            .message(format!(
+                "{} has an ALLOW rule with no from/to/when (rules[{rule_index}]: {{}}), which \
+                 matches every request from any source, authenticated or not, to {reach}.{}",
+                o.target.display(),
+                if enforced {
+                    ""
+                } else {
+                    " The policy is in dry-run, so it is not enforced yet."
+                }
+            ))
+            .evidence(
+                ctx.observed(),
+                Some(&o.target),
+                &format!("spec.rules[{rule_index}] is empty"),
+            )
+            .remediation(
+                "Replace the empty rule with the callers and operations the workload really \
+                 serves; keep a default-deny policy beside it.",
+                Some(narrowed_yaml(o, spec)),
+            )
+            .reference(SAFER)
+            .reference(AP_DOCS);
+        if !enforced {
+            finding = finding.severity(Severity::Low);
+        }
+        findings.push(finding);
+    }
+    Ok(findings)
+}
+
+fn run_default_deny(ctx: &Ctx) -> CheckResult {
+    let policies = match ctx.objects(AP_KIND) {
+        Ok(p) => p,
+        Err(missing) => return Ok(vec![unreadable(ctx, &missing)]),
+    };
+    let mesh = ctx.mesh_config();
+    let deny_all: BTreeSet<&str> = policies
+        .iter()
+        .filter(|o| enforced(o))
+        .filter(|o| o.parse::<Policy>().is_ok_and(|p| p.spec.is_deny_all()))
+        .map(|o| o.target.namespace.as_str())
+        .collect();
+    if deny_all.contains(mesh.root_namespace.as_str()) {
+        return Ok(vec![]);
+    }
+    let mut enrolled: BTreeMap<&str, Vec<&Workload>> = BTreeMap::new();
+    for w in ctx.workloads() {
+        if w.enrollment.dataplane != Dataplane::None && w.namespace != mesh.root_namespace {
+            enrolled.entry(w.namespace.as_str()).or_default().push(w);
+        }
+    }
+    Ok(enrolled
+        .into_iter()
+        .filter(|(ns, _)| !deny_all.contains(ns))
+        .map(|(ns, workloads)| default_deny_finding(ctx, &mesh, ns, &workloads))
+        .collect())
+}
+
+fn default_deny_finding(
+    ctx: &Ctx,
+    mesh: &MeshConfig,
+    ns: &str,
+    workloads: &[&Workload],
+) -> kridik_sdk::Finding {
+    let open: Vec<&str> = workloads
+        .iter()
+        .filter(|w| w.authorization_policies.is_empty())
+        .map(|w| w.id.as_str())
+        .collect();
+    // Workloads no policy selects accept everything; the rest are at least narrowed.
+    let severity = if open.is_empty() {
+        Severity::Low
+    } else {
+        Severity::Medium
+    };
+    let confidence = kridik_sdk::weakest(workloads.iter().map(|w| w.enrollment.confidence));
+    let mut finding = ctx
+        .finding(severity, &ObjectRef::namespace(ns), "No default-deny AuthorizationPolicy")
+        .confidence(confidence)
+        .message(format!(
+            "Namespace {ns} has {} enrolled workload(s) but neither it nor the root namespace \
+             {} has an enforced allow-nothing policy; {} of them have no AuthorizationPolicy \
+             at all and accept every request{}.",
+            workloads.len(),
+            mesh.root_namespace,
+            open.len(),
+            if open.is_empty() { String::new() } else { format!(": {}", open.join(", ")) }
+        ))
+        .remediation(
+            "Add an allow-nothing policy to the namespace (or once, mesh-wide, in the root \
+             namespace), then add narrow ALLOW policies for each legitimate caller.",
+            Some(format!(
+                "apiVersion: security.istio.io/v1\nkind: AuthorizationPolicy\nmetadata:\n  name: default-deny\n  namespace: {ns}\nspec: {{}}\n"
+            )),
+        )
+        .reference("https://istio.io/latest/docs/ops/best-practices/security/#use-default-deny-patterns")
+        .reference(AP_DOCS);
+    for w in workloads.iter().take(20) {
+        finding = finding.evidence(
+            w.enrollment.confidence,
+            Some(&w.target),
+            &format!(
+                "{} is enrolled ({}); {} policy(ies) select it",
+                w.id,
+                w.enrollment.reason,
+                w.authorization_policies.len()
+            ),
+        );
+    }
+    finding
+}
+
+/// The same policy with the empty rule replaced by a same-namespace-only rule,
+/// the narrowest grant that is certain not to break in-namespace callers.
+fn narrowed_yaml(o: &Object, spec: &Spec) -> String {
+    let mut yaml = format!(
+        "apiVersion: security.istio.io/v1\nkind: AuthorizationPolicy\nmetadata:\n  name: {}\n  namespace: {}\nspec:\n",
+        o.target.name, o.target.namespace
+    );
+    if let Some(labels) = spec
+        .selector
+        .as_ref()
+        .and_then(|s| s.get("matchLabels"))
+        .and_then(Value::as_object)
+    {
+        yaml.push_str("  selector:\n    matchLabels:\n");
+        for (k, v) in labels {
+            yaml.push_str(&format!("      {k}: {}\n", v));
+        }
+    }
+    yaml.push_str(&format!(
+        "  action: ALLOW\n  rules:\n  - from:\n    - source:\n        # list the callers' identities (principals); this keeps only same-namespace callers\n        namespaces: [\"{}\"]\n    to:\n    - operation:\n        methods: [\"GET\"]\n        # add the paths and methods the workload serves\n",
+        o.target.namespace
+    ));
+    yaml
+}
+
+fn unreadable(ctx: &Ctx, missing: &Unavailable) -> kridik_sdk::Finding {
+    ctx.unknown(missing, "Authorization policies could not be assessed")
+}
+
+kridik_sdk::export_checks!(
+    Check {
+        info: allow_all_info,
+        run: run_allow_all
+    },
+    Check {
+        info: default_deny_info,
+        run: run_default_deny
+    },
+);

@@ -1,0 +1,78 @@
+//! Builds the guest components (the built-in checks and the test components)
+//! for wasm32-wasip2 with the `wasm` profile, in a target directory of their
+//! own so this nested cargo never waits on the outer build's lock.
+
+use std::path::{Path, PathBuf};
+use std::process::Command;
+
+const GUESTS: &[&str] = &[
+    "kridik-check-mtls",
+    "kridik-check-authz",
+    "kridik-test-hostile",
+    "kridik-test-foreign-import",
+    "kridik-test-future-version",
+];
+
+fn main() {
+    let manifest = PathBuf::from(std::env::var("CARGO_MANIFEST_DIR").unwrap());
+    let root = manifest.parent().unwrap().to_path_buf();
+    for watched in [
+        "wit",
+        "sdk/rust",
+        "checks",
+        "tests/components",
+        "Cargo.lock",
+    ] {
+        println!("cargo:rerun-if-changed={}", root.join(watched).display());
+    }
+    // OUT_DIR is <target>/<profile>/build/<pkg>/out.
+    let out = PathBuf::from(std::env::var("OUT_DIR").unwrap());
+    let target_dir = out.ancestors().nth(4).unwrap().join("wasm-guests");
+
+    let cargo = std::env::var("CARGO").unwrap_or_else(|_| "cargo".into());
+    let mut cmd = Command::new(cargo);
+    cmd.current_dir(&root)
+        .args([
+            "build",
+            "--profile",
+            "wasm",
+            "--target",
+            "wasm32-wasip2",
+            "--target-dir",
+        ])
+        .arg(&target_dir);
+    for g in GUESTS {
+        cmd.args(["-p", g]);
+    }
+    // Host-only settings must not leak into the guest build.
+    for var in [
+        "CARGO_ENCODED_RUSTFLAGS",
+        "RUSTFLAGS",
+        "RUSTC_WORKSPACE_WRAPPER",
+        "CARGO_TARGET_DIR",
+        "CARGO_BUILD_TARGET",
+        "CARGO_PRIMARY_PACKAGE",
+    ] {
+        cmd.env_remove(var);
+    }
+    let output = cmd
+        .output()
+        .expect("running cargo for the guest components");
+    if !output.status.success() {
+        let stderr = String::from_utf8_lossy(&output.stderr);
+        let hint = if stderr.contains("wasm32-wasip2")
+            && (stderr.contains("may not be installed") || stderr.contains("can't find crate"))
+        {
+            "\nthe wasm32-wasip2 target is missing: run `rustup target add wasm32-wasip2` (`make build` does it)\n"
+        } else {
+            ""
+        };
+        panic!("building the guest components failed:{hint}\n{stderr}");
+    }
+    let wasm_dir = target_dir.join("wasm32-wasip2").join("wasm");
+    for g in GUESTS {
+        let file = wasm_dir.join(format!("{}.wasm", g.replace('-', "_")));
+        assert!(Path::new(&file).exists(), "missing {}", file.display());
+    }
+    println!("cargo:rustc-env=KRIDIK_WASM_DIR={}", wasm_dir.display());
+}

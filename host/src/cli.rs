@@ -1,0 +1,330 @@
+//! Command-line arguments and what each command does with them.
+
+use anyhow::{bail, Context, Result};
+use clap::{Args, Parser, Subcommand, ValueEnum};
+use is_terminal::IsTerminal;
+use kridik::gather::live::LiveOptions;
+use kridik::gather::Wants;
+use kridik::report;
+use kridik::runtime::Limits;
+use kridik::scan::{self, Options};
+use kridik::vocab::Severity;
+use std::io::Write;
+use std::path::PathBuf;
+use std::time::Duration;
+
+#[derive(Parser)]
+#[command(
+    name = "kridik",
+    version,
+    about = "Security scanner for Kubernetes clusters running Istio; checks are sandboxed WebAssembly components"
+)]
+pub struct Cli {
+    #[command(subcommand)]
+    command: Command,
+}
+
+#[derive(Subcommand)]
+enum Command {
+    /// Scan a live cluster (current kubeconfig context) or manifests (-f).
+    Scan(ScanArgs),
+    /// Save a live cluster's objects to a file, to scan offline later with -f.
+    Snapshot(SnapshotArgs),
+    /// List the checks that would run.
+    Checks(ChecksArgs),
+}
+
+#[derive(Args)]
+struct Cluster {
+    /// Path to the kubeconfig (default: $KUBECONFIG or ~/.kube/config, then in-cluster).
+    #[arg(long, env = "KUBECONFIG", value_name = "FILE")]
+    kubeconfig: Option<PathBuf>,
+    /// Kubeconfig context to use (default: the current context).
+    #[arg(long)]
+    context: Option<String>,
+    /// Objects per list request.
+    #[arg(long, default_value_t = 500)]
+    page_size: u32,
+}
+
+impl Cluster {
+    fn options(&self) -> LiveOptions {
+        LiveOptions {
+            kubeconfig: self.kubeconfig.clone(),
+            context: self.context.clone(),
+            page_size: self.page_size,
+            concurrency: 8,
+        }
+    }
+}
+
+#[derive(Args)]
+struct Checks {
+    /// Run this check component too (repeatable); it is not installed.
+    #[arg(long = "plugin", value_name = "FILE.wasm")]
+    plugins: Vec<PathBuf>,
+    /// Run only the --plugin components, not the built-in pack.
+    #[arg(long)]
+    no_builtin: bool,
+    /// Wall-time limit per check run.
+    #[arg(long, default_value = "10s", value_parser = parse_duration)]
+    timeout: Duration,
+    /// Memory limit per check run (e.g. 256MiB, 1GiB).
+    #[arg(long, default_value = "256MiB", value_parser = parse_size)]
+    memory_limit: usize,
+    /// Most findings kept from one check.
+    #[arg(long, default_value_t = 10_000)]
+    max_findings: usize,
+    /// Do not read or write the compiled-component cache.
+    #[arg(long)]
+    no_cache: bool,
+}
+
+#[derive(Args)]
+struct ScanArgs {
+    /// Manifest file, directory (recursive) or - for stdin; repeatable. Without -f the live cluster is scanned.
+    #[arg(short = 'f', long = "filename", value_name = "PATH")]
+    files: Vec<PathBuf>,
+    #[command(flatten)]
+    cluster: Cluster,
+    #[command(flatten)]
+    checks: Checks,
+    /// Run only these check ids (comma separated).
+    #[arg(short = 'i', long, value_delimiter = ',')]
+    include: Vec<String>,
+    /// Skip these check ids (comma separated).
+    #[arg(short = 'e', long, value_delimiter = ',')]
+    exclude: Vec<String>,
+    /// Output format.
+    #[arg(long, value_enum, default_value_t = Format::Text)]
+    format: Format,
+    /// Exit 1 when a finding is at or above this severity.
+    #[arg(long, value_enum, default_value_t = Severity::High)]
+    fail_on: Severity,
+    /// Colour in text output.
+    #[arg(long, value_enum, default_value_t = Color::Auto)]
+    color: Color,
+}
+
+#[derive(Args)]
+struct SnapshotArgs {
+    /// Where to write the snapshot (JSON List; - for stdout).
+    #[arg(short = 'o', long = "output", value_name = "FILE")]
+    output: PathBuf,
+    #[command(flatten)]
+    cluster: Cluster,
+}
+
+#[derive(Args)]
+struct ChecksArgs {
+    #[command(flatten)]
+    checks: Checks,
+    #[arg(long, value_enum, default_value_t = Format::Text)]
+    format: Format,
+}
+
+#[derive(Clone, Copy, ValueEnum)]
+enum Format {
+    Text,
+    Json,
+}
+
+#[derive(Clone, Copy, ValueEnum)]
+enum Color {
+    Auto,
+    Always,
+    Never,
+}
+
+pub fn run(cli: Cli) -> Result<i32> {
+    match cli.command {
+        Command::Scan(args) => scan_cmd(args),
+        Command::Snapshot(args) => snapshot_cmd(args),
+        Command::Checks(args) => checks_cmd(args),
+    }
+}
+
+fn options(checks: &Checks) -> Options {
+    Options {
+        plugins: checks.plugins.clone(),
+        no_builtin: checks.no_builtin,
+        limits: Limits {
+            memory_bytes: checks.memory_limit,
+            timeout: checks.timeout,
+            max_findings: checks.max_findings,
+            ..Limits::default()
+        },
+        no_cache: checks.no_cache,
+        ..Options::default()
+    }
+}
+
+fn scan_cmd(args: ScanArgs) -> Result<i32> {
+    if args.checks.no_builtin && args.checks.plugins.is_empty() {
+        bail!("--no-builtin leaves no checks to run: add --plugin FILE.wasm");
+    }
+    let opts = Options {
+        inputs: args.files.clone(),
+        live: args.cluster.options(),
+        include: args.include.clone(),
+        exclude: args.exclude.clone(),
+        ..options(&args.checks)
+    };
+    let report = scan::scan(&opts)?;
+    // Problems also go to stderr, so a JSON consumer's log still shows them.
+    for e in &report.input_errors {
+        eprintln!("kridik: warning: {e}");
+    }
+    for c in report
+        .checks
+        .iter()
+        .filter(|c| c.status == report::model::Status::Error)
+    {
+        eprintln!(
+            "kridik: warning: check {} failed to run: {}",
+            c.id,
+            c.error.as_deref().unwrap_or_default()
+        );
+    }
+    let out = match args.format {
+        Format::Json => report::json(&report),
+        Format::Text => {
+            let color = match args.color {
+                Color::Always => true,
+                Color::Never => false,
+                Color::Auto => {
+                    std::io::stdout().is_terminal() && std::env::var_os("NO_COLOR").is_none()
+                }
+            };
+            report::text(&report, color)
+        }
+    };
+    write_stdout(&out)?;
+    Ok(report::exit_code(&report, args.fail_on))
+}
+
+fn snapshot_cmd(args: SnapshotArgs) -> Result<i32> {
+    let opts = Options {
+        live: args.cluster.options(),
+        ..Options::default()
+    };
+    let rt = scan::runtime(&opts)?;
+    let loaded = scan::load_plugins(&rt, &opts);
+    let wants = Wants::whole(
+        loaded
+            .plugins
+            .iter()
+            .flat_map(|p| p.checks.iter().flat_map(|c| c.kinds.clone())),
+    );
+    let snapshot = scan::gather(&opts, &wants)?;
+    let items: Vec<&serde_json::Value> = snapshot.all().map(|o| &o.body).collect();
+    let doc = serde_json::json!({ "apiVersion": "v1", "kind": "List", "items": items });
+    let text = serde_json::to_string_pretty(&doc)? + "\n";
+    if args.output.as_os_str() == "-" {
+        write_stdout(&text)?;
+    } else {
+        std::fs::write(&args.output, text)
+            .with_context(|| format!("cannot write {}", args.output.display()))?;
+        eprintln!(
+            "kridik: saved {} objects to {}",
+            snapshot.len(),
+            args.output.display()
+        );
+    }
+    for u in snapshot.unavailable.values() {
+        eprintln!("kridik: warning: {}: {}", u.kind, u.detail);
+    }
+    Ok(report::exit::CLEAN)
+}
+
+fn checks_cmd(args: ChecksArgs) -> Result<i32> {
+    let opts = options(&args.checks);
+    let rt = scan::runtime(&opts)?;
+    let loaded = scan::load_plugins(&rt, &opts);
+    for f in &loaded.failures {
+        eprintln!(
+            "kridik: warning: {}: {}",
+            f.plugin,
+            f.error.as_deref().unwrap_or_default()
+        );
+    }
+    let rows: Vec<(&str, &report::model::CheckInfo)> = loaded
+        .plugins
+        .iter()
+        .flat_map(|p| p.checks.iter().map(move |c| (p.name.as_str(), c)))
+        .collect();
+    let out = match args.format {
+        Format::Json => {
+            let list: Vec<_> = rows
+                .iter()
+                .map(|(p, c)| serde_json::json!({ "plugin": p, "check": c }))
+                .collect();
+            serde_json::to_string_pretty(&list)? + "\n"
+        }
+        Format::Text => rows
+            .iter()
+            .map(|(p, c)| {
+                format!(
+                    "{:<16} {:<9} {:<14} {}  [{}]\n",
+                    c.id, c.default_severity, c.category, c.title, p
+                )
+            })
+            .collect(),
+    };
+    write_stdout(&out)?;
+    Ok(if loaded.failures.is_empty() {
+        report::exit::CLEAN
+    } else {
+        report::exit::CHECK_FAILED
+    })
+}
+
+/// Writes to stdout; a closed pipe (`| head`) is not an error.
+fn write_stdout(text: &str) -> Result<()> {
+    let mut out = std::io::stdout().lock();
+    match out.write_all(text.as_bytes()).and_then(|_| out.flush()) {
+        Err(e) if e.kind() == std::io::ErrorKind::BrokenPipe => Ok(()),
+        other => other.context("cannot write to stdout"),
+    }
+}
+
+fn parse_duration(s: &str) -> Result<Duration, String> {
+    let (num, unit) = s.trim().split_at(
+        s.trim()
+            .find(|c: char| !c.is_ascii_digit() && c != '.')
+            .unwrap_or(s.trim().len()),
+    );
+    let n: f64 = num
+        .parse()
+        .map_err(|_| format!("`{s}` is not a duration (e.g. 500ms, 10s, 2m)"))?;
+    let secs = match unit {
+        "ms" => n / 1000.0,
+        "s" | "" => n,
+        "m" => n * 60.0,
+        _ => return Err(format!("`{s}`: unknown unit `{unit}` (use ms, s or m)")),
+    };
+    if secs <= 0.0 {
+        return Err("the timeout must be positive".into());
+    }
+    Ok(Duration::from_secs_f64(secs))
+}
+
+fn parse_size(s: &str) -> Result<usize, String> {
+    let t = s.trim();
+    let split = t.find(|c: char| !c.is_ascii_digit()).unwrap_or(t.len());
+    let n: usize = t[..split]
+        .parse()
+        .map_err(|_| format!("`{s}` is not a size (e.g. 256MiB, 1GiB)"))?;
+    let mult = match &t[split..] {
+        "" | "B" => 1,
+        "KiB" | "K" => 1 << 10,
+        "MiB" | "M" => 1 << 20,
+        "GiB" | "G" => 1 << 30,
+        other => {
+            return Err(format!(
+                "`{s}`: unknown unit `{other}` (use KiB, MiB or GiB)"
+            ))
+        }
+    };
+    Ok(n * mult)
+}

@@ -1,0 +1,214 @@
+//! Turns one document (a YAML chunk or a JSON value) into objects, deserializing
+//! only what its kind needs: the whole object for kinds checks declared, a
+//! projection for workload kinds only the model reads, nothing for the rest.
+
+use super::object::{Object, Origin};
+use super::slim::Slim;
+use super::split::{top_level_value, Chunk};
+use super::{Batch, InputError, Shape, Wants};
+use serde::Deserialize;
+use serde_json::value::RawValue;
+use serde_json::Value;
+use std::borrow::Cow;
+use std::sync::Arc;
+
+/// Decodes a YAML chunk. A kind found by a cheap text scan decides the shape
+/// before anything is parsed; chunks without a plain `kind:` line are parsed whole.
+pub fn yaml_chunk(chunk: &Chunk, file: &Arc<str>, wants: &Wants) -> Batch {
+    let origin = Origin {
+        file: file.clone(),
+        line: chunk.line,
+    };
+    let head = top_level_value(&chunk.text, "apiVersion").zip(top_level_value(&chunk.text, "kind"));
+    let shape = match head {
+        Some((api, kind)) if !kind.ends_with("List") => {
+            let key = crate::kinds::key(api, kind);
+            match wants.shape(&key) {
+                Some(shape) => shape,
+                None => return Batch::skipped(key),
+            }
+        }
+        _ => Shape::Full,
+    };
+    let parsed = match shape {
+        Shape::Slim => serde_norway::from_str::<Slim>(&chunk.text).map(Slim::into_value),
+        Shape::Full => serde_norway::from_str::<Value>(&chunk.text),
+    };
+    match parsed {
+        Ok(body) => value(body, Some(origin), wants, None),
+        Err(e) => {
+            let line = e
+                .location()
+                .map(|l| chunk.line + l.line() as u32 - 1)
+                .unwrap_or(chunk.line);
+            Batch::error(InputError::at(
+                file,
+                line,
+                format!("invalid YAML: {}", without_position(&e.to_string())),
+            ))
+        }
+    }
+}
+
+/// serde_norway appends a position relative to the chunk; the file line replaces it.
+fn without_position(msg: &str) -> &str {
+    msg.rsplit_once(" at line ").map(|(m, _)| m).unwrap_or(msg)
+}
+
+/// The apiVersion and kind of a list's items, for lists whose items omit them
+/// (API server list responses do).
+#[derive(Clone, Copy)]
+pub struct ItemHead<'a> {
+    pub api_version: &'a str,
+    pub kind: &'a str,
+}
+
+#[derive(Deserialize)]
+struct Head<'a> {
+    #[serde(borrow, default, rename = "apiVersion")]
+    api_version: Option<Cow<'a, str>>,
+    #[serde(borrow, default)]
+    kind: Option<Cow<'a, str>>,
+    #[serde(borrow, default)]
+    items: Option<Vec<&'a RawValue>>,
+}
+
+/// Decodes one JSON object (or list) that starts at `line` of `file`.
+/// `origin_of` gives the line of a list item from its text.
+pub fn json_value(
+    raw: &RawValue,
+    origin: Option<Origin>,
+    wants: &Wants,
+    item_head: Option<ItemHead>,
+    origin_of: &(dyn Fn(&RawValue) -> Option<Origin> + Sync),
+) -> Batch {
+    let head: Head = match serde_json::from_str(raw.get()) {
+        Ok(h) => h,
+        Err(e) => return json_error(origin, e),
+    };
+    if let Some(items) = head.items {
+        // A List: its items, in parallel. Items of a typed list (`PodList`)
+        // may lack apiVersion/kind; the list's own name tells them.
+        let list_kind = head.kind.as_deref().unwrap_or("List");
+        let typed = list_kind.strip_suffix("List").filter(|k| !k.is_empty());
+        let api = head.api_version.as_deref().unwrap_or("v1");
+        let inherited = item_head.or(typed.map(|kind| ItemHead {
+            api_version: api,
+            kind,
+        }));
+        use rayon::prelude::*;
+        return items
+            .par_iter()
+            .map(|item| json_value(item, origin_of(item), wants, inherited, origin_of))
+            .reduce(Batch::default, Batch::merge);
+    }
+    let (api, kind) = match (head.api_version.as_deref(), head.kind.as_deref(), item_head) {
+        (Some(a), Some(k), _) => (a.to_string(), k.to_string()),
+        (_, _, Some(h)) => (h.api_version.to_string(), h.kind.to_string()),
+        _ => return Batch::error(missing_kind(origin.as_ref())),
+    };
+    let key = crate::kinds::key(&api, &kind);
+    let parsed = match wants.shape(&key) {
+        None => return Batch::skipped(key),
+        Some(Shape::Slim) => serde_json::from_str::<Slim>(raw.get()).map(Slim::into_value),
+        Some(Shape::Full) => serde_json::from_str::<Value>(raw.get()),
+    };
+    match parsed {
+        Ok(mut body) => {
+            if let Some(map) = body.as_object_mut() {
+                map.entry("apiVersion").or_insert_with(|| api.into());
+                map.entry("kind").or_insert_with(|| kind.into());
+            }
+            value(body, origin, wants, None)
+        }
+        Err(e) => json_error(origin, e),
+    }
+}
+
+fn json_error(origin: Option<Origin>, e: serde_json::Error) -> Batch {
+    let (file, line) = origin
+        .map(|o| (o.file, o.line))
+        .unwrap_or(("<api>".into(), 0));
+    Batch::error(InputError::at(
+        &file,
+        line + e.line().saturating_sub(1) as u32,
+        format!("invalid JSON: {e}"),
+    ))
+}
+
+fn missing_kind(origin: Option<&Origin>) -> InputError {
+    let (file, line) = origin
+        .map(|o| (o.file.clone(), o.line))
+        .unwrap_or(("<api>".into(), 0));
+    InputError::at(
+        &file,
+        line,
+        "document has no apiVersion/kind: is this a Kubernetes manifest? (Helm templates must be rendered first: helm template ...)".into(),
+    )
+}
+
+/// Turns a parsed body into objects (expanding a List parsed whole).
+pub fn value(
+    body: Value,
+    origin: Option<Origin>,
+    wants: &Wants,
+    item_head: Option<ItemHead>,
+) -> Batch {
+    match body {
+        Value::Null => Batch::default(),
+        Value::Object(mut map) => {
+            if let Some(Value::Array(items)) = map.remove("items") {
+                return items
+                    .into_iter()
+                    .map(|item| value(item, origin.clone(), wants, item_head))
+                    .fold(Batch::default(), Batch::merge);
+            }
+            let mut body = Value::Object(map);
+            if let (Some(h), Some(m)) = (item_head, body.as_object_mut()) {
+                m.entry("apiVersion")
+                    .or_insert_with(|| h.api_version.into());
+                m.entry("kind").or_insert_with(|| h.kind.into());
+            }
+            let Some(mut object) = Object::from_body(body, origin.clone()) else {
+                return Batch::error(missing_kind(origin.as_ref()));
+            };
+            let Some(shape) = wants.shape(&object.key) else {
+                return Batch::skipped(object.key);
+            };
+            if shape == Shape::Slim {
+                // Parsed whole (no plain `kind:` line): project it now.
+                if let Ok(slim) = Slim::deserialize(&object.body) {
+                    object.body = slim.into_value();
+                }
+            }
+            if object.namespace.is_empty()
+                && origin.is_some()
+                && !super::cluster_scoped(&object.kind)
+            {
+                // kubectl apply puts such objects in the current namespace; assume `default`.
+                object.namespace = "default".into();
+            }
+            Batch::object(object)
+        }
+        other => {
+            let (file, line) = origin
+                .map(|o| (o.file, o.line))
+                .unwrap_or(("<api>".into(), 0));
+            Batch::error(InputError::at(
+                &file,
+                line,
+                format!("expected a Kubernetes object, found {}", kind_of(&other)),
+            ))
+        }
+    }
+}
+
+fn kind_of(v: &Value) -> &'static str {
+    match v {
+        Value::Array(_) => "a list",
+        Value::String(_) => "a string",
+        Value::Number(_) => "a number",
+        Value::Bool(_) => "a boolean",
+        _ => "something else",
+    }
+}

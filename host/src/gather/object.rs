@@ -1,0 +1,141 @@
+//! The snapshot's unit: one Kubernetes object with where it came from.
+
+use serde_json::Value;
+use std::collections::BTreeMap;
+use std::sync::Arc;
+
+/// Where an object was read from (files only; live objects have none).
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Origin {
+    pub file: Arc<str>,
+    pub line: u32,
+}
+
+#[derive(Clone, Debug, Default)]
+pub struct OwnerRef {
+    pub kind: String,
+    pub name: String,
+    pub controller: bool,
+}
+
+#[derive(Clone, Debug)]
+pub struct Object {
+    /// Kind key (`Kind` or `group/Kind`), see [`crate::kinds`].
+    pub key: String,
+    pub api_version: String,
+    pub kind: String,
+    pub namespace: String,
+    pub name: String,
+    pub uid: String,
+    pub labels: BTreeMap<String, String>,
+    pub annotations: BTreeMap<String, String>,
+    pub creation_timestamp: Option<String>,
+    pub owners: Vec<OwnerRef>,
+    pub origin: Option<Origin>,
+    /// The object as JSON: whole for kinds checks declared, projected to the
+    /// fields the model reads otherwise (see `slim`).
+    pub body: Value,
+}
+
+/// The last-applied annotation repeats the whole object; it is dropped on read.
+const LAST_APPLIED: &str = "kubectl.kubernetes.io/last-applied-configuration";
+
+impl Object {
+    /// Builds an object from its JSON body; None when it has no kind or apiVersion.
+    pub fn from_body(mut body: Value, origin: Option<Origin>) -> Option<Object> {
+        let api_version = body.get("apiVersion")?.as_str()?.to_string();
+        let kind = body.get("kind")?.as_str()?.to_string();
+        if let Some(meta) = body.get_mut("metadata").and_then(Value::as_object_mut) {
+            meta.remove("managedFields");
+            if let Some(a) = meta.get_mut("annotations").and_then(Value::as_object_mut) {
+                a.remove(LAST_APPLIED);
+            }
+        }
+        let meta = body.get("metadata");
+        let text = |k: &str| {
+            meta.and_then(|m| m.get(k))
+                .and_then(Value::as_str)
+                .unwrap_or_default()
+                .to_string()
+        };
+        let map = |k: &str| -> BTreeMap<String, String> {
+            meta.and_then(|m| m.get(k))
+                .and_then(Value::as_object)
+                .map(|o| o.iter().map(|(k, v)| (k.clone(), scalar(v))).collect())
+                .unwrap_or_default()
+        };
+        let owners = meta
+            .and_then(|m| m.get("ownerReferences"))
+            .and_then(Value::as_array)
+            .map(|refs| {
+                refs.iter()
+                    .map(|r| OwnerRef {
+                        kind: r
+                            .get("kind")
+                            .and_then(Value::as_str)
+                            .unwrap_or_default()
+                            .into(),
+                        name: r
+                            .get("name")
+                            .and_then(Value::as_str)
+                            .unwrap_or_default()
+                            .into(),
+                        controller: r
+                            .get("controller")
+                            .and_then(Value::as_bool)
+                            .unwrap_or(false),
+                    })
+                    .collect()
+            })
+            .unwrap_or_default();
+        let creation = text("creationTimestamp");
+        Some(Object {
+            key: crate::kinds::key(&api_version, &kind),
+            namespace: text("namespace"),
+            name: text("name"),
+            uid: text("uid"),
+            labels: map("labels"),
+            annotations: map("annotations"),
+            creation_timestamp: (!creation.is_empty()).then_some(creation),
+            owners,
+            origin,
+            api_version,
+            kind,
+            body,
+        })
+    }
+
+    pub fn label(&self, key: &str) -> Option<&str> {
+        self.labels.get(key).map(String::as_str)
+    }
+
+    pub fn annotation(&self, key: &str) -> Option<&str> {
+        self.annotations.get(key).map(String::as_str)
+    }
+
+    /// `spec` deserialized into `T` (only the fields `T` names); default when absent or malformed.
+    pub fn spec<T: serde::de::DeserializeOwned + Default>(&self) -> T {
+        self.body
+            .get("spec")
+            .and_then(|s| T::deserialize(s).ok())
+            .unwrap_or_default()
+    }
+
+    /// `Kind namespace/name`, for messages.
+    pub fn display(&self) -> String {
+        if self.namespace.is_empty() {
+            format!("{} {}", self.kind, self.name)
+        } else {
+            format!("{} {}/{}", self.kind, self.namespace, self.name)
+        }
+    }
+}
+
+/// Labels and annotations are strings, but YAML authors write `inject: true`.
+fn scalar(v: &Value) -> String {
+    match v {
+        Value::String(s) => s.clone(),
+        Value::Null => String::new(),
+        other => other.to_string(),
+    }
+}

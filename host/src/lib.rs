@@ -1,0 +1,11 @@
+//! kridik: a security scanner for Istio meshes whose checks are sandboxed
+//! WebAssembly components. The modules follow the data flow:
+//! [`gather`] -> [`model`] -> [`runtime`] -> [`report`], tied together by [`scan`].
+
+pub mod gather;
+pub mod kinds;
+pub mod model;
+pub mod report;
+pub mod runtime;
+pub mod scan;
+pub mod vocab;

@@ -1,0 +1,126 @@
+//! meshConfig: from the `istio` ConfigMap (key `mesh`), else an IstioOperator's
+//! `spec.meshConfig`, else Istio's defaults.
+
+use crate::gather::{Object, Snapshot};
+use crate::kinds;
+use crate::vocab::ObjectRef;
+use serde_json::Value;
+
+#[derive(Clone, Debug, PartialEq, Eq, serde::Serialize)]
+#[serde(rename_all = "SCREAMING_SNAKE_CASE")]
+pub enum PathNormalization {
+    None,
+    Base,
+    MergeSlashes,
+    DecodeAndMergeSlashes,
+}
+
+#[derive(Clone, Debug, serde::Serialize)]
+pub struct ExtensionProvider {
+    pub name: String,
+    pub kind: String,
+}
+
+#[derive(Clone, Debug, serde::Serialize)]
+pub struct MeshConfig {
+    pub root_namespace: String,
+    pub trust_domain: String,
+    pub path_normalization: PathNormalization,
+    pub outbound_traffic_policy: String,
+    pub enable_auto_mtls: bool,
+    pub extension_providers: Vec<ExtensionProvider>,
+    pub source: Option<ObjectRef>,
+    pub json: Value,
+}
+
+const DEFAULT_ROOT: &str = "istio-system";
+
+pub fn build(snapshot: &Snapshot) -> (MeshConfig, Vec<String>) {
+    let mut problems = Vec::new();
+    let from_configmap = snapshot
+        .of(kinds::CONFIG_MAP)
+        .iter()
+        .filter(|cm| {
+            cm.name == "istio"
+                || cm.name.starts_with("istio-") && cm.label("istio.io/rev").is_some()
+        })
+        .filter(|cm| {
+            cm.name != "istio-sidecar-injector" && !cm.name.starts_with("istio-sidecar-injector")
+        })
+        .min_by_key(|cm| (cm.name != "istio", cm.namespace != DEFAULT_ROOT))
+        .and_then(|cm| {
+            let text = cm.body.pointer("/data/mesh").and_then(Value::as_str)?;
+            match serde_norway::from_str::<Value>(text) {
+                Ok(v) => Some((cm, v)),
+                Err(e) => {
+                    problems.push(format!(
+                        "{}: data.mesh is not valid YAML: {e}",
+                        cm.display()
+                    ));
+                    None
+                }
+            }
+        });
+    let source: Option<(&Object, Value)> = from_configmap.or_else(|| {
+        snapshot
+            .of(kinds::ISTIO_OPERATOR)
+            .iter()
+            .find_map(|op| op.body.pointer("/spec/meshConfig").map(|m| (op, m.clone())))
+    });
+    let (object, json) = match source {
+        Some((o, v)) => (Some(o), v),
+        None => (None, Value::Object(Default::default())),
+    };
+    let text = |ptr: &str| {
+        json.pointer(ptr)
+            .and_then(Value::as_str)
+            .map(str::to_string)
+    };
+    let root_namespace = text("/rootNamespace")
+        .or_else(|| {
+            object
+                .map(|o| o.namespace.clone())
+                .filter(|ns| !ns.is_empty() && object.is_some_and(|o| o.kind == "ConfigMap"))
+        })
+        .unwrap_or_else(|| DEFAULT_ROOT.into());
+    let path_normalization = match text("/pathNormalization/normalization").as_deref() {
+        Some("NONE") => PathNormalization::None,
+        Some("MERGE_SLASHES") => PathNormalization::MergeSlashes,
+        Some("DECODE_AND_MERGE_SLASHES") => PathNormalization::DecodeAndMergeSlashes,
+        _ => PathNormalization::Base,
+    };
+    let extension_providers = json
+        .get("extensionProviders")
+        .and_then(Value::as_array)
+        .map(|ps| {
+            ps.iter()
+                .map(|p| ExtensionProvider {
+                    name: p
+                        .get("name")
+                        .and_then(Value::as_str)
+                        .unwrap_or_default()
+                        .into(),
+                    kind: p
+                        .as_object()
+                        .and_then(|m| m.keys().find(|k| *k != "name").cloned())
+                        .unwrap_or_default(),
+                })
+                .collect()
+        })
+        .unwrap_or_default();
+    let config = MeshConfig {
+        root_namespace,
+        trust_domain: text("/trustDomain").unwrap_or_else(|| "cluster.local".into()),
+        path_normalization,
+        outbound_traffic_policy: text("/outboundTrafficPolicy/mode")
+            .unwrap_or_else(|| "ALLOW_ANY".into()),
+        enable_auto_mtls: json
+            .get("enableAutoMtls")
+            .and_then(Value::as_bool)
+            .unwrap_or(true),
+        extension_providers,
+        source: object.map(ObjectRef::of),
+        json,
+    };
+    (config, problems)
+}

@@ -1,0 +1,269 @@
+//! Model: the mesh as Istio sees it, derived once from the snapshot and handed
+//! to every check through the WIT `mesh` interface.
+
+pub mod enrollment;
+pub mod meshconfig;
+pub mod mtls;
+pub mod policies;
+pub mod selector;
+pub mod workloads;
+
+pub use enrollment::{Dataplane, Enrollment};
+pub use meshconfig::MeshConfig;
+pub use mtls::Mtls;
+pub use policies::{Policy, PolicyScope};
+
+use crate::gather::Snapshot;
+use crate::kinds;
+use crate::vocab::{Confidence, ObjectRef};
+use serde::Serialize;
+use std::collections::{BTreeMap, BTreeSet, HashMap};
+
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "UPPERCASE")]
+pub enum MtlsMode {
+    Unset,
+    Disable,
+    Permissive,
+    Strict,
+}
+
+impl MtlsMode {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            MtlsMode::Unset => "UNSET",
+            MtlsMode::Disable => "DISABLE",
+            MtlsMode::Permissive => "PERMISSIVE",
+            MtlsMode::Strict => "STRICT",
+        }
+    }
+}
+
+#[derive(Clone, Debug, Serialize)]
+pub struct Workload {
+    pub id: String,
+    pub target: ObjectRef,
+    pub namespace: String,
+    pub name: String,
+    pub service_account: String,
+    pub identity: String,
+    pub labels: BTreeMap<String, String>,
+    pub container_ports: Vec<u32>,
+    pub pods: u32,
+    pub enrollment: Enrollment,
+    pub mtls: Mtls,
+    pub services: Vec<ObjectRef>,
+    pub authorization_policies: Vec<ObjectRef>,
+    pub request_authentications: Vec<ObjectRef>,
+    pub peer_authentications: Vec<ObjectRef>,
+}
+
+#[derive(Clone, Debug, Serialize)]
+pub struct NamespaceInfo {
+    pub name: String,
+    pub labels: BTreeMap<String, String>,
+    pub enrollment: Enrollment,
+    pub target: Option<ObjectRef>,
+}
+
+#[derive(Clone, Debug, Serialize)]
+pub struct MeshModel {
+    pub config: MeshConfig,
+    pub namespaces: Vec<NamespaceInfo>,
+    pub workloads: Vec<Workload>,
+    pub policies: Vec<Policy>,
+    /// Things the model could not read (e.g. a malformed mesh config).
+    pub problems: Vec<String>,
+}
+
+/// Policy kinds whose scope the model resolves.
+const POLICY_KINDS: &[&str] = &[
+    kinds::AUTHORIZATION_POLICY,
+    kinds::REQUEST_AUTHENTICATION,
+    kinds::PEER_AUTHENTICATION,
+    kinds::SIDECAR,
+];
+
+pub fn build(snapshot: &Snapshot) -> MeshModel {
+    let live = snapshot.is_live();
+    let (config, problems) = meshconfig::build(snapshot);
+    let namespaces = namespaces(snapshot, live);
+    let ns_enrollment: HashMap<&str, &Enrollment> = namespaces
+        .iter()
+        .map(|n| (n.name.as_str(), &n.enrollment))
+        .collect();
+    let none = enrollment::namespace(&BTreeMap::new(), live);
+
+    let raws = workloads::collect(snapshot);
+    let ids: Vec<String> = raws.iter().map(workloads::Raw::id).collect();
+    let services = by_namespace(snapshot.of(kinds::SERVICE).iter(), |s| s.namespace.as_str());
+    let service_lists: Vec<Vec<&crate::gather::Object>> = raws
+        .iter()
+        .map(|w| {
+            services
+                .get(w.namespace.as_str())
+                .into_iter()
+                .flatten()
+                .filter(|s| {
+                    let sel: BTreeMap<String, String> = s.spec::<ServiceSpec>().selector;
+                    !sel.is_empty() && selector::matches(&sel, &w.labels)
+                })
+                .copied()
+                .collect()
+        })
+        .collect();
+
+    // Policy scopes first: workloads list the policies that select them.
+    let candidates: Vec<policies::Candidate> = raws
+        .iter()
+        .zip(&ids)
+        .zip(&service_lists)
+        .map(|((w, id), svcs)| policies::Candidate {
+            id,
+            namespace: &w.namespace,
+            labels: &w.labels,
+            services: svcs.iter().map(|s| s.name.as_str()).collect(),
+        })
+        .collect();
+    let scope = policies::Workloads::new(&candidates);
+    let index: HashMap<&str, usize> = ids
+        .iter()
+        .enumerate()
+        .map(|(i, id)| (id.as_str(), i))
+        .collect();
+    let mut attached: Vec<[Vec<ObjectRef>; 4]> = vec![Default::default(); raws.len()];
+    let mut policy_list = Vec::new();
+    for (slot, kind) in POLICY_KINDS.iter().enumerate() {
+        for o in snapshot.of(kind) {
+            let p = policies::resolve(o, &config.root_namespace, &scope);
+            for id in &p.workloads {
+                if let Some(&i) = index.get(id.as_str()) {
+                    attached[i][slot].push(p.target.clone());
+                }
+            }
+            policy_list.push(p);
+        }
+    }
+
+    let pa_readable = !snapshot
+        .unavailable
+        .contains_key(kinds::PEER_AUTHENTICATION);
+    let peer_policies: Vec<mtls::Policy> = snapshot
+        .of(kinds::PEER_AUTHENTICATION)
+        .iter()
+        .map(mtls::Policy::parse)
+        .collect();
+    let peer_by_ns = by_namespace(peer_policies.iter(), |p| p.object.namespace.as_str());
+    let root_peer: Vec<&mtls::Policy> = peer_by_ns
+        .get(config.root_namespace.as_str())
+        .cloned()
+        .unwrap_or_default();
+    let mut out = Vec::with_capacity(raws.len());
+    for (((w, id), svcs), [authz, reqauthn, peer, _sidecar]) in
+        raws.iter().zip(&ids).zip(&service_lists).zip(attached)
+    {
+        let ns = ns_enrollment
+            .get(w.namespace.as_str())
+            .copied()
+            .unwrap_or(&none);
+        let enrollment = workloads::enrollment(w, ns);
+        let base = if pa_readable {
+            enrollment.confidence
+        } else {
+            Confidence::Unknown
+        };
+        let local = peer_by_ns
+            .get(w.namespace.as_str())
+            .map(Vec::as_slice)
+            .unwrap_or(&[]);
+        let mtls = mtls::effective(
+            &root_peer,
+            local,
+            &config.root_namespace,
+            &w.namespace,
+            &w.labels,
+            enrollment.dataplane == Dataplane::Ambient,
+            base,
+        );
+        out.push(Workload {
+            id: id.clone(),
+            target: w.target(),
+            namespace: w.namespace.clone(),
+            name: w.object.name.clone(),
+            identity: format!(
+                "spiffe://{}/ns/{}/sa/{}",
+                config.trust_domain, w.namespace, w.service_account
+            ),
+            service_account: w.service_account.clone(),
+            labels: w.labels.clone(),
+            container_ports: w.container_ports.clone(),
+            pods: w.pods.len() as u32,
+            enrollment,
+            mtls,
+            services: svcs.iter().map(|s| ObjectRef::of(s)).collect(),
+            authorization_policies: authz,
+            request_authentications: reqauthn,
+            peer_authentications: peer,
+        });
+    }
+    MeshModel {
+        config,
+        namespaces,
+        workloads: out,
+        policies: policy_list,
+        problems,
+    }
+}
+
+/// Groups items by namespace, keeping their order.
+fn by_namespace<'a, T: 'a>(
+    items: impl Iterator<Item = &'a T>,
+    ns: impl Fn(&'a T) -> &'a str,
+) -> HashMap<&'a str, Vec<&'a T>> {
+    let mut map: HashMap<&str, Vec<&T>> = HashMap::new();
+    for item in items {
+        map.entry(ns(item)).or_default().push(item);
+    }
+    map
+}
+
+#[derive(serde::Deserialize, Default)]
+#[serde(default)]
+struct ServiceSpec {
+    selector: BTreeMap<String, String>,
+}
+
+/// Namespace objects, plus namespaces only known from the objects in them.
+fn namespaces(snapshot: &Snapshot, live: bool) -> Vec<NamespaceInfo> {
+    let mut seen = BTreeSet::new();
+    let mut out: Vec<NamespaceInfo> = snapshot
+        .of(kinds::NAMESPACE)
+        .iter()
+        .filter(|n| seen.insert(n.name.clone()))
+        .map(|n| NamespaceInfo {
+            name: n.name.clone(),
+            labels: n.labels.clone(),
+            enrollment: enrollment::namespace(&n.labels, live),
+            target: Some(ObjectRef::of(n)),
+        })
+        .collect();
+    let implied: BTreeSet<&str> = snapshot
+        .all()
+        .map(|o| o.namespace.as_str())
+        .filter(|ns| !ns.is_empty() && !seen.contains(*ns))
+        .collect();
+    for ns in implied {
+        out.push(NamespaceInfo {
+            name: ns.into(),
+            labels: BTreeMap::new(),
+            enrollment: Enrollment {
+                dataplane: Dataplane::None,
+                confidence: Confidence::Unknown,
+                reason: format!("namespace {ns} is not in the snapshot, so its labels are unknown"),
+            },
+            target: None,
+        });
+    }
+    out.sort_by(|a, b| a.name.cmp(&b.name));
+    out
+}

@@ -1,0 +1,220 @@
+//! Workloads: controllers (Deployment, StatefulSet, ...) and bare pods, with
+//! their pods attached through ownerReferences.
+
+use super::enrollment::{self, Enrollment};
+use crate::gather::{Object, Snapshot};
+use crate::kinds;
+use crate::vocab::ObjectRef;
+use serde_json::Value;
+use std::collections::{BTreeMap, HashMap};
+
+/// A workload before mTLS and policies are resolved.
+pub struct Raw<'a> {
+    pub object: &'a Object,
+    pub namespace: String,
+    pub labels: BTreeMap<String, String>,
+    pub annotations: BTreeMap<String, String>,
+    pub service_account: String,
+    pub container_ports: Vec<u32>,
+    pub pods: Vec<&'a Object>,
+}
+
+impl Raw<'_> {
+    pub fn id(&self) -> String {
+        format!(
+            "{}/{}/{}",
+            self.namespace, self.object.kind, self.object.name
+        )
+    }
+
+    pub fn target(&self) -> ObjectRef {
+        ObjectRef::of(self.object)
+    }
+}
+
+/// Pod spec of a workload object: the pod's own, or the template's.
+fn pod_spec(o: &Object) -> Option<&Value> {
+    match o.kind.as_str() {
+        "Pod" => o.body.get("spec"),
+        "CronJob" => o.body.pointer("/spec/jobTemplate/spec/template/spec"),
+        _ => o.body.pointer("/spec/template/spec"),
+    }
+}
+
+fn template_meta(o: &Object, field: &str) -> BTreeMap<String, String> {
+    if o.kind == "Pod" {
+        return if field == "labels" {
+            o.labels.clone()
+        } else {
+            o.annotations.clone()
+        };
+    }
+    let ptr = if o.kind == "CronJob" {
+        "/spec/jobTemplate/spec/template/metadata"
+    } else {
+        "/spec/template/metadata"
+    };
+    o.body
+        .pointer(ptr)
+        .and_then(|m| m.get(field))
+        .and_then(Value::as_object)
+        .map(|m| {
+            m.iter()
+                .map(|(k, v)| {
+                    (
+                        k.clone(),
+                        v.as_str()
+                            .map(str::to_string)
+                            .unwrap_or_else(|| v.to_string()),
+                    )
+                })
+                .collect()
+        })
+        .unwrap_or_default()
+}
+
+fn service_account(spec: Option<&Value>) -> String {
+    spec.and_then(|s| {
+        s.get("serviceAccountName")
+            .or_else(|| s.get("serviceAccount"))
+    })
+    .and_then(Value::as_str)
+    .filter(|s| !s.is_empty())
+    .unwrap_or("default")
+    .to_string()
+}
+
+fn container_ports(spec: Option<&Value>) -> Vec<u32> {
+    let mut ports: Vec<u32> = spec
+        .and_then(|s| s.get("containers"))
+        .and_then(Value::as_array)
+        .into_iter()
+        .flatten()
+        .filter(|c| c.get("name").and_then(Value::as_str) != Some("istio-proxy"))
+        .flat_map(|c| {
+            c.get("ports")
+                .and_then(Value::as_array)
+                .cloned()
+                .unwrap_or_default()
+        })
+        .filter_map(|p| {
+            p.get("containerPort")
+                .and_then(Value::as_u64)
+                .map(|n| n as u32)
+        })
+        .collect();
+    ports.sort_unstable();
+    ports.dedup();
+    ports
+}
+
+/// The controller a pod belongs to, as (kind, name), following ReplicaSet ->
+/// Deployment and Job -> CronJob, also when the intermediate object is absent.
+fn top_owner(
+    pod: &Object,
+    by_name: &HashMap<(&str, &str, &str), &Object>,
+) -> Option<(String, String)> {
+    let owner = pod
+        .owners
+        .iter()
+        .find(|o| o.controller)
+        .or(pod.owners.first())?;
+    let (kind, name) = (owner.kind.as_str(), owner.name.as_str());
+    let parent = |k: &str| by_name.get(&(k, pod.namespace.as_str(), name)).copied();
+    match kind {
+        "ReplicaSet" => match parent("ReplicaSet") {
+            Some(rs) => Some(match rs.owners.iter().find(|o| o.kind == "Deployment") {
+                Some(d) => ("Deployment".into(), d.name.clone()),
+                None => ("ReplicaSet".into(), rs.name.clone()),
+            }),
+            // Without the ReplicaSet, the pod-template-hash suffix names the Deployment.
+            None => match pod
+                .label("pod-template-hash")
+                .and_then(|h| name.strip_suffix(&format!("-{h}")))
+            {
+                Some(deploy) => Some(("Deployment".into(), deploy.into())),
+                None => Some(("ReplicaSet".into(), name.into())),
+            },
+        },
+        "Job" => match parent("Job").and_then(|j| j.owners.iter().find(|o| o.kind == "CronJob")) {
+            Some(cj) => Some(("CronJob".into(), cj.name.clone())),
+            None => Some(("Job".into(), name.into())),
+        },
+        _ => Some((kind.into(), name.into())),
+    }
+}
+
+pub fn collect(snapshot: &Snapshot) -> Vec<Raw<'_>> {
+    let controllers: Vec<&Object> = kinds::WORKLOAD_KINDS
+        .iter()
+        .filter(|k| **k != kinds::POD)
+        .flat_map(|k| snapshot.of(k))
+        .collect();
+    let by_name: HashMap<(&str, &str, &str), &Object> = controllers
+        .iter()
+        .map(|o| ((o.kind.as_str(), o.namespace.as_str(), o.name.as_str()), *o))
+        .collect();
+    // ReplicaSets and Jobs owned by a controller in the snapshot are not workloads themselves.
+    let owned = |o: &Object| match o.kind.as_str() {
+        "ReplicaSet" => o.owners.iter().any(|r| r.kind == "Deployment"),
+        "Job" => o.owners.iter().any(|r| r.kind == "CronJob"),
+        _ => false,
+    };
+    let mut workloads: Vec<Raw> = Vec::new();
+    let mut index: HashMap<(String, String, String), usize> = HashMap::new();
+    for o in controllers.iter().filter(|o| !owned(o)) {
+        index.insert(
+            (o.kind.clone(), o.namespace.clone(), o.name.clone()),
+            workloads.len(),
+        );
+        workloads.push(raw(o));
+    }
+    for pod in snapshot.of(kinds::POD) {
+        let owner = top_owner(pod, &by_name);
+        let slot = owner.and_then(|(k, n)| index.get(&(k, pod.namespace.clone(), n)).copied());
+        match slot {
+            Some(i) => workloads[i].pods.push(pod),
+            None => {
+                // A bare pod, or one whose controller is not in the snapshot.
+                let mut w = raw(pod);
+                w.pods.push(pod);
+                workloads.push(w);
+            }
+        }
+    }
+    workloads
+}
+
+fn raw(o: &Object) -> Raw<'_> {
+    let spec = pod_spec(o);
+    Raw {
+        object: o,
+        namespace: o.namespace.clone(),
+        labels: template_meta(o, "labels"),
+        annotations: template_meta(o, "annotations"),
+        service_account: service_account(spec),
+        container_ports: container_ports(spec),
+        pods: Vec::new(),
+    }
+}
+
+/// Enrollment of a workload: what its pods show if any were observed, else what
+/// its template and namespace ask for.
+pub fn enrollment(w: &Raw, ns: &Enrollment) -> Enrollment {
+    let intended = enrollment::template(ns, &w.labels, &w.annotations);
+    let observed: Vec<Enrollment> = w
+        .pods
+        .iter()
+        .map(|p| enrollment::observed_pod(p, &intended))
+        .collect();
+    // The least protected pod decides: one pod without a proxy is a hole.
+    observed
+        .into_iter()
+        .min_by_key(|e| {
+            (
+                e.dataplane != super::enrollment::Dataplane::None,
+                e.confidence,
+            )
+        })
+        .unwrap_or(intended)
+}

@@ -1,0 +1,100 @@
+//! The report: what every output format renders (schema in docs/report-format.md).
+
+use crate::vocab::{Confidence, ObjectRef, Severity};
+use serde::Serialize;
+
+pub const SCHEMA_VERSION: &str = "1.0";
+
+#[derive(Clone, Debug, Serialize)]
+pub struct Evidence {
+    pub label: Confidence,
+    pub source: Option<ObjectRef>,
+    pub detail: String,
+}
+
+#[derive(Clone, Debug, Serialize)]
+pub struct Remediation {
+    pub summary: String,
+    pub yaml: Option<String>,
+}
+
+#[derive(Clone, Debug, Serialize)]
+pub struct Finding {
+    pub check_id: String,
+    pub severity: Severity,
+    pub confidence: Confidence,
+    pub title: String,
+    pub message: String,
+    pub resource: ObjectRef,
+    pub evidence: Vec<Evidence>,
+    pub remediation: Option<Remediation>,
+    pub references: Vec<String>,
+}
+
+#[derive(Clone, Debug, Serialize)]
+pub struct CheckInfo {
+    pub id: String,
+    pub title: String,
+    pub description: String,
+    pub default_severity: Severity,
+    pub category: String,
+    pub kinds: Vec<String>,
+}
+
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "lowercase")]
+pub enum Status {
+    Pass,
+    Fail,
+    Error,
+    Skipped,
+}
+
+#[derive(Clone, Debug, Serialize)]
+pub struct CheckRecord {
+    pub id: String,
+    pub title: String,
+    pub category: String,
+    /// The component the check came from.
+    pub plugin: String,
+    pub status: Status,
+    pub duration_ms: f64,
+    pub findings: usize,
+    pub error: Option<String>,
+    /// Captured guest stderr (truncated), when there was any.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub stderr: Option<String>,
+}
+
+#[derive(Clone, Debug, Default, Serialize)]
+pub struct Summary {
+    pub findings: usize,
+    pub by_severity: std::collections::BTreeMap<Severity, usize>,
+    pub checks_run: usize,
+    pub checks_failed: usize,
+    pub checks_errored: usize,
+    pub objects: usize,
+    pub workloads: usize,
+    pub input_errors: usize,
+}
+
+#[derive(Clone, Debug, Serialize)]
+pub struct SourceInfo {
+    /// `live` or `offline`.
+    pub kind: &'static str,
+    pub context: Option<String>,
+    pub inputs: Vec<String>,
+}
+
+#[derive(Clone, Debug, Serialize)]
+pub struct Report {
+    pub schema_version: &'static str,
+    pub kridik_version: &'static str,
+    pub source: SourceInfo,
+    pub summary: Summary,
+    pub findings: Vec<Finding>,
+    pub checks: Vec<CheckRecord>,
+    pub input_errors: Vec<crate::gather::InputError>,
+    pub unavailable_kinds: Vec<crate::gather::Unavailable>,
+    pub model_problems: Vec<String>,
+}

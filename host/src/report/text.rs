@@ -1,0 +1,208 @@
+//! Human output: findings grouped by severity, then checks that failed to run,
+//! input problems, and a summary line. Colour only when asked (a TTY).
+
+use super::model::{Report, Status};
+use crate::vocab::{ObjectRef, Severity};
+use std::fmt::Write;
+
+struct Paint(bool);
+
+impl Paint {
+    fn sev(&self, s: Severity) -> String {
+        let code = match s {
+            Severity::Critical => "1;35",
+            Severity::High => "1;31",
+            Severity::Medium => "33",
+            Severity::Low => "36",
+            Severity::Info => "2",
+        };
+        self.wrap(code, &format!("{s:<8}"))
+    }
+
+    fn dim(&self, t: &str) -> String {
+        self.wrap("2", t)
+    }
+
+    fn bold(&self, t: &str) -> String {
+        self.wrap("1", t)
+    }
+
+    fn wrap(&self, code: &str, t: &str) -> String {
+        if self.0 {
+            format!("\x1b[{code}m{t}\x1b[0m")
+        } else {
+            t.to_string()
+        }
+    }
+}
+
+fn location(r: &ObjectRef) -> String {
+    let mut s = r.display();
+    if let Some(file) = &r.file {
+        let _ = write!(
+            s,
+            " ({file}{})",
+            r.line.map(|l| format!(":{l}")).unwrap_or_default()
+        );
+    }
+    s
+}
+
+pub fn render(report: &Report, color: bool) -> String {
+    let p = Paint(color);
+    let mut out = String::new();
+    for sev in [
+        Severity::Critical,
+        Severity::High,
+        Severity::Medium,
+        Severity::Low,
+        Severity::Info,
+    ] {
+        let group: Vec<_> = report
+            .findings
+            .iter()
+            .filter(|f| f.severity == sev)
+            .collect();
+        if group.is_empty() {
+            continue;
+        }
+        let _ = writeln!(out, "{}", p.bold(&format!("== {sev} ({}) ==", group.len())));
+        for f in group {
+            let _ = writeln!(
+                out,
+                "{} {} {}  [{}]",
+                p.sev(f.severity),
+                f.check_id,
+                f.title,
+                f.confidence
+            );
+            let _ = writeln!(out, "    resource: {}", location(&f.resource));
+            for line in textwrap(&f.message, 100) {
+                let _ = writeln!(out, "    {line}");
+            }
+            for e in f.evidence.iter().take(5) {
+                let _ = writeln!(
+                    out,
+                    "    {} {}",
+                    p.dim(&format!("evidence [{}]:", e.label)),
+                    e.detail
+                );
+            }
+            if f.evidence.len() > 5 {
+                let _ = writeln!(
+                    out,
+                    "    {}",
+                    p.dim(&format!(
+                        "... {} more evidence items (see --format json)",
+                        f.evidence.len() - 5
+                    ))
+                );
+            }
+            if let Some(r) = &f.remediation {
+                let _ = writeln!(out, "    fix: {}", r.summary);
+                if let Some(yaml) = &r.yaml {
+                    for line in yaml.lines() {
+                        let _ = writeln!(out, "      {}", p.dim(line));
+                    }
+                }
+            }
+            let _ = writeln!(out);
+        }
+    }
+    let errored: Vec<_> = report
+        .checks
+        .iter()
+        .filter(|c| c.status == Status::Error)
+        .collect();
+    if !errored.is_empty() {
+        let _ = writeln!(
+            out,
+            "{}",
+            p.bold(&format!(
+                "== checks that failed to run ({}) ==",
+                errored.len()
+            ))
+        );
+        for c in errored {
+            let _ = writeln!(
+                out,
+                "  {} ({}): {}",
+                c.id,
+                c.plugin,
+                c.error.as_deref().unwrap_or("unknown error")
+            );
+        }
+        let _ = writeln!(out);
+    }
+    if !report.input_errors.is_empty() {
+        let _ = writeln!(
+            out,
+            "{}",
+            p.bold(&format!(
+                "== input that could not be read ({}) ==",
+                report.input_errors.len()
+            ))
+        );
+        for e in &report.input_errors {
+            let _ = writeln!(out, "  {e}");
+        }
+        let _ = writeln!(out);
+    }
+    if !report.unavailable_kinds.is_empty() {
+        let _ = writeln!(
+            out,
+            "{}",
+            p.bold("== kinds that could not be read (findings that need them are UNKNOWN) ==")
+        );
+        for u in &report.unavailable_kinds {
+            let _ = writeln!(out, "  {}: {}", u.kind, u.detail);
+        }
+        let _ = writeln!(out);
+    }
+    let s = &report.summary;
+    let sev: Vec<String> = s
+        .by_severity
+        .iter()
+        .rev()
+        .map(|(k, v)| format!("{v} {}", k.to_string().to_lowercase()))
+        .collect();
+    let _ = writeln!(
+        out,
+        "{} finding(s){} from {} check(s) ({} failing, {} errored) over {} objects, {} workloads{}",
+        s.findings,
+        if sev.is_empty() {
+            String::new()
+        } else {
+            format!(" ({})", sev.join(", "))
+        },
+        s.checks_run,
+        s.checks_failed,
+        s.checks_errored,
+        s.objects,
+        s.workloads,
+        if s.input_errors > 0 {
+            format!("; {} input error(s)", s.input_errors)
+        } else {
+            String::new()
+        }
+    );
+    out
+}
+
+fn textwrap(text: &str, width: usize) -> Vec<String> {
+    let mut lines = Vec::new();
+    let mut line = String::new();
+    for word in text.split_whitespace() {
+        if !line.is_empty() && line.len() + word.len() + 1 > width {
+            lines.push(std::mem::take(&mut line));
+        }
+        if !line.is_empty() {
+            line.push(' ');
+        }
+        line.push_str(word);
+    }
+    if !line.is_empty() {
+        lines.push(line);
+    }
+    lines
+}

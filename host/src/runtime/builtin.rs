@@ -1,0 +1,14 @@
+//! The built-in check pack: components built from `checks/` by build.rs and
+//! embedded in the binary, so `kridik` is one self-contained file.
+
+/// (name, component bytes) of every built-in check component.
+pub const COMPONENTS: &[(&str, &[u8])] = &[
+    (
+        "builtin:mtls",
+        include_bytes!(concat!(env!("KRIDIK_WASM_DIR"), "/kridik_check_mtls.wasm")),
+    ),
+    (
+        "builtin:authz",
+        include_bytes!(concat!(env!("KRIDIK_WASM_DIR"), "/kridik_check_authz.wasm")),
+    ),
+];

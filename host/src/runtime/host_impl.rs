@@ -1,0 +1,323 @@
+//! The host side of the WIT imports (`snapshot`, `mesh`), and conversions
+//! between host types and the v0.1 binding types.
+
+use super::bindings::v0_1::kridik::plugin::{mesh as wm, snapshot as ws, types as wt};
+use super::sandbox::State;
+use crate::gather::{Object, UnavailableReason};
+use crate::model::{self, Dataplane, MtlsMode, PolicyScope};
+use crate::report::model as report;
+use crate::vocab::{Confidence, ObjectRef, Severity};
+use std::collections::BTreeMap;
+
+impl wt::Host for State {}
+
+impl ws::Host for State {
+    fn source(&mut self) -> ws::SourceKind {
+        if self.data.snapshot.is_live() {
+            ws::SourceKind::Live
+        } else {
+            ws::SourceKind::Offline
+        }
+    }
+
+    fn objects(&mut self, kind: String) -> Result<Vec<ws::Object>, ws::Unavailable> {
+        if !self.declared.contains(&kind) {
+            return Err(ws::Unavailable {
+                detail: format!("the check did not declare `{kind}` in its check-info kinds"),
+                kind,
+                reason: ws::UnavailableReason::NotDeclared,
+            });
+        }
+        if let Some(u) = self.data.snapshot.unavailable.get(&kind) {
+            return Err(unavailable(u));
+        }
+        Ok(self
+            .data
+            .wit_objects(&kind)
+            .get()
+            .cloned()
+            .unwrap_or_default())
+    }
+
+    fn unavailable_kinds(&mut self) -> Vec<ws::Unavailable> {
+        let snapshot = &self.data.snapshot;
+        self.declared
+            .iter()
+            .filter_map(|k| snapshot.unavailable.get(k))
+            .map(unavailable)
+            .collect()
+    }
+}
+
+impl wm::Host for State {
+    fn config(&mut self) -> wm::MeshConfig {
+        self.data.wit_mesh().config.clone()
+    }
+
+    fn namespaces(&mut self) -> Vec<wm::NamespaceInfo> {
+        self.data.wit_mesh().namespaces.clone()
+    }
+
+    fn workloads(&mut self) -> Vec<wm::Workload> {
+        self.data.wit_mesh().workloads.clone()
+    }
+
+    fn policies(&mut self) -> Vec<wm::Policy> {
+        self.data.wit_mesh().policies.clone()
+    }
+}
+
+fn unavailable(u: &crate::gather::Unavailable) -> ws::Unavailable {
+    ws::Unavailable {
+        kind: u.kind.clone(),
+        reason: match u.reason {
+            UnavailableReason::Forbidden => ws::UnavailableReason::Forbidden,
+            UnavailableReason::NotInstalled => ws::UnavailableReason::NotInstalled,
+            UnavailableReason::Failed => ws::UnavailableReason::Failed,
+        },
+        detail: u.detail.clone(),
+    }
+}
+
+/// The mesh model in binding types, converted once per scan.
+pub struct WitMesh {
+    pub config: wm::MeshConfig,
+    pub namespaces: Vec<wm::NamespaceInfo>,
+    pub workloads: Vec<wm::Workload>,
+    pub policies: Vec<wm::Policy>,
+}
+
+pub fn wit_object(o: &Object) -> ws::Object {
+    ws::Object {
+        target: object_ref(&ObjectRef::of(o)),
+        uid: o.uid.clone(),
+        labels: pairs(&o.labels),
+        annotations: pairs(&o.annotations),
+        creation_timestamp: o.creation_timestamp.clone(),
+        json: serde_json::to_string(&o.body).unwrap_or_default(),
+    }
+}
+
+pub fn wit_mesh(m: &model::MeshModel) -> WitMesh {
+    let c = &m.config;
+    WitMesh {
+        config: wm::MeshConfig {
+            root_namespace: c.root_namespace.clone(),
+            trust_domain: c.trust_domain.clone(),
+            path_normalization: match c.path_normalization {
+                model::meshconfig::PathNormalization::None => wm::PathNormalization::None,
+                model::meshconfig::PathNormalization::Base => wm::PathNormalization::Base,
+                model::meshconfig::PathNormalization::MergeSlashes => {
+                    wm::PathNormalization::MergeSlashes
+                }
+                model::meshconfig::PathNormalization::DecodeAndMergeSlashes => {
+                    wm::PathNormalization::DecodeAndMergeSlashes
+                }
+            },
+            outbound_traffic_policy: c.outbound_traffic_policy.clone(),
+            enable_auto_mtls: c.enable_auto_mtls,
+            extension_providers: c
+                .extension_providers
+                .iter()
+                .map(|p| wm::ExtensionProvider {
+                    name: p.name.clone(),
+                    kind: p.kind.clone(),
+                })
+                .collect(),
+            source: c.source.as_ref().map(object_ref),
+            json: c.json.to_string(),
+        },
+        namespaces: m
+            .namespaces
+            .iter()
+            .map(|n| wm::NamespaceInfo {
+                name: n.name.clone(),
+                labels: pairs(&n.labels),
+                enrollment: enrollment(&n.enrollment),
+                target: n.target.as_ref().map(object_ref),
+            })
+            .collect(),
+        workloads: m.workloads.iter().map(workload).collect(),
+        policies: m
+            .policies
+            .iter()
+            .map(|p| wm::Policy {
+                target: object_ref(&p.target),
+                scope: match p.scope {
+                    PolicyScope::Mesh => wm::PolicyScope::Mesh,
+                    PolicyScope::Namespace => wm::PolicyScope::Namespace,
+                    PolicyScope::Workload => wm::PolicyScope::Workload,
+                    PolicyScope::TargetRefs => wm::PolicyScope::TargetRefs,
+                },
+                workloads: p.workloads.clone(),
+                matches_nothing: p.matches_nothing,
+                reason: p.reason.clone(),
+            })
+            .collect(),
+    }
+}
+
+fn workload(w: &model::Workload) -> wm::Workload {
+    let refs = |v: &[ObjectRef]| v.iter().map(object_ref).collect();
+    wm::Workload {
+        id: w.id.clone(),
+        target: object_ref(&w.target),
+        namespace: w.namespace.clone(),
+        name: w.name.clone(),
+        service_account: w.service_account.clone(),
+        identity: w.identity.clone(),
+        labels: pairs(&w.labels),
+        container_ports: w.container_ports.clone(),
+        pods: w.pods,
+        enrollment: enrollment(&w.enrollment),
+        mtls: wm::Mtls {
+            mode: mtls_mode(w.mtls.mode),
+            confidence: confidence(w.mtls.confidence),
+            decided_by: w.mtls.decided_by.as_ref().map(object_ref),
+            reason: w.mtls.reason.clone(),
+            ports: w
+                .mtls
+                .ports
+                .iter()
+                .map(|p| wm::PortMtls {
+                    port: p.port,
+                    mode: mtls_mode(p.mode),
+                    decided_by: p.decided_by.as_ref().map(object_ref),
+                })
+                .collect(),
+        },
+        services: refs(&w.services),
+        authorization_policies: refs(&w.authorization_policies),
+        request_authentications: refs(&w.request_authentications),
+        peer_authentications: refs(&w.peer_authentications),
+    }
+}
+
+fn enrollment(e: &model::Enrollment) -> wm::Enrollment {
+    wm::Enrollment {
+        dataplane: match e.dataplane {
+            Dataplane::None => wm::Dataplane::None,
+            Dataplane::Sidecar => wm::Dataplane::Sidecar,
+            Dataplane::Ambient => wm::Dataplane::Ambient,
+        },
+        confidence: confidence(e.confidence),
+        reason: e.reason.clone(),
+    }
+}
+
+fn mtls_mode(m: MtlsMode) -> wm::MtlsMode {
+    match m {
+        MtlsMode::Unset => wm::MtlsMode::Unset,
+        MtlsMode::Disable => wm::MtlsMode::Disable,
+        MtlsMode::Permissive => wm::MtlsMode::Permissive,
+        MtlsMode::Strict => wm::MtlsMode::Strict,
+    }
+}
+
+fn pairs(m: &BTreeMap<String, String>) -> Vec<(String, String)> {
+    m.iter().map(|(k, v)| (k.clone(), v.clone())).collect()
+}
+
+pub fn object_ref(r: &ObjectRef) -> wt::ObjectRef {
+    wt::ObjectRef {
+        api_version: r.api_version.clone(),
+        kind: r.kind.clone(),
+        namespace: r.namespace.clone(),
+        name: r.name.clone(),
+        file: r.file.clone(),
+        line: r.line,
+    }
+}
+
+fn confidence(c: Confidence) -> wt::Confidence {
+    match c {
+        Confidence::Verified => wt::Confidence::Verified,
+        Confidence::Inferred => wt::Confidence::Inferred,
+        Confidence::Unknown => wt::Confidence::Unknown,
+    }
+}
+
+// ---- guest -> host ----
+
+/// Longest text kept from a guest string (messages, YAML).
+const MAX_TEXT: usize = 64 << 10;
+
+fn text(mut s: String) -> String {
+    if s.len() > MAX_TEXT {
+        let mut cut = MAX_TEXT;
+        while !s.is_char_boundary(cut) {
+            cut -= 1;
+        }
+        s.truncate(cut);
+        s.push_str(" [truncated]");
+    }
+    s
+}
+
+pub fn severity(s: wt::Severity) -> Severity {
+    match s {
+        wt::Severity::Info => Severity::Info,
+        wt::Severity::Low => Severity::Low,
+        wt::Severity::Medium => Severity::Medium,
+        wt::Severity::High => Severity::High,
+        wt::Severity::Critical => Severity::Critical,
+    }
+}
+
+fn label(c: wt::Confidence) -> Confidence {
+    match c {
+        wt::Confidence::Verified => Confidence::Verified,
+        wt::Confidence::Inferred => Confidence::Inferred,
+        wt::Confidence::Unknown => Confidence::Unknown,
+    }
+}
+
+fn host_ref(r: wt::ObjectRef) -> ObjectRef {
+    ObjectRef {
+        api_version: r.api_version,
+        kind: r.kind,
+        namespace: r.namespace,
+        name: r.name,
+        file: r.file,
+        line: r.line,
+    }
+}
+
+/// A guest finding, attributed to the check that actually ran (a component
+/// cannot report under another check's id).
+pub fn finding(check_id: &str, f: wt::Finding) -> report::Finding {
+    report::Finding {
+        check_id: check_id.to_string(),
+        severity: severity(f.severity),
+        confidence: label(f.confidence),
+        title: text(f.title),
+        message: text(f.message),
+        resource: host_ref(f.object),
+        evidence: f
+            .evidence
+            .into_iter()
+            .take(100)
+            .map(|e| report::Evidence {
+                label: label(e.label),
+                source: e.source.map(host_ref),
+                detail: text(e.detail),
+            })
+            .collect(),
+        remediation: f.remediation.map(|r| report::Remediation {
+            summary: text(r.summary),
+            yaml: r.yaml.map(text),
+        }),
+        references: f.references.into_iter().take(20).map(text).collect(),
+    }
+}
+
+pub fn check_info(c: wt::CheckInfo) -> report::CheckInfo {
+    report::CheckInfo {
+        id: c.id,
+        title: text(c.title),
+        description: text(c.description),
+        default_severity: severity(c.default_severity),
+        category: c.category,
+        kinds: c.kinds,
+    }
+}

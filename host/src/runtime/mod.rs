@@ -1,0 +1,411 @@
+//! Runtime: loads check components and runs each check in its own sandbox.
+
+mod bindings;
+pub mod builtin;
+mod engine;
+mod host_impl;
+mod sandbox;
+
+pub use engine::{sha256, CompileCache};
+pub use sandbox::Limits;
+
+use crate::gather::Snapshot;
+use crate::model::MeshModel;
+use crate::report::model::{CheckInfo, CheckRecord, Finding, Status};
+use anyhow::{anyhow, bail, Context, Result};
+use bindings::v0_1::{Check, CheckPre};
+use sandbox::State;
+use std::collections::BTreeSet;
+use std::sync::{Arc, OnceLock};
+use std::time::Instant;
+use wasmtime::component::{types::ComponentItem, Component, HasSelf, Linker};
+use wasmtime::{Engine, Store, Trap};
+
+/// What checks see: the snapshot and the model, plus their binding forms, built lazily once.
+pub struct ScanData {
+    pub snapshot: Snapshot,
+    pub model: MeshModel,
+    objects: std::sync::Mutex<
+        std::collections::HashMap<
+            String,
+            Arc<OnceLock<Vec<bindings::v0_1::kridik::plugin::snapshot::Object>>>,
+        >,
+    >,
+    mesh: OnceLock<host_impl::WitMesh>,
+}
+
+impl ScanData {
+    pub fn new(snapshot: Snapshot, model: MeshModel) -> Self {
+        ScanData {
+            snapshot,
+            model,
+            objects: Default::default(),
+            mesh: OnceLock::new(),
+        }
+    }
+
+    fn wit_objects(
+        &self,
+        kind: &str,
+    ) -> Arc<OnceLock<Vec<bindings::v0_1::kridik::plugin::snapshot::Object>>> {
+        let cell = self
+            .objects
+            .lock()
+            .unwrap()
+            .entry(kind.to_string())
+            .or_default()
+            .clone();
+        cell.get_or_init(|| {
+            self.snapshot
+                .of(kind)
+                .iter()
+                .map(host_impl::wit_object)
+                .collect()
+        });
+        cell
+    }
+
+    fn wit_mesh(&self) -> &host_impl::WitMesh {
+        self.mesh.get_or_init(|| host_impl::wit_mesh(&self.model))
+    }
+}
+
+/// A loaded check component, ready to instantiate.
+pub struct Plugin {
+    pub name: String,
+    pub digest: String,
+    /// The `kridik:plugin` version the component was built against.
+    pub wit_version: String,
+    pub checks: Vec<CheckInfo>,
+    pub from_cache: bool,
+    pre: CheckPre<State>,
+}
+
+pub struct Runtime {
+    engine: Engine,
+    linker: Linker<State>,
+    cache: CompileCache,
+    pub limits: Limits,
+    _ticker: engine::Ticker,
+}
+
+/// The outcome of one check run.
+pub struct Outcome {
+    pub record: CheckRecord,
+    pub findings: Vec<Finding>,
+}
+
+impl Runtime {
+    pub fn new(cache: CompileCache, limits: Limits) -> Result<Self> {
+        let engine = engine::new_engine()?;
+        let mut linker = Linker::new(&engine);
+        wasmtime_wasi::p2::add_to_linker_sync(&mut linker)
+            .map_err(anyhow::Error::from)
+            .context("linking WASI")?;
+        Check::add_to_linker::<_, HasSelf<State>>(&mut linker, |s| s)
+            .map_err(anyhow::Error::from)
+            .context("linking the kridik interfaces")?;
+        let ticker = engine::Ticker::start(&engine);
+        Ok(Runtime {
+            engine,
+            linker,
+            cache,
+            limits,
+            _ticker: ticker,
+        })
+    }
+
+    /// Validates, compiles (or loads from the cache) and describes a component.
+    pub fn load(&self, name: &str, wasm: &[u8]) -> Result<Plugin> {
+        validate_header(name, wasm)?;
+        let digest = sha256(wasm);
+        let (component, from_cache) = self
+            .cache
+            .load(&self.engine, wasm, &digest)
+            .map_err(|e| anyhow!("{name} is not a valid WebAssembly component ({}): rebuild it with `cargo build --target wasm32-wasip2`", root(&e)))?;
+        let wit_version = self.check_exports(name, &component)?;
+        self.check_imports(name, &component)?;
+        let pre = self
+            .linker
+            .instantiate_pre(&component)
+            .map_err(|e| anyhow!("{name} cannot be linked: {}", root(&e.into())))?;
+        let pre = CheckPre::new(pre).map_err(|e| {
+            anyhow!(
+                "{name} does not match the kridik:plugin/check world: {}",
+                root(&e.into())
+            )
+        })?;
+        let mut plugin = Plugin {
+            name: name.to_string(),
+            digest,
+            wit_version,
+            checks: Vec::new(),
+            from_cache,
+            pre,
+        };
+        plugin.checks = self.describe(&plugin)?;
+        Ok(plugin)
+    }
+
+    /// The exported `kridik:plugin/checks@X` must be a version this host runs.
+    fn check_exports(&self, name: &str, component: &Component) -> Result<String> {
+        let ty = component.component_type();
+        let prefix = format!("{}/checks@", bindings::PACKAGE);
+        let exports: Vec<String> = ty
+            .exports(&self.engine)
+            .map(|(n, _)| n.to_string())
+            .collect();
+        let Some(version) = exports.iter().find_map(|n| n.strip_prefix(&prefix)) else {
+            bail!(
+                "{name} is not a kridik check component: it does not export {}/checks (it exports: {}); build it against wit/v0.1.0 with the kridik SDK",
+                bindings::PACKAGE,
+                if exports.is_empty() { "nothing".to_string() } else { exports.join(", ") }
+            );
+        };
+        let line = major_line(version);
+        if !bindings::SUPPORTED.contains(&line.as_str()) {
+            bail!(
+                "{name} was built for {}@{version}, but this kridik runs {}@{}: rebuild the plugin against a supported version or upgrade kridik",
+                bindings::PACKAGE,
+                bindings::PACKAGE,
+                bindings::SUPPORTED.iter().map(|v| format!("{v}.x")).collect::<Vec<_>>().join(", ")
+            );
+        }
+        Ok(version.to_string())
+    }
+
+    /// Checks get only the kridik interfaces and an empty WASI; name anything else.
+    fn check_imports(&self, name: &str, component: &Component) -> Result<()> {
+        let ty = component.component_type();
+        let foreign: Vec<String> = ty
+            .imports(&self.engine)
+            .filter(|(n, item)| {
+                let ours =
+                    n.starts_with(&format!("{}/", bindings::PACKAGE)) || n.starts_with("wasi:");
+                !ours || !matches!(item.ty, ComponentItem::ComponentInstance(_))
+            })
+            .map(|(n, _)| n.to_string())
+            .collect();
+        if !foreign.is_empty() {
+            bail!(
+                "{name} imports {}, which kridik does not give to checks (they get only {}/snapshot, {}/mesh and a sandboxed WASI)",
+                foreign.join(", "),
+                bindings::PACKAGE,
+                bindings::PACKAGE
+            );
+        }
+        Ok(())
+    }
+
+    fn describe(&self, plugin: &Plugin) -> Result<Vec<CheckInfo>> {
+        let data = Arc::new(ScanData::new(
+            Snapshot::new(
+                crate::gather::Source::Offline,
+                Default::default(),
+                Default::default(),
+            ),
+            crate::model::build(&Snapshot::new(
+                crate::gather::Source::Offline,
+                Default::default(),
+                Default::default(),
+            )),
+        ));
+        let mut store = self.store(data, BTreeSet::new());
+        let instance = plugin
+            .pre
+            .instantiate(&mut store)
+            .map_err(|e| self.failure(&store, &e.into(), &plugin.name))?;
+        let infos = instance
+            .kridik_plugin_checks()
+            .call_describe(&mut store)
+            .map_err(|e| {
+                anyhow!(
+                    "{}: describe failed: {}",
+                    plugin.name,
+                    self.failure(&store, &e.into(), &plugin.name)
+                )
+            })?;
+        let mut seen = BTreeSet::new();
+        let infos: Vec<CheckInfo> = infos.into_iter().map(host_impl::check_info).collect();
+        for c in &infos {
+            if !valid_id(&c.id) {
+                bail!("{}: check id `{}` is not valid (use letters, digits, `-`, `_` and `.`, up to 64)", plugin.name, c.id);
+            }
+            if !seen.insert(c.id.clone()) {
+                bail!("{}: check id `{}` appears twice", plugin.name, c.id);
+            }
+        }
+        Ok(infos)
+    }
+
+    fn store(&self, data: Arc<ScanData>, declared: BTreeSet<String>) -> Store<State> {
+        let mut store = Store::new(&self.engine, State::new(data, declared, &self.limits));
+        store.limiter(|s| &mut s.limiter);
+        let ticks = (self.limits.timeout.as_millis() / engine::TICK.as_millis()).max(1) as u64;
+        store.set_epoch_deadline(ticks);
+        store.epoch_deadline_trap();
+        store
+    }
+
+    /// Runs one check in a fresh store: a trap, timeout or memory blow-up is
+    /// this check's error and nothing else's.
+    pub fn run(&self, plugin: &Plugin, check: &CheckInfo, data: Arc<ScanData>) -> Outcome {
+        let started = Instant::now();
+        let declared: BTreeSet<String> = check.kinds.iter().cloned().collect();
+        let mut store = self.store(data, declared);
+        let result = plugin
+            .pre
+            .instantiate(&mut store)
+            .and_then(|i| i.kridik_plugin_checks().call_run(&mut store, &check.id));
+        let stderr = Some(store.data().stderr.text()).filter(|s| !s.is_empty());
+        let (status, findings, error) = match result {
+            Ok(Ok(found)) => {
+                let total = found.len();
+                let mut findings: Vec<Finding> = found
+                    .into_iter()
+                    .take(self.limits.max_findings)
+                    .map(|f| host_impl::finding(&check.id, f))
+                    .collect();
+                findings.sort_by(|a, b| {
+                    b.severity
+                        .cmp(&a.severity)
+                        .then_with(|| a.resource.cmp(&b.resource))
+                });
+                if total > self.limits.max_findings {
+                    let msg = format!("returned {total} findings; kept the first {} (raise --max-findings to see more)", self.limits.max_findings);
+                    (Status::Error, findings, Some(msg))
+                } else if findings.is_empty() {
+                    (Status::Pass, findings, None)
+                } else {
+                    (Status::Fail, findings, None)
+                }
+            }
+            Ok(Err(message)) => (
+                Status::Error,
+                Vec::new(),
+                Some(format!("the check reported an error: {message}")),
+            ),
+            Err(e) => (
+                Status::Error,
+                Vec::new(),
+                Some(self.failure(&store, &e.into(), &plugin.name).to_string()),
+            ),
+        };
+        Outcome {
+            record: CheckRecord {
+                id: check.id.clone(),
+                title: check.title.clone(),
+                category: check.category.clone(),
+                plugin: plugin.name.clone(),
+                status,
+                duration_ms: started.elapsed().as_secs_f64() * 1000.0,
+                findings: findings.len(),
+                error,
+                stderr,
+            },
+            findings,
+        }
+    }
+
+    /// Explains why a guest call failed, in the user's terms.
+    fn failure(&self, store: &Store<State>, e: &anyhow::Error, name: &str) -> anyhow::Error {
+        if store.data().limiter.hit {
+            return anyhow!(
+                "exceeded the memory limit of {} MiB (raise it with --memory-limit)",
+                self.limits.memory_bytes >> 20
+            );
+        }
+        if e.downcast_ref::<Trap>() == Some(&Trap::Interrupt) {
+            return anyhow!(
+                "timed out after {:?} (raise it with --timeout)",
+                self.limits.timeout
+            );
+        }
+        let stderr = store.data().stderr.text();
+        let last = stderr
+            .lines()
+            .rev()
+            .find(|l| !l.trim().is_empty())
+            .unwrap_or_default();
+        let trap = e
+            .downcast_ref::<Trap>()
+            .map(|t| t.to_string())
+            .unwrap_or_else(|| root(e));
+        if last.is_empty() {
+            anyhow!("{name} trapped: {trap}")
+        } else {
+            anyhow!("{name} trapped: {trap} (stderr: {last})")
+        }
+    }
+}
+
+fn root(e: &anyhow::Error) -> String {
+    e.root_cause().to_string()
+}
+
+/// `0.1.2` -> `0.1`; `1.4.0` -> `1`: the part of a version that must match.
+fn major_line(version: &str) -> String {
+    let mut parts = version.split('.');
+    match (parts.next(), parts.next()) {
+        (Some("0"), Some(minor)) => format!("0.{minor}"),
+        (Some(major), _) => major.to_string(),
+        _ => version.to_string(),
+    }
+}
+
+fn valid_id(id: &str) -> bool {
+    !id.is_empty()
+        && id.len() <= 64
+        && id
+            .chars()
+            .all(|c| c.is_ascii_alphanumeric() || "-_.".contains(c))
+}
+
+/// Cheap, precise errors for files that are not components at all.
+fn validate_header(name: &str, wasm: &[u8]) -> Result<()> {
+    if wasm.len() < 8 || &wasm[..4] != b"\0asm" {
+        bail!("{name} is not a WebAssembly file (no \\0asm header): pass a .wasm component built for wasm32-wasip2");
+    }
+    match wasm[4..8] {
+        [1, 0, 0, 0] => bail!(
+            "{name} is a core WebAssembly module, not a component: build it with `cargo build --target wasm32-wasip2` (or wrap it with `wasm-tools component new`)"
+        ),
+        [0x0d, 0, 1, 0] => Ok(()),
+        _ => bail!("{name} has an unsupported WebAssembly binary version {:?}", &wasm[4..8]),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn version_lines_follow_semver_for_zero_majors() {
+        assert_eq!(major_line("0.1.0"), "0.1");
+        assert_eq!(major_line("0.2.3"), "0.2");
+        assert_eq!(major_line("1.0.0"), "1");
+    }
+
+    #[test]
+    fn headers_tell_core_modules_from_components() {
+        assert!(validate_header("x", b"\0asm\x0d\0\x01\0").is_ok());
+        let core = validate_header("m.wasm", b"\0asm\x01\0\0\0")
+            .unwrap_err()
+            .to_string();
+        assert!(
+            core.contains("core WebAssembly module, not a component"),
+            "{core}"
+        );
+        let junk = validate_header("j.wasm", b"hello world")
+            .unwrap_err()
+            .to_string();
+        assert!(junk.contains("not a WebAssembly file"), "{junk}");
+    }
+
+    #[test]
+    fn ids_are_restricted() {
+        assert!(valid_id("IST-MTLS-001"));
+        assert!(!valid_id("a b"));
+        assert!(!valid_id(""));
+    }
+}

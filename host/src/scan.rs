@@ -1,0 +1,222 @@
+//! The pipeline: load checks -> gather a snapshot -> build the model -> run
+//! every check in its sandbox, in parallel -> assemble the report.
+
+use crate::gather::{self, live::LiveOptions, Snapshot, Wants};
+use crate::model;
+use crate::report::model::{
+    CheckInfo, CheckRecord, Finding, Report, SourceInfo, Status, Summary, SCHEMA_VERSION,
+};
+use crate::runtime::{builtin, CompileCache, Limits, Plugin, Runtime, ScanData};
+use anyhow::Result;
+use rayon::prelude::*;
+use std::collections::BTreeSet;
+use std::path::PathBuf;
+use std::sync::Arc;
+
+#[derive(Clone, Debug, Default)]
+pub struct Options {
+    /// Files and directories to read; empty means a live scan.
+    pub inputs: Vec<PathBuf>,
+    pub live: LiveOptions,
+    /// Components to run without installing them.
+    pub plugins: Vec<PathBuf>,
+    pub no_builtin: bool,
+    pub include: Vec<String>,
+    pub exclude: Vec<String>,
+    pub limits: Limits,
+    pub cache_dir: Option<PathBuf>,
+    pub no_cache: bool,
+}
+
+/// Components that loaded, and records for those that did not.
+pub struct Loaded {
+    pub plugins: Vec<Plugin>,
+    pub failures: Vec<CheckRecord>,
+}
+
+pub fn runtime(opts: &Options) -> Result<Runtime> {
+    let cache = if opts.no_cache {
+        CompileCache::disabled()
+    } else {
+        CompileCache::new(opts.cache_dir.clone())
+    };
+    Runtime::new(cache, opts.limits.clone())
+}
+
+/// Loads the built-in pack and `--plugin` files in parallel. A component that
+/// fails to load becomes an errored record; the others still run.
+pub fn load_plugins(rt: &Runtime, opts: &Options) -> Loaded {
+    let mut sources: Vec<(String, Result<Vec<u8>, String>)> = Vec::new();
+    if !opts.no_builtin {
+        sources.extend(
+            builtin::COMPONENTS
+                .iter()
+                .map(|(name, bytes)| (name.to_string(), Ok(bytes.to_vec()))),
+        );
+    }
+    for p in &opts.plugins {
+        let name = p.display().to_string();
+        let bytes = std::fs::read(p).map_err(|e| format!("cannot read plugin {name}: {e}"));
+        sources.push((name, bytes));
+    }
+    let results: Vec<(String, Result<Plugin, String>)> = sources
+        .into_par_iter()
+        .map(|(name, bytes)| {
+            let loaded = bytes.and_then(|b| rt.load(&name, &b).map_err(|e| format!("{e:#}")));
+            (name, loaded)
+        })
+        .collect();
+    let mut loaded = Loaded {
+        plugins: Vec::new(),
+        failures: Vec::new(),
+    };
+    let mut ids = BTreeSet::new();
+    for (name, result) in results {
+        match result {
+            Ok(mut plugin) => {
+                // The first component to claim an id keeps it.
+                let (keep, clash): (Vec<CheckInfo>, Vec<CheckInfo>) = plugin
+                    .checks
+                    .drain(..)
+                    .partition(|c| ids.insert(c.id.clone()));
+                for c in clash {
+                    loaded.failures.push(errored(
+                        &c.id,
+                        &c.title,
+                        &name,
+                        format!("check id {} is already provided by another component", c.id),
+                    ));
+                }
+                plugin.checks = keep;
+                loaded.plugins.push(plugin);
+            }
+            Err(message) => loaded.failures.push(errored(
+                &format!("plugin:{name}"),
+                "plugin failed to load",
+                &name,
+                message,
+            )),
+        }
+    }
+    loaded
+}
+
+fn errored(id: &str, title: &str, plugin: &str, error: String) -> CheckRecord {
+    CheckRecord {
+        id: id.into(),
+        title: title.into(),
+        category: String::new(),
+        plugin: plugin.into(),
+        status: Status::Error,
+        duration_ms: 0.0,
+        findings: 0,
+        error: Some(error),
+        stderr: None,
+    }
+}
+
+fn selected(check: &CheckInfo, opts: &Options) -> bool {
+    (opts.include.is_empty() || opts.include.iter().any(|i| i == &check.id))
+        && !opts.exclude.iter().any(|e| e == &check.id)
+}
+
+pub fn gather(opts: &Options, wants: &Wants) -> Result<Snapshot> {
+    if opts.inputs.is_empty() {
+        gather::live::gather_blocking(&opts.live, wants)
+    } else {
+        Ok(gather::files::load(&opts.inputs, wants))
+    }
+}
+
+pub fn scan(opts: &Options) -> Result<Report> {
+    let rt = runtime(opts)?;
+    let loaded = load_plugins(&rt, opts);
+    let jobs: Vec<(&Plugin, &CheckInfo)> = loaded
+        .plugins
+        .iter()
+        .flat_map(|p| p.checks.iter().map(move |c| (p, c)))
+        .filter(|(_, c)| selected(c, opts))
+        .collect();
+    for id in opts
+        .include
+        .iter()
+        .filter(|i| !jobs.iter().any(|(_, c)| &c.id == *i))
+    {
+        anyhow::bail!("--include names check {id}, which no loaded component provides (list them with `kridik checks`)");
+    }
+    let wants = Wants::new(jobs.iter().flat_map(|(_, c)| c.kinds.iter().cloned()));
+    let snapshot = gather(opts, &wants)?;
+    let model = model::build(&snapshot);
+    let data = Arc::new(ScanData::new(snapshot, model));
+    let outcomes: Vec<_> = jobs
+        .par_iter()
+        .map(|(p, c)| rt.run(p, c, data.clone()))
+        .collect();
+
+    let mut checks: Vec<CheckRecord> = loaded.failures;
+    let mut findings: Vec<Finding> = Vec::new();
+    for o in outcomes {
+        checks.push(o.record);
+        findings.extend(o.findings);
+    }
+    findings.sort_by(|a, b| {
+        b.severity
+            .cmp(&a.severity)
+            .then_with(|| a.check_id.cmp(&b.check_id))
+            .then_with(|| a.resource.cmp(&b.resource))
+    });
+    checks.sort_by(|a, b| a.id.cmp(&b.id));
+    Ok(assemble(opts, &data, checks, findings))
+}
+
+fn assemble(
+    opts: &Options,
+    data: &ScanData,
+    checks: Vec<CheckRecord>,
+    findings: Vec<Finding>,
+) -> Report {
+    let snapshot = &data.snapshot;
+    let mut summary = Summary {
+        findings: findings.len(),
+        checks_run: checks
+            .iter()
+            .filter(|c| c.status != Status::Skipped)
+            .count(),
+        checks_failed: checks.iter().filter(|c| c.status == Status::Fail).count(),
+        checks_errored: checks.iter().filter(|c| c.status == Status::Error).count(),
+        objects: snapshot.len(),
+        workloads: data.model.workloads.len(),
+        input_errors: snapshot.input_errors.len(),
+        ..Summary::default()
+    };
+    for f in &findings {
+        *summary.by_severity.entry(f.severity).or_default() += 1;
+    }
+    let source = match &snapshot.source {
+        gather::Source::Live { context } => SourceInfo {
+            kind: "live",
+            context: Some(context.clone()),
+            inputs: vec![],
+        },
+        gather::Source::Offline => SourceInfo {
+            kind: "offline",
+            context: None,
+            inputs: opts
+                .inputs
+                .iter()
+                .map(|p| p.display().to_string())
+                .collect(),
+        },
+    };
+    Report {
+        schema_version: SCHEMA_VERSION,
+        kridik_version: env!("CARGO_PKG_VERSION"),
+        source,
+        summary,
+        findings,
+        checks,
+        input_errors: snapshot.input_errors.clone(),
+        unavailable_kinds: snapshot.unavailable.values().cloned().collect(),
+        model_problems: data.model.problems.clone(),
+    }
+}

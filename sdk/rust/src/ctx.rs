@@ -1,0 +1,131 @@
+//! What a running check can see: the declared snapshot kinds and the mesh model.
+
+use crate::bindings::kridik::plugin::{mesh, snapshot};
+use crate::{Confidence, Finding, MeshConfig, NamespaceInfo, Object, ObjectRef, Policy, Severity};
+use crate::{SourceKind, Unavailable, Workload};
+use serde::de::DeserializeOwned;
+use std::cell::OnceCell;
+
+/// The context of one check run. Mesh data is fetched from the host once and cached.
+pub struct Ctx {
+    check_id: String,
+    workloads: OnceCell<Vec<Workload>>,
+    policies: OnceCell<Vec<Policy>>,
+}
+
+impl Ctx {
+    pub(crate) fn new(check_id: &str) -> Self {
+        Ctx {
+            check_id: check_id.into(),
+            workloads: OnceCell::new(),
+            policies: OnceCell::new(),
+        }
+    }
+
+    pub fn check_id(&self) -> &str {
+        &self.check_id
+    }
+
+    /// Objects of a declared kind, or why they are not available.
+    pub fn objects(&self, kind: &str) -> Result<Vec<Object>, Unavailable> {
+        snapshot::objects(kind)
+    }
+
+    pub fn source(&self) -> SourceKind {
+        snapshot::source()
+    }
+
+    /// Live scans prove what exists; offline scans only infer from the files given.
+    pub fn observed(&self) -> Confidence {
+        match self.source() {
+            SourceKind::Live => Confidence::Verified,
+            SourceKind::Offline => Confidence::Inferred,
+        }
+    }
+
+    pub fn mesh_config(&self) -> MeshConfig {
+        mesh::config()
+    }
+
+    pub fn namespaces(&self) -> Vec<NamespaceInfo> {
+        mesh::namespaces()
+    }
+
+    pub fn workloads(&self) -> &[Workload] {
+        self.workloads.get_or_init(mesh::workloads)
+    }
+
+    pub fn policies(&self) -> &[Policy] {
+        self.policies.get_or_init(mesh::policies)
+    }
+
+    /// The policy record for an object (AuthorizationPolicy, PeerAuthentication, ...).
+    pub fn policy(&self, target: &ObjectRef) -> Option<&Policy> {
+        self.policies()
+            .iter()
+            .find(|p| same_object(&p.target, target))
+    }
+
+    /// Starts a finding of this check about `object`.
+    pub fn finding(&self, severity: Severity, object: &ObjectRef, title: &str) -> Finding {
+        Finding::new(&self.check_id, severity, object, title)
+    }
+
+    /// A finding that says the check could not decide because a kind was unreadable.
+    pub fn unknown(&self, missing: &Unavailable, title: &str) -> Finding {
+        let object = ObjectRef {
+            api_version: String::new(),
+            kind: missing.kind.clone(),
+            namespace: String::new(),
+            name: String::new(),
+            file: None,
+            line: None,
+        };
+        Finding::new(&self.check_id, Severity::Info, &object, title)
+            .confidence(Confidence::Unknown)
+            .message(format!(
+                "could not be assessed: {} is unavailable ({:?}): {}",
+                missing.kind, missing.reason, missing.detail
+            ))
+            .evidence(Confidence::Unknown, None, &missing.detail)
+    }
+}
+
+/// Same Kubernetes object (files and lines aside).
+pub fn same_object(a: &ObjectRef, b: &ObjectRef) -> bool {
+    a.kind == b.kind && a.namespace == b.namespace && a.name == b.name
+}
+
+/// Typed views of a snapshot object.
+pub trait ObjectExt {
+    /// Deserializes the object's JSON into `T` (only the fields `T` names).
+    fn parse<T: DeserializeOwned>(&self) -> Result<T, String>;
+    fn label(&self, key: &str) -> Option<&str>;
+    fn annotation(&self, key: &str) -> Option<&str>;
+}
+
+impl ObjectExt for Object {
+    fn parse<T: DeserializeOwned>(&self) -> Result<T, String> {
+        serde_json::from_str(&self.json).map_err(|e| {
+            format!(
+                "{} {}/{}: unexpected shape: {e}",
+                self.target.kind, self.target.namespace, self.target.name
+            )
+        })
+    }
+
+    fn label(&self, key: &str) -> Option<&str> {
+        lookup(&self.labels, key)
+    }
+
+    fn annotation(&self, key: &str) -> Option<&str> {
+        lookup(&self.annotations, key)
+    }
+}
+
+pub(crate) fn lookup<'a>(pairs: &'a [(String, String)], key: &str) -> Option<&'a str> {
+    pairs
+        .iter()
+        .find(|(k, _)| k == key)
+        .map(|(_, v)| v.as_str())
+}

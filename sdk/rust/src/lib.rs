@@ -1,0 +1,99 @@
+//! Write kridik checks in Rust.
+//!
+//! A check is a plain function from a [`Ctx`] to findings; [`export_checks!`]
+//! turns a list of them into a `kridik:plugin/check` component:
+//!
+//! ```ignore
+//! use kridik_sdk::prelude::*;
+//!
+//! fn info() -> CheckInfo { kridik_sdk::info("ACME-001", "Title", Severity::Low, "hygiene", &["Service"]) }
+//! fn run(ctx: &Ctx) -> CheckResult { Ok(vec![]) }
+//!
+//! kridik_sdk::export_checks!(Check { info, run });
+//! ```
+//! Build with `cargo build --release --target wasm32-wasip2`.
+
+pub mod bindings {
+    wit_bindgen::generate!({
+        world: "check",
+        path: "../../wit/v0.1.0",
+        pub_export_macro: true,
+        default_bindings_module: "kridik_sdk::bindings",
+    });
+}
+
+mod ctx;
+mod finding;
+
+pub use bindings::kridik::plugin::mesh::{
+    self, Dataplane, Enrollment, MeshConfig, MtlsMode, NamespaceInfo, PathNormalization, Policy,
+    PolicyScope, Workload,
+};
+pub use bindings::kridik::plugin::snapshot::{Object, SourceKind, Unavailable, UnavailableReason};
+pub use bindings::kridik::plugin::types::{
+    CheckInfo, Confidence, Evidence, Finding, ObjectRef, Remediation, Severity,
+};
+pub use ctx::{same_object, Ctx, ObjectExt};
+pub use finding::weakest;
+
+/// What a check returns: its findings, or an error reported as status `error`.
+pub type CheckResult = Result<Vec<Finding>, String>;
+
+/// One check: its metadata and the function that runs it.
+#[derive(Clone, Copy)]
+pub struct Check {
+    pub info: fn() -> CheckInfo,
+    pub run: fn(&Ctx) -> CheckResult,
+}
+
+pub mod prelude {
+    pub use crate::{
+        Check, CheckInfo, CheckResult, Confidence, Ctx, Dataplane, MtlsMode, Object, ObjectExt,
+        ObjectRef, PolicyScope, Severity, Workload,
+    };
+}
+
+/// Builds a [`CheckInfo`]; `kinds` are `Kind` (core group) or `group/Kind`.
+pub fn info(
+    id: &str,
+    title: &str,
+    default_severity: Severity,
+    category: &str,
+    kinds: &[&str],
+) -> CheckInfo {
+    CheckInfo {
+        id: id.into(),
+        title: title.into(),
+        description: String::new(),
+        default_severity,
+        category: category.into(),
+        kinds: kinds.iter().map(|k| k.to_string()).collect(),
+    }
+}
+
+/// Runs the check with `id` among `checks`; used by [`export_checks!`].
+pub fn dispatch(checks: &[Check], id: &str) -> CheckResult {
+    let check = checks
+        .iter()
+        .find(|c| (c.info)().id == id)
+        .ok_or_else(|| format!("this component has no check `{id}`"))?;
+    (check.run)(&Ctx::new(id))
+}
+
+/// Exports the given [`Check`]s as this component's `kridik:plugin/checks`.
+#[macro_export]
+macro_rules! export_checks {
+    ($($check:expr),+ $(,)?) => {
+        const __KRIDIK_CHECKS: &[$crate::Check] = &[$($check),+];
+        struct __KridikChecks;
+        impl $crate::bindings::exports::kridik::plugin::checks::Guest for __KridikChecks {
+            fn describe() -> ::std::vec::Vec<$crate::CheckInfo> {
+                __KRIDIK_CHECKS.iter().map(|c| (c.info)()).collect()
+            }
+            fn run(check_id: ::std::string::String) -> $crate::CheckResult {
+                $crate::dispatch(__KRIDIK_CHECKS, &check_id)
+            }
+        }
+        $crate::bindings::export!(__KridikChecks with_types_in $crate::bindings);
+    };
+}
