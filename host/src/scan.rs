@@ -111,6 +111,7 @@ fn errored(id: &str, title: &str, plugin: &str, error: String) -> CheckRecord {
         duration_ms: 0.0,
         findings: 0,
         error: Some(error),
+        stdout: None,
         stderr: None,
     }
 }

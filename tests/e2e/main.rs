@@ -1,1 +1,8 @@
+//! End-to-end tests: the real `kridik` binary on real files, real components
+//! built from source by host/build.rs, and a loopback API server.
 
+mod apiserver;
+mod cli;
+mod live;
+mod sandbox;
+mod support;

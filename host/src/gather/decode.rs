@@ -44,15 +44,31 @@ pub fn yaml_chunk(chunk: &Chunk, file: &Arc<str>, wants: &Wants) -> Batch {
             Batch::error(InputError::at(
                 file,
                 line,
-                format!("invalid YAML: {}", without_position(&e.to_string())),
+                format!(
+                    "invalid YAML: {}",
+                    file_lines(&e.to_string(), chunk.line - 1)
+                ),
             ))
         }
     }
 }
 
-/// serde_norway appends a position relative to the chunk; the file line replaces it.
-fn without_position(msg: &str) -> &str {
-    msg.rsplit_once(" at line ").map(|(m, _)| m).unwrap_or(msg)
+/// serde_norway's positions are relative to the chunk; shift every `line N` to the file's numbering.
+fn file_lines(msg: &str, offset: u32) -> String {
+    let mut out = String::with_capacity(msg.len());
+    let mut rest = msg;
+    while let Some(i) = rest.find("line ") {
+        out.push_str(&rest[..i + 5]);
+        rest = &rest[i + 5..];
+        let digits = rest.len() - rest.trim_start_matches(|c: char| c.is_ascii_digit()).len();
+        match rest[..digits].parse::<u32>() {
+            Ok(n) => out.push_str(&(n + offset).to_string()),
+            Err(_) => out.push_str(&rest[..digits]),
+        }
+        rest = &rest[digits..];
+    }
+    out.push_str(rest);
+    out
 }
 
 /// The apiVersion and kind of a list's items, for lists whose items omit them

@@ -28,6 +28,9 @@ pub struct LiveOptions {
 
 /// Connects with the kubeconfig (or in-cluster config) and returns the client and the context name.
 pub async fn connect(opts: &LiveOptions) -> Result<(Client, String)> {
+    // One TLS provider for the process (kube uses ring); a second crate's
+    // provider would otherwise make the first handshake panic.
+    let _ = rustls::crypto::ring::default_provider().install_default();
     let options = KubeConfigOptions {
         context: opts.context.clone(),
         ..Default::default()

@@ -9,8 +9,14 @@ use std::collections::BTreeMap;
 
 #[derive(Deserialize, Serialize)]
 pub struct Slim {
-    #[serde(rename = "apiVersion")]
+    // Items of API list responses omit these; the caller fills them in.
+    #[serde(
+        rename = "apiVersion",
+        default,
+        skip_serializing_if = "String::is_empty"
+    )]
     api_version: String,
+    #[serde(default, skip_serializing_if = "String::is_empty")]
     kind: String,
     #[serde(default)]
     metadata: Meta,

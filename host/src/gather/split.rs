@@ -200,9 +200,11 @@ mod tests {
         assert!(items[0]
             .text
             .starts_with("apiVersion: v1\nkind: Pod\nmetadata:\n  name: a\n"));
-        assert!(items[0]
-            .text
-            .contains("  note: |\n    line one\n\n    line three\n"));
+        let text = &items[0].text;
+        assert!(
+            text.contains("\n    note: |\n      line one\n\n      line three\n"),
+            "{text}"
+        );
         assert_eq!(items[1].line, 12);
         assert_eq!(top_level_value(&items[1].text, "kind"), Some("Service"));
     }

@@ -61,7 +61,9 @@ pub struct CheckRecord {
     pub duration_ms: f64,
     pub findings: usize,
     pub error: Option<String>,
-    /// Captured guest stderr (truncated), when there was any.
+    /// Captured guest stdout and stderr (truncated), when there was any.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub stdout: Option<String>,
     #[serde(skip_serializing_if = "Option::is_none")]
     pub stderr: Option<String>,
 }

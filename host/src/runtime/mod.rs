@@ -257,7 +257,11 @@ impl Runtime {
             .pre
             .instantiate(&mut store)
             .and_then(|i| i.kridik_plugin_checks().call_run(&mut store, &check.id));
-        let stderr = Some(store.data().stderr.text()).filter(|s| !s.is_empty());
+        let captured = |c: &sandbox::Capture| Some(c.text()).filter(|s| !s.is_empty());
+        let (stdout, stderr) = (
+            captured(&store.data().stdout),
+            captured(&store.data().stderr),
+        );
         let (status, findings, error) = match result {
             Ok(Ok(found)) => {
                 let total = found.len();
@@ -301,6 +305,7 @@ impl Runtime {
                 duration_ms: started.elapsed().as_secs_f64() * 1000.0,
                 findings: findings.len(),
                 error,
+                stdout,
                 stderr,
             },
             findings,
@@ -322,10 +327,11 @@ impl Runtime {
             );
         }
         let stderr = store.data().stderr.text();
+        // The panic message is the last line before Rust's "note: run with RUST_BACKTRACE" hint.
         let last = stderr
             .lines()
             .rev()
-            .find(|l| !l.trim().is_empty())
+            .find(|l| !l.trim().is_empty() && !l.starts_with("note: "))
             .unwrap_or_default();
         let trap = e
             .downcast_ref::<Trap>()

@@ -1,0 +1,529 @@
+//! A loopback Kubernetes API server for tests: HTTPS (rcgen CA), bearer-token
+//! auth, discovery, paginated lists across or within namespaces, Table
+//! responses for `kubectl get`, and configurable 403s. It serves recorded
+//! objects from YAML fixtures. The real kubectl is run against it in tests.
+
+use axum::body::Body;
+use axum::extract::State;
+use axum::http::{HeaderMap, Request, StatusCode, Uri};
+use axum::response::Response;
+use base64::Engine as _;
+use serde_json::{json, Value};
+use std::collections::{BTreeMap, BTreeSet};
+use std::net::SocketAddr;
+use std::path::{Path, PathBuf};
+use std::sync::atomic::{AtomicUsize, Ordering};
+use std::sync::Arc;
+
+/// A served resource type.
+#[derive(Clone)]
+struct Resource {
+    group: &'static str,
+    version: &'static str,
+    kind: &'static str,
+    plural: &'static str,
+    namespaced: bool,
+}
+
+const fn res(
+    group: &'static str,
+    version: &'static str,
+    kind: &'static str,
+    plural: &'static str,
+    namespaced: bool,
+) -> Resource {
+    Resource {
+        group,
+        version,
+        kind,
+        plural,
+        namespaced,
+    }
+}
+
+/// What a real cluster with Istio serves (a subset that covers kridik's kinds).
+const CATALOG: &[Resource] = &[
+    res("", "v1", "Namespace", "namespaces", false),
+    res("", "v1", "Pod", "pods", true),
+    res("", "v1", "Service", "services", true),
+    res("", "v1", "ConfigMap", "configmaps", true),
+    res("", "v1", "Secret", "secrets", true),
+    res("", "v1", "ServiceAccount", "serviceaccounts", true),
+    res("apps", "v1", "Deployment", "deployments", true),
+    res("apps", "v1", "StatefulSet", "statefulsets", true),
+    res("apps", "v1", "DaemonSet", "daemonsets", true),
+    res("apps", "v1", "ReplicaSet", "replicasets", true),
+    res("batch", "v1", "Job", "jobs", true),
+    res("batch", "v1", "CronJob", "cronjobs", true),
+    res(
+        "security.istio.io",
+        "v1",
+        "PeerAuthentication",
+        "peerauthentications",
+        true,
+    ),
+    res(
+        "security.istio.io",
+        "v1",
+        "AuthorizationPolicy",
+        "authorizationpolicies",
+        true,
+    ),
+    res(
+        "security.istio.io",
+        "v1",
+        "RequestAuthentication",
+        "requestauthentications",
+        true,
+    ),
+    res("networking.istio.io", "v1", "Sidecar", "sidecars", true),
+    res("networking.istio.io", "v1", "Gateway", "gateways", true),
+    res(
+        "networking.istio.io",
+        "v1",
+        "DestinationRule",
+        "destinationrules",
+        true,
+    ),
+    res(
+        "networking.istio.io",
+        "v1",
+        "ServiceEntry",
+        "serviceentries",
+        true,
+    ),
+    res(
+        "networking.istio.io",
+        "v1",
+        "VirtualService",
+        "virtualservices",
+        true,
+    ),
+];
+
+#[derive(Default, Clone)]
+pub struct Config {
+    /// Plurals whose list returns 403.
+    pub forbidden: BTreeSet<String>,
+    /// API groups not served at all (as if the CRDs were not installed).
+    pub absent_groups: BTreeSet<String>,
+}
+
+struct Shared {
+    token: String,
+    config: Config,
+    /// Objects by plural, in creation order.
+    objects: BTreeMap<String, Vec<Value>>,
+    pub requests: AtomicUsize,
+    pub continued: AtomicUsize,
+}
+
+pub struct ApiServer {
+    pub addr: SocketAddr,
+    pub ca_pem: String,
+    pub token: String,
+    shared: Arc<Shared>,
+    _runtime: tokio::runtime::Runtime,
+}
+
+impl ApiServer {
+    /// Serves every object in the YAML files under `dirs`.
+    pub fn start(dirs: &[PathBuf], config: Config) -> ApiServer {
+        let objects = load(dirs);
+        let token = "kridik-test-token".to_string();
+        let shared = Arc::new(Shared {
+            token: token.clone(),
+            config,
+            objects,
+            requests: AtomicUsize::new(0),
+            continued: AtomicUsize::new(0),
+        });
+
+        let ca_key = rcgen::KeyPair::generate().unwrap();
+        let mut ca_params = rcgen::CertificateParams::new(Vec::<String>::new()).unwrap();
+        ca_params.is_ca = rcgen::IsCa::Ca(rcgen::BasicConstraints::Unconstrained);
+        ca_params
+            .distinguished_name
+            .push(rcgen::DnType::CommonName, "kridik test CA");
+        let ca_cert = ca_params.self_signed(&ca_key).unwrap();
+        let issuer = rcgen::Issuer::new(ca_params, ca_key);
+        let server_key = rcgen::KeyPair::generate().unwrap();
+        let mut params = rcgen::CertificateParams::new(vec!["localhost".to_string()]).unwrap();
+        params
+            .subject_alt_names
+            .push(rcgen::SanType::IpAddress("127.0.0.1".parse().unwrap()));
+        let server_cert = params.signed_by(&server_key, &issuer).unwrap();
+
+        let provider = Arc::new(rustls::crypto::ring::default_provider());
+        let tls = rustls::ServerConfig::builder_with_provider(provider)
+            .with_safe_default_protocol_versions()
+            .unwrap()
+            .with_no_client_auth()
+            .with_single_cert(
+                vec![server_cert.der().clone(), ca_cert.der().clone()],
+                rustls::pki_types::PrivateKeyDer::Pkcs8(server_key.serialize_der().into()),
+            )
+            .unwrap();
+        let mut tls = tls;
+        tls.alpn_protocols = vec![b"h2".to_vec(), b"http/1.1".to_vec()];
+        let acceptor = tokio_rustls::TlsAcceptor::from(Arc::new(tls));
+
+        let runtime = tokio::runtime::Builder::new_multi_thread()
+            .worker_threads(2)
+            .enable_all()
+            .build()
+            .unwrap();
+        let listener = runtime
+            .block_on(tokio::net::TcpListener::bind("127.0.0.1:0"))
+            .unwrap();
+        let addr = listener.local_addr().unwrap();
+        let app = axum::Router::new()
+            .fallback(handle)
+            .with_state(shared.clone());
+        runtime.spawn(async move {
+            loop {
+                let Ok((tcp, _)) = listener.accept().await else {
+                    continue;
+                };
+                let (acceptor, app) = (acceptor.clone(), app.clone());
+                tokio::spawn(async move {
+                    let Ok(stream) = acceptor.accept(tcp).await else {
+                        return;
+                    };
+                    let service = hyper_util::service::TowerToHyperService::new(app);
+                    let _ = hyper_util::server::conn::auto::Builder::new(
+                        hyper_util::rt::TokioExecutor::new(),
+                    )
+                    .serve_connection(hyper_util::rt::TokioIo::new(stream), service)
+                    .await;
+                });
+            }
+        });
+        ApiServer {
+            addr,
+            ca_pem: ca_cert.pem(),
+            token,
+            shared,
+            _runtime: runtime,
+        }
+    }
+
+    pub fn url(&self) -> String {
+        format!("https://127.0.0.1:{}", self.addr.port())
+    }
+
+    /// A kubeconfig for this server (context `harness`), written into `dir`.
+    pub fn kubeconfig(&self, dir: &Path, token: Option<&str>) -> PathBuf {
+        let ca = base64::engine::general_purpose::STANDARD.encode(&self.ca_pem);
+        let text = format!(
+            "apiVersion: v1\nkind: Config\ncurrent-context: harness\nclusters:\n- name: harness\n  cluster:\n    server: {}\n    certificate-authority-data: {ca}\ncontexts:\n- name: harness\n  context:\n    cluster: harness\n    user: scanner\nusers:\n- name: scanner\n  user:\n    token: {}\n",
+            self.url(),
+            token.unwrap_or(&self.token)
+        );
+        let path = dir.join("kubeconfig");
+        std::fs::write(&path, text).unwrap();
+        path
+    }
+
+    /// List requests that carried a continue token.
+    pub fn continued(&self) -> usize {
+        self.shared.continued.load(Ordering::Relaxed)
+    }
+}
+
+fn load(dirs: &[PathBuf]) -> BTreeMap<String, Vec<Value>> {
+    let mut objects: BTreeMap<String, Vec<Value>> = BTreeMap::new();
+    let mut files = Vec::new();
+    for d in dirs {
+        let mut entries: Vec<PathBuf> = std::fs::read_dir(d)
+            .unwrap()
+            .flatten()
+            .map(|e| e.path())
+            .collect();
+        entries.sort();
+        files.extend(
+            entries
+                .into_iter()
+                .filter(|p| p.extension().is_some_and(|e| e == "yaml")),
+        );
+    }
+    let mut serial = 0;
+    for file in files {
+        let text = std::fs::read_to_string(&file).unwrap();
+        for doc in serde_norway::Deserializer::from_str(&text) {
+            let Ok(mut v) = <Value as serde::Deserialize>::deserialize(doc) else {
+                continue;
+            };
+            let Some(kind) = v["kind"].as_str().map(str::to_string) else {
+                continue;
+            };
+            let Some(r) = CATALOG.iter().find(|r| r.kind == kind) else {
+                continue;
+            };
+            serial += 1;
+            // What the API server adds to every object.
+            let meta = v["metadata"].as_object_mut().unwrap();
+            if r.namespaced && !meta.contains_key("namespace") {
+                meta.insert("namespace".into(), "default".into());
+            }
+            meta.entry("uid")
+                .or_insert_with(|| format!("00000000-0000-4000-8000-{serial:012}").into());
+            meta.entry("resourceVersion")
+                .or_insert_with(|| (1000 + serial).to_string().into());
+            meta.entry("creationTimestamp").or_insert_with(|| {
+                format!("2026-11-01T10:{:02}:{:02}Z", serial / 60, serial % 60).into()
+            });
+            objects.entry(r.plural.to_string()).or_default().push(v);
+        }
+    }
+    objects
+}
+
+fn json_response(status: StatusCode, body: Value) -> Response {
+    Response::builder()
+        .status(status)
+        .header("content-type", "application/json")
+        .body(Body::from(body.to_string()))
+        .unwrap()
+}
+
+fn status(code: StatusCode, reason: &str, message: String) -> Response {
+    json_response(
+        code,
+        json!({"kind": "Status", "apiVersion": "v1", "metadata": {}, "status": "Failure", "message": message, "reason": reason, "code": code.as_u16()}),
+    )
+}
+
+fn served(shared: &Shared) -> impl Iterator<Item = &'static Resource> + '_ {
+    CATALOG
+        .iter()
+        .filter(|r| !shared.config.absent_groups.contains(r.group))
+}
+
+async fn handle(State(shared): State<Arc<Shared>>, req: Request<Body>) -> Response {
+    shared.requests.fetch_add(1, Ordering::Relaxed);
+    let auth = req
+        .headers()
+        .get("authorization")
+        .and_then(|h| h.to_str().ok())
+        .unwrap_or_default();
+    if auth != format!("Bearer {}", shared.token) {
+        return status(
+            StatusCode::UNAUTHORIZED,
+            "Unauthorized",
+            "Unauthorized".into(),
+        );
+    }
+    let uri = req.uri().clone();
+    let headers = req.headers().clone();
+    route(&shared, &uri, &headers)
+}
+
+fn route(shared: &Shared, uri: &Uri, headers: &HeaderMap) -> Response {
+    let path = uri.path().trim_end_matches('/');
+    let query: BTreeMap<String, String> = uri
+        .query()
+        .unwrap_or_default()
+        .split('&')
+        .filter_map(|kv| kv.split_once('='))
+        .map(|(k, v)| (k.to_string(), percent_decode(v)))
+        .collect();
+    let seg: Vec<&str> = path.split('/').filter(|s| !s.is_empty()).collect();
+    match seg.as_slice() {
+        ["version"] => json_response(
+            StatusCode::OK,
+            json!({"major": "1", "minor": "32", "gitVersion": "v1.32.0", "platform": "linux/amd64"}),
+        ),
+        ["api"] => json_response(
+            StatusCode::OK,
+            json!({"kind": "APIVersions", "versions": ["v1"], "serverAddressByClientCIDRs": [{"clientCIDR": "0.0.0.0/0", "serverAddress": "127.0.0.1"}]}),
+        ),
+        ["apis"] => {
+            let groups: BTreeSet<(&str, &str)> = served(shared)
+                .filter(|r| !r.group.is_empty())
+                .map(|r| (r.group, r.version))
+                .collect();
+            let groups: Vec<Value> = groups
+                .iter()
+                .map(|(g, v)| {
+                    let gv = json!({"groupVersion": format!("{g}/{v}"), "version": v});
+                    json!({"name": g, "versions": [gv.clone()], "preferredVersion": gv})
+                })
+                .collect();
+            json_response(
+                StatusCode::OK,
+                json!({"kind": "APIGroupList", "apiVersion": "v1", "groups": groups}),
+            )
+        }
+        ["api", "v1"] => resource_list(shared, "", "v1"),
+        ["apis", g, v] => resource_list(shared, g, v),
+        ["api", "v1", rest @ ..] => objects(shared, "", rest, &query, headers),
+        ["apis", g, _v, rest @ ..] => objects(shared, g, rest, &query, headers),
+        _ => status(
+            StatusCode::NOT_FOUND,
+            "NotFound",
+            format!("the server could not find the requested resource ({path})"),
+        ),
+    }
+}
+
+fn resource_list(shared: &Shared, group: &str, version: &str) -> Response {
+    let resources: Vec<Value> = served(shared)
+        .filter(|r| r.group == group && r.version == version)
+        .map(|r| {
+            json!({"name": r.plural, "singularName": r.kind.to_lowercase(), "namespaced": r.namespaced, "kind": r.kind,
+                   "verbs": ["get", "list", "watch"]})
+        })
+        .collect();
+    if resources.is_empty() {
+        return status(
+            StatusCode::NOT_FOUND,
+            "NotFound",
+            format!("no group {group}/{version}"),
+        );
+    }
+    let gv = if group.is_empty() {
+        version.to_string()
+    } else {
+        format!("{group}/{version}")
+    };
+    json_response(
+        StatusCode::OK,
+        json!({"kind": "APIResourceList", "apiVersion": "v1", "groupVersion": gv, "resources": resources}),
+    )
+}
+
+fn objects(
+    shared: &Shared,
+    group: &str,
+    rest: &[&str],
+    query: &BTreeMap<String, String>,
+    headers: &HeaderMap,
+) -> Response {
+    // [plural] | [plural, name] | [namespaces, ns, plural] | [namespaces, ns, plural, name]
+    let (namespace, plural, name) = match rest {
+        ["namespaces", ns, plural] => (Some(*ns), *plural, None),
+        ["namespaces", ns, plural, name] => (Some(*ns), *plural, Some(*name)),
+        [plural] => (None, *plural, None),
+        [plural, name] => (None, *plural, Some(*name)),
+        _ => return status(StatusCode::NOT_FOUND, "NotFound", "not found".into()),
+    };
+    let Some(r) = served(shared).find(|r| r.group == group && r.plural == plural) else {
+        return status(
+            StatusCode::NOT_FOUND,
+            "NotFound",
+            format!("the server could not find the requested resource ({plural})"),
+        );
+    };
+    if shared.config.forbidden.contains(plural) {
+        let gr = if group.is_empty() {
+            plural.to_string()
+        } else {
+            format!("{plural}.{group}")
+        };
+        return status(
+            StatusCode::FORBIDDEN,
+            "Forbidden",
+            format!("{gr} is forbidden: User \"system:serviceaccount:kridik:scanner\" cannot list resource \"{plural}\" in API group \"{group}\" at the cluster scope"),
+        );
+    }
+    let all = shared.objects.get(plural).cloned().unwrap_or_default();
+    let mut items: Vec<Value> = all
+        .into_iter()
+        .filter(|o| namespace.is_none_or(|ns| o["metadata"]["namespace"] == ns))
+        .collect();
+    if let Some(name) = name {
+        return match items.into_iter().find(|o| o["metadata"]["name"] == name) {
+            Some(o) => json_response(StatusCode::OK, o),
+            None => status(
+                StatusCode::NOT_FOUND,
+                "NotFound",
+                format!("{plural} \"{name}\" not found"),
+            ),
+        };
+    }
+    let offset: usize = query
+        .get("continue")
+        .and_then(|c| c.parse().ok())
+        .unwrap_or(0);
+    if offset > 0 {
+        shared.continued.fetch_add(1, Ordering::Relaxed);
+    }
+    let limit: usize = query
+        .get("limit")
+        .and_then(|l| l.parse().ok())
+        .filter(|l| *l > 0)
+        .unwrap_or(usize::MAX);
+    let total = items.len();
+    let page: Vec<Value> = items.drain(..).skip(offset).take(limit).collect();
+    let next = offset + page.len();
+    let mut meta = json!({"resourceVersion": "5000"});
+    if next < total {
+        meta["continue"] = next.to_string().into();
+        meta["remainingItemCount"] = (total - next).into();
+    }
+    let accept = headers
+        .get("accept")
+        .and_then(|a| a.to_str().ok())
+        .unwrap_or_default();
+    if accept.contains("as=Table") {
+        return json_response(StatusCode::OK, table(r, &page, meta));
+    }
+    // Real list responses omit apiVersion and kind on items.
+    let items: Vec<Value> = page
+        .into_iter()
+        .map(|mut o| {
+            let m = o.as_object_mut().unwrap();
+            m.remove("apiVersion");
+            m.remove("kind");
+            o
+        })
+        .collect();
+    let api_version = if r.group.is_empty() {
+        r.version.to_string()
+    } else {
+        format!("{}/{}", r.group, r.version)
+    };
+    json_response(
+        StatusCode::OK,
+        json!({"kind": format!("{}List", r.kind), "apiVersion": api_version, "metadata": meta, "items": items}),
+    )
+}
+
+/// The meta.k8s.io/v1 Table kubectl asks for when printing.
+fn table(r: &Resource, page: &[Value], meta: Value) -> Value {
+    let rows: Vec<Value> = page
+        .iter()
+        .map(|o| {
+            let name = o["metadata"]["name"].clone();
+            json!({"cells": [name, "25d"], "object": {"kind": "PartialObjectMetadata", "apiVersion": "meta.k8s.io/v1", "metadata": o["metadata"]}})
+        })
+        .collect();
+    let _ = r;
+    json!({
+        "kind": "Table", "apiVersion": "meta.k8s.io/v1", "metadata": meta,
+        "columnDefinitions": [
+            {"name": "Name", "type": "string", "format": "name", "description": "Name of the object", "priority": 0},
+            {"name": "Age", "type": "string", "format": "", "description": "Time since creation", "priority": 0}
+        ],
+        "rows": rows
+    })
+}
+
+fn percent_decode(s: &str) -> String {
+    let bytes = s.as_bytes();
+    let mut out = Vec::with_capacity(bytes.len());
+    let mut i = 0;
+    while i < bytes.len() {
+        if bytes[i] == b'%' && i + 2 < bytes.len() {
+            if let Ok(b) = u8::from_str_radix(&s[i + 1..i + 3], 16) {
+                out.push(b);
+                i += 3;
+                continue;
+            }
+        }
+        out.push(bytes[i]);
+        i += 1;
+    }
+    String::from_utf8_lossy(&out).into_owned()
+}

@@ -1,0 +1,236 @@
+//! `kridik scan` on files: findings on the examples, output contract, exit
+//! codes, and input errors that never hide the rest.
+
+use crate::support::*;
+
+fn s(path: std::path::PathBuf) -> String {
+    path.display().to_string()
+}
+
+#[test]
+fn insecure_example_flags_exactly_the_planted_defects() {
+    let run = scan_json(&["-f", &s(example("insecure-mesh"))]);
+    assert_eq!(run.code, 1, "high findings exit 1; stderr: {}", run.stderr);
+    let report = run.json();
+    let expected = [
+        ("IST-AUTHZ-001", "AuthorizationPolicy", "shop/allow-all"),
+        ("IST-MTLS-001", "Namespace", "/payments"),
+        ("IST-MTLS-001", "PeerAuthentication", "payments/ledger-db"),
+        ("IST-MTLS-001", "PeerAuthentication", "shop/default"),
+        ("IST-MTLS-002", "Namespace", "/istio-system"),
+        ("ZT-AUTHZ-001", "Namespace", "/payments"),
+        ("ZT-AUTHZ-001", "Namespace", "/shop"),
+    ];
+    let expected: Vec<_> = expected
+        .iter()
+        .map(|(a, b, c)| (a.to_string(), b.to_string(), c.to_string()))
+        .collect();
+    assert_eq!(flagged(&report), expected);
+
+    // Every finding names its file and line, and carries evidence and a fix.
+    let allow_all = report["findings"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|f| f["check_id"] == "IST-AUTHZ-001")
+        .unwrap();
+    assert_eq!(allow_all["severity"], "high");
+    assert_eq!(
+        allow_all["confidence"], "INFERRED",
+        "offline manifests are intent, not proof"
+    );
+    assert!(allow_all["resource"]["file"]
+        .as_str()
+        .unwrap()
+        .ends_with("insecure-mesh/shop.yaml"));
+    assert_eq!(allow_all["resource"]["line"], 18);
+    assert!(allow_all["remediation"]["yaml"]
+        .as_str()
+        .unwrap()
+        .contains("name: allow-all\n  namespace: shop"));
+    let port = report["findings"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|f| f["resource"]["name"] == "ledger-db")
+        .unwrap();
+    assert_eq!(port["severity"], "high", "DISABLE on a port is high");
+    assert!(port["message"]
+        .as_str()
+        .unwrap()
+        .contains("port 5432 of payments/StatefulSet/ledger to DISABLE"));
+    assert_eq!(report["schema_version"], "1.0");
+    assert_eq!(report["summary"]["findings"], 7);
+    assert_eq!(report["summary"]["workloads"], 6);
+}
+
+#[test]
+fn hardened_example_is_clean() {
+    let run = scan_json(&["-f", &s(example("hardened-mesh"))]);
+    assert_eq!(run.code, 0, "{}", run.stdout);
+    let report = run.json();
+    assert_eq!(
+        report["findings"].as_array().unwrap().len(),
+        0,
+        "{}",
+        report["findings"]
+    );
+    assert!(report["checks"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .all(|c| c["status"] == "pass"));
+}
+
+#[test]
+fn text_output_groups_by_severity_and_ends_with_a_summary() {
+    let run = run(kridik().args(["scan", "-f", &s(example("insecure-mesh"))]));
+    assert_eq!(run.code, 1);
+    assert!(run.stdout.starts_with("== HIGH (2) =="), "{}", run.stdout);
+    assert!(run
+        .stdout
+        .contains("resource: AuthorizationPolicy shop/allow-all ("));
+    assert!(
+        !run.stdout.contains('\x1b'),
+        "no colour when stdout is not a terminal"
+    );
+    assert!(
+        run.stdout
+            .trim_end()
+            .ends_with("over 21 objects, 6 workloads"),
+        "{}",
+        run.stdout
+    );
+}
+
+#[test]
+fn include_exclude_and_fail_on_steer_checks_and_exit_codes() {
+    let insecure = s(example("insecure-mesh"));
+    let only = scan_json(&["-f", &insecure, "-i", "IST-MTLS-002"]).json();
+    assert_eq!(only["checks"].as_array().unwrap().len(), 1);
+    let mediums = scan_json(&["-f", &insecure, "-e", "IST-AUTHZ-001,IST-MTLS-001"]);
+    assert_eq!(
+        mediums.code, 0,
+        "only medium and low left, below the default --fail-on high"
+    );
+    let strict = scan_json(&[
+        "-f",
+        &insecure,
+        "-e",
+        "IST-AUTHZ-001,IST-MTLS-001",
+        "--fail-on",
+        "low",
+    ]);
+    assert_eq!(strict.code, 1);
+    let unknown = scan_json(&["-f", &insecure, "-i", "NOPE-001"]);
+    assert_eq!(unknown.code, 2);
+    assert!(unknown.stdout.is_empty());
+    assert_eq!(unknown.stderr.lines().count(), 1, "{}", unknown.stderr);
+    assert!(unknown.stderr.contains("--include names check NOPE-001"));
+}
+
+#[test]
+fn a_broken_file_is_reported_with_its_line_and_the_rest_is_scanned() {
+    let dir = tempfile::tempdir().unwrap();
+    for f in std::fs::read_dir(example("insecure-mesh"))
+        .unwrap()
+        .flatten()
+    {
+        std::fs::copy(f.path(), dir.path().join(f.file_name())).unwrap();
+    }
+    std::fs::write(
+        dir.path().join("broken.yaml"),
+        "apiVersion: v1\nkind: Service\nmetadata:\n  name: ok\n---\napiVersion: v1\nkind: Service\nmetadata:\n  name: [unclosed\n",
+    )
+    .unwrap();
+    std::fs::write(dir.path().join("values.yaml"), "replicaCount: 3\n").unwrap();
+    let run = scan_json(&["-f", &s(dir.path().to_path_buf())]);
+    assert_eq!(run.code, 2, "unreadable input exits 2 even with findings");
+    let report = run.json();
+    let errors: Vec<String> = report["input_errors"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|e| {
+            format!(
+                "{}:{}",
+                e["file"].as_str().unwrap().rsplit('/').next().unwrap(),
+                e["line"]
+            )
+        })
+        .collect();
+    // libyaml notices the unclosed sequence at the end of the document and names where it began.
+    assert_eq!(errors, vec!["broken.yaml:10", "values.yaml:1"]);
+    assert!(
+        run.stderr.contains("broken.yaml:10: invalid YAML"),
+        "{}",
+        run.stderr
+    );
+    assert!(
+        run.stderr
+            .contains("while parsing a flow sequence at line 9"),
+        "{}",
+        run.stderr
+    );
+    assert!(run
+        .stderr
+        .contains("values.yaml:1: document has no apiVersion/kind"));
+    // Everything else was still scanned.
+    assert_eq!(report["summary"]["findings"], 7);
+}
+
+#[test]
+fn stdin_and_json_lists_are_read() {
+    let list = r#"{"apiVersion":"v1","kind":"List","items":[
+ {"apiVersion":"security.istio.io/v1","kind":"AuthorizationPolicy","metadata":{"name":"open","namespace":"web"},"spec":{"rules":[{}]}}
+]}"#;
+    let mut cmd = kridik();
+    cmd.args(["scan", "-f", "-", "--format", "json", "-i", "IST-AUTHZ-001"])
+        .stdin(std::process::Stdio::piped())
+        .stdout(std::process::Stdio::piped());
+    let mut child = cmd.spawn().unwrap();
+    use std::io::Write;
+    child
+        .stdin
+        .take()
+        .unwrap()
+        .write_all(list.as_bytes())
+        .unwrap();
+    let out = child.wait_with_output().unwrap();
+    let report: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+    let f = &report["findings"][0];
+    assert_eq!(f["resource"]["name"], "open");
+    assert_eq!(f["resource"]["file"], "<stdin>");
+    assert_eq!(f["resource"]["line"], 2);
+}
+
+#[test]
+fn missing_paths_and_empty_directories_are_input_errors() {
+    let dir = tempfile::tempdir().unwrap();
+    let run = scan_json(&[
+        "-f",
+        "/nonexistent/manifests",
+        "-f",
+        &s(dir.path().to_path_buf()),
+    ]);
+    assert_eq!(run.code, 2);
+    let report = run.json();
+    let messages: Vec<&str> = report["input_errors"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|e| e["message"].as_str().unwrap())
+        .collect();
+    assert!(
+        messages
+            .iter()
+            .any(|m| m.contains("check the path given to -f")),
+        "{messages:?}"
+    );
+    assert!(
+        messages
+            .iter()
+            .any(|m| m.contains("holds no .yaml, .yml or .json file")),
+        "{messages:?}"
+    );
+}

@@ -1,0 +1,224 @@
+//! The live path, against the loopback API server: the real kubectl proves
+//! the harness is faithful, then kridik scans it like a cluster.
+
+use crate::apiserver::{ApiServer, Config};
+use crate::support::*;
+use std::collections::BTreeSet;
+use std::path::PathBuf;
+use std::process::Command;
+
+fn fixtures() -> Vec<PathBuf> {
+    vec![
+        example("insecure-mesh"),
+        repo().join("tests/fixtures/cluster"),
+    ]
+}
+
+fn server(config: Config) -> (ApiServer, tempfile::TempDir, String) {
+    let server = ApiServer::start(&fixtures(), config);
+    let dir = tempfile::tempdir().unwrap();
+    let kubeconfig = server.kubeconfig(dir.path(), None).display().to_string();
+    (server, dir, kubeconfig)
+}
+
+fn kubectl(kubeconfig: &str, args: &[&str]) -> String {
+    let out = Command::new("kubectl")
+        .arg("--kubeconfig")
+        .arg(kubeconfig)
+        .args(args)
+        .output()
+        .expect("kubectl is installed (.ci/run installs it)");
+    assert!(
+        out.status.success(),
+        "kubectl {args:?} failed: {}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    String::from_utf8(out.stdout).unwrap()
+}
+
+#[test]
+fn the_real_kubectl_can_use_the_harness() {
+    let (server, _dir, kc) = server(Config::default());
+    let pods = kubectl(&kc, &["get", "pods", "-A"]);
+    assert!(
+        pods.contains("payments") && pods.contains("ledger-0"),
+        "{pods}"
+    );
+    // Paging with a small chunk size still lists everything.
+    let chunked = kubectl(
+        &kc,
+        &["get", "pods", "-A", "--chunk-size", "2", "-o", "name"],
+    );
+    assert_eq!(chunked.lines().count(), 8, "{chunked}");
+    assert!(server.continued() >= 3);
+    let policies = kubectl(
+        &kc,
+        &[
+            "get",
+            "authorizationpolicies.security.istio.io",
+            "-n",
+            "shop",
+            "-o",
+            "yaml",
+        ],
+    );
+    assert!(
+        policies.contains("name: allow-all") && policies.contains("kind: AuthorizationPolicy"),
+        "{policies}"
+    );
+    let resources = kubectl(&kc, &["api-resources"]);
+    assert!(
+        resources.contains("peerauthentications") && resources.contains("security.istio.io/v1"),
+        "{resources}"
+    );
+}
+
+#[test]
+fn a_live_scan_finds_what_the_files_show_and_verifies_it_with_running_pods() {
+    let (_server, _dir, kc) = server(Config::default());
+    let live = scan_json(&["--kubeconfig", &kc]);
+    assert_eq!(live.code, 1, "{}", live.stderr);
+    let report = live.json();
+    assert_eq!(report["source"]["kind"], "live");
+    assert_eq!(report["source"]["context"], "harness");
+    let offline = scan_json(&["-f", &example("insecure-mesh").display().to_string()]).json();
+    assert_eq!(flagged(&report), flagged(&offline));
+    // Running pods with istio-proxy make the mTLS exposure VERIFIED.
+    let shop = report["findings"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|f| f["resource"]["name"] == "default" && f["check_id"] == "IST-MTLS-001")
+        .unwrap();
+    assert_eq!(shop["confidence"], "VERIFIED", "{shop}");
+    assert!(
+        shop["resource"]["file"].is_null(),
+        "live objects have no file"
+    );
+    assert_eq!(
+        report["summary"]["workloads"], 6,
+        "pods fold into their Deployments and StatefulSet"
+    );
+}
+
+#[test]
+fn forbidden_and_missing_kinds_are_unknown_not_fatal() {
+    let config = Config {
+        forbidden: BTreeSet::from(["authorizationpolicies".to_string()]),
+        absent_groups: BTreeSet::from(["networking.istio.io".to_string()]),
+    };
+    let (_server, _dir, kc) = server(config);
+    let run = scan_json(&["--kubeconfig", &kc]);
+    assert_eq!(run.code, 1, "{}", run.stderr);
+    let report = run.json();
+    let unavailable: Vec<(String, String)> = report["unavailable_kinds"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|u| {
+            (
+                u["kind"].as_str().unwrap().to_string(),
+                u["reason"].as_str().unwrap().to_string(),
+            )
+        })
+        .collect();
+    assert!(
+        unavailable.contains(&(
+            "security.istio.io/AuthorizationPolicy".into(),
+            "forbidden".into()
+        )),
+        "{unavailable:?}"
+    );
+    assert!(
+        unavailable.contains(&("networking.istio.io/Sidecar".into(), "not-installed".into())),
+        "{unavailable:?}"
+    );
+    // The authorization checks say UNKNOWN instead of passing or failing...
+    for id in ["IST-AUTHZ-001", "ZT-AUTHZ-001"] {
+        let findings: Vec<_> = report["findings"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .filter(|f| f["check_id"] == id)
+            .collect();
+        assert_eq!(findings.len(), 1, "{id}");
+        assert_eq!(findings[0]["confidence"], "UNKNOWN");
+        assert!(findings[0]["message"]
+            .as_str()
+            .unwrap()
+            .contains("forbidden by RBAC"));
+    }
+    // ...and the mTLS checks are unaffected.
+    assert!(flagged(&report)
+        .iter()
+        .any(|(id, _, name)| id == "IST-MTLS-001" && name == "shop/default"));
+}
+
+#[test]
+fn paging_snapshot_and_offline_rescan_agree() {
+    let (server, dir, kc) = server(Config::default());
+    let paged = scan_json(&["--kubeconfig", &kc, "--page-size", "2"]);
+    assert!(
+        server.continued() > 0,
+        "small pages must use continue tokens"
+    );
+    let file = dir.path().join("snapshot.json");
+    let saved = run(kridik()
+        .args(["snapshot", "--kubeconfig", &kc, "-o"])
+        .arg(&file));
+    assert_eq!(saved.code, 0, "{}", saved.stderr);
+    let text = std::fs::read_to_string(&file).unwrap();
+    assert!(
+        !text.contains("\"kind\": \"Secret\""),
+        "secrets are never saved"
+    );
+    let offline = scan_json(&["-f", &file.display().to_string()]);
+    assert_eq!(flagged(&paged.json()), flagged(&offline.json()));
+}
+
+#[test]
+fn unreachable_or_unauthorized_servers_are_one_clear_line() {
+    let (server, dir, _kc) = server(Config::default());
+    let bad_token = server
+        .kubeconfig(dir.path(), Some("wrong"))
+        .display()
+        .to_string();
+    let denied = scan_json(&["--kubeconfig", &bad_token]);
+    assert_eq!(denied.code, 2);
+    assert!(denied.stdout.is_empty());
+    assert_eq!(denied.stderr.trim().lines().count(), 1, "{}", denied.stderr);
+    assert!(
+        denied
+            .stderr
+            .contains("cannot reach the Kubernetes API server")
+            && denied.stderr.contains("401"),
+        "{}",
+        denied.stderr
+    );
+
+    let closed = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+    let port = closed.local_addr().unwrap().port();
+    drop(closed);
+    let text = std::fs::read_to_string(&bad_token)
+        .unwrap()
+        .replace(&server.url(), &format!("https://127.0.0.1:{port}"));
+    std::fs::write(&bad_token, text).unwrap();
+    let down = scan_json(&["--kubeconfig", &bad_token]);
+    assert_eq!(down.code, 2);
+    assert_eq!(down.stderr.trim().lines().count(), 1, "{}", down.stderr);
+    assert!(
+        down.stderr
+            .contains("cannot reach the Kubernetes API server"),
+        "{}",
+        down.stderr
+    );
+
+    let none = run(kridik().args(["scan", "--kubeconfig", "/nonexistent/kubeconfig"]));
+    assert_eq!(none.code, 2);
+    assert!(
+        none.stderr
+            .contains("cannot read kubeconfig /nonexistent/kubeconfig"),
+        "{}",
+        none.stderr
+    );
+}

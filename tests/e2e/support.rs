@@ -1,0 +1,105 @@
+//! Running the real binary and reading its JSON report.
+
+use serde_json::Value;
+use std::path::{Path, PathBuf};
+use std::process::{Command, Output, Stdio};
+use std::sync::OnceLock;
+
+pub fn repo() -> PathBuf {
+    Path::new(env!("CARGO_MANIFEST_DIR"))
+        .parent()
+        .unwrap()
+        .to_path_buf()
+}
+
+pub fn example(name: &str) -> PathBuf {
+    repo().join("examples").join(name)
+}
+
+/// A component built by host/build.rs (`kridik_test_hostile`, ...).
+pub fn component(name: &str) -> PathBuf {
+    Path::new(env!("KRIDIK_WASM_DIR")).join(format!("{name}.wasm"))
+}
+
+/// One compile cache for the whole test run, outside the user's home.
+fn cache_dir() -> &'static Path {
+    static DIR: OnceLock<tempfile::TempDir> = OnceLock::new();
+    DIR.get_or_init(|| tempfile::tempdir().unwrap()).path()
+}
+
+pub fn kridik() -> Command {
+    let mut cmd = Command::new(env!("CARGO_BIN_EXE_kridik"));
+    cmd.env("KRIDIK_CACHE_DIR", cache_dir())
+        .env_remove("KUBECONFIG")
+        .env("NO_COLOR", "1");
+    cmd.stdin(Stdio::null());
+    cmd
+}
+
+pub struct Run {
+    pub code: i32,
+    pub stdout: String,
+    pub stderr: String,
+}
+
+impl Run {
+    pub fn json(&self) -> Value {
+        serde_json::from_str(&self.stdout).unwrap_or_else(|e| {
+            panic!(
+                "stdout is not one JSON document ({e}):\n{}\nstderr: {}",
+                self.stdout, self.stderr
+            )
+        })
+    }
+}
+
+pub fn run(cmd: &mut Command) -> Run {
+    let Output {
+        status,
+        stdout,
+        stderr,
+    } = cmd.output().expect("running kridik");
+    Run {
+        code: status.code().unwrap_or(-1),
+        stdout: String::from_utf8_lossy(&stdout).into_owned(),
+        stderr: String::from_utf8_lossy(&stderr).into_owned(),
+    }
+}
+
+/// `kridik scan --format json ARGS...`
+pub fn scan_json(args: &[&str]) -> Run {
+    run(kridik().arg("scan").args(args).args(["--format", "json"]))
+}
+
+/// The check record with this id.
+pub fn check<'a>(report: &'a Value, id: &str) -> &'a Value {
+    report["checks"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|c| c["id"] == id)
+        .unwrap_or_else(|| panic!("no check {id} in {}", report["checks"]))
+}
+
+/// (check_id, kind, namespace/name) of every finding, sorted.
+pub fn flagged(report: &Value) -> Vec<(String, String, String)> {
+    let mut v: Vec<_> = report["findings"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|f| {
+            let r = &f["resource"];
+            (
+                f["check_id"].as_str().unwrap().to_string(),
+                r["kind"].as_str().unwrap().to_string(),
+                format!(
+                    "{}/{}",
+                    r["namespace"].as_str().unwrap(),
+                    r["name"].as_str().unwrap()
+                ),
+            )
+        })
+        .collect();
+    v.sort();
+    v
+}
