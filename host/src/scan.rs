@@ -138,10 +138,10 @@ pub fn scan(opts: &Options) -> Result<Report> {
         .flat_map(|p| p.checks.iter().map(move |c| (p, c)))
         .filter(|(_, c)| selected(c, opts))
         .collect();
-    for id in opts
+    if let Some(id) = opts
         .include
         .iter()
-        .filter(|i| !jobs.iter().any(|(_, c)| &c.id == *i))
+        .find(|i| !jobs.iter().any(|(_, c)| &c.id == *i))
     {
         anyhow::bail!("--include names check {id}, which no loaded component provides (list them with `kridik checks`)");
     }

@@ -34,8 +34,7 @@ fn split_documents(src: &str) -> Vec<Chunk<'_>> {
     let mut start = 0usize;
     let mut start_line = 1u32;
     let mut offset = 0usize;
-    let mut line_no = 1u32;
-    for line in src.split_inclusive('\n') {
+    for (line_no, line) in (1u32..).zip(src.split_inclusive('\n')) {
         let trimmed = line.trim_end();
         let marker = trimmed == "---"
             || trimmed.starts_with("--- ")
@@ -57,7 +56,6 @@ fn split_documents(src: &str) -> Vec<Chunk<'_>> {
             }
         }
         offset += line.len();
-        line_no += 1;
     }
     docs.push(Chunk {
         line: start_line,

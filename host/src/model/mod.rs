@@ -267,3 +267,6 @@ fn namespaces(snapshot: &Snapshot, live: bool) -> Vec<NamespaceInfo> {
     out.sort_by(|a, b| a.name.cmp(&b.name));
     out
 }
+
+#[cfg(test)]
+mod tests;

@@ -1,0 +1,40 @@
+# kridik: `make demo` scans the bundled insecure mesh, `make test` runs every test.
+CARGO ?= cargo
+KRIDIK := $(CARGO) run --quiet -p kridik --bin kridik --
+
+.PHONY: all build release demo demo-hardened test lint bench wasm-target clean
+
+all: build
+
+# The guest components (checks, test components) are built for wasm32-wasip2 by host/build.rs.
+wasm-target:
+	@rustup target list --installed | grep -qx wasm32-wasip2 || rustup target add wasm32-wasip2
+
+build: wasm-target
+	$(CARGO) build -p kridik
+
+release: wasm-target
+	$(CARGO) build --release -p kridik
+	@echo "binary: target/release/kridik (the built-in checks are embedded)"
+
+# Exit code 1 means "findings at or above --fail-on": expected for this mesh.
+demo: build
+	$(KRIDIK) scan -f examples/insecure-mesh; code=$$?; [ $$code -le 1 ] || exit $$code
+
+demo-hardened: build
+	$(KRIDIK) scan -f examples/hardened-mesh
+
+test: wasm-target
+	$(CARGO) test -p kridik
+
+lint: wasm-target
+	$(CARGO) fmt --all -- --check
+	$(CARGO) clippy -p kridik --all-targets -- -D warnings
+	$(CARGO) clippy --target wasm32-wasip2 -p kridik-sdk -p kridik-check-mtls -p kridik-check-authz -- -D warnings
+
+# Parse and scan time, per-check time, peak memory, cold vs warm start on generated meshes.
+bench: wasm-target
+	$(CARGO) bench -p kridik --bench scan
+
+clean:
+	$(CARGO) clean

@@ -1,0 +1,224 @@
+//! Istio semantics the model must get right, on small hand-written meshes.
+
+use super::*;
+use crate::gather::{files, Snapshot, Source, Wants};
+
+fn mesh(yaml: &str) -> MeshModel {
+    let batch = files::parse_text(yaml, &"test.yaml".into(), &Wants::new(Vec::<String>::new()));
+    assert!(batch.errors.is_empty(), "{:?}", batch.errors);
+    build(&Snapshot::new(Source::Offline, batch, Default::default()))
+}
+
+fn workload<'a>(m: &'a MeshModel, id: &str) -> &'a Workload {
+    m.workloads
+        .iter()
+        .find(|w| w.id == id)
+        .unwrap_or_else(|| panic!("no workload {id}"))
+}
+
+fn deploy(ns: &str, name: &str, labels: &str) -> String {
+    format!(
+        "apiVersion: apps/v1\nkind: Deployment\nmetadata:\n  name: {name}\n  namespace: {ns}\nspec:\n  template:\n    metadata:\n      labels: {labels}\n    spec:\n      containers:\n      - name: app\n        image: app\n        ports:\n        - containerPort: 8080\n---\n"
+    )
+}
+
+fn pa(ns: &str, name: &str, body: &str, created: &str) -> String {
+    format!(
+        "apiVersion: security.istio.io/v1\nkind: PeerAuthentication\nmetadata:\n  name: {name}\n  namespace: {ns}\n  creationTimestamp: \"{created}\"\nspec:\n{body}\n---\n"
+    )
+}
+
+const NS: &str = "apiVersion: v1\nkind: Namespace\nmetadata:\n  name: app\n  labels:\n    istio-injection: enabled\n---\n";
+
+#[test]
+fn nothing_set_means_permissive_by_default() {
+    let m = mesh(&format!("{NS}{}", deploy("app", "web", "{app: web}")));
+    let w = workload(&m, "app/Deployment/web");
+    assert_eq!(w.mtls.mode, MtlsMode::Permissive);
+    assert!(w.mtls.decided_by.is_none());
+    assert_eq!(w.identity, "spiffe://cluster.local/ns/app/sa/default");
+}
+
+#[test]
+fn workload_beats_namespace_beats_mesh_and_unset_inherits() {
+    let yaml = format!(
+        "{NS}{}{}{}{}{}",
+        deploy("app", "web", "{app: web}"),
+        deploy("app", "db", "{app: db}"),
+        pa("istio-system", "default", "  mtls:\n    mode: STRICT", "2026-01-01T00:00:00Z"),
+        pa("app", "ns", "  mtls:\n    mode: PERMISSIVE", "2026-01-01T00:00:00Z"),
+        pa("app", "db", "  selector:\n    matchLabels:\n      app: db\n  mtls:\n    mode: UNSET\n  portLevelMtls:\n    8080:\n      mode: DISABLE", "2026-01-01T00:00:00Z"),
+    );
+    let m = mesh(&yaml);
+    let web = workload(&m, "app/Deployment/web");
+    assert_eq!(web.mtls.mode, MtlsMode::Permissive, "namespace beats mesh");
+    assert_eq!(web.mtls.decided_by.as_ref().unwrap().name, "ns");
+    let db = workload(&m, "app/Deployment/db");
+    assert_eq!(
+        db.mtls.mode,
+        MtlsMode::Permissive,
+        "UNSET inherits from the namespace"
+    );
+    assert_eq!(db.mtls.ports.len(), 1);
+    assert_eq!(
+        (db.mtls.ports[0].port, db.mtls.ports[0].mode),
+        (8080, MtlsMode::Disable)
+    );
+    assert_eq!(
+        db.peer_authentications.len(),
+        2,
+        "namespace and workload policies select db"
+    );
+}
+
+#[test]
+fn oldest_policy_wins_a_tie_at_one_level() {
+    let yaml = format!(
+        "{NS}{}{}{}",
+        deploy("app", "web", "{app: web}"),
+        pa(
+            "app",
+            "newer",
+            "  mtls:\n    mode: DISABLE",
+            "2026-05-01T00:00:00Z"
+        ),
+        pa(
+            "app",
+            "older",
+            "  mtls:\n    mode: STRICT",
+            "2026-01-01T00:00:00Z"
+        ),
+    );
+    let w = workload(&mesh(&yaml), "app/Deployment/web").clone();
+    assert_eq!(w.mtls.mode, MtlsMode::Strict);
+    assert_eq!(w.mtls.decided_by.unwrap().name, "older");
+}
+
+#[test]
+fn a_selector_policy_in_another_namespace_does_not_apply() {
+    let yaml = format!(
+        "{NS}{}{}",
+        deploy("app", "web", "{app: web}"),
+        pa(
+            "other",
+            "web",
+            "  selector:\n    matchLabels:\n      app: web\n  mtls:\n    mode: DISABLE",
+            "2026-01-01T00:00:00Z"
+        ),
+    );
+    let m = mesh(&yaml);
+    assert_eq!(
+        workload(&m, "app/Deployment/web").mtls.mode,
+        MtlsMode::Permissive
+    );
+    let p = m.policies.iter().find(|p| p.target.name == "web").unwrap();
+    assert!(p.matches_nothing);
+}
+
+#[test]
+fn ambient_does_not_support_disable() {
+    let yaml = format!(
+        "apiVersion: v1\nkind: Namespace\nmetadata:\n  name: amb\n  labels:\n    istio.io/dataplane-mode: ambient\n---\n{}{}",
+        deploy("amb", "api", "{app: api}"),
+        pa("amb", "default", "  mtls:\n    mode: DISABLE", "2026-01-01T00:00:00Z"),
+    );
+    let m = mesh(&yaml);
+    let w = workload(&m, "amb/Deployment/api");
+    assert_eq!(w.enrollment.dataplane, Dataplane::Ambient);
+    assert_eq!(w.mtls.mode, MtlsMode::Permissive);
+    assert!(w.mtls.reason.contains("ambient does not support DISABLE"));
+}
+
+#[test]
+fn enrollment_follows_labels_and_running_pods() {
+    let yaml = format!(
+        "{NS}{}{}apiVersion: v1\nkind: Pod\nmetadata:\n  name: old-1\n  namespace: app\n  labels: {{app: old}}\nspec:\n  containers:\n  - name: app\n    image: app\nstatus:\n  phase: Running\n---\napiVersion: v1\nkind: Pod\nmetadata:\n  name: new-1\n  namespace: app\n  labels: {{app: new}}\nspec:\n  containers:\n  - name: app\n    image: app\n  - name: istio-proxy\n    image: proxyv2\nstatus:\n  phase: Running\n",
+        deploy("app", "web", "{app: web}"),
+        deploy("app", "optout", "{app: optout, sidecar.istio.io/inject: \"false\"}"),
+    );
+    let m = mesh(&yaml);
+    let web = workload(&m, "app/Deployment/web");
+    assert_eq!(
+        (web.enrollment.dataplane, web.enrollment.confidence),
+        (Dataplane::Sidecar, Confidence::Inferred)
+    );
+    let optout = workload(&m, "app/Deployment/optout");
+    assert_eq!(optout.enrollment.dataplane, Dataplane::None);
+    // A running pod without the proxy is not enrolled, whatever the namespace asks.
+    let old = workload(&m, "app/Pod/old-1");
+    assert_eq!(
+        (old.enrollment.dataplane, old.enrollment.confidence),
+        (Dataplane::None, Confidence::Verified)
+    );
+    assert!(old.enrollment.reason.contains("restart it to inject"));
+    let new = workload(&m, "app/Pod/new-1");
+    assert_eq!(
+        (new.enrollment.dataplane, new.enrollment.confidence),
+        (Dataplane::Sidecar, Confidence::Verified)
+    );
+}
+
+#[test]
+fn authorization_scope_mesh_namespace_selector_and_root_selectors() {
+    let ap = |ns: &str, name: &str, spec: &str| {
+        format!("apiVersion: security.istio.io/v1\nkind: AuthorizationPolicy\nmetadata:\n  name: {name}\n  namespace: {ns}\nspec:\n{spec}\n---\n")
+    };
+    let yaml = format!(
+        "{NS}{}{}{}{}{}{}",
+        deploy("app", "web", "{app: web}"),
+        deploy("other", "web", "{app: web}"),
+        ap("istio-system", "deny-all", "  {}"),
+        ap(
+            "app",
+            "ns-wide",
+            "  action: DENY\n  rules:\n  - to:\n    - operation:\n        paths: [/admin]"
+        ),
+        ap(
+            "istio-system",
+            "root-selector",
+            "  selector:\n    matchLabels:\n      app: web"
+        ),
+        ap(
+            "app",
+            "nobody",
+            "  selector:\n    matchLabels:\n      app: ghost"
+        ),
+    );
+    let m = mesh(&yaml);
+    let scope = |name: &str| m.policies.iter().find(|p| p.target.name == name).unwrap();
+    assert_eq!(scope("deny-all").scope, PolicyScope::Mesh);
+    assert_eq!(scope("deny-all").workloads.len(), 2);
+    assert_eq!(scope("ns-wide").scope, PolicyScope::Namespace);
+    assert_eq!(scope("ns-wide").workloads, vec!["app/Deployment/web"]);
+    assert_eq!(
+        scope("root-selector").workloads.len(),
+        2,
+        "a root-namespace selector matches in every namespace"
+    );
+    assert!(scope("nobody").matches_nothing);
+    assert_eq!(
+        workload(&m, "app/Deployment/web")
+            .authorization_policies
+            .len(),
+        3
+    );
+}
+
+#[test]
+fn mesh_config_comes_from_the_istio_configmap() {
+    let yaml = "apiVersion: v1\nkind: ConfigMap\nmetadata:\n  name: istio\n  namespace: istio-system\ndata:\n  mesh: |-\n    trustDomain: corp.example\n    rootNamespace: mesh-root\n    pathNormalization:\n      normalization: MERGE_SLASHES\n    outboundTrafficPolicy:\n      mode: REGISTRY_ONLY\n    extensionProviders:\n    - name: opa\n      envoyExtAuthzGrpc:\n        service: opa.opa.svc.cluster.local\n        port: 9191\n";
+    let m = mesh(yaml);
+    let c = &m.config;
+    assert_eq!(
+        (c.trust_domain.as_str(), c.root_namespace.as_str()),
+        ("corp.example", "mesh-root")
+    );
+    assert_eq!(
+        c.path_normalization,
+        meshconfig::PathNormalization::MergeSlashes
+    );
+    assert_eq!(c.outbound_traffic_policy, "REGISTRY_ONLY");
+    assert_eq!(c.extension_providers[0].name, "opa");
+    assert_eq!(c.extension_providers[0].kind, "envoyExtAuthzGrpc");
+    assert_eq!(c.source.as_ref().unwrap().name, "istio");
+}
