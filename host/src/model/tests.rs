@@ -66,8 +66,8 @@ fn workload_beats_namespace_beats_mesh_and_unset_inherits() {
     );
     assert_eq!(
         db.peer_authentications.len(),
-        2,
-        "namespace and workload policies select db"
+        3,
+        "mesh, namespace and workload policies all apply to db"
     );
 }
 
