@@ -266,7 +266,11 @@ fn checks_cmd(args: ChecksArgs) -> Result<i32> {
             .map(|(p, c)| {
                 format!(
                     "{:<16} {:<9} {:<14} {}  [{}]\n",
-                    c.id, c.default_severity, c.category, c.title, p
+                    c.id,
+                    c.default_severity.to_string(),
+                    c.category,
+                    c.title,
+                    p
                 )
             })
             .collect(),

@@ -197,6 +197,16 @@ pub fn value(
                     object.body = slim.into_value();
                 }
             }
+            if object.key == crate::kinds::CONFIG_MAP
+                && !wants.declared(&object.key)
+                && !object.name.starts_with("istio")
+            {
+                // The model reads only Istio's ConfigMaps; others can be large (dashboards, scripts).
+                if let Some(map) = object.body.as_object_mut() {
+                    map.remove("data");
+                    map.remove("binaryData");
+                }
+            }
             if object.namespace.is_empty()
                 && origin.is_some()
                 && !super::cluster_scoped(&object.kind)

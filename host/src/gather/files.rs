@@ -250,6 +250,27 @@ mod tests {
     }
 
     #[test]
+    fn only_istio_config_maps_keep_their_data_unless_declared() {
+        let text = "apiVersion: v1\nkind: ConfigMap\nmetadata:\n  name: istio\n  namespace: istio-system\ndata:\n  mesh: 'trustDomain: x'\n---\napiVersion: v1\nkind: ConfigMap\nmetadata:\n  name: grafana-dashboards\n  namespace: monitoring\ndata:\n  big.json: '{}'\n";
+        let b = parse_text(text, &"f.yaml".into(), &wants());
+        let data = |name: &str| {
+            b.objects
+                .iter()
+                .find(|o| o.name == name)
+                .unwrap()
+                .body
+                .get("data")
+                .is_some()
+        };
+        assert!(data("istio") && !data("grafana-dashboards"));
+        let declared = parse_text(text, &"f.yaml".into(), &Wants::new(["ConfigMap"]));
+        assert!(declared
+            .objects
+            .iter()
+            .all(|o| o.body.get("data").is_some()));
+    }
+
+    #[test]
     fn json_lists_and_typed_lists_carry_item_lines_and_kinds() {
         let text = "{\n \"apiVersion\": \"v1\",\n \"kind\": \"ServiceList\",\n \"items\": [\n  {\"metadata\": {\"name\": \"a\", \"namespace\": \"n\"}},\n  {\"metadata\": {\"name\": \"b\", \"namespace\": \"n\"}}\n ]\n}\n";
         let b = parse_text(text, &"l.json".into(), &wants());

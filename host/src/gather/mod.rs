@@ -84,11 +84,14 @@ pub enum Shape {
 pub struct Wants {
     full: BTreeSet<String>,
     slim: BTreeSet<String>,
+    /// Kinds checks declared (they get them unabridged).
+    declared: BTreeSet<String>,
 }
 
 impl Wants {
     pub fn new<I: IntoIterator<Item = S>, S: Into<String>>(check_kinds: I) -> Self {
-        let mut full: BTreeSet<String> = check_kinds.into_iter().map(Into::into).collect();
+        let declared: BTreeSet<String> = check_kinds.into_iter().map(Into::into).collect();
+        let mut full = declared.clone();
         let mut slim = BTreeSet::new();
         for k in crate::kinds::MODEL_KINDS {
             if crate::kinds::WORKLOAD_KINDS.contains(k) && !full.contains(*k) {
@@ -100,7 +103,16 @@ impl Wants {
         for k in crate::kinds::NEVER_READ {
             full.remove(*k);
         }
-        Wants { full, slim }
+        Wants {
+            full,
+            slim,
+            declared,
+        }
+    }
+
+    /// Whether a check asked for this kind (and so must see it whole).
+    pub fn declared(&self, key: &str) -> bool {
+        self.declared.contains(key)
     }
 
     /// Every object of these kinds and the model's kinds whole, for `kridik snapshot`
@@ -108,6 +120,7 @@ impl Wants {
     pub fn whole<I: IntoIterator<Item = S>, S: Into<String>>(kinds: I) -> Self {
         let mut w = Wants::new(kinds);
         w.full.append(&mut w.slim);
+        w.declared = w.full.clone();
         w
     }
 
