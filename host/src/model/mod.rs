@@ -96,7 +96,14 @@ pub fn build(snapshot: &Snapshot) -> MeshModel {
 
     let raws = workloads::collect(snapshot);
     let ids: Vec<String> = raws.iter().map(workloads::Raw::id).collect();
-    let services = by_namespace(snapshot.of(kinds::SERVICE).iter(), |s| s.namespace.as_str());
+    // Each Service's selector is parsed once, then matched against its namespace's workloads.
+    let selectors: Vec<(&crate::gather::Object, BTreeMap<String, String>)> = snapshot
+        .of(kinds::SERVICE)
+        .iter()
+        .map(|s| (s, s.spec::<ServiceSpec>().selector))
+        .filter(|(_, sel)| !sel.is_empty())
+        .collect();
+    let services = by_namespace(selectors.iter(), |(s, _)| s.namespace.as_str());
     let service_lists: Vec<Vec<&crate::gather::Object>> = raws
         .iter()
         .map(|w| {
@@ -104,11 +111,8 @@ pub fn build(snapshot: &Snapshot) -> MeshModel {
                 .get(w.namespace.as_str())
                 .into_iter()
                 .flatten()
-                .filter(|s| {
-                    let sel: BTreeMap<String, String> = s.spec::<ServiceSpec>().selector;
-                    !sel.is_empty() && selector::matches(&sel, &w.labels)
-                })
-                .copied()
+                .filter(|(_, sel)| selector::matches(sel, &w.labels))
+                .map(|(s, _)| *s)
                 .collect()
         })
         .collect();
