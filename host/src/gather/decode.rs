@@ -4,7 +4,7 @@
 
 use super::object::{Object, Origin};
 use super::slim::Slim;
-use super::split::{top_level_value, Chunk};
+use super::split::Chunk;
 use super::{Batch, InputError, Shape, Wants};
 use serde::Deserialize;
 use serde_json::value::RawValue;
@@ -19,7 +19,7 @@ pub fn yaml_chunk(chunk: &Chunk, file: &Arc<str>, wants: &Wants) -> Batch {
         file: file.clone(),
         line: chunk.line,
     };
-    let head = top_level_value(&chunk.text, "apiVersion").zip(top_level_value(&chunk.text, "kind"));
+    let head = chunk.value("apiVersion").zip(chunk.value("kind"));
     let shape = match head {
         Some((api, kind)) if !kind.ends_with("List") => {
             let key = crate::kinds::key(api, kind);
@@ -30,9 +30,14 @@ pub fn yaml_chunk(chunk: &Chunk, file: &Arc<str>, wants: &Wants) -> Batch {
         }
         _ => Shape::Full,
     };
-    let parsed = match shape {
-        Shape::Slim => serde_norway::from_str::<Slim>(&chunk.text).map(Slim::into_value),
-        Shape::Full => serde_norway::from_str::<Value>(&chunk.text),
+    let parsed = match (shape, chunk.item_indent.is_some()) {
+        (Shape::Slim, false) => serde_norway::from_str::<Slim>(chunk.text).map(Slim::into_value),
+        (Shape::Full, false) => serde_norway::from_str::<Value>(chunk.text),
+        // A List item is a one-element sequence.
+        (Shape::Slim, true) => {
+            serde_norway::from_str::<[Slim; 1]>(chunk.text).map(|[s]| s.into_value())
+        }
+        (Shape::Full, true) => serde_norway::from_str::<[Value; 1]>(chunk.text).map(|[v]| v),
     };
     match parsed {
         Ok(body) => value(body, Some(origin), wants, None),

@@ -2,22 +2,45 @@
 //! documents can be parsed in parallel and each keeps its first line number.
 //!
 //! `kind: List` dumps (`kubectl get -o yaml`) are one huge document; their
-//! `items` are cut out one by one as well. When the text does not have the
-//! plain shape kubectl writes, the whole document is left for the full parser.
+//! `items` are cut out one by one as well, without copying: the text of one
+//! item, from its `- ` line on, is itself a YAML sequence of one element. When
+//! the text does not have the plain shape kubectl writes, the whole document is
+//! left for the full parser.
 
-/// A piece of YAML holding (normally) one object.
+/// A piece of YAML holding (normally) one object, borrowed from the file text.
 #[derive(Debug)]
 pub struct Chunk<'a> {
     /// 1-based line of the chunk's first line in the file.
     pub line: u32,
-    pub text: std::borrow::Cow<'a, str>,
+    pub text: &'a str,
+    /// Some(indent) when `text` is a one-element sequence (a List item) whose
+    /// `- ` sits at column `indent`.
+    pub item_indent: Option<usize>,
+}
+
+impl Chunk<'_> {
+    /// The value of a top-level key of the object (`kind`, `apiVersion`).
+    pub fn value(&self, key: &str) -> Option<&str> {
+        match self.item_indent {
+            None => top_level_value(self.text, key),
+            Some(ind) => self.text.lines().enumerate().find_map(|(i, l)| {
+                let l = l.get(ind..)?;
+                let l = if i == 0 {
+                    l.strip_prefix("- ")?
+                } else {
+                    l.strip_prefix("  ")?
+                };
+                value_of(l, key)
+            }),
+        }
+    }
 }
 
 /// Splits a multi-document YAML file into chunks, expanding plain List documents.
 pub fn yaml_documents(src: &str) -> Vec<Chunk<'_>> {
     let mut out = Vec::new();
     for doc in split_documents(src) {
-        if is_blank(&doc.text) {
+        if is_blank(doc.text) {
             continue;
         }
         match list_items(&doc) {
@@ -43,7 +66,8 @@ fn split_documents(src: &str) -> Vec<Chunk<'_>> {
         if marker {
             docs.push(Chunk {
                 line: start_line,
-                text: src[start..offset].into(),
+                text: &src[start..offset],
+                item_indent: None,
             });
             // `--- {inline}` keeps content on the marker line.
             let rest = trimmed.strip_prefix("---").map(str::trim).unwrap_or("");
@@ -59,18 +83,21 @@ fn split_documents(src: &str) -> Vec<Chunk<'_>> {
     }
     docs.push(Chunk {
         line: start_line,
-        text: src[start..].into(),
+        text: &src[start..],
+        item_indent: None,
     });
     docs
 }
 
 /// The value of a top-level `key:` line, if the document has one.
 pub fn top_level_value<'a>(doc: &'a str, key: &str) -> Option<&'a str> {
-    doc.lines().find_map(|l| {
-        let rest = l.strip_prefix(key)?.strip_prefix(':')?;
-        let v = rest.split(" #").next().unwrap_or("").trim();
-        Some(v.trim_matches(|c| c == '"' || c == '\''))
-    })
+    doc.lines().find_map(|l| value_of(l, key))
+}
+
+fn value_of<'a>(line: &'a str, key: &str) -> Option<&'a str> {
+    let rest = line.strip_prefix(key)?.strip_prefix(':')?;
+    let v = rest.split(" #").next().unwrap_or("").trim();
+    Some(v.trim_matches(|c| c == '"' || c == '\''))
 }
 
 fn is_blank(text: &str) -> bool {
@@ -84,41 +111,43 @@ fn is_blank(text: &str) -> bool {
 /// kubectl's block style. Returns None when the document is not such a list or
 /// its layout is not the plain one, so the caller parses it whole instead.
 fn list_items<'a>(doc: &Chunk<'a>) -> Option<Vec<Chunk<'a>>> {
-    let kind = top_level_value(&doc.text, "kind")?;
+    let kind = top_level_value(doc.text, "kind")?;
     if !kind.ends_with("List") {
         return None;
     }
-    let text: &'a str = match &doc.text {
-        std::borrow::Cow::Borrowed(s) => s,
-        std::borrow::Cow::Owned(_) => return None,
-    };
-    let mut lines = text.split_inclusive('\n').enumerate().peekable();
+    let text: &'a str = doc.text;
+    let mut offset = 0usize;
+    let mut lines = text.split_inclusive('\n').enumerate();
     // Find `items:` at column 0.
-    let mut items_line = None;
-    for (i, l) in lines.by_ref() {
+    let mut found = false;
+    for (_, l) in lines.by_ref() {
+        offset += l.len();
         let t = l.trim_end();
         if t == "items:" {
-            items_line = Some(i);
+            found = true;
             break;
         }
         if t.starts_with("items:") {
             return Some(Vec::new()).filter(|_| t == "items: []");
         }
     }
-    items_line?;
-    let mut items: Vec<(u32, String)> = Vec::new();
+    if !found {
+        return None;
+    }
+    let mut items = Vec::new();
+    // (first line, start offset) of the item being read.
+    let mut current: Option<(u32, usize)> = None;
     let mut indent: Option<usize> = None;
-    let mut in_tail = false;
+    let mut end_of_items: Option<usize> = None;
     for (i, l) in lines {
+        let here = offset;
+        offset += l.len();
         let body = l.trim_end_matches(['\n', '\r']);
         if body.trim().is_empty() {
-            if let Some((_, cur)) = items.last_mut() {
-                cur.push('\n');
-            }
             continue;
         }
         let lead = body.len() - body.trim_start_matches(' ').len();
-        if in_tail {
+        if end_of_items.is_some() {
             if lead == 0 && !is_list_tail(body) {
                 return None;
             }
@@ -127,38 +156,30 @@ fn list_items<'a>(doc: &Chunk<'a>) -> Option<Vec<Chunk<'a>>> {
         let ind = *indent.get_or_insert(lead);
         let after = &body[lead..];
         if lead == ind && (after == "-" || after.starts_with("- ")) {
-            let first = after
-                .strip_prefix('-')
-                .unwrap_or("")
-                .strip_prefix(' ')
-                .unwrap_or("");
-            let mut s = String::with_capacity(256);
-            s.push_str(first);
-            s.push('\n');
-            items.push((doc.line + i as u32, s));
-        } else if lead >= ind + 2 {
-            let (_, cur) = items.last_mut()?;
-            cur.push_str(&body[ind + 2..]);
-            cur.push('\n');
-        } else if lead == 0 && !after.starts_with('-') {
-            // Back at the top level (`kind: List`, `metadata:` after the items).
-            if !is_list_tail(after) {
-                return None;
+            if let Some((line, start)) = current.replace((doc.line + i as u32, here)) {
+                items.push(Chunk {
+                    line,
+                    text: &text[start..here],
+                    item_indent: Some(ind),
+                });
             }
-            in_tail = true;
+        } else if lead >= ind + 2 && current.is_some() {
+            // Part of the current item.
+        } else if lead == 0 && !after.starts_with('-') && is_list_tail(after) {
+            end_of_items = Some(here);
         } else {
             return None;
         }
     }
-    Some(
-        items
-            .into_iter()
-            .map(|(line, text)| Chunk {
-                line,
-                text: text.into(),
-            })
-            .collect(),
-    )
+    if let Some((line, start)) = current {
+        let end = end_of_items.unwrap_or(text.len());
+        items.push(Chunk {
+            line,
+            text: &text[start..end],
+            item_indent: indent,
+        });
+    }
+    Some(items)
 }
 
 fn is_list_tail(line: &str) -> bool {
@@ -190,21 +211,28 @@ mod tests {
     }
 
     #[test]
-    fn kubectl_lists_split_into_items() {
+    fn kubectl_lists_split_into_borrowed_items() {
         let src = "apiVersion: v1\nitems:\n- apiVersion: v1\n  kind: Pod\n  metadata:\n    name: a\n    annotations:\n      note: |\n        line one\n\n        line three\n- apiVersion: v1\n  kind: Service\n  metadata:\n    name: b\nkind: List\nmetadata:\n  resourceVersion: \"\"\n";
         let items = yaml_documents(src);
         assert_eq!(items.len(), 2);
         assert_eq!(items[0].line, 3);
-        assert!(items[0]
-            .text
-            .starts_with("apiVersion: v1\nkind: Pod\nmetadata:\n  name: a\n"));
-        let text = &items[0].text;
-        assert!(
-            text.contains("\n    note: |\n      line one\n\n      line three\n"),
-            "{text}"
+        assert!(items[0].text.starts_with("- apiVersion: v1\n  kind: Pod\n"));
+        assert!(items[0].text.ends_with("line three\n"), "{}", items[0].text);
+        assert_eq!(
+            (items[0].value("kind"), items[0].value("apiVersion")),
+            (Some("Pod"), Some("v1"))
+        );
+        assert_eq!(
+            items[0].value("name"),
+            None,
+            "nested keys are not top-level"
         );
         assert_eq!(items[1].line, 12);
-        assert_eq!(top_level_value(&items[1].text, "kind"), Some("Service"));
+        assert_eq!(
+            items[1].text,
+            "- apiVersion: v1\n  kind: Service\n  metadata:\n    name: b\n"
+        );
+        assert_eq!(items[1].value("kind"), Some("Service"));
     }
 
     #[test]
@@ -212,7 +240,11 @@ mod tests {
         let src = "kind: List\nitems:\n  - kind: Pod\n    metadata:\n      name: a\n  - kind: Pod\n    metadata:\n      name: b\n";
         let items = yaml_documents(src);
         assert_eq!(items.len(), 2);
-        assert_eq!(items[1].text, "kind: Pod\nmetadata:\n  name: b\n");
+        assert_eq!(
+            items[1].text,
+            "  - kind: Pod\n    metadata:\n      name: b\n"
+        );
+        assert_eq!(items[1].value("kind"), Some("Pod"));
     }
 
     #[test]
