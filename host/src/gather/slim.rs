@@ -90,8 +90,6 @@ struct Container {
     #[serde(default, skip_serializing_if = "Option::is_none")]
     ports: Option<Vec<Value>>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
-    args: Option<Vec<Value>>,
-    #[serde(default, skip_serializing_if = "Option::is_none")]
     restart_policy: Option<String>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     security_context: Option<SecurityContext>,
