@@ -22,13 +22,6 @@ pub enum Confidence {
     Unknown,
 }
 
-impl Confidence {
-    /// The less certain of two labels.
-    pub fn and(self, other: Confidence) -> Confidence {
-        self.max(other)
-    }
-}
-
 impl fmt::Display for Severity {
     fn fmt(&self, f: &mut fmt::Formatter) -> fmt::Result {
         f.write_str(match self {

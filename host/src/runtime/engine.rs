@@ -84,10 +84,6 @@ impl CompileCache {
         CompileCache { dir: None }
     }
 
-    pub fn dir(&self) -> Option<&PathBuf> {
-        self.dir.as_ref()
-    }
-
     /// Loads the compiled form of `wasm`, compiling (and storing) it on a miss.
     /// Returns the component and whether it came from the cache.
     pub fn load(&self, engine: &Engine, wasm: &[u8], digest: &str) -> Result<(Component, bool)> {
