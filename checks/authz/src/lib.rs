@@ -43,6 +43,217 @@ fn default_deny_info() -> CheckInfo {
     )
 }
 
+fn negative_allow_info() -> CheckInfo {
+    kridik_sdk::info(
+        "IST-AUTHZ-002",
+        "ALLOW rule with a negative match (notPaths, notPrincipals, ...)",
+        Severity::Medium,
+        "authorization",
+        &[AP_KIND],
+    )
+    .description(
+        "An ALLOW rule that matches on `notPaths`, `notMethods`, `notHosts`, `notPorts`, \
+         `notPrincipals`, `notRequestPrincipals`, `notNamespaces`, `notIpBlocks` or \
+         `notRemoteIpBlocks` allows everything it does not list, including path variants \
+         that normalise to a listed one and callers nobody thought of. Istio recommends \
+         ALLOW rules with positive matches. Medium: it widens a grant rather than opening \
+         a workload entirely.",
+    )
+}
+
+fn positive_deny_info() -> CheckInfo {
+    kridik_sdk::info(
+        "IST-AUTHZ-003",
+        "DENY rule with a positive path, method or host match (bypassable)",
+        Severity::Medium,
+        "authorization",
+        &[AP_KIND],
+    )
+    .description(
+        "A DENY rule on `paths`, `methods` or `hosts` denies only the exact spellings it \
+         lists: `/admin/`, `//admin`, `/ADMIN` or `%2Fadmin` variants may reach the \
+         workload unless path normalization and the rule cover them. Istio recommends DENY \
+         rules with negative matches (deny everything but the allowed set). Medium: the \
+         bypass needs a request crafted for the gap.",
+    )
+}
+
+const NEGATIVE_SOURCE: &[&str] = &[
+    "notPrincipals",
+    "notRequestPrincipals",
+    "notNamespaces",
+    "notIpBlocks",
+    "notRemoteIpBlocks",
+];
+const NEGATIVE_OPERATION: &[&str] = &["notPaths", "notMethods", "notHosts", "notPorts"];
+const POSITIVE_HTTP: &[&str] = &["paths", "methods", "hosts"];
+
+/// `(rule index, side, field)` of every `side` entry in the rules that sets one of `fields`.
+fn fields_in(
+    rules: &[BTreeMap<String, Value>],
+    side: &str,
+    inner: &str,
+    fields: &[&str],
+) -> Vec<(usize, String)> {
+    let mut found = Vec::new();
+    for (i, rule) in rules.iter().enumerate() {
+        for entry in rule
+            .get(side)
+            .and_then(Value::as_array)
+            .into_iter()
+            .flatten()
+        {
+            for f in fields {
+                if entry
+                    .get(inner)
+                    .and_then(|e| e.get(*f))
+                    .and_then(Value::as_array)
+                    .is_some_and(|a| !a.is_empty())
+                {
+                    found.push((i, format!("rules[{i}].{side}.{inner}.{f}")));
+                }
+            }
+        }
+    }
+    found
+}
+
+fn run_negative_allow(ctx: &Ctx) -> CheckResult {
+    let policies = match ctx.objects(AP_KIND) {
+        Ok(p) => p,
+        Err(missing) => return Ok(vec![unreadable(ctx, &missing)]),
+    };
+    let mut findings = Vec::new();
+    for o in &policies {
+        let Ok(policy) = o.parse::<Policy>() else {
+            continue;
+        };
+        if !policy.spec.is_allow() {
+            continue;
+        }
+        let rules = policy.spec.rules.clone().unwrap_or_default();
+        let mut hits = fields_in(&rules, "from", "source", NEGATIVE_SOURCE);
+        hits.extend(fields_in(&rules, "to", "operation", NEGATIVE_OPERATION));
+        if hits.is_empty() {
+            continue;
+        }
+        let fields: Vec<&str> = hits.iter().map(|(_, f)| f.as_str()).collect();
+        let mut finding = ctx
+            .finding(
+                Severity::Medium,
+                &o.target,
+                "ALLOW rule with a negative match",
+            )
+            .confidence(ctx.observed())
+            .message(format!(
+                "{} allows requests by exclusion ({}): anything not listed, including spellings \
+                 that normalise to a listed value and callers added later, is allowed.",
+                o.target.display(),
+                fields.join(", ")
+            ))
+            .remediation(
+                "Rewrite the rule with positive matches (principals, paths, methods that are \
+                 allowed) and keep a default-deny policy for everything else.",
+                Some(positive_yaml(o, &policy.spec)),
+            )
+            .reference(SAFER)
+            .reference(AP_DOCS);
+        for (_, f) in &hits {
+            finding = finding.evidence(
+                ctx.observed(),
+                Some(&o.target),
+                &format!("{f} is set on an ALLOW rule"),
+            );
+        }
+        findings.push(finding);
+    }
+    Ok(findings)
+}
+
+fn run_positive_deny(ctx: &Ctx) -> CheckResult {
+    let policies = match ctx.objects(AP_KIND) {
+        Ok(p) => p,
+        Err(missing) => return Ok(vec![unreadable(ctx, &missing)]),
+    };
+    let mesh = ctx.mesh_config();
+    let normalization = format!("{:?}", mesh.path_normalization);
+    let mut findings = Vec::new();
+    for o in &policies {
+        let Ok(policy) = o.parse::<Policy>() else {
+            continue;
+        };
+        if policy.spec.action.as_deref() != Some("DENY") {
+            continue;
+        }
+        let rules = policy.spec.rules.clone().unwrap_or_default();
+        let hits = fields_in(&rules, "to", "operation", POSITIVE_HTTP);
+        if hits.is_empty() {
+            continue;
+        }
+        let fields: Vec<&str> = hits.iter().map(|(_, f)| f.as_str()).collect();
+        let mut finding = ctx
+            .finding(Severity::Medium, &o.target, "DENY rule with a positive match can be bypassed")
+            .confidence(ctx.observed())
+            .message(format!(
+                "{} denies only the exact values listed in {}; variants such as a trailing \
+                 slash, doubled slashes, other letter case or percent-encoding may not match \
+                 (mesh path normalization: {normalization}).",
+                o.target.display(),
+                fields.join(", ")
+            ))
+            .remediation(
+                "Deny by exclusion instead: a DENY rule with notPaths/notMethods listing what is \
+                 allowed, and set meshConfig.pathNormalization to MERGE_SLASHES or \
+                 DECODE_AND_MERGE_SLASHES.",
+                Some(negative_deny_yaml(o, &policy.spec)),
+            )
+            .reference(SAFER)
+            .reference("https://istio.io/latest/docs/ops/best-practices/security/#understand-path-normalization-in-authorization-policy");
+        for (_, f) in &hits {
+            finding = finding.evidence(
+                ctx.observed(),
+                Some(&o.target),
+                &format!("{f} is set on a DENY rule"),
+            );
+        }
+        findings.push(finding);
+    }
+    Ok(findings)
+}
+
+/// The policy's header (name, namespace, selector) as YAML.
+fn header_yaml(o: &Object, spec: &Spec) -> String {
+    let mut yaml = format!(
+        "apiVersion: security.istio.io/v1\nkind: AuthorizationPolicy\nmetadata:\n  name: {}\n  namespace: {}\nspec:\n",
+        o.target.name, o.target.namespace
+    );
+    if let Some(labels) = spec
+        .selector
+        .as_ref()
+        .and_then(|s| s.get("matchLabels"))
+        .and_then(Value::as_object)
+    {
+        yaml.push_str("  selector:\n    matchLabels:\n");
+        for (k, v) in labels {
+            yaml.push_str(&format!("      {k}: {v}\n"));
+        }
+    }
+    yaml
+}
+
+fn positive_yaml(o: &Object, spec: &Spec) -> String {
+    header_yaml(o, spec)
+        + &format!(
+            "  action: ALLOW\n  rules:\n  - from:\n    - source:\n        # the callers that need access\n        principals: [\"cluster.local/ns/{}/sa/CALLER\"]\n    to:\n    - operation:\n        # the operations the workload serves\n        methods: [\"GET\"]\n        paths: [\"/api/*\"]\n",
+            o.target.namespace
+        )
+}
+
+fn negative_deny_yaml(o: &Object, spec: &Spec) -> String {
+    header_yaml(o, spec)
+        + "  action: DENY\n  rules:\n  - to:\n    - operation:\n        # deny everything except the paths the workload serves\n        notPaths: [\"/api/*\", \"/healthz\"]\n"
+}
+
 /// The parts of an AuthorizationPolicy these checks look at.
 #[derive(serde::Deserialize, Default)]
 #[serde(default)]
@@ -248,26 +459,11 @@ fn default_deny_finding(
 /// The same policy with the empty rule replaced by a same-namespace-only rule,
 /// the narrowest grant that is certain not to break in-namespace callers.
 fn narrowed_yaml(o: &Object, spec: &Spec) -> String {
-    let mut yaml = format!(
-        "apiVersion: security.istio.io/v1\nkind: AuthorizationPolicy\nmetadata:\n  name: {}\n  namespace: {}\nspec:\n",
-        o.target.name, o.target.namespace
-    );
-    if let Some(labels) = spec
-        .selector
-        .as_ref()
-        .and_then(|s| s.get("matchLabels"))
-        .and_then(Value::as_object)
-    {
-        yaml.push_str("  selector:\n    matchLabels:\n");
-        for (k, v) in labels {
-            yaml.push_str(&format!("      {k}: {}\n", v));
-        }
-    }
-    yaml.push_str(&format!(
-        "  action: ALLOW\n  rules:\n  - from:\n    - source:\n        # list the callers' identities (principals); this keeps only same-namespace callers\n        namespaces: [\"{}\"]\n    to:\n    - operation:\n        methods: [\"GET\"]\n        # add the paths and methods the workload serves\n",
-        o.target.namespace
-    ));
-    yaml
+    header_yaml(o, spec)
+        + &format!(
+            "  action: ALLOW\n  rules:\n  - from:\n    - source:\n        # list the callers' identities (principals); this keeps only same-namespace callers\n        namespaces: [\"{}\"]\n    to:\n    - operation:\n        methods: [\"GET\"]\n        # add the paths and methods the workload serves\n",
+            o.target.namespace
+        )
 }
 
 fn unreadable(ctx: &Ctx, missing: &Unavailable) -> kridik_sdk::Finding {
@@ -278,6 +474,14 @@ kridik_sdk::export_checks!(
     Check {
         info: allow_all_info,
         run: run_allow_all
+    },
+    Check {
+        info: negative_allow_info,
+        run: run_negative_allow
+    },
+    Check {
+        info: positive_deny_info,
+        run: run_positive_deny
     },
     Check {
         info: default_deny_info,
