@@ -1,7 +1,7 @@
 //! Authorization checks: does the mesh deny by default, and do ALLOW rules stay narrow?
 
 use kridik_sdk::prelude::*;
-use kridik_sdk::{MeshConfig, Unavailable};
+use kridik_sdk::MeshConfig;
 use serde_json::Value;
 use std::collections::{BTreeMap, BTreeSet};
 
@@ -119,15 +119,12 @@ fn fields_in(
 }
 
 fn run_negative_allow(ctx: &Ctx) -> CheckResult {
-    let policies = match ctx.objects(AP_KIND) {
+    let policies = match ctx.parsed::<Policy>(AP_KIND, "Authorization policies") {
         Ok(p) => p,
-        Err(missing) => return Ok(vec![unreadable(ctx, &missing)]),
+        Err(unknown) => return Ok(vec![*unknown]),
     };
     let mut findings = Vec::new();
-    for o in &policies {
-        let Ok(policy) = o.parse::<Policy>() else {
-            continue;
-        };
+    for (o, policy) in &policies {
         if !policy.spec.is_allow() {
             continue;
         }
@@ -171,17 +168,14 @@ fn run_negative_allow(ctx: &Ctx) -> CheckResult {
 }
 
 fn run_positive_deny(ctx: &Ctx) -> CheckResult {
-    let policies = match ctx.objects(AP_KIND) {
+    let policies = match ctx.parsed::<Policy>(AP_KIND, "Authorization policies") {
         Ok(p) => p,
-        Err(missing) => return Ok(vec![unreadable(ctx, &missing)]),
+        Err(unknown) => return Ok(vec![*unknown]),
     };
     let mesh = ctx.mesh_config();
     let normalization = format!("{:?}", mesh.path_normalization);
     let mut findings = Vec::new();
-    for o in &policies {
-        let Ok(policy) = o.parse::<Policy>() else {
-            continue;
-        };
+    for (o, policy) in &policies {
         if policy.spec.action.as_deref() != Some("DENY") {
             continue;
         }
@@ -303,15 +297,12 @@ fn enforced(o: &Object) -> bool {
 }
 
 fn run_allow_all(ctx: &Ctx) -> CheckResult {
-    let policies = match ctx.objects(AP_KIND) {
+    let policies = match ctx.parsed::<Policy>(AP_KIND, "Authorization policies") {
         Ok(p) => p,
-        Err(missing) => return Ok(vec![unreadable(ctx, &missing)]),
+        Err(unknown) => return Ok(vec![*unknown]),
     };
     let mut findings = Vec::new();
-    for o in &policies {
-        let Ok(policy) = o.parse::<Policy>() else {
-            continue;
-        };
+    for (o, policy) in &policies {
         let spec = &policy.spec;
         let Some(rule_index) = spec.empty_rule().filter(|_| spec.is_allow()) else {
             continue;
@@ -375,16 +366,15 @@ fn run_allow_all(ctx: &Ctx) -> CheckResult {
 }
 
 fn run_default_deny(ctx: &Ctx) -> CheckResult {
-    let policies = match ctx.objects(AP_KIND) {
+    let policies = match ctx.parsed::<Policy>(AP_KIND, "Authorization policies") {
         Ok(p) => p,
-        Err(missing) => return Ok(vec![unreadable(ctx, &missing)]),
+        Err(unknown) => return Ok(vec![*unknown]),
     };
     let mesh = ctx.mesh_config();
     let deny_all: BTreeSet<&str> = policies
         .iter()
-        .filter(|o| enforced(o))
-        .filter(|o| o.parse::<Policy>().is_ok_and(|p| p.spec.is_deny_all()))
-        .map(|o| o.target.namespace.as_str())
+        .filter(|(o, p)| enforced(o) && p.spec.is_deny_all())
+        .map(|(o, _)| o.target.namespace.as_str())
         .collect();
     if deny_all.contains(mesh.root_namespace.as_str()) {
         return Ok(vec![]);
@@ -464,10 +454,6 @@ fn narrowed_yaml(o: &Object, spec: &Spec) -> String {
             "  action: ALLOW\n  rules:\n  - from:\n    - source:\n        # list the callers' identities (principals); this keeps only same-namespace callers\n        namespaces: [\"{}\"]\n    to:\n    - operation:\n        methods: [\"GET\"]\n        # add the paths and methods the workload serves\n",
             o.target.namespace
         )
-}
-
-fn unreadable(ctx: &Ctx, missing: &Unavailable) -> kridik_sdk::Finding {
-    ctx.unknown(missing, "Authorization policies could not be assessed")
 }
 
 kridik_sdk::export_checks!(

@@ -1,7 +1,7 @@
 //! Transport checks: is mutual TLS enforced where workloads receive traffic?
 
 use kridik_sdk::prelude::*;
-use kridik_sdk::{MeshConfig, Unavailable};
+use kridik_sdk::MeshConfig;
 use std::collections::BTreeMap;
 
 const PA_KIND: &str = "security.istio.io/PeerAuthentication";
@@ -40,13 +40,13 @@ fn no_mesh_strict_info() -> CheckInfo {
 }
 
 /// One PeerAuthentication as far as the remediation needs it.
-#[derive(serde::Deserialize, Default)]
+#[derive(serde::Deserialize, Default, Clone)]
 #[serde(default)]
 struct PeerAuthentication {
     spec: PaSpec,
 }
 
-#[derive(serde::Deserialize, Default)]
+#[derive(serde::Deserialize, Default, Clone)]
 #[serde(default, rename_all = "camelCase")]
 struct PaSpec {
     selector: Option<Selector>,
@@ -54,13 +54,13 @@ struct PaSpec {
     port_level_mtls: BTreeMap<String, ModeSpec>,
 }
 
-#[derive(serde::Deserialize, Default)]
+#[derive(serde::Deserialize, Default, Clone)]
 #[serde(default, rename_all = "camelCase")]
 struct Selector {
     match_labels: BTreeMap<String, String>,
 }
 
-#[derive(serde::Deserialize, Default)]
+#[derive(serde::Deserialize, Default, Clone)]
 #[serde(default)]
 struct ModeSpec {
     mode: String,
@@ -74,9 +74,9 @@ enum Cause {
 }
 
 fn run_not_strict(ctx: &Ctx) -> CheckResult {
-    let policies = match ctx.objects(PA_KIND) {
+    let policies = match ctx.parsed::<PeerAuthentication>(PA_KIND, "Effective mTLS") {
         Ok(p) => p,
-        Err(missing) => return Ok(vec![unreadable(ctx, &missing)]),
+        Err(unknown) => return Ok(vec![*unknown]),
     };
     let mut groups: BTreeMap<Cause, Vec<&Workload>> = BTreeMap::new();
     let mut port_findings = Vec::new();
@@ -115,7 +115,7 @@ fn group_finding(
     mesh: &MeshConfig,
     cause: Cause,
     workloads: &[&Workload],
-    policies: &[Object],
+    policies: &Policies,
 ) -> kridik_sdk::Finding {
     let first = workloads[0];
     let mode = first.mtls.mode;
@@ -198,7 +198,7 @@ fn port_finding(
     port: u32,
     mode: MtlsMode,
     policy: &ObjectRef,
-    policies: &[Object],
+    policies: &Policies,
 ) -> kridik_sdk::Finding {
     let severity = if mode == MtlsMode::Disable {
         Severity::High
@@ -245,16 +245,15 @@ fn port_finding(
 }
 
 fn run_no_mesh_strict(ctx: &Ctx) -> CheckResult {
-    let policies = match ctx.objects(PA_KIND) {
+    let policies = match ctx.parsed::<PeerAuthentication>(PA_KIND, "Effective mTLS") {
         Ok(p) => p,
-        Err(missing) => return Ok(vec![unreadable(ctx, &missing)]),
+        Err(unknown) => return Ok(vec![*unknown]),
     };
     let mesh = ctx.mesh_config();
     let root = &mesh.root_namespace;
-    let mesh_wide: Vec<(&Object, PeerAuthentication)> = policies
+    let mesh_wide: Vec<&(Object, PeerAuthentication)> = policies
         .iter()
-        .filter(|o| &o.target.namespace == root)
-        .filter_map(|o| o.parse::<PeerAuthentication>().ok().map(|p| (o, p)))
+        .filter(|(o, _)| &o.target.namespace == root)
         .filter(|(_, p)| {
             p.spec
                 .selector
@@ -306,15 +305,13 @@ fn run_no_mesh_strict(ctx: &Ctx) -> CheckResult {
         .reference(BEST_PRACTICE)])
 }
 
-fn unreadable(ctx: &Ctx, missing: &Unavailable) -> kridik_sdk::Finding {
-    ctx.unknown(missing, "Effective mTLS could not be assessed")
-}
+type Policies = [(Object, PeerAuthentication)];
 
-fn find(policies: &[Object], ns: &str, name: &str) -> Option<PeerAuthentication> {
+fn find(policies: &Policies, ns: &str, name: &str) -> Option<PeerAuthentication> {
     policies
         .iter()
-        .find(|o| o.target.namespace == ns && o.target.name == name)
-        .and_then(|o| o.parse().ok())
+        .find(|(o, _)| o.target.namespace == ns && o.target.name == name)
+        .map(|(_, p)| p.clone())
 }
 
 fn strict_yaml(

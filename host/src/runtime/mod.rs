@@ -198,18 +198,14 @@ impl Runtime {
     }
 
     fn describe(&self, plugin: &Plugin) -> Result<Vec<CheckInfo>> {
-        let data = Arc::new(ScanData::new(
-            Snapshot::new(
-                crate::gather::Source::Offline,
-                Default::default(),
-                Default::default(),
-            ),
-            crate::model::build(&Snapshot::new(
-                crate::gather::Source::Offline,
-                Default::default(),
-                Default::default(),
-            )),
-        ));
+        // describe() needs no data; it gets an empty snapshot and model.
+        let empty = Snapshot::new(
+            crate::gather::Source::Offline,
+            Default::default(),
+            Default::default(),
+        );
+        let model = crate::model::build(&empty);
+        let data = Arc::new(ScanData::new(empty, model));
         let mut store = self.store(data, BTreeSet::new());
         let instance = plugin
             .pre

@@ -71,6 +71,23 @@ impl Ctx {
         Finding::new(&self.check_id, severity, object, title)
     }
 
+    /// Objects of a declared kind parsed into `T` (objects that do not fit are
+    /// skipped); when the kind is unreadable, the UNKNOWN finding to return
+    /// instead of passing or failing. `what` names what could not be assessed.
+    pub fn parsed<T: DeserializeOwned>(
+        &self,
+        kind: &str,
+        what: &str,
+    ) -> Result<Vec<(Object, T)>, Box<Finding>> {
+        let objects = self.objects(kind).map_err(|missing| {
+            Box::new(self.unknown(&missing, &format!("{what} could not be assessed")))
+        })?;
+        Ok(objects
+            .into_iter()
+            .filter_map(|o| o.parse().ok().map(|t| (o, t)))
+            .collect())
+    }
+
     /// A finding that says the check could not decide because a kind was unreadable.
     pub fn unknown(&self, missing: &Unavailable, title: &str) -> Finding {
         let object = ObjectRef {
