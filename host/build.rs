@@ -8,6 +8,7 @@ use std::process::Command;
 const GUESTS: &[&str] = &[
     "kridik-check-mtls",
     "kridik-check-authz",
+    "kridik-check-traffic",
     "kridik-test-hostile",
     "kridik-test-foreign-import",
     "kridik-test-future-version",

@@ -175,6 +175,14 @@ fn group_finding(
         )
         .reference(BEST_PRACTICE)
         .reference(PA_DOCS);
+    // Plaintext into a namespace holding sensitive data ranks one step higher.
+    if let Some(why) = workloads.iter().find_map(|w| ctx.sensitivity(&w.namespace)) {
+        finding = finding.severity(kridik_sdk::raise(severity)).evidence(
+            Confidence::Verified,
+            None,
+            &format!("severity raised: {why}"),
+        );
+    }
     for w in workloads.iter().take(20) {
         finding = finding.evidence(
             w.mtls.confidence,

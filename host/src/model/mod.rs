@@ -12,6 +12,7 @@ pub use enrollment::{Dataplane, Enrollment};
 pub use meshconfig::MeshConfig;
 pub use mtls::Mtls;
 pub use policies::{Policy, PolicyScope};
+pub use workloads::Container;
 
 use crate::gather::Snapshot;
 use crate::kinds;
@@ -49,6 +50,9 @@ pub struct Workload {
     pub identity: String,
     pub labels: BTreeMap<String, String>,
     pub container_ports: Vec<u32>,
+    /// Pod template annotations (the pod's own for a bare pod).
+    pub annotations: BTreeMap<String, String>,
+    pub containers: Vec<Container>,
     pub pods: u32,
     pub enrollment: Enrollment,
     pub mtls: Mtls,
@@ -56,6 +60,10 @@ pub struct Workload {
     pub authorization_policies: Vec<ObjectRef>,
     pub request_authentications: Vec<ObjectRef>,
     pub peer_authentications: Vec<ObjectRef>,
+    /// The waypoint that enforces L7 policy for an ambient workload: named by
+    /// `istio.io/use-waypoint` on the workload, else a Service of it, else its
+    /// namespace. `None` when nothing names one (or it names `none`).
+    pub waypoint: Option<String>,
 }
 
 #[derive(Clone, Debug, Serialize)]
@@ -93,6 +101,10 @@ pub fn build(snapshot: &Snapshot) -> MeshModel {
         .map(|n| (n.name.as_str(), &n.enrollment))
         .collect();
     let none = enrollment::namespace(&BTreeMap::new(), live);
+    let ns_labels: HashMap<&str, &BTreeMap<String, String>> = namespaces
+        .iter()
+        .map(|n| (n.name.as_str(), &n.labels))
+        .collect();
 
     let raws = workloads::collect(snapshot);
     let ids: Vec<String> = raws.iter().map(workloads::Raw::id).collect();
@@ -201,6 +213,8 @@ pub fn build(snapshot: &Snapshot) -> MeshModel {
             service_account: w.service_account.clone(),
             labels: w.labels.clone(),
             container_ports: w.container_ports.clone(),
+            annotations: w.annotations.clone(),
+            containers: w.all_containers(),
             pods: w.pods.len() as u32,
             enrollment,
             mtls,
@@ -208,6 +222,11 @@ pub fn build(snapshot: &Snapshot) -> MeshModel {
             authorization_policies: authz,
             request_authentications: reqauthn,
             peer_authentications: peer,
+            waypoint: waypoint(
+                &w.labels,
+                svcs,
+                ns_labels.get(w.namespace.as_str()).copied(),
+            ),
         });
     }
     MeshModel {
@@ -217,6 +236,21 @@ pub fn build(snapshot: &Snapshot) -> MeshModel {
         policies: policy_list,
         problems,
     }
+}
+
+const USE_WAYPOINT: &str = "istio.io/use-waypoint";
+
+/// The waypoint named for a workload, most specific label first.
+fn waypoint(
+    labels: &BTreeMap<String, String>,
+    services: &[&crate::gather::Object],
+    namespace: Option<&BTreeMap<String, String>>,
+) -> Option<String> {
+    let named = labels
+        .get(USE_WAYPOINT)
+        .or_else(|| services.iter().find_map(|s| s.labels.get(USE_WAYPOINT)))
+        .or_else(|| namespace.and_then(|n| n.get(USE_WAYPOINT)))?;
+    (named != "none").then(|| named.clone())
 }
 
 /// Groups items by namespace, keeping their order.

@@ -16,7 +16,71 @@ pub struct Raw<'a> {
     pub annotations: BTreeMap<String, String>,
     pub service_account: String,
     pub container_ports: Vec<u32>,
+    pub containers: Vec<Container>,
     pub pods: Vec<&'a Object>,
+}
+
+/// A container of a workload's pods: from the template, plus any that only the
+/// running pods show (an injected `istio-proxy` or `istio-init`).
+#[derive(Clone, Debug, PartialEq, serde::Serialize)]
+pub struct Container {
+    pub name: String,
+    pub image: String,
+    pub init: bool,
+    /// The container's `runAsUser`, else the pod's.
+    pub run_as_user: Option<i64>,
+    pub capabilities_added: Vec<String>,
+}
+
+/// The containers (init containers first) of a pod spec.
+fn containers(spec: Option<&Value>) -> Vec<Container> {
+    let pod_uid = spec
+        .and_then(|s| s.pointer("/securityContext/runAsUser"))
+        .and_then(Value::as_i64);
+    let mut out = Vec::new();
+    for (field, init) in [("initContainers", true), ("containers", false)] {
+        for c in spec
+            .and_then(|s| s.get(field))
+            .and_then(Value::as_array)
+            .into_iter()
+            .flatten()
+        {
+            let text = |ptr: &str| c.pointer(ptr).and_then(Value::as_str).unwrap_or("");
+            out.push(Container {
+                name: text("/name").into(),
+                image: text("/image").into(),
+                init,
+                run_as_user: c
+                    .pointer("/securityContext/runAsUser")
+                    .and_then(Value::as_i64)
+                    .or(pod_uid),
+                capabilities_added: c
+                    .pointer("/securityContext/capabilities/add")
+                    .and_then(Value::as_array)
+                    .into_iter()
+                    .flatten()
+                    .filter_map(Value::as_str)
+                    .map(str::to_string)
+                    .collect(),
+            });
+        }
+    }
+    out
+}
+
+impl Raw<'_> {
+    /// Template containers, then containers only the observed pods have.
+    pub fn all_containers(&self) -> Vec<Container> {
+        let mut all = self.containers.clone();
+        for pod in &self.pods {
+            for c in containers(pod.body.get("spec")) {
+                if !all.iter().any(|a| a.name == c.name && a.init == c.init) {
+                    all.push(c);
+                }
+            }
+        }
+        all
+    }
 }
 
 impl Raw<'_> {
@@ -194,6 +258,7 @@ fn raw(o: &Object) -> Raw<'_> {
         annotations: template_meta(o, "annotations"),
         service_account: service_account(spec),
         container_ports: container_ports(spec),
+        containers: containers(spec),
         pods: Vec::new(),
     }
 }

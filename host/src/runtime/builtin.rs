@@ -11,4 +11,11 @@ pub const COMPONENTS: &[(&str, &[u8])] = &[
         "builtin:authz",
         include_bytes!(concat!(env!("KRIDIK_WASM_DIR"), "/kridik_check_authz.wasm")),
     ),
+    (
+        "builtin:traffic",
+        include_bytes!(concat!(
+            env!("KRIDIK_WASM_DIR"),
+            "/kridik_check_traffic.wasm"
+        )),
+    ),
 ];

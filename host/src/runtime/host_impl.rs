@@ -168,6 +168,18 @@ fn workload(w: &model::Workload) -> wm::Workload {
         identity: w.identity.clone(),
         labels: pairs(&w.labels),
         container_ports: w.container_ports.clone(),
+        annotations: pairs(&w.annotations),
+        containers: w
+            .containers
+            .iter()
+            .map(|c| wm::Container {
+                name: c.name.clone(),
+                image: c.image.clone(),
+                init: c.init,
+                run_as_user: c.run_as_user,
+                capabilities_added: c.capabilities_added.clone(),
+            })
+            .collect(),
         pods: w.pods,
         enrollment: enrollment(&w.enrollment),
         mtls: wm::Mtls {
@@ -190,6 +202,7 @@ fn workload(w: &model::Workload) -> wm::Workload {
         authorization_policies: refs(&w.authorization_policies),
         request_authentications: refs(&w.request_authentications),
         peer_authentications: refs(&w.peer_authentications),
+        waypoint: w.waypoint.clone(),
     }
 }
 

@@ -11,6 +11,7 @@ pub struct Ctx {
     check_id: String,
     workloads: OnceCell<Vec<Workload>>,
     policies: OnceCell<Vec<Policy>>,
+    namespaces: OnceCell<Vec<NamespaceInfo>>,
 }
 
 impl Ctx {
@@ -19,6 +20,7 @@ impl Ctx {
             check_id: check_id.into(),
             workloads: OnceCell::new(),
             policies: OnceCell::new(),
+            namespaces: OnceCell::new(),
         }
     }
 
@@ -47,8 +49,32 @@ impl Ctx {
         mesh::config()
     }
 
-    pub fn namespaces(&self) -> Vec<NamespaceInfo> {
-        mesh::namespaces()
+    pub fn namespaces(&self) -> &[NamespaceInfo] {
+        self.namespaces.get_or_init(mesh::namespaces)
+    }
+
+    pub fn namespace(&self, name: &str) -> Option<&NamespaceInfo> {
+        self.namespaces().iter().find(|n| n.name == name)
+    }
+
+    /// Why a namespace holds sensitive data, if its labels say so: `kridik.io/sensitive:
+    /// "true"` or a `data-classification` (also `kridik.io/data-classification`) of
+    /// confidential, restricted, secret, sensitive or pii. Findings there rank higher.
+    pub fn sensitivity(&self, namespace: &str) -> Option<String> {
+        let labels = &self.namespace(namespace)?.labels;
+        if lookup(labels, "kridik.io/sensitive") == Some("true") {
+            return Some(format!(
+                "namespace {namespace} is labelled kridik.io/sensitive=true"
+            ));
+        }
+        ["data-classification", "kridik.io/data-classification"]
+            .iter()
+            .find_map(|key| {
+                let class = lookup(labels, key)?;
+                SENSITIVE_CLASSES
+                    .contains(&class.to_ascii_lowercase().as_str())
+                    .then(|| format!("namespace {namespace} is labelled {key}={class}"))
+            })
     }
 
     pub fn workloads(&self) -> &[Workload] {
@@ -108,6 +134,8 @@ impl Ctx {
     }
 }
 
+const SENSITIVE_CLASSES: &[&str] = &["confidential", "restricted", "secret", "sensitive", "pii"];
+
 /// Same Kubernetes object (files and lines aside).
 pub fn same_object(a: &ObjectRef, b: &ObjectRef) -> bool {
     a.kind == b.kind && a.namespace == b.namespace && a.name == b.name
@@ -145,4 +173,19 @@ pub(crate) fn lookup<'a>(pairs: &'a [(String, String)], key: &str) -> Option<&'a
         .iter()
         .find(|(k, _)| k == key)
         .map(|(_, v)| v.as_str())
+}
+
+impl Workload {
+    pub fn label(&self, key: &str) -> Option<&str> {
+        lookup(&self.labels, key)
+    }
+
+    pub fn annotation(&self, key: &str) -> Option<&str> {
+        lookup(&self.annotations, key)
+    }
+
+    /// Has a sidecar or is ambient.
+    pub fn enrolled(&self) -> bool {
+        self.enrollment.dataplane != crate::Dataplane::None
+    }
 }

@@ -87,6 +87,17 @@ impl ObjectRef {
     }
 }
 
+/// One step more severe (critical stays critical): for findings on sensitive or
+/// exposed workloads.
+pub fn raise(severity: Severity) -> Severity {
+    match severity {
+        Severity::Info => Severity::Low,
+        Severity::Low => Severity::Medium,
+        Severity::Medium => Severity::High,
+        Severity::High | Severity::Critical => Severity::Critical,
+    }
+}
+
 /// The least certain label of a group decides the group's confidence.
 pub fn weakest(labels: impl IntoIterator<Item = Confidence>) -> Confidence {
     labels

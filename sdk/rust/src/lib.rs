@@ -24,17 +24,19 @@ pub mod bindings {
 
 mod ctx;
 mod finding;
+pub mod kinds;
+pub mod yaml;
 
 pub use bindings::kridik::plugin::mesh::{
-    self, Dataplane, Enrollment, MeshConfig, MtlsMode, NamespaceInfo, PathNormalization, Policy,
-    PolicyScope, Workload,
+    self, Container, Dataplane, Enrollment, MeshConfig, MtlsMode, NamespaceInfo, PathNormalization,
+    Policy, PolicyScope, Workload,
 };
 pub use bindings::kridik::plugin::snapshot::{Object, SourceKind, Unavailable, UnavailableReason};
 pub use bindings::kridik::plugin::types::{
     CheckInfo, Confidence, Evidence, Finding, ObjectRef, Remediation, Severity,
 };
 pub use ctx::{same_object, Ctx, ObjectExt};
-pub use finding::weakest;
+pub use finding::{raise, weakest};
 
 /// What a check returns: its findings, or an error reported as status `error`.
 pub type CheckResult = Result<Vec<Finding>, String>;

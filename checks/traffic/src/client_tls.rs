@@ -1,0 +1,222 @@
+//! DestinationRule TLS: what clients do when they connect to a host.
+
+use crate::hosts;
+use crate::rule::{self, DestinationRule, Site};
+use kridik_sdk::kinds::DESTINATION_RULE;
+use kridik_sdk::prelude::*;
+use kridik_sdk::yaml;
+
+const DR_DOCS: &str =
+    "https://istio.io/latest/docs/reference/config/networking/destination-rule/#ClientTLSSettings";
+
+pub fn mtls_off_info() -> CheckInfo {
+    kridik_sdk::info(
+        "IST-MTLS-003",
+        "DestinationRule turns off Istio mTLS toward in-mesh hosts",
+        Severity::High,
+        "transport",
+        &[DESTINATION_RULE],
+    )
+    .description(
+        "DestinationRule TLS settings are the client side of a connection. `mode: DISABLE` \
+         toward a host whose server is in the mesh sends plaintext (or breaks against a \
+         STRICT server); `SIMPLE` replaces the mesh certificate with plain TLS, so the \
+         client presents no workload identity. Either way the server cannot authenticate \
+         the caller. High for DISABLE (plaintext), medium for SIMPLE.",
+    )
+}
+
+pub fn unverified_info() -> CheckInfo {
+    kridik_sdk::info(
+        "IST-EGRESS-002",
+        "TLS origination without server verification",
+        Severity::Medium,
+        "egress",
+        &[DESTINATION_RULE],
+    )
+    .description(
+        "A DestinationRule that originates TLS (`SIMPLE` or `MUTUAL`) without \
+         `caCertificates` (or a `credentialName` with a `workloadSelector`) does not verify \
+         who answers, and without `subjectAltNames` or `sni` it does not pin the server \
+         name: a man in the middle on the egress path reads the traffic. Medium when \
+         nothing is verified (istioctl IST0128/IST0129), high with `insecureSkipVerify`, \
+         low when only the name is not pinned.",
+    )
+}
+
+pub fn run_mtls_off(ctx: &Ctx) -> CheckResult {
+    let rules = match ctx.parsed::<DestinationRule>(DESTINATION_RULE, "Client TLS") {
+        Ok(r) => r,
+        Err(unknown) => return Ok(vec![*unknown]),
+    };
+    let mesh_hosts = hosts::in_mesh(ctx);
+    let mut findings = Vec::new();
+    for (o, dr) in &rules {
+        let host = hosts::fqdn(&dr.spec.host, &o.target.namespace);
+        let servers: Vec<&String> = mesh_hosts
+            .iter()
+            .filter(|h| hosts::covers(&host, h))
+            .collect();
+        if servers.is_empty() {
+            continue;
+        }
+        let sites: Vec<Site> = dr
+            .spec
+            .tls_sites()
+            .into_iter()
+            .filter(|s| matches!(s.tls.mode.as_str(), "DISABLE" | "SIMPLE"))
+            .collect();
+        if sites.is_empty() {
+            continue;
+        }
+        let severity = if sites.iter().any(|s| s.tls.mode == "DISABLE") {
+            Severity::High
+        } else {
+            Severity::Medium
+        };
+        let listed: Vec<String> = sites
+            .iter()
+            .map(|s| format!("{} mode {}", s.path, s.tls.mode))
+            .collect();
+        let mut finding = ctx
+            .finding(
+                severity,
+                &o.target,
+                "DestinationRule turns off mTLS toward in-mesh servers",
+            )
+            .confidence(ctx.observed())
+            .message(format!(
+                "{} sets {} for host {host}, served by in-mesh Service(s) {}: clients \
+                 stop presenting their Istio certificate, so the server sees no verified \
+                 identity (or plaintext).",
+                o.target.display(),
+                listed.join(", "),
+                servers
+                    .iter()
+                    .take(5)
+                    .map(|s| s.as_str())
+                    .collect::<Vec<_>>()
+                    .join(", ")
+            ))
+            .remediation(
+                "Use ISTIO_MUTUAL toward in-mesh hosts, or drop the tls block and let \
+                 auto mTLS choose.",
+                Some(istio_mutual_yaml(o, &dr.spec.host)),
+            )
+            .reference(DR_DOCS)
+            .reference("https://istio.io/latest/docs/ops/best-practices/security/#mutual-tls");
+        for s in &sites {
+            finding = finding.evidence(
+                ctx.observed(),
+                Some(&o.target),
+                &format!("{}.mode is {}", s.path, s.tls.mode),
+            );
+        }
+        findings.push(finding);
+    }
+    Ok(findings)
+}
+
+pub fn run_unverified(ctx: &Ctx) -> CheckResult {
+    let rules = match ctx.parsed::<DestinationRule>(DESTINATION_RULE, "Egress TLS verification") {
+        Ok(r) => r,
+        Err(unknown) => return Ok(vec![*unknown]),
+    };
+    let mesh_hosts = hosts::in_mesh(ctx);
+    let mut findings = Vec::new();
+    for (o, dr) in &rules {
+        let host = hosts::fqdn(&dr.spec.host, &o.target.namespace);
+        if mesh_hosts.iter().any(|h| hosts::covers(&host, h)) {
+            continue; // IST-MTLS-003's ground
+        }
+        let selected = dr.spec.workload_selector.is_some();
+        for site in dr.spec.tls_sites() {
+            let tls = site.tls;
+            if !matches!(tls.mode.as_str(), "SIMPLE" | "MUTUAL") {
+                continue;
+            }
+            let verified_by_secret = !tls.credential_name.is_empty() && selected;
+            let (severity, gap) = if tls.insecure_skip_verify == Some(true) {
+                (
+                    Severity::High,
+                    "insecureSkipVerify is true: the server certificate is not checked".to_string(),
+                )
+            } else if tls.ca_certificates.is_empty() && !verified_by_secret {
+                (Severity::Medium, "no caCertificates (and no credentialName with a workloadSelector): the server certificate is not verified against a trusted CA".to_string())
+            } else if tls.subject_alt_names.is_empty() && tls.sni.is_empty() {
+                (
+                    Severity::Low,
+                    "neither subjectAltNames nor sni: any certificate the CA signed is accepted"
+                        .to_string(),
+                )
+            } else {
+                continue;
+            };
+            findings.push(
+                ctx.finding(severity, &o.target, "TLS origination without server verification")
+                    .confidence(ctx.observed())
+                    .message(format!(
+                        "{} originates {} TLS to {} at {}{}, with {gap}.",
+                        o.target.display(),
+                        tls.mode,
+                        dr.spec.host,
+                        site.path,
+                        site.port.map(|p| format!(" (port {p})")).unwrap_or_default()
+                    ))
+                    .evidence(ctx.observed(), Some(&o.target), &format!("{}: {gap}", site.path))
+                    .remediation(
+                        "Verify the server: set caCertificates (the CA bundle that signs it), \
+                         subjectAltNames and sni to the external host name.",
+                        Some(verified_yaml(o, &dr.spec, &site)),
+                    )
+                    .reference(DR_DOCS)
+                    .reference("https://istio.io/latest/docs/ops/best-practices/security/#configure-tls-verification-in-destination-rule-when-using-tls-origination"),
+            );
+        }
+    }
+    Ok(findings)
+}
+
+fn istio_mutual_yaml(o: &Object, host: &str) -> String {
+    yaml::header(
+        "networking.istio.io/v1",
+        "DestinationRule",
+        &o.target.namespace,
+        &o.target.name,
+    ) + &format!("spec:\n  host: {host}\n  trafficPolicy:\n    tls:\n      mode: ISTIO_MUTUAL\n")
+}
+
+fn verified_yaml(o: &Object, spec: &rule::Spec, site: &Site) -> String {
+    let mut out = yaml::header(
+        "networking.istio.io/v1",
+        "DestinationRule",
+        &o.target.namespace,
+        &o.target.name,
+    ) + &format!("spec:\n  host: {}\n", spec.host);
+    let labels = rule::selector_labels(&spec.workload_selector);
+    if !labels.is_empty() {
+        out += &("  workloadSelector:\n".to_string() + &yaml::map(4, "matchLabels", &labels));
+    }
+    let name = if spec.host.starts_with('*') {
+        "HOST.EXAMPLE.COM"
+    } else {
+        spec.host.as_str()
+    };
+    let tls = |indent: usize| {
+        let p = " ".repeat(indent);
+        format!(
+            "{p}mode: {}\n{p}caCertificates: /etc/ssl/certs/ca-certificates.crt  # the CA that signs {name}\n{p}subjectAltNames: [{}]\n{p}sni: {}\n",
+            site.tls.mode,
+            yaml::quote(name),
+            yaml::quote(name)
+        )
+    };
+    match site.port {
+        None => out + "  trafficPolicy:\n    tls:\n" + &tls(6),
+        Some(port) => {
+            out + &format!(
+                "  trafficPolicy:\n    portLevelSettings:\n    - port:\n        number: {port}\n      tls:\n"
+            ) + &tls(8)
+        }
+    }
+}

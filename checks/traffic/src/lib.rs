@@ -1,0 +1,36 @@
+//! Traffic checks: client TLS (DestinationRule), egress and protocol declaration.
+
+mod client_tls;
+mod egress;
+mod hosts;
+mod protocol;
+mod rule;
+
+use kridik_sdk::Check;
+
+kridik_sdk::export_checks!(
+    Check {
+        info: client_tls::mtls_off_info,
+        run: client_tls::run_mtls_off
+    },
+    Check {
+        info: client_tls::unverified_info,
+        run: client_tls::run_unverified
+    },
+    Check {
+        info: egress::plaintext_info,
+        run: egress::run_plaintext
+    },
+    Check {
+        info: egress::outbound_info,
+        run: egress::run_outbound
+    },
+    Check {
+        info: egress::open_sidecar_info,
+        run: egress::run_open_sidecar
+    },
+    Check {
+        info: protocol::info,
+        run: protocol::run
+    },
+);
