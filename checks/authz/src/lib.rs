@@ -456,6 +456,8 @@ fn narrowed_yaml(o: &Object, spec: &Spec) -> String {
         )
 }
 
+mod zero_trust;
+
 kridik_sdk::export_checks!(
     Check {
         info: allow_all_info,
@@ -472,5 +474,37 @@ kridik_sdk::export_checks!(
     Check {
         info: default_deny_info,
         run: run_default_deny
+    },
+    Check {
+        info: zero_trust::normalization_info,
+        run: zero_trust::run_normalization
+    },
+    Check {
+        info: zero_trust::wildcard_info,
+        run: zero_trust::run_wildcard
+    },
+    Check {
+        info: zero_trust::jwt_info,
+        run: zero_trust::run_jwt
+    },
+    Check {
+        info: zero_trust::tcp_deny_info,
+        run: zero_trust::run_tcp_deny
+    },
+    Check {
+        info: zero_trust::custom_info,
+        run: zero_trust::run_custom
+    },
+    Check {
+        info: zero_trust::dry_run_info,
+        run: zero_trust::run_dry_run
+    },
+    Check {
+        info: zero_trust::plaintext_principal_info,
+        run: zero_trust::run_plaintext_principal
+    },
+    Check {
+        info: zero_trust::waypoint_info,
+        run: zero_trust::run_waypoint
     },
 );

@@ -91,6 +91,12 @@ struct Container {
     ports: Option<Vec<Value>>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     restart_policy: Option<String>,
+    // Kept only for Istio's own containers (see `Slim::into_value`): the
+    // control-plane checks read istiod's flags and environment.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    args: Option<Vec<Value>>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    env: Option<Vec<Value>>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     security_context: Option<SecurityContext>,
 }
@@ -113,7 +119,36 @@ struct Status {
 }
 
 impl Slim {
-    pub fn into_value(self) -> Value {
+    pub fn into_value(mut self) -> Value {
+        if let Some(spec) = self.spec.as_mut() {
+            spec.drop_app_settings();
+        }
         serde_json::to_value(self).unwrap_or(Value::Null)
+    }
+}
+
+impl Spec {
+    /// Drops args and env of containers that are not Istio's: application
+    /// settings are most of a pod's bytes and no check reads them.
+    fn drop_app_settings(&mut self) {
+        for c in self
+            .containers
+            .iter_mut()
+            .chain(self.init_containers.iter_mut())
+            .flatten()
+        {
+            if !c.image.as_deref().is_some_and(|i| i.contains("istio")) {
+                c.args = None;
+                c.env = None;
+            }
+        }
+        for t in [self.template.as_mut(), self.job_template.as_mut()]
+            .into_iter()
+            .flatten()
+        {
+            if let Some(spec) = t.spec.as_mut() {
+                spec.drop_app_settings();
+            }
+        }
     }
 }

@@ -31,6 +31,9 @@ pub struct MeshConfig {
     pub extension_providers: Vec<ExtensionProvider>,
     pub source: Option<ObjectRef>,
     pub json: Value,
+    /// `{"values": ..., "components": ...}` from the injector ConfigMap or an IstioOperator.
+    pub install: Value,
+    pub install_source: Option<ObjectRef>,
 }
 
 const DEFAULT_ROOT: &str = "istio-system";
@@ -108,6 +111,7 @@ pub fn build(snapshot: &Snapshot) -> (MeshConfig, Vec<String>) {
                 .collect()
         })
         .unwrap_or_default();
+    let (install, install_source) = install(snapshot, &mut problems);
     let config = MeshConfig {
         root_namespace,
         trust_domain: text("/trustDomain").unwrap_or_else(|| "cluster.local".into()),
@@ -121,6 +125,49 @@ pub fn build(snapshot: &Snapshot) -> (MeshConfig, Vec<String>) {
         extension_providers,
         source: object.map(ObjectRef::of),
         json,
+        install,
+        install_source,
     };
     (config, problems)
+}
+
+/// Installation values: the injector ConfigMap's `values` (what the running
+/// injector uses), else an IstioOperator's `values` and `components`.
+fn install(snapshot: &Snapshot, problems: &mut Vec<String>) -> (Value, Option<ObjectRef>) {
+    let injector = snapshot
+        .of(kinds::CONFIG_MAP)
+        .iter()
+        .filter(|cm| cm.name.starts_with("istio-sidecar-injector"))
+        .min_by_key(|cm| cm.name != "istio-sidecar-injector")
+        .and_then(|cm| {
+            let text = cm.body.pointer("/data/values").and_then(Value::as_str)?;
+            match serde_json::from_str::<Value>(text) {
+                Ok(values) => Some((serde_json::json!({ "values": values }), ObjectRef::of(cm))),
+                Err(e) => {
+                    problems.push(format!(
+                        "{}: data.values is not valid JSON: {e}",
+                        cm.display()
+                    ));
+                    None
+                }
+            }
+        });
+    let operator = || {
+        snapshot.of(kinds::ISTIO_OPERATOR).iter().next().map(|op| {
+            let part = |k: &str| {
+                op.body
+                    .pointer(&format!("/spec/{k}"))
+                    .cloned()
+                    .unwrap_or(Value::Null)
+            };
+            (
+                serde_json::json!({ "values": part("values"), "components": part("components") }),
+                ObjectRef::of(op),
+            )
+        })
+    };
+    match injector.or_else(operator) {
+        Some((v, o)) => (v, Some(o)),
+        None => (Value::Object(Default::default()), None),
+    }
 }

@@ -30,6 +30,10 @@ pub struct Container {
     /// The container's `runAsUser`, else the pod's.
     pub run_as_user: Option<i64>,
     pub capabilities_added: Vec<String>,
+    /// Only for Istio's containers (the snapshot keeps no others).
+    pub args: Vec<String>,
+    /// Literal `env` values only for Istio's containers.
+    pub env: Vec<(String, String)>,
 }
 
 /// The containers (init containers first) of a pod spec.
@@ -61,6 +65,25 @@ fn containers(spec: Option<&Value>) -> Vec<Container> {
                     .flatten()
                     .filter_map(Value::as_str)
                     .map(str::to_string)
+                    .collect(),
+                args: c
+                    .get("args")
+                    .and_then(Value::as_array)
+                    .into_iter()
+                    .flatten()
+                    .filter_map(Value::as_str)
+                    .map(str::to_string)
+                    .collect(),
+                env: c
+                    .get("env")
+                    .and_then(Value::as_array)
+                    .into_iter()
+                    .flatten()
+                    .filter_map(|e| {
+                        let name = e.get("name")?.as_str()?;
+                        let value = e.get("value").and_then(Value::as_str).unwrap_or("");
+                        Some((name.to_string(), value.to_string()))
+                    })
                     .collect(),
             });
         }

@@ -18,4 +18,25 @@ pub const COMPONENTS: &[(&str, &[u8])] = &[
             "/kridik_check_traffic.wasm"
         )),
     ),
+    (
+        "builtin:gateway",
+        include_bytes!(concat!(
+            env!("KRIDIK_WASM_DIR"),
+            "/kridik_check_gateway.wasm"
+        )),
+    ),
+    (
+        "builtin:platform",
+        include_bytes!(concat!(
+            env!("KRIDIK_WASM_DIR"),
+            "/kridik_check_platform.wasm"
+        )),
+    ),
+    (
+        "builtin:zerotrust",
+        include_bytes!(concat!(
+            env!("KRIDIK_WASM_DIR"),
+            "/kridik_check_zerotrust.wasm"
+        )),
+    ),
 ];

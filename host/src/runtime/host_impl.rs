@@ -126,6 +126,8 @@ pub fn wit_mesh(m: &model::MeshModel) -> WitMesh {
                 .collect(),
             source: c.source.as_ref().map(object_ref),
             json: c.json.to_string(),
+            install_json: c.install.to_string(),
+            install_source: c.install_source.as_ref().map(object_ref),
         },
         namespaces: m
             .namespaces
@@ -178,6 +180,8 @@ fn workload(w: &model::Workload) -> wm::Workload {
                 init: c.init,
                 run_as_user: c.run_as_user,
                 capabilities_added: c.capabilities_added.clone(),
+                args: c.args.clone(),
+                env: c.env.clone(),
             })
             .collect(),
         pods: w.pods,

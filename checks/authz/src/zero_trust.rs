@@ -1,0 +1,651 @@
+//! Zero Trust audit of AuthorizationPolicies: rules that do not mean what they
+//! say, or that depend on something the mesh does not provide.
+
+use crate::{enforced, fields_in, header_yaml, Policy, AP_DOCS, AP_KIND};
+use kridik_sdk::kinds::REQUEST_AUTHENTICATION;
+use kridik_sdk::prelude::*;
+use kridik_sdk::{MeshConfig, PathNormalization};
+use serde_json::Value;
+use std::collections::BTreeMap;
+
+/// Attributes Envoy only has for HTTP traffic.
+const HTTP_ONLY: &[&str] = &[
+    "paths",
+    "notPaths",
+    "methods",
+    "notMethods",
+    "hosts",
+    "notHosts",
+];
+const HTTP_ONLY_SOURCE: &[&str] = &["requestPrincipals", "notRequestPrincipals"];
+/// Attributes that exist only when the peer presented an Istio certificate.
+const MTLS_ONLY: &[&str] = &["principals", "notPrincipals", "namespaces", "notNamespaces"];
+
+fn policies(ctx: &Ctx, what: &str) -> Result<Vec<(Object, Policy)>, kridik_sdk::Finding> {
+    ctx.parsed::<Policy>(AP_KIND, what).map_err(|b| *b)
+}
+
+/// `when` conditions on request attributes (HTTP only).
+fn http_conditions(rules: &[BTreeMap<String, Value>]) -> Vec<String> {
+    let mut found = Vec::new();
+    for (i, rule) in rules.iter().enumerate() {
+        for (j, c) in rule
+            .get("when")
+            .and_then(Value::as_array)
+            .into_iter()
+            .flatten()
+            .enumerate()
+        {
+            if c.get("key")
+                .and_then(Value::as_str)
+                .is_some_and(|k| k.starts_with("request."))
+            {
+                found.push(format!("rules[{i}].when[{j}]"));
+            }
+        }
+    }
+    found
+}
+
+/// Every HTTP-only match in the rules, as field paths.
+fn l7_fields(rules: &[BTreeMap<String, Value>]) -> Vec<String> {
+    let mut found: Vec<String> = fields_in(rules, "to", "operation", HTTP_ONLY)
+        .into_iter()
+        .chain(fields_in(rules, "from", "source", HTTP_ONLY_SOURCE))
+        .map(|(_, f)| f)
+        .collect();
+    found.extend(http_conditions(rules));
+    found
+}
+
+fn has_ports(rule: &BTreeMap<String, Value>) -> bool {
+    rule.get("to")
+        .and_then(Value::as_array)
+        .into_iter()
+        .flatten()
+        .any(|op| {
+            ["ports", "notPorts"].iter().any(|k| {
+                op.pointer(&format!("/operation/{k}"))
+                    .and_then(Value::as_array)
+                    .is_some_and(|a| !a.is_empty())
+            })
+        })
+}
+
+pub fn normalization_info() -> CheckInfo {
+    kridik_sdk::info(
+        "IST-AUTHZ-004",
+        "Path-based policies without strict path normalization",
+        Severity::Medium,
+        "authorization",
+        &[AP_KIND],
+    )
+    .description(
+        "AuthorizationPolicies that match `paths` compare against the normalized path. \
+         With `meshConfig.pathNormalization` NONE or BASE (the default), `//admin` or \
+         `/%2Fadmin` can slip past a rule on `/admin` (ISTIO-SECURITY-2021-005). High with \
+         NONE, medium with BASE.",
+    )
+}
+
+pub fn run_normalization(ctx: &Ctx) -> CheckResult {
+    let aps = match policies(ctx, "Path normalization") {
+        Ok(p) => p,
+        Err(unknown) => return Ok(vec![unknown]),
+    };
+    let mesh = ctx.mesh_config();
+    let severity = match mesh.path_normalization {
+        PathNormalization::None => Severity::High,
+        PathNormalization::Base => Severity::Medium,
+        _ => return Ok(vec![]),
+    };
+    let users: Vec<&Object> = aps
+        .iter()
+        .filter(|(o, p)| {
+            enforced(o)
+                && !fields_in(
+                    &p.spec.rules.clone().unwrap_or_default(),
+                    "to",
+                    "operation",
+                    &["paths", "notPaths"],
+                )
+                .is_empty()
+        })
+        .map(|(o, _)| o)
+        .collect();
+    if users.is_empty() {
+        return Ok(vec![]);
+    }
+    let object = mesh
+        .source
+        .clone()
+        .unwrap_or_else(|| ObjectRef::namespace(&mesh.root_namespace));
+    let mode = if mesh.path_normalization == PathNormalization::None {
+        "NONE"
+    } else {
+        "BASE"
+    };
+    let mut f = ctx
+        .finding(severity, &object, "Path-based policies without strict path normalization")
+        .confidence(if mesh.source.is_some() { ctx.observed() } else { Confidence::Inferred })
+        .message(format!(
+            "meshConfig.pathNormalization is {mode}{} while {} AuthorizationPolicy(ies) match on \
+             paths: variants such as //admin or %2Fadmin may not match the rules.",
+            if mesh.source.is_some() { "" } else { " (Istio's default; no mesh config in the snapshot)" },
+            users.len()
+        ))
+        .remediation(
+            "Normalize paths mesh-wide before policies see them.",
+            Some("meshConfig:\n  pathNormalization:\n    normalization: MERGE_SLASHES  # or DECODE_AND_MERGE_SLASHES\n".into()),
+        )
+        .reference("https://istio.io/latest/docs/ops/best-practices/security/#understand-path-normalization-in-authorization-policy");
+    for o in users.iter().take(10) {
+        f = f.evidence(ctx.observed(), Some(&o.target), "matches on paths");
+    }
+    Ok(vec![f])
+}
+
+pub fn wildcard_info() -> CheckInfo {
+    kridik_sdk::info(
+        "ZT-AUTHZ-002",
+        "ALLOW rule grants wildcard principals, namespaces or the default service account",
+        Severity::Medium,
+        "authorization",
+        &[AP_KIND],
+    )
+    .description(
+        "`principals: [\"*\"]` or `namespaces: [\"*\"]` allows any workload with a mesh \
+         certificate, and prefix wildcards (`cluster.local/ns/*`) or the `default` service \
+         account grant access to workloads nobody reviewed. Least privilege names the \
+         calling identities. Medium: the grant is wider than intended but still requires \
+         mesh identity.",
+    )
+}
+
+pub fn run_wildcard(ctx: &Ctx) -> CheckResult {
+    let aps = match policies(ctx, "Wildcard grants") {
+        Ok(p) => p,
+        Err(unknown) => return Ok(vec![unknown]),
+    };
+    let mut findings = Vec::new();
+    for (o, p) in &aps {
+        if !p.spec.is_allow() || p.spec.provider.is_some() {
+            continue;
+        }
+        let mut broad = Vec::new();
+        for (i, rule) in p.spec.rules.clone().unwrap_or_default().iter().enumerate() {
+            for (j, from) in rule
+                .get("from")
+                .and_then(Value::as_array)
+                .into_iter()
+                .flatten()
+                .enumerate()
+            {
+                for key in ["principals", "namespaces"] {
+                    for v in from
+                        .pointer(&format!("/source/{key}"))
+                        .and_then(Value::as_array)
+                        .into_iter()
+                        .flatten()
+                        .filter_map(Value::as_str)
+                    {
+                        let wide = v == "*"
+                            || (key == "principals"
+                                && (v.ends_with("/sa/default")
+                                    || v.ends_with("/*")
+                                    || v.starts_with('*')))
+                            || (key == "namespaces" && (v.starts_with('*') || v.ends_with('*')));
+                        if wide {
+                            broad.push(format!("rules[{i}].from[{j}].source.{key} has {v:?}"));
+                        }
+                    }
+                }
+            }
+        }
+        if broad.is_empty() {
+            continue;
+        }
+        let mut f = ctx
+            .finding(Severity::Medium, &o.target, "ALLOW rule grants wildcard or default identities")
+            .confidence(ctx.observed())
+            .message(format!("{} allows callers by wildcard or default identity: {}.", o.target.display(), broad.join("; ")))
+            .remediation(
+                "Name the calling workloads' service accounts.",
+                Some(header_yaml(o, &p.spec) + &format!(
+                    "  action: ALLOW\n  rules:\n  - from:\n    - source:\n        principals: [\"cluster.local/ns/{}/sa/CALLER\"]  # each real caller\n",
+                    o.target.namespace
+                )),
+            )
+            .reference(AP_DOCS);
+        for b in &broad {
+            f = f.evidence(ctx.observed(), Some(&o.target), b);
+        }
+        findings.push(f);
+    }
+    Ok(findings)
+}
+
+pub fn jwt_info() -> CheckInfo {
+    kridik_sdk::info(
+        "ZT-AUTHZ-003",
+        "RequestAuthentication without an AuthorizationPolicy requiring a token",
+        Severity::High,
+        "authentication",
+        &[REQUEST_AUTHENTICATION, AP_KIND],
+    )
+    .description(
+        "RequestAuthentication only rejects invalid tokens: a request with no token at all \
+         passes unless an AuthorizationPolicy requires `requestPrincipals` (or \
+         `request.auth.*` conditions) for the same workloads. High: anonymous requests \
+         reach workloads the team believes are protected by JWT.",
+    )
+}
+
+pub fn run_jwt(ctx: &Ctx) -> CheckResult {
+    let aps = match policies(ctx, "JWT enforcement") {
+        Ok(p) => p,
+        Err(unknown) => return Ok(vec![unknown]),
+    };
+    let ras = match ctx.objects(REQUEST_AUTHENTICATION) {
+        Ok(r) => r,
+        Err(missing) => {
+            return Ok(vec![
+                ctx.unknown(&missing, "JWT enforcement could not be assessed")
+            ])
+        }
+    };
+    // Policies that make a token necessary: ALLOW with requestPrincipals or
+    // request.auth conditions, or DENY with notRequestPrincipals.
+    let requiring: Vec<&ObjectRef> = aps
+        .iter()
+        .filter(|(o, p)| {
+            let rules = p.spec.rules.clone().unwrap_or_default();
+            enforced(o)
+                && ((p.spec.is_allow()
+                    && (!fields_in(&rules, "from", "source", &["requestPrincipals"]).is_empty()
+                        || serde_json::to_string(&rules)
+                            .unwrap_or_default()
+                            .contains("request.auth.")))
+                    || (p.spec.action.as_deref() == Some("DENY")
+                        && !fields_in(&rules, "from", "source", &["notRequestPrincipals"])
+                            .is_empty()))
+        })
+        .map(|(o, _)| &o.target)
+        .collect();
+    let mut findings = Vec::new();
+    for ra in &ras {
+        let Some(scope) = ctx.policy(&ra.target) else {
+            continue;
+        };
+        let open: Vec<&Workload> = ctx
+            .workloads()
+            .iter()
+            .filter(|w| scope.workloads.contains(&w.id))
+            .filter(|w| {
+                !w.authorization_policies
+                    .iter()
+                    .any(|p| requiring.iter().any(|r| kridik_sdk::same_object(r, p)))
+            })
+            .collect();
+        if open.is_empty() {
+            continue;
+        }
+        let mut f = ctx
+            .finding(Severity::High, &ra.target, "JWT validated but not required: anonymous requests pass")
+            .confidence(kridik_sdk::weakest(open.iter().map(|w| w.enrollment.confidence)))
+            .message(format!(
+                "{} validates tokens for {} workload(s), but no AuthorizationPolicy requires a \
+                 request principal for {}: requests without a token are allowed.",
+                ra.target.display(),
+                open.len(),
+                open.iter().take(5).map(|w| w.id.as_str()).collect::<Vec<_>>().join(", ")
+            ))
+            .remediation(
+                "Add an ALLOW policy that requires a valid token (requestPrincipals) on the same workloads.",
+                Some(format!(
+                    "apiVersion: security.istio.io/v1\nkind: AuthorizationPolicy\nmetadata:\n  name: require-jwt\n  namespace: {}\nspec:\n  # same selector as the RequestAuthentication\n  action: ALLOW\n  rules:\n  - from:\n    - source:\n        requestPrincipals: [\"ISSUER/*\"]  # the issuers you accept\n",
+                    ra.target.namespace
+                )),
+            )
+            .reference("https://istio.io/latest/docs/tasks/security/authentication/authn-policy/#require-a-valid-token");
+        for w in open.iter().take(10) {
+            f = f.evidence(
+                w.enrollment.confidence,
+                Some(&w.target),
+                &format!("{}: no policy requires requestPrincipals", w.id),
+            );
+        }
+        findings.push(f);
+    }
+    Ok(findings)
+}
+
+pub fn tcp_deny_info() -> CheckInfo {
+    kridik_sdk::info(
+        "ZT-AUTHZ-004",
+        "DENY rule on HTTP-only attributes without ports",
+        Severity::Low,
+        "authorization",
+        &[AP_KIND],
+    )
+    .description(
+        "HTTP-only attributes (paths, methods, hosts, requestPrincipals, request.* \
+         conditions) do not exist for TCP traffic; for a DENY rule Istio drops them and the \
+         rule matches differently than written on every TCP port of the workload. Pin the \
+         rule to the HTTP ports with `ports`. Low: behaviour differs from intent, usually \
+         by denying more.",
+    )
+}
+
+pub fn run_tcp_deny(ctx: &Ctx) -> CheckResult {
+    let aps = match policies(ctx, "DENY rules on TCP") {
+        Ok(p) => p,
+        Err(unknown) => return Ok(vec![unknown]),
+    };
+    let mut findings = Vec::new();
+    for (o, p) in &aps {
+        if p.spec.action.as_deref() != Some("DENY") {
+            continue;
+        }
+        let rules = p.spec.rules.clone().unwrap_or_default();
+        let loose: Vec<String> = rules
+            .iter()
+            .enumerate()
+            .filter(|(_, r)| !has_ports(r) && !l7_fields(std::slice::from_ref(*r)).is_empty())
+            .map(|(i, _)| format!("rules[{i}]"))
+            .collect();
+        if loose.is_empty() {
+            continue;
+        }
+        findings.push(
+            ctx.finding(Severity::Low, &o.target, "DENY rule on HTTP-only attributes without ports")
+                .confidence(ctx.observed())
+                .message(format!(
+                    "{} {} match on HTTP-only attributes but set no ports: on TCP traffic Istio \
+                     ignores those attributes.",
+                    o.target.display(),
+                    loose.join(", ")
+                ))
+                .evidence(ctx.observed(), Some(&o.target), &format!("{} without to.operation.ports", loose.join(", ")))
+                .remediation(
+                    "Add the HTTP ports to each DENY rule.",
+                    Some(header_yaml(o, &p.spec) + "  action: DENY\n  rules:\n  - to:\n    - operation:\n        ports: [\"8080\"]  # the workload's HTTP port(s)\n        paths: [\"/admin*\"]\n"),
+                )
+                .reference("https://istio.io/latest/docs/ops/configuration/security/security-policy-examples/"),
+        );
+    }
+    Ok(findings)
+}
+
+pub fn custom_info() -> CheckInfo {
+    kridik_sdk::info(
+        "ZT-AUTHZ-005",
+        "CUSTOM authorization names a provider meshConfig does not define",
+        Severity::High,
+        "authorization",
+        &[AP_KIND],
+    )
+    .description(
+        "An AuthorizationPolicy with `action: CUSTOM` delegates to `provider.name`, which \
+         must be one of `meshConfig.extensionProviders`. With an unknown provider the \
+         external authorization the policy promises does not run as intended (Istio \
+         rejects the policy or denies the requests). High: an authorization layer is \
+         missing or the workload is down.",
+    )
+}
+
+pub fn run_custom(ctx: &Ctx) -> CheckResult {
+    let aps = match policies(ctx, "CUSTOM providers") {
+        Ok(p) => p,
+        Err(unknown) => return Ok(vec![unknown]),
+    };
+    let mesh: MeshConfig = ctx.mesh_config();
+    let known: Vec<&str> = mesh
+        .extension_providers
+        .iter()
+        .map(|p| p.name.as_str())
+        .collect();
+    let mut findings = Vec::new();
+    for (o, p) in &aps {
+        if p.spec.action.as_deref() != Some("CUSTOM") {
+            continue;
+        }
+        let name = p
+            .spec
+            .provider
+            .as_ref()
+            .and_then(|v| v.get("name"))
+            .and_then(Value::as_str)
+            .unwrap_or("");
+        if known.contains(&name) {
+            continue;
+        }
+        let confidence = if mesh.source.is_some() {
+            ctx.observed()
+        } else {
+            Confidence::Inferred
+        };
+        findings.push(
+            ctx.finding(Severity::High, &o.target, "CUSTOM provider is not defined in meshConfig")
+                .confidence(confidence)
+                .message(format!(
+                    "{} delegates to provider {name:?}, but meshConfig.extensionProviders has {}.",
+                    o.target.display(),
+                    if known.is_empty() { "none".to_string() } else { known.join(", ") }
+                ))
+                .evidence(ctx.observed(), Some(&o.target), &format!("spec.provider.name is {name:?}"))
+                .evidence(confidence, mesh.source.as_ref(), "no extension provider with that name")
+                .remediation(
+                    "Define the provider in meshConfig (or fix the name in the policy).",
+                    Some(format!(
+                        "meshConfig:\n  extensionProviders:\n  - name: {}\n    envoyExtAuthzHttp:\n      service: ext-authz.{}.svc.cluster.local\n      port: 8000\n",
+                        if name.is_empty() { "ext-authz" } else { name },
+                        o.target.namespace
+                    )),
+                )
+                .reference("https://istio.io/latest/docs/tasks/security/authorization/authz-custom/"),
+        );
+    }
+    Ok(findings)
+}
+
+pub fn dry_run_info() -> CheckInfo {
+    kridik_sdk::info(
+        "ZT-AUTHZ-006",
+        "AuthorizationPolicy left in dry-run (not enforced)",
+        Severity::Low,
+        "authorization",
+        &[AP_KIND],
+    )
+    .description(
+        "`istio.io/dry-run: \"true\"` only logs what a policy would do. Left in place, the \
+         policy looks like protection in reviews but enforces nothing. Medium for DENY \
+         policies (the block they describe is not happening), low otherwise.",
+    )
+}
+
+pub fn run_dry_run(ctx: &Ctx) -> CheckResult {
+    let aps = match policies(ctx, "Dry-run policies") {
+        Ok(p) => p,
+        Err(unknown) => return Ok(vec![unknown]),
+    };
+    Ok(aps
+        .iter()
+        .filter(|(o, _)| !enforced(o))
+        .map(|(o, p)| {
+            let deny = p.spec.action.as_deref() == Some("DENY");
+            ctx.finding(if deny { Severity::Medium } else { Severity::Low }, &o.target, "AuthorizationPolicy is in dry-run")
+                .confidence(ctx.observed())
+                .message(format!(
+                    "{} ({}) has istio.io/dry-run=\"true\": it is evaluated for logs only and enforces nothing.",
+                    o.target.display(),
+                    p.spec.action.as_deref().unwrap_or("ALLOW")
+                ))
+                .evidence(ctx.observed(), Some(&o.target), "annotation istio.io/dry-run is \"true\"")
+                .remediation(
+                    "Review the dry-run logs, then remove the annotation to enforce (or delete the policy).",
+                    Some(format!(
+                        "apiVersion: security.istio.io/v1\nkind: AuthorizationPolicy\nmetadata:\n  name: {}\n  namespace: {}\n  annotations: {{}}  # istio.io/dry-run removed\n",
+                        o.target.name, o.target.namespace
+                    )),
+                )
+                .reference("https://istio.io/latest/docs/tasks/security/authorization/authz-dry-run/")
+        })
+        .collect())
+}
+
+pub fn plaintext_principal_info() -> CheckInfo {
+    kridik_sdk::info(
+        "ZT-AUTHZ-007",
+        "Identity-based rule on workloads that accept plaintext",
+        Severity::Medium,
+        "authorization",
+        &[AP_KIND],
+    )
+    .description(
+        "`principals` and `namespaces` come from the peer's mTLS certificate. On a workload \
+         whose effective mTLS is PERMISSIVE or DISABLE, plaintext callers have none: a DENY \
+         rule on them silently lets plaintext through (high), an ALLOW rule denies them \
+         (medium, and the protection depends on the mTLS mode, not the policy).",
+    )
+}
+
+pub fn run_plaintext_principal(ctx: &Ctx) -> CheckResult {
+    let aps = match policies(ctx, "Identity rules on plaintext workloads") {
+        Ok(p) => p,
+        Err(unknown) => return Ok(vec![unknown]),
+    };
+    let mut findings = Vec::new();
+    for (o, p) in &aps {
+        let rules = p.spec.rules.clone().unwrap_or_default();
+        let ids: Vec<String> = fields_in(&rules, "from", "source", MTLS_ONLY)
+            .into_iter()
+            .map(|(_, f)| f)
+            .collect();
+        if ids.is_empty() || p.spec.provider.is_some() {
+            continue;
+        }
+        let Some(scope) = ctx.policy(&o.target) else {
+            continue;
+        };
+        let weak: Vec<&Workload> = ctx
+            .workloads()
+            .iter()
+            .filter(|w| {
+                scope.workloads.contains(&w.id) && w.enrolled() && w.mtls.mode != MtlsMode::Strict
+            })
+            .collect();
+        if weak.is_empty() {
+            continue;
+        }
+        let deny = p.spec.action.as_deref() == Some("DENY");
+        let mut f = ctx
+            .finding(if deny { Severity::High } else { Severity::Medium }, &o.target, "Identity-based rule on workloads that accept plaintext")
+            .confidence(kridik_sdk::weakest(weak.iter().map(|w| w.mtls.confidence)))
+            .message(format!(
+                "{} matches on {} but {} selected workload(s) accept plaintext ({}): {}.",
+                o.target.display(),
+                ids.join(", "),
+                weak.len(),
+                weak.iter().take(5).map(|w| format!("{} {}", w.id, w.mtls.mode.as_str())).collect::<Vec<_>>().join(", "),
+                if deny { "plaintext callers have no identity, so the DENY never matches them" } else { "plaintext callers are denied only because they have no identity" }
+            ))
+            .remediation(
+                "Make the workloads STRICT so identities are always present.",
+                Some(format!(
+                    "apiVersion: security.istio.io/v1\nkind: PeerAuthentication\nmetadata:\n  name: default\n  namespace: {}\nspec:\n  mtls:\n    mode: STRICT\n",
+                    o.target.namespace
+                )),
+            )
+            .reference("https://istio.io/latest/docs/ops/best-practices/security/#mutual-tls");
+        for w in weak.iter().take(10) {
+            f = f.evidence(
+                w.mtls.confidence,
+                Some(&w.target),
+                &format!("{}: {} ({})", w.id, w.mtls.mode.as_str(), w.mtls.reason),
+            );
+        }
+        findings.push(f);
+    }
+    Ok(findings)
+}
+
+pub fn waypoint_info() -> CheckInfo {
+    kridik_sdk::info(
+        "ZT-AUTHZ-008",
+        "L7 authorization on ambient workloads without a waypoint",
+        Severity::High,
+        "authorization",
+        &[AP_KIND],
+    )
+    .description(
+        "In ambient mode ztunnel enforces only L4. A selector-attached policy that uses \
+         HTTP attributes on an ambient workload without a waypoint is not enforced as \
+         written (ALLOW rules with L7 fields never match, DENY rules do not see paths or \
+         methods). Attach L7 policies to a waypoint with `targetRefs`. High: the HTTP \
+         controls the policy describes do not exist.",
+    )
+}
+
+pub fn run_waypoint(ctx: &Ctx) -> CheckResult {
+    let aps = match policies(ctx, "Ambient L7 policies") {
+        Ok(p) => p,
+        Err(unknown) => return Ok(vec![unknown]),
+    };
+    let mut findings = Vec::new();
+    for (o, p) in &aps {
+        let l7 = l7_fields(&p.spec.rules.clone().unwrap_or_default());
+        if l7.is_empty() {
+            continue;
+        }
+        let Some(scope) = ctx.policy(&o.target) else {
+            continue;
+        };
+        if scope.scope == PolicyScope::TargetRefs {
+            continue; // attached to a waypoint or gateway, which speaks HTTP
+        }
+        let bare: Vec<&Workload> = ctx
+            .workloads()
+            .iter()
+            .filter(|w| {
+                scope.workloads.contains(&w.id)
+                    && w.enrollment.dataplane == Dataplane::Ambient
+                    && w.waypoint.is_none()
+            })
+            .collect();
+        if bare.is_empty() {
+            continue;
+        }
+        let mut f = ctx
+            .finding(Severity::High, &o.target, "L7 rules on ambient workloads without a waypoint")
+            .confidence(kridik_sdk::weakest(bare.iter().map(|w| w.enrollment.confidence)))
+            .message(format!(
+                "{} uses HTTP attributes ({}) on ambient workload(s) {} that have no waypoint: \
+                 ztunnel enforces L4 only.",
+                o.target.display(),
+                l7.join(", "),
+                bare.iter().take(5).map(|w| w.id.as_str()).collect::<Vec<_>>().join(", ")
+            ))
+            .remediation(
+                "Deploy a waypoint for the namespace and attach the policy to it with targetRefs.",
+                Some(format!(
+                    "# istioctl waypoint apply -n {ns} --enroll-namespace\napiVersion: security.istio.io/v1\nkind: AuthorizationPolicy\nmetadata:\n  name: {name}\n  namespace: {ns}\nspec:\n  targetRefs:\n  - kind: Service\n    group: \"\"\n    name: SERVICE  # the service the rules protect\n  # rules unchanged\n",
+                    ns = o.target.namespace,
+                    name = o.target.name
+                )),
+            )
+            .reference("https://istio.io/latest/docs/ambient/usage/l7-features/");
+        for w in bare.iter().take(10) {
+            f = f.evidence(
+                w.enrollment.confidence,
+                Some(&w.target),
+                &format!(
+                    "{} is ambient ({}) and names no waypoint",
+                    w.id, w.enrollment.reason
+                ),
+            );
+        }
+        findings.push(f);
+    }
+    Ok(findings)
+}

@@ -1,0 +1,341 @@
+//! The ingress gateway workloads: who may create gateways, what policies on
+//! them match, and whether they limit connections.
+
+use kridik_sdk::kinds::{
+    AUTHORIZATION_POLICY, CLUSTER_ROLE, CLUSTER_ROLE_BINDING, ROLE, ROLE_BINDING,
+};
+use kridik_sdk::prelude::*;
+use kridik_sdk::yaml;
+use serde::Deserialize;
+use serde_json::Value;
+
+/// An ingress gateway deployment: Istio's `istio: *ingress*` label, or a pod the
+/// Gateway API controller deployed for a non-waypoint class.
+pub fn is_ingress(w: &Workload) -> bool {
+    w.label("istio").is_some_and(|v| v.contains("ingress"))
+        || (w.label("gateway.networking.k8s.io/gateway-name").is_some()
+            && !matches!(
+                w.label("gateway.networking.k8s.io/gateway-class-name"),
+                Some("istio-waypoint" | "istio-east-west")
+            ))
+}
+
+pub fn ports_info() -> CheckInfo {
+    kridik_sdk::info(
+        "IST-GW-005",
+        "AuthorizationPolicy on an ingress gateway matches Service ports, not container ports",
+        Severity::Medium,
+        "ingress",
+        &[AUTHORIZATION_POLICY],
+    )
+    .description(
+        "Policies are enforced by the gateway's Envoy, which listens on the container \
+         ports (8080, 8443 by default), not the Service ports (80, 443). A rule on `ports: \
+         [\"80\"]` never matches: an ALLOW rule silently denies, a DENY rule silently does \
+         nothing (ISTIO-SECURITY-2021-002). Medium for DENY rules, low for ALLOW.",
+    )
+}
+
+#[derive(Deserialize, Default)]
+#[serde(default)]
+struct Policy {
+    spec: PolicySpec,
+}
+
+#[derive(Deserialize, Default)]
+#[serde(default)]
+struct PolicySpec {
+    action: Option<String>,
+    rules: Vec<Value>,
+}
+
+pub fn run_ports(ctx: &Ctx) -> CheckResult {
+    let policies = match ctx.parsed::<Policy>(AUTHORIZATION_POLICY, "Gateway policy ports") {
+        Ok(p) => p,
+        Err(unknown) => return Ok(vec![*unknown]),
+    };
+    let mut findings = Vec::new();
+    for (o, p) in &policies {
+        let Some(scope) = ctx.policy(&o.target) else {
+            continue;
+        };
+        let gateways: Vec<&Workload> = ctx
+            .workloads()
+            .iter()
+            .filter(|w| is_ingress(w) && scope.workloads.contains(&w.id))
+            .collect();
+        let Some(gw) = gateways.first() else { continue };
+        let mut wrong = Vec::new();
+        for (i, rule) in p.spec.rules.iter().enumerate() {
+            for (j, op) in rule
+                .get("to")
+                .and_then(Value::as_array)
+                .into_iter()
+                .flatten()
+                .enumerate()
+            {
+                for port in op
+                    .pointer("/operation/ports")
+                    .and_then(Value::as_array)
+                    .into_iter()
+                    .flatten()
+                {
+                    let port = port.as_str().unwrap_or_default();
+                    let n: u32 = port.parse().unwrap_or(0);
+                    if matches!(n, 80 | 443) && !gw.container_ports.contains(&n) {
+                        wrong.push(format!("rules[{i}].to[{j}].operation.ports has {port}"));
+                    }
+                }
+            }
+        }
+        if wrong.is_empty() {
+            continue;
+        }
+        let deny = p.spec.action.as_deref() == Some("DENY");
+        let severity = if deny {
+            Severity::Medium
+        } else {
+            Severity::Low
+        };
+        let mut finding = ctx
+            .finding(severity, &o.target, "Gateway policy matches Service ports, not container ports")
+            .confidence(gw.enrollment.confidence)
+            .message(format!(
+                "{} applies to ingress gateway {} whose container ports are {:?}, but matches {}: \
+                 the rule never matches, so {}.",
+                o.target.display(),
+                gw.id,
+                gw.container_ports,
+                wrong.join(", "),
+                if deny { "the DENY does nothing" } else { "the ALLOW denies those requests" }
+            ))
+            .remediation(
+                "Match the gateway's container ports (e.g. 8080 for 80, 8443 for 443).",
+                Some(
+                    yaml::header("security.istio.io/v1", "AuthorizationPolicy", &o.target.namespace, &o.target.name)
+                        + "spec:\n  # keep the selector and action; in each rule use the container port\n  rules:\n  - to:\n    - operation:\n        ports: [\"8080\", \"8443\"]\n",
+                ),
+            )
+            .reference("https://istio.io/latest/news/security/istio-security-2021-002/");
+        for w in &wrong {
+            finding = finding.evidence(ctx.observed(), Some(&o.target), w);
+        }
+        findings.push(finding);
+    }
+    Ok(findings)
+}
+
+pub fn rbac_info() -> CheckInfo {
+    kridik_sdk::info(
+        "IST-GW-006",
+        "Non-admin subjects may create Gateways",
+        Severity::High,
+        "ingress",
+        &[ROLE, CLUSTER_ROLE, ROLE_BINDING, CLUSTER_ROLE_BINDING],
+    )
+    .description(
+        "Whoever can create an Istio Gateway or a Gateway API Gateway can open a new \
+         ingress listener (and, with automated deployment, a new load balancer) for \
+         arbitrary hosts. Istio recommends restricting gateway creation to cluster \
+         administrators. Reported per binding that grants `create` on `gateways` (wildcards \
+         included) to a subject outside `system:masters` and the control plane: high for \
+         cluster-wide grants, medium for one namespace.",
+    )
+}
+
+#[derive(Deserialize, Default)]
+#[serde(default)]
+struct Role {
+    rules: Vec<RbacRule>,
+}
+
+#[derive(Deserialize, Default)]
+#[serde(default, rename_all = "camelCase")]
+struct RbacRule {
+    api_groups: Vec<String>,
+    resources: Vec<String>,
+    verbs: Vec<String>,
+}
+
+#[derive(Deserialize, Default)]
+#[serde(default, rename_all = "camelCase")]
+struct Binding {
+    role_ref: RoleRef,
+    subjects: Vec<Subject>,
+}
+
+#[derive(Deserialize, Default)]
+#[serde(default)]
+struct RoleRef {
+    kind: String,
+    name: String,
+}
+
+#[derive(Deserialize, Default)]
+#[serde(default)]
+struct Subject {
+    kind: String,
+    name: String,
+    namespace: String,
+}
+
+const GATEWAY_GROUPS: &[&str] = &["networking.istio.io", "gateway.networking.k8s.io", "*"];
+
+fn creates_gateways(rule: &RbacRule) -> bool {
+    rule.api_groups
+        .iter()
+        .any(|g| GATEWAY_GROUPS.contains(&g.as_str()))
+        && rule.resources.iter().any(|r| r == "gateways" || r == "*")
+        && rule.verbs.iter().any(|v| v == "create" || v == "*")
+}
+
+pub fn run_rbac(ctx: &Ctx) -> CheckResult {
+    let what = "Gateway creation privileges";
+    let parsed = (|| {
+        Ok::<_, Box<kridik_sdk::Finding>>((
+            ctx.parsed::<Role>(ROLE, what)?,
+            ctx.parsed::<Role>(CLUSTER_ROLE, what)?,
+            ctx.parsed::<Binding>(ROLE_BINDING, what)?,
+            ctx.parsed::<Binding>(CLUSTER_ROLE_BINDING, what)?,
+        ))
+    })();
+    let (roles, cluster_roles, bindings, cluster_bindings) = match parsed {
+        Ok(p) => p,
+        Err(unknown) => return Ok(vec![*unknown]),
+    };
+    let root = ctx.mesh_config().root_namespace;
+    let admin = |s: &Subject| match s.kind.as_str() {
+        "Group" => s.name == "system:masters",
+        "ServiceAccount" => s.namespace == root || s.namespace == "kube-system",
+        "User" => s.name.starts_with("system:"),
+        _ => false,
+    };
+    let granting = |list: &[(Object, Role)], name: &str, ns: Option<&str>| {
+        list.iter()
+            .find(|(o, _)| o.target.name == name && ns.is_none_or(|ns| o.target.namespace == ns))
+            .filter(|(_, r)| r.rules.iter().any(creates_gateways))
+            .map(|(o, _)| o.target.clone())
+    };
+    let mut findings = Vec::new();
+    for (cluster_wide, list) in [(false, &bindings), (true, &cluster_bindings)] {
+        for (o, b) in list.iter() {
+            if b.role_ref.name == "cluster-admin" {
+                continue;
+            }
+            let role = match b.role_ref.kind.as_str() {
+                "ClusterRole" => granting(&cluster_roles, &b.role_ref.name, None),
+                _ => granting(&roles, &b.role_ref.name, Some(&o.target.namespace)),
+            };
+            let Some(role) = role else { continue };
+            let subjects: Vec<String> = b
+                .subjects
+                .iter()
+                .filter(|s| !admin(s))
+                .map(|s| match s.kind.as_str() {
+                    "ServiceAccount" => format!("ServiceAccount {}/{}", s.namespace, s.name),
+                    _ => format!("{} {}", s.kind, s.name),
+                })
+                .collect();
+            if subjects.is_empty() {
+                continue;
+            }
+            let scope = if cluster_wide {
+                "in every namespace".to_string()
+            } else {
+                format!("in namespace {}", o.target.namespace)
+            };
+            findings.push(
+                ctx.finding(
+                    if cluster_wide { Severity::High } else { Severity::Medium },
+                    &o.target,
+                    "Non-admin subjects may create Gateways",
+                )
+                .confidence(ctx.observed())
+                .message(format!(
+                    "{} binds {} to {}: they can create gateways {scope} and expose new \
+                     ingress listeners.",
+                    o.target.display(),
+                    role.display(),
+                    subjects.join(", ")
+                ))
+                .evidence(ctx.observed(), Some(&role), "a rule grants create on gateways")
+                .evidence(ctx.observed(), Some(&o.target), &format!("subjects: {}", subjects.join(", ")))
+                .remediation(
+                    "Drop gateways from the role's create verbs (keep read access), and let \
+                     platform administrators own Gateways.",
+                    Some(
+                        yaml::header("rbac.authorization.k8s.io/v1", &role.kind, &role.namespace, &role.name)
+                            + "rules:\n# ... the role's other rules, without create on gateways\n- apiGroups: [\"networking.istio.io\", \"gateway.networking.k8s.io\"]\n  resources: [\"gateways\"]\n  verbs: [\"get\", \"list\", \"watch\"]\n",
+                    ),
+                )
+                .reference("https://istio.io/latest/docs/ops/best-practices/security/#restrict-gateway-creation-privileges"),
+            );
+        }
+    }
+    Ok(findings)
+}
+
+pub fn connections_info() -> CheckInfo {
+    kridik_sdk::info(
+        "IST-GW-007",
+        "Ingress gateway without a downstream connection limit",
+        Severity::Low,
+        "ingress",
+        &[],
+    )
+    .description(
+        "Envoy accepts unlimited downstream connections by default, which a client can \
+         exhaust (ISTIO-SECURITY-2020-007). Set `overload.global_downstream_max_connections` \
+         in meshConfig `defaultConfig.runtimeValues` or in the gateway's \
+         `proxy.istio.io/config` annotation. Low: availability, not confidentiality.",
+    )
+}
+
+const LIMIT: &str = "overload.global_downstream_max_connections";
+
+pub fn run_connections(ctx: &Ctx) -> CheckResult {
+    let mesh = ctx.mesh_config();
+    let mesh_json: Value = serde_json::from_str(&mesh.json).unwrap_or(Value::Null);
+    if mesh_json
+        .pointer("/defaultConfig/runtimeValues")
+        .and_then(|r| r.get(LIMIT))
+        .is_some()
+    {
+        return Ok(vec![]);
+    }
+    let mut findings = Vec::new();
+    for w in ctx.workloads().iter().filter(|w| is_ingress(w)) {
+        let annotated = w
+            .annotation("proxy.istio.io/config")
+            .is_some_and(|c| c.contains(LIMIT));
+        // A custom bootstrap may set it; its ConfigMap is not read, so do not flag.
+        if annotated || w.annotation("sidecar.istio.io/bootstrapOverride").is_some() {
+            continue;
+        }
+        findings.push(
+            ctx.finding(Severity::Low, &w.target, "Ingress gateway without a downstream connection limit")
+                .confidence(ctx.observed())
+                .message(format!(
+                    "Ingress gateway {} has no {LIMIT} (not in meshConfig \
+                     defaultConfig.runtimeValues, not in its proxy.istio.io/config \
+                     annotation): Envoy accepts unlimited connections.",
+                    w.id
+                ))
+                .evidence(ctx.observed(), Some(&w.target), "no proxy.istio.io/config runtimeValues on the pod template")
+                .evidence(
+                    ctx.observed(),
+                    mesh.source.as_ref(),
+                    "meshConfig.defaultConfig.runtimeValues has no connection limit",
+                )
+                .remediation(
+                    "Set a limit sized for the gateway (Istio's example: 100000).",
+                    Some(format!(
+                        "# on the gateway's pod template ({})\nmetadata:\n  annotations:\n    proxy.istio.io/config: |\n      runtimeValues:\n        \"{LIMIT}\": \"100000\"\n# or mesh-wide:\nmeshConfig:\n  defaultConfig:\n    runtimeValues:\n      \"{LIMIT}\": \"100000\"\n",
+                        w.target.display()
+                    )),
+                )
+                .reference("https://istio.io/latest/docs/ops/best-practices/security/#configure-a-limit-on-downstream-connections"),
+        );
+    }
+    Ok(findings)
+}

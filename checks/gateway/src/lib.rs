@@ -1,0 +1,38 @@
+//! Ingress checks: what gateways expose and who may create them.
+
+mod exposure;
+mod ingress;
+mod servers;
+
+use kridik_sdk::Check;
+
+kridik_sdk::export_checks!(
+    Check {
+        info: exposure::broad_hosts_info,
+        run: exposure::run_broad_hosts
+    },
+    Check {
+        info: exposure::tls_info,
+        run: exposure::run_tls
+    },
+    Check {
+        info: exposure::redirect_info,
+        run: exposure::run_redirect
+    },
+    Check {
+        info: exposure::passthrough_info,
+        run: exposure::run_passthrough
+    },
+    Check {
+        info: ingress::ports_info,
+        run: ingress::run_ports
+    },
+    Check {
+        info: ingress::rbac_info,
+        run: ingress::run_rbac
+    },
+    Check {
+        info: ingress::connections_info,
+        run: ingress::run_connections
+    },
+);

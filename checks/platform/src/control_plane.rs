@@ -1,0 +1,237 @@
+//! Control plane: tokens, plaintext XDS, debug endpoints, CNI.
+
+use crate::istio::{self, env, flag, istiods};
+use kridik_sdk::kinds::SERVICE;
+use kridik_sdk::prelude::*;
+use serde_json::Value;
+
+const BEST: &str = "https://istio.io/latest/docs/ops/best-practices/security/";
+
+pub fn jwt_info() -> CheckInfo {
+    kridik_sdk::info(
+        "IST-JWT-001",
+        "Proxies authenticate to istiod with first-party service account tokens",
+        Severity::Medium,
+        "control-plane",
+        &[],
+    )
+    .description(
+        "With `jwtPolicy: first-party-jwt` proxies present the pod's legacy service account \
+         token, which never expires and is accepted by every audience (including the \
+         Kubernetes API). Third-party tokens are audience-bound and short-lived. Medium: a \
+         leaked token is a long-lived credential.",
+    )
+}
+
+pub fn run_jwt(ctx: &Ctx) -> CheckResult {
+    let (install, source) = istio::install(ctx);
+    let mut evidence = Vec::new();
+    if install
+        .pointer("/values/global/jwtPolicy")
+        .and_then(Value::as_str)
+        == Some("first-party-jwt")
+    {
+        evidence.push((
+            source.clone(),
+            "values.global.jwtPolicy is first-party-jwt".to_string(),
+        ));
+    }
+    for w in istiods(ctx) {
+        if env(w, "JWT_POLICY") == Some("first-party-jwt") {
+            evidence.push((
+                Some(w.target.clone()),
+                format!("{} has JWT_POLICY=first-party-jwt", w.id),
+            ));
+        }
+    }
+    let Some((object, _)) = evidence.first().cloned() else {
+        return Ok(vec![]);
+    };
+    let object = object.unwrap_or_else(|| ObjectRef::namespace(&ctx.mesh_config().root_namespace));
+    let mut f = ctx
+        .finding(Severity::Medium, &object, "First-party service account tokens in use")
+        .confidence(ctx.observed())
+        .message("Istio is installed with jwtPolicy first-party-jwt: proxies use non-expiring, audience-less service account tokens.")
+        .remediation(
+            "Install with third-party tokens (the default on clusters with the TokenRequest API).",
+            Some("# istioctl / IstioOperator\nspec:\n  values:\n    global:\n      jwtPolicy: third-party-jwt\n# Helm: --set global.jwtPolicy=third-party-jwt\n".into()),
+        )
+        .reference(&format!("{BEST}#configure-third-party-service-account-tokens"));
+    for (o, detail) in &evidence {
+        f = f.evidence(ctx.observed(), o.as_ref(), detail);
+    }
+    Ok(vec![f])
+}
+
+pub fn ports_info() -> CheckInfo {
+    kridik_sdk::info(
+        "IST-CP-001",
+        "istiod serves plaintext XDS (15010) or debug over HTTP (8080)",
+        Severity::Medium,
+        "control-plane",
+        &[SERVICE],
+    )
+    .description(
+        "istiod's port 15010 serves configuration (XDS) without TLS, and port 8080 exposes \
+         a debug interface with read access to cluster state, unless `--grpcAddr=\"\"` and \
+         `ENABLE_DEBUG_ON_HTTP=false` turn them off. Medium when a Service exposes 15010 \
+         (any pod can read mesh configuration), low otherwise.",
+    )
+}
+
+pub fn run_ports(ctx: &Ctx) -> CheckResult {
+    #[derive(serde::Deserialize, Default)]
+    #[serde(default)]
+    struct Service {
+        spec: Spec,
+    }
+    #[derive(serde::Deserialize, Default)]
+    #[serde(default)]
+    struct Spec {
+        ports: Vec<Port>,
+    }
+    #[derive(serde::Deserialize, Default)]
+    #[serde(default)]
+    struct Port {
+        port: u32,
+    }
+    let services = match ctx.parsed::<Service>(SERVICE, "istiod ports") {
+        Ok(s) => s,
+        Err(unknown) => return Ok(vec![*unknown]),
+    };
+    let mut findings = Vec::new();
+    for w in istiods(ctx) {
+        let mut open = Vec::new();
+        let xds_off = flag(w, "--grpcAddr").is_some_and(|v| v.is_empty() || v == "\"\"");
+        let exposed: Vec<&ObjectRef> = services
+            .iter()
+            .filter(|(o, s)| {
+                w.services
+                    .iter()
+                    .any(|r| r.name == o.target.name && r.namespace == o.target.namespace)
+                    && s.spec.ports.iter().any(|p| p.port == 15010)
+            })
+            .map(|(o, _)| &o.target)
+            .collect();
+        if !xds_off {
+            open.push(match exposed.first() {
+                Some(svc) => format!(
+                    "plaintext XDS on 15010 is enabled and {} exposes it",
+                    svc.display()
+                ),
+                None => "plaintext XDS on 15010 is enabled (no --grpcAddr=\"\")".to_string(),
+            });
+        }
+        if env(w, "ENABLE_DEBUG_ON_HTTP") != Some("false") {
+            open.push(
+                "debug endpoints on HTTP 8080 are enabled (ENABLE_DEBUG_ON_HTTP is not \"false\")"
+                    .into(),
+            );
+        }
+        if open.is_empty() {
+            continue;
+        }
+        let severity = if !xds_off && !exposed.is_empty() {
+            Severity::Medium
+        } else {
+            Severity::Low
+        };
+        let mut f = ctx
+            .finding(severity, &w.target, "istiod serves plaintext or debug ports")
+            .confidence(ctx.observed())
+            .message(format!("{}: {}.", w.id, open.join("; ")))
+            .remediation(
+                "Disable plaintext XDS and the HTTP debug interface on istiod (istioctl commands that \
+                 need debug data then use the authenticated 15014/15012 paths).",
+                Some("# istiod Deployment, discovery container (or Helm pilot.env / IstioOperator values.pilot.env)\nspec:\n  template:\n    spec:\n      containers:\n      - name: discovery\n        args: [\"discovery\", \"--grpcAddr=\", \"--monitoringAddr=:15014\"]\n        env:\n        - name: ENABLE_DEBUG_ON_HTTP\n          value: \"false\"\n".into()),
+            )
+            .reference(&format!("{BEST}#control-plane"));
+        for detail in &open {
+            f = f.evidence(ctx.observed(), Some(&w.target), detail);
+        }
+        findings.push(f);
+    }
+    Ok(findings)
+}
+
+pub fn cni_info() -> CheckInfo {
+    kridik_sdk::info(
+        "IST-CNI-001",
+        "Sidecars are set up by istio-init with NET_ADMIN and NET_RAW (no istio-cni)",
+        Severity::Low,
+        "data-plane",
+        &[],
+    )
+    .description(
+        "Without the istio-cni node agent, every injected pod runs the `istio-init` init \
+         container with NET_ADMIN and NET_RAW to program iptables, so application \
+         namespaces must admit privileged capabilities. istio-cni moves that to one \
+         DaemonSet. Low: it widens what a compromised pod spec may ask for.",
+    )
+}
+
+pub fn run_cni(ctx: &Ctx) -> CheckResult {
+    let (install, source) = istio::install(ctx);
+    let cni_enabled = [
+        "/components/cni/enabled",
+        "/values/istio_cni/enabled",
+        "/values/cni/enabled",
+    ]
+    .iter()
+    .any(|p| install.pointer(p).and_then(Value::as_bool) == Some(true));
+    let cni_agent = ctx.workloads().iter().any(|w| {
+        w.name.contains("istio-cni") || w.containers.iter().any(|c| c.image.contains("install-cni"))
+    });
+    let sidecars: Vec<&Workload> = ctx
+        .workloads()
+        .iter()
+        .filter(|w| w.enrollment.dataplane == Dataplane::Sidecar)
+        .collect();
+    if cni_enabled || cni_agent || sidecars.is_empty() {
+        return Ok(vec![]);
+    }
+    let init: Vec<&Workload> = sidecars
+        .iter()
+        .copied()
+        .filter(|w| {
+            w.containers
+                .iter()
+                .any(|c| c.init && c.name == "istio-init")
+        })
+        .collect();
+    // Pods seen running istio-init prove it; otherwise the absence of CNI is inferred.
+    let confidence = if init.is_empty() {
+        Confidence::Inferred
+    } else {
+        Confidence::Verified
+    };
+    let object = source.unwrap_or_else(|| ObjectRef::namespace(&ctx.mesh_config().root_namespace));
+    let mut f = ctx
+        .finding(Severity::Low, &object, "istio-cni is not used: pods need NET_ADMIN and NET_RAW")
+        .confidence(confidence)
+        .message(format!(
+            "{} sidecar workload(s) and no istio-cni agent or cni setting in the snapshot: \
+             injection adds istio-init with NET_ADMIN/NET_RAW{}.",
+            sidecars.len(),
+            if init.is_empty() { String::new() } else { format!("; {} workload(s) run it", init.len()) }
+        ))
+        .remediation(
+            "Install istio-cni and enable it for sidecar injection.",
+            Some("# IstioOperator\nspec:\n  components:\n    cni:\n      enabled: true\n# Helm: helm install istio-cni istio/cni -n istio-system; istiod with --set pilot.cni.enabled=true\n".into()),
+        )
+        .reference("https://istio.io/latest/docs/setup/additional-setup/cni/");
+    for w in init.iter().take(10) {
+        let caps: Vec<&str> = w
+            .containers
+            .iter()
+            .filter(|c| c.name == "istio-init")
+            .flat_map(|c| c.capabilities_added.iter().map(String::as_str))
+            .collect();
+        f = f.evidence(
+            Confidence::Verified,
+            Some(&w.target),
+            &format!("{} runs istio-init (capabilities {:?})", w.id, caps),
+        );
+    }
+    Ok(vec![f])
+}

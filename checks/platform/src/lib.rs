@@ -1,0 +1,43 @@
+//! Platform checks: control plane settings, data plane bypasses and release hygiene.
+
+mod control_plane;
+mod data_plane;
+mod hygiene;
+mod istio;
+
+use kridik_sdk::Check;
+
+kridik_sdk::export_checks!(
+    Check {
+        info: control_plane::cni_info,
+        run: control_plane::run_cni
+    },
+    Check {
+        info: control_plane::jwt_info,
+        run: control_plane::run_jwt
+    },
+    Check {
+        info: control_plane::ports_info,
+        run: control_plane::run_ports
+    },
+    Check {
+        info: data_plane::bypass_info,
+        run: data_plane::run_bypass
+    },
+    Check {
+        info: data_plane::uid_info,
+        run: data_plane::run_uid
+    },
+    Check {
+        info: data_plane::opt_out_info,
+        run: data_plane::run_opt_out
+    },
+    Check {
+        info: data_plane::alpha_info,
+        run: data_plane::run_alpha
+    },
+    Check {
+        info: hygiene::version_info,
+        run: hygiene::run_version
+    },
+);

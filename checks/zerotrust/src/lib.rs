@@ -1,0 +1,322 @@
+//! Zero Trust audit beyond authorization rules: policies that select nothing,
+//! workloads left outside the mesh, shared identities, JWKS fetching.
+
+use kridik_sdk::kinds::{AUTHORIZATION_POLICY, REQUEST_AUTHENTICATION};
+use kridik_sdk::prelude::*;
+use serde_json::Value;
+use std::collections::BTreeMap;
+
+fn unmatched_info() -> CheckInfo {
+    kridik_sdk::info(
+        "ZT-POLICY-001",
+        "Policy selects no workload",
+        Severity::Low,
+        "policy-hygiene",
+        &[],
+    )
+    .description(
+        "An AuthorizationPolicy, RequestAuthentication, PeerAuthentication or Sidecar whose \
+         selector or targetRefs matches no workload (or a namespace-wide one in a namespace \
+         without workloads) protects nothing: usually a typo in a label or a renamed app, \
+         and the workload it was written for runs without it (istioctl IST0127). Low by \
+         itself; the unprotected workload is what matters.",
+    )
+}
+
+fn run_unmatched(ctx: &Ctx) -> CheckResult {
+    let root = ctx.mesh_config().root_namespace;
+    let populated: std::collections::BTreeSet<&str> = ctx
+        .workloads()
+        .iter()
+        .map(|w| w.namespace.as_str())
+        .collect();
+    let mut findings = Vec::new();
+    for p in ctx.policies() {
+        let empty_namespace = p.scope == PolicyScope::Namespace
+            && p.workloads.is_empty()
+            && p.target.namespace != root
+            && !populated.contains(p.target.namespace.as_str());
+        if !p.matches_nothing && !empty_namespace {
+            continue;
+        }
+        let why = if empty_namespace {
+            format!(
+                "namespace {} has no workloads in the snapshot",
+                p.target.namespace
+            )
+        } else {
+            p.reason.clone()
+        };
+        findings.push(
+            ctx.finding(Severity::Low, &p.target, "Policy selects no workload")
+                .confidence(ctx.observed())
+                .message(format!("{} applies to nothing: {why}.", p.target.display()))
+                .evidence(ctx.observed(), Some(&p.target), &why)
+                .remediation(
+                    "Fix the selector labels (or targetRefs) to match the intended workload, or delete the policy.",
+                    None,
+                )
+                .reference("https://istio.io/latest/docs/reference/config/analysis/ist0127/"),
+        );
+    }
+    Ok(findings)
+}
+
+fn unenrolled_info() -> CheckInfo {
+    kridik_sdk::info(
+        "ZT-ENROLL-001",
+        "Workload outside the mesh where the mesh is expected",
+        Severity::Medium,
+        "enrollment",
+        &[],
+    )
+    .description(
+        "A workload with no sidecar and not in ambient mode gets no mTLS, no authorization \
+         policy and no telemetry. Reported when something says it should be enrolled: its \
+         namespace asks for injection or ambient, other workloads in its namespace are \
+         enrolled, or mesh policies select it. VERIFIED when running pods lack the proxy.",
+    )
+}
+
+const SYSTEM: &[&str] = &[
+    "kube-system",
+    "kube-public",
+    "kube-node-lease",
+    "local-path-storage",
+];
+
+fn run_unenrolled(ctx: &Ctx) -> CheckResult {
+    let root = ctx.mesh_config().root_namespace;
+    let mut enrolled_in: BTreeMap<&str, usize> = BTreeMap::new();
+    for w in ctx.workloads().iter().filter(|w| w.enrolled()) {
+        *enrolled_in.entry(w.namespace.as_str()).or_default() += 1;
+    }
+    let mut findings = Vec::new();
+    for w in ctx.workloads() {
+        if w.enrolled()
+            || w.namespace == root
+            || SYSTEM.contains(&w.namespace.as_str())
+            || w.label("sidecar.istio.io/inject") == Some("false")
+        {
+            continue; // explicit opt-outs are IST-DP-003's
+        }
+        let mut reasons = Vec::new();
+        if ctx
+            .namespace(&w.namespace)
+            .is_some_and(|n| n.enrollment.dataplane != Dataplane::None)
+        {
+            reasons.push(format!("namespace {} asks for the mesh", w.namespace));
+        }
+        if let Some(n) = enrolled_in.get(w.namespace.as_str()) {
+            reasons.push(format!(
+                "{n} other workload(s) in {} are enrolled",
+                w.namespace
+            ));
+        }
+        let policies = w.authorization_policies.len()
+            + w.peer_authentications.len()
+            + w.request_authentications.len();
+        if policies > 0 {
+            reasons.push(format!(
+                "{policies} mesh policy(ies) select it but cannot be enforced"
+            ));
+        }
+        if reasons.is_empty() {
+            continue;
+        }
+        findings.push(
+            ctx.finding(Severity::Medium, &w.target, "Workload is not in the mesh")
+                .confidence(w.enrollment.confidence)
+                .message(format!("{} has no sidecar and is not ambient ({}), although {}.", w.id, w.enrollment.reason, reasons.join("; ")))
+                .evidence(w.enrollment.confidence, Some(&w.target), &w.enrollment.reason)
+                .remediation(
+                    "Enroll it: label the namespace for injection (or ambient) and restart the workload.",
+                    Some(format!(
+                        "apiVersion: v1\nkind: Namespace\nmetadata:\n  name: {}\n  labels:\n    istio-injection: enabled  # or istio.io/dataplane-mode: ambient\n# then: kubectl rollout restart -n {} {}\n",
+                        w.namespace,
+                        w.namespace,
+                        w.target.kind.to_ascii_lowercase() + "/" + &w.name
+                    )),
+                )
+                .reference("https://istio.io/latest/docs/setup/additional-setup/sidecar-injection/"),
+        );
+    }
+    Ok(findings)
+}
+
+fn shared_identity_info() -> CheckInfo {
+    kridik_sdk::info(
+        "ZT-ID-001",
+        "Service account shared by unrelated workloads",
+        Severity::Low,
+        "identity",
+        &[AUTHORIZATION_POLICY],
+    )
+    .description(
+        "Istio identities are service accounts. When unrelated workloads share one (often \
+         `default`), every grant to that identity reaches all of them and a compromise of \
+         one impersonates the others. INFERRED (whether workloads are related is a \
+         judgement); medium when an ALLOW policy names the shared identity, low otherwise.",
+    )
+}
+
+fn run_shared_identity(ctx: &Ctx) -> CheckResult {
+    let aps = match ctx.parsed::<Value>(AUTHORIZATION_POLICY, "Shared identity grants") {
+        Ok(p) => p,
+        Err(unknown) => return Ok(vec![*unknown]),
+    };
+    let mut by_identity: BTreeMap<&str, Vec<&Workload>> = BTreeMap::new();
+    for w in ctx.workloads().iter().filter(|w| w.enrolled()) {
+        by_identity.entry(w.identity.as_str()).or_default().push(w);
+    }
+    let mut findings = Vec::new();
+    for (identity, ws) in by_identity {
+        let apps: std::collections::BTreeSet<&str> = ws
+            .iter()
+            .map(|w| {
+                w.label("app")
+                    .or(w.label("app.kubernetes.io/name"))
+                    .unwrap_or(&w.name)
+            })
+            .collect();
+        if apps.len() < 2 {
+            continue;
+        }
+        let principal = identity.trim_start_matches("spiffe://");
+        let granted: Vec<&ObjectRef> = aps
+            .iter()
+            .filter(|(_, v)| v.to_string().contains(&format!("\"{principal}\"")))
+            .map(|(o, _)| &o.target)
+            .collect();
+        let severity = if granted.is_empty() {
+            Severity::Low
+        } else {
+            Severity::Medium
+        };
+        let first = ws[0];
+        let mut f = ctx
+            .finding(severity, &first.target, "Service account shared by unrelated workloads")
+            .confidence(Confidence::Inferred)
+            .message(format!(
+                "{} workloads ({}) run as {identity}{}.",
+                ws.len(),
+                ws.iter().take(6).map(|w| w.id.as_str()).collect::<Vec<_>>().join(", "),
+                if granted.is_empty() {
+                    String::new()
+                } else {
+                    format!("; {} grant(s) to it reach all of them", granted.len())
+                }
+            ))
+            .remediation(
+                "Give each workload its own service account and update the grants.",
+                Some(format!(
+                    "apiVersion: v1\nkind: ServiceAccount\nmetadata:\n  name: {name}\n  namespace: {ns}\n---\n# {target}: spec.template.spec.serviceAccountName: {name}\n",
+                    name = first.name,
+                    ns = first.namespace,
+                    target = first.target.display()
+                )),
+            )
+            .reference("https://istio.io/latest/docs/concepts/security/#istio-identity");
+        for w in ws.iter().take(10) {
+            f = f.evidence(
+                w.enrollment.confidence,
+                Some(&w.target),
+                &format!("{} runs as service account {}", w.id, w.service_account),
+            );
+        }
+        for g in granted.iter().take(5) {
+            f = f.evidence(ctx.observed(), Some(g), &format!("grants {principal}"));
+        }
+        findings.push(f);
+    }
+    Ok(findings)
+}
+
+fn jwks_info() -> CheckInfo {
+    kridik_sdk::info(
+        "ZT-AUTHN-001",
+        "istiod fetches jwksUri without blocked address ranges",
+        Severity::Medium,
+        "authentication",
+        &[REQUEST_AUTHENTICATION],
+    )
+    .description(
+        "istiod fetches the `jwksUri` of every RequestAuthentication. Anyone who can create \
+         one can make istiod request internal addresses (SSRF) unless \
+         `BLOCKED_CIDRS_IN_JWKS_URIS` lists the ranges it must not reach (istioctl IST0175). \
+         Medium: it needs the right to create policies in some namespace.",
+    )
+}
+
+fn run_jwks(ctx: &Ctx) -> CheckResult {
+    let ras = match ctx.parsed::<Value>(REQUEST_AUTHENTICATION, "JWKS fetching") {
+        Ok(r) => r,
+        Err(unknown) => return Ok(vec![*unknown]),
+    };
+    let fetched: Vec<(&ObjectRef, &str)> = ras
+        .iter()
+        .flat_map(|(o, v)| {
+            v.pointer("/spec/jwtRules")
+                .and_then(Value::as_array)
+                .into_iter()
+                .flatten()
+                .filter_map(|r| r.get("jwksUri").and_then(Value::as_str))
+                .map(move |u| (&o.target, u))
+        })
+        .collect();
+    if fetched.is_empty() {
+        return Ok(vec![]);
+    }
+    let mut findings = Vec::new();
+    for w in ctx.workloads().iter().filter(|w| {
+        w.containers
+            .iter()
+            .any(|c| c.name == "discovery" || c.image.contains("/pilot:"))
+    }) {
+        let blocked = w
+            .containers
+            .iter()
+            .flat_map(|c| &c.env)
+            .any(|(k, v)| k == "BLOCKED_CIDRS_IN_JWKS_URIS" && !v.is_empty());
+        if blocked {
+            continue;
+        }
+        let mut f = ctx
+            .finding(Severity::Medium, &w.target, "jwksUri fetched without blocked address ranges")
+            .confidence(ctx.observed())
+            .message(format!(
+                "{} fetches {} jwksUri(s) and has no BLOCKED_CIDRS_IN_JWKS_URIS: a RequestAuthentication can make it call internal addresses.",
+                w.id,
+                fetched.len()
+            ))
+            .remediation(
+                "Block internal ranges for JWKS fetches on istiod.",
+                Some("# istiod discovery container (Helm: pilot.env)\nenv:\n- name: BLOCKED_CIDRS_IN_JWKS_URIS\n  value: \"10.0.0.0/8,172.16.0.0/12,192.168.0.0/16,169.254.0.0/16,127.0.0.0/8\"\n".into()),
+            )
+            .reference("https://istio.io/latest/docs/reference/config/analysis/ist0175/");
+        for (o, uri) in fetched.iter().take(10) {
+            f = f.evidence(ctx.observed(), Some(o), &format!("jwksUri {uri}"));
+        }
+        findings.push(f);
+    }
+    Ok(findings)
+}
+
+kridik_sdk::export_checks!(
+    Check {
+        info: unmatched_info,
+        run: run_unmatched
+    },
+    Check {
+        info: unenrolled_info,
+        run: run_unenrolled
+    },
+    Check {
+        info: shared_identity_info,
+        run: run_shared_identity
+    },
+    Check {
+        info: jwks_info,
+        run: run_jwks
+    },
+);
