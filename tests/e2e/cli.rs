@@ -14,12 +14,56 @@ fn insecure_example_flags_exactly_the_planted_defects() {
     let report = run.json();
     let expected = [
         ("IST-AUTHZ-001", "AuthorizationPolicy", "shop/allow-all"),
+        (
+            "IST-AUTHZ-003",
+            "AuthorizationPolicy",
+            "istio-system/edge-block-admin",
+        ),
+        ("IST-AUTHZ-004", "ConfigMap", "istio-system/istio"),
+        ("IST-CNI-001", "Namespace", "/istio-system"),
+        ("IST-CP-001", "Deployment", "istio-system/istiod"),
+        ("IST-DP-001", "Deployment", "shop/metrics-agent"),
+        ("IST-DP-002", "Deployment", "shop/metrics-agent"),
+        ("IST-EGRESS-001", "ServiceEntry", "shop/card-processor"),
+        ("IST-EGRESS-002", "DestinationRule", "shop/shipping-partner"),
+        ("IST-EGRESS-003", "ConfigMap", "istio-system/istio"),
+        ("IST-GW-001", "Gateway", "shop/public"),
+        ("IST-GW-002", "Gateway", "shop/public"),
+        ("IST-GW-003", "Gateway", "shop/public"),
+        (
+            "IST-GW-005",
+            "AuthorizationPolicy",
+            "istio-system/edge-block-admin",
+        ),
+        ("IST-GW-006", "RoleBinding", "shop/frontend-developers"),
+        (
+            "IST-GW-007",
+            "Deployment",
+            "istio-system/istio-ingressgateway",
+        ),
+        ("IST-HYG-001", "Deployment", "shop/metrics-agent"),
+        (
+            "IST-HYG-002",
+            "Deployment",
+            "istio-system/istio-ingressgateway",
+        ),
+        ("IST-HYG-002", "Deployment", "istio-system/istiod"),
         ("IST-MTLS-001", "Namespace", "/payments"),
         ("IST-MTLS-001", "PeerAuthentication", "payments/ledger-db"),
         ("IST-MTLS-001", "PeerAuthentication", "shop/default"),
         ("IST-MTLS-002", "Namespace", "/istio-system"),
+        ("IST-MTLS-003", "DestinationRule", "shop/cart"),
+        ("IST-PROTO-001", "Service", "legacy/report-batch"),
+        ("ZT-AUTHN-001", "Deployment", "istio-system/istiod"),
         ("ZT-AUTHZ-001", "Namespace", "/payments"),
         ("ZT-AUTHZ-001", "Namespace", "/shop"),
+        ("ZT-AUTHZ-003", "RequestAuthentication", "shop/frontend-jwt"),
+        ("ZT-AUTHZ-006", "AuthorizationPolicy", "shop/block-debug"),
+        (
+            "ZT-AUTHZ-007",
+            "AuthorizationPolicy",
+            "payments/payments-api",
+        ),
     ];
     let expected: Vec<_> = expected
         .iter()
@@ -60,8 +104,8 @@ fn insecure_example_flags_exactly_the_planted_defects() {
         .unwrap()
         .contains("port 5432 of payments/StatefulSet/ledger to DISABLE"));
     assert_eq!(report["schema_version"], "1.0");
-    assert_eq!(report["summary"]["findings"], 7);
-    assert_eq!(report["summary"]["workloads"], 6);
+    assert_eq!(report["summary"]["findings"], 31);
+    assert_eq!(report["summary"]["workloads"], 8);
 }
 
 #[test]
@@ -86,7 +130,7 @@ fn hardened_example_is_clean() {
 fn text_output_groups_by_severity_and_ends_with_a_summary() {
     let run = run(kridik().args(["scan", "-f", &s(example("insecure-mesh"))]));
     assert_eq!(run.code, 1);
-    assert!(run.stdout.starts_with("== HIGH (2) =="), "{}", run.stdout);
+    assert!(run.stdout.starts_with("== HIGH (7) =="), "{}", run.stdout);
     assert!(run
         .stdout
         .contains("resource: AuthorizationPolicy shop/allow-all ("));
@@ -97,7 +141,7 @@ fn text_output_groups_by_severity_and_ends_with_a_summary() {
     assert!(
         run.stdout
             .trim_end()
-            .ends_with("over 21 objects, 6 workloads"),
+            .ends_with("over 32 objects, 8 workloads"),
         "{}",
         run.stdout
     );
@@ -108,7 +152,12 @@ fn include_exclude_and_fail_on_steer_checks_and_exit_codes() {
     let insecure = s(example("insecure-mesh"));
     let only = scan_json(&["-f", &insecure, "-i", "IST-MTLS-002"]).json();
     assert_eq!(only["checks"].as_array().unwrap().len(), 1);
-    let mediums = scan_json(&["-f", &insecure, "-e", "IST-AUTHZ-001,IST-MTLS-001"]);
+    let mediums = scan_json(&[
+        "-f",
+        &insecure,
+        "-i",
+        "IST-MTLS-002,IST-EGRESS-003,ZT-AUTHZ-001,IST-PROTO-001",
+    ]);
     assert_eq!(
         mediums.code, 0,
         "only medium and low left, below the default --fail-on high"
@@ -175,8 +224,13 @@ fn a_broken_file_is_reported_with_its_line_and_the_rest_is_scanned() {
     assert!(run
         .stderr
         .contains("values.yaml:1: document has no apiVersion/kind"));
-    // Everything else was still scanned.
-    assert_eq!(report["summary"]["findings"], 7);
+    // Everything else was still scanned: the example's findings are all there.
+    let example = scan_json(&["-f", &s(example("insecure-mesh"))]).json();
+    let mine = flagged(&report);
+    assert!(
+        flagged(&example).iter().all(|f| mine.contains(f)),
+        "{mine:?}"
+    );
 }
 
 #[test]

@@ -4,6 +4,7 @@
 mod apiserver;
 mod checks;
 mod cli;
+mod corpus;
 mod live;
 mod sandbox;
 mod support;

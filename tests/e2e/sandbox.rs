@@ -192,7 +192,7 @@ fn compiled_components_are_cached_on_disk_and_reused() {
             .unwrap()
             .flatten()
             .collect();
-        assert_eq!(files.len(), 3, "built-in mtls, authz and the hostile pack");
+        assert_eq!(files.len(), 7, "six built-in packs and the hostile pack");
         assert!(files
             .iter()
             .all(|f| f.path().extension().unwrap() == "cwasm"));
