@@ -44,7 +44,7 @@ fn every_corpus_directory_scans_without_a_crash_or_a_check_error() {
     }
     assert_eq!(dirs, 11);
     assert!(
-        objects > 2_000,
+        objects > 1_000,
         "only {objects} objects read from the corpus"
     );
 }
@@ -80,10 +80,21 @@ const ACCEPTED_MISSES: &[&str] = &[
     // The annotation sits on the Deployment's own metadata, where it has no
     // effect; kridik reads pod template annotations (IST0107 territory).
     "alpha: IST-HYG-001 Deployment fortio-deploy",
+    // A Pod manifest without status is intent: the injector adds the proxy when
+    // it is created, so kridik does not call it unenrolled; istioctl treats
+    // every Pod it is given as running.
+    "istioInjection: ZT-ENROLL-001 Pod noninjectedpod",
+    "istioInjectionEnableNamespacesByDefault: ZT-ENROLL-001 Pod noninjectedpod",
 ];
 
 /// kridik findings istioctl does not expect, and why.
-const ACCEPTED_EXTRAS: &[&str] = &[];
+const ACCEPTED_EXTRAS: &[&str] = &[
+    // Low: the CA is verified but no subjectAltNames or sni pins the server
+    // name (the tetrate analyzer in the corpus reports the same).
+    "destinationrule with credentialname, simple at destinationlevel, workloadSelector: IST-EGRESS-002 DestinationRule db-tls",
+    "destinationrule with credentialname, simple at portlevel, workloadSelector: IST-EGRESS-002 DestinationRule db-tls",
+    "destinationrule with both cacerts: IST-EGRESS-002 DestinationRule db-mtls",
+];
 
 type Key = (String, String, String); // (check, kind, name)
 

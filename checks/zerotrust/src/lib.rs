@@ -97,6 +97,7 @@ fn run_unenrolled(ctx: &Ctx) -> CheckResult {
             || w.namespace == root
             || SYSTEM.contains(&w.namespace.as_str())
             || w.label("sidecar.istio.io/inject") == Some("false")
+            || w.annotation("sidecar.istio.io/inject") == Some("false")
         {
             continue; // explicit opt-outs are IST-DP-003's
         }
