@@ -119,8 +119,16 @@ struct SnapshotArgs {
 struct ChecksArgs {
     #[command(flatten)]
     checks: Checks,
-    #[arg(long, value_enum, default_value_t = Format::Text)]
-    format: Format,
+    #[arg(long, value_enum, default_value_t = CatalogFormat::Text)]
+    format: CatalogFormat,
+}
+
+#[derive(Clone, Copy, ValueEnum)]
+enum CatalogFormat {
+    Text,
+    Json,
+    /// The documentation page (docs/checks.md).
+    Markdown,
 }
 
 #[derive(Clone, Copy, ValueEnum)]
@@ -254,14 +262,15 @@ fn checks_cmd(args: ChecksArgs) -> Result<i32> {
         .flat_map(|p| p.checks.iter().map(move |c| (p.name.as_str(), c)))
         .collect();
     let out = match args.format {
-        Format::Json => {
+        CatalogFormat::Markdown => report::catalog::markdown(&rows),
+        CatalogFormat::Json => {
             let list: Vec<_> = rows
                 .iter()
                 .map(|(p, c)| serde_json::json!({ "plugin": p, "check": c }))
                 .collect();
             serde_json::to_string_pretty(&list)? + "\n"
         }
-        Format::Text => rows
+        CatalogFormat::Text => rows
             .iter()
             .map(|(p, c)| {
                 format!(

@@ -224,3 +224,15 @@ fn example_meshes_cover_the_rest_of_the_pack() {
         "checks without a vulnerable fixture: {untested:?}"
     );
 }
+
+#[test]
+fn the_check_catalogue_in_docs_is_current() {
+    let run = run(kridik().args(["checks", "--format", "markdown"]));
+    assert_eq!(run.code, 0, "{}", run.stderr);
+    let docs = std::fs::read_to_string(repo().join("docs/checks.md")).unwrap_or_default();
+    assert!(
+        docs == run.stdout,
+        "docs/checks.md is stale: run `make docs`"
+    );
+    assert!(run.stdout.contains("\n## ZT-AUTHZ-008\n"));
+}

@@ -21,8 +21,8 @@ const HTTP_ONLY_SOURCE: &[&str] = &["requestPrincipals", "notRequestPrincipals"]
 /// Attributes that exist only when the peer presented an Istio certificate.
 const MTLS_ONLY: &[&str] = &["principals", "notPrincipals", "namespaces", "notNamespaces"];
 
-fn policies(ctx: &Ctx, what: &str) -> Result<Vec<(Object, Policy)>, kridik_sdk::Finding> {
-    ctx.parsed::<Policy>(AP_KIND, what).map_err(|b| *b)
+fn policies(ctx: &Ctx, what: &str) -> Result<Vec<(Object, Policy)>, Box<kridik_sdk::Finding>> {
+    ctx.parsed::<Policy>(AP_KIND, what)
 }
 
 /// `when` conditions on request attributes (HTTP only).
@@ -91,7 +91,7 @@ pub fn normalization_info() -> CheckInfo {
 pub fn run_normalization(ctx: &Ctx) -> CheckResult {
     let aps = match policies(ctx, "Path normalization") {
         Ok(p) => p,
-        Err(unknown) => return Ok(vec![unknown]),
+        Err(unknown) => return Ok(vec![*unknown]),
     };
     let mesh = ctx.mesh_config();
     let severity = match mesh.path_normalization {
@@ -165,7 +165,7 @@ pub fn wildcard_info() -> CheckInfo {
 pub fn run_wildcard(ctx: &Ctx) -> CheckResult {
     let aps = match policies(ctx, "Wildcard grants") {
         Ok(p) => p,
-        Err(unknown) => return Ok(vec![unknown]),
+        Err(unknown) => return Ok(vec![*unknown]),
     };
     let mut findings = Vec::new();
     for (o, p) in &aps {
@@ -244,7 +244,7 @@ pub fn jwt_info() -> CheckInfo {
 pub fn run_jwt(ctx: &Ctx) -> CheckResult {
     let aps = match policies(ctx, "JWT enforcement") {
         Ok(p) => p,
-        Err(unknown) => return Ok(vec![unknown]),
+        Err(unknown) => return Ok(vec![*unknown]),
     };
     let ras = match ctx.objects(REQUEST_AUTHENTICATION) {
         Ok(r) => r,
@@ -340,7 +340,7 @@ pub fn tcp_deny_info() -> CheckInfo {
 pub fn run_tcp_deny(ctx: &Ctx) -> CheckResult {
     let aps = match policies(ctx, "DENY rules on TCP") {
         Ok(p) => p,
-        Err(unknown) => return Ok(vec![unknown]),
+        Err(unknown) => return Ok(vec![*unknown]),
     };
     let mut findings = Vec::new();
     for (o, p) in &aps {
@@ -397,7 +397,7 @@ pub fn custom_info() -> CheckInfo {
 pub fn run_custom(ctx: &Ctx) -> CheckResult {
     let aps = match policies(ctx, "CUSTOM providers") {
         Ok(p) => p,
-        Err(unknown) => return Ok(vec![unknown]),
+        Err(unknown) => return Ok(vec![*unknown]),
     };
     let mesh: MeshConfig = ctx.mesh_config();
     let known: Vec<&str> = mesh
@@ -467,7 +467,7 @@ pub fn dry_run_info() -> CheckInfo {
 pub fn run_dry_run(ctx: &Ctx) -> CheckResult {
     let aps = match policies(ctx, "Dry-run policies") {
         Ok(p) => p,
-        Err(unknown) => return Ok(vec![unknown]),
+        Err(unknown) => return Ok(vec![*unknown]),
     };
     Ok(aps
         .iter()
@@ -513,7 +513,7 @@ pub fn plaintext_principal_info() -> CheckInfo {
 pub fn run_plaintext_principal(ctx: &Ctx) -> CheckResult {
     let aps = match policies(ctx, "Identity rules on plaintext workloads") {
         Ok(p) => p,
-        Err(unknown) => return Ok(vec![unknown]),
+        Err(unknown) => return Ok(vec![*unknown]),
     };
     let mut findings = Vec::new();
     for (o, p) in &aps {
@@ -590,7 +590,7 @@ pub fn waypoint_info() -> CheckInfo {
 pub fn run_waypoint(ctx: &Ctx) -> CheckResult {
     let aps = match policies(ctx, "Ambient L7 policies") {
         Ok(p) => p,
-        Err(unknown) => return Ok(vec![unknown]),
+        Err(unknown) => return Ok(vec![*unknown]),
     };
     let mut findings = Vec::new();
     for (o, p) in &aps {

@@ -233,7 +233,7 @@ pub fn run_redirect(ctx: &Ctx) -> CheckResult {
         ctx,
         "Gateway HTTP redirects",
         |s| {
-            if s.port.protocol.to_ascii_uppercase() != "HTTP" || s.tls.as_ref().is_some_and(|t| t.https_redirect) {
+            if !s.port.protocol.eq_ignore_ascii_case("HTTP") || s.tls.as_ref().is_some_and(|t| t.https_redirect) {
                 return None;
             }
             let fixed = server_yaml(s, "HTTP", "      httpsRedirect: true  # answer with 301 to https://\n");

@@ -1,5 +1,6 @@
 //! Report: collect outcomes into a [`model::Report`] and render it.
 
+pub mod catalog;
 pub mod model;
 mod text;
 
