@@ -80,10 +80,11 @@ fn safer_authorization_patterns() {
     assert!(flagged(&hardened.json()).is_empty());
 }
 
-/// Scans a pack's vulnerable fixture (exactly `expected` flagged, only by
-/// `checks`) and its hardened fixture (nothing flagged).
-fn pack(name: &str, checks: &[&str], expected: &[(&str, &str, &str)]) {
-    let only = checks.join(",");
+/// Scans a pack's vulnerable fixture with the checks named in `expected`
+/// (exactly those findings) and its hardened fixture (nothing flagged).
+fn pack(name: &str, expected: &[(&str, &str, &str)]) {
+    let checks: std::collections::BTreeSet<&str> = expected.iter().map(|e| e.0).collect();
+    let only = checks.iter().copied().collect::<Vec<_>>().join(",");
     let vulnerable = scan_json(&[
         "-f",
         &fixture(&format!("{name}/vulnerable.yaml")),
@@ -97,12 +98,6 @@ fn pack(name: &str, checks: &[&str], expected: &[(&str, &str, &str)]) {
         vulnerable.stdout
     );
     assert_eq!(flagged(&report), triples(expected));
-    let flagged_checks: std::collections::BTreeSet<&str> = expected.iter().map(|e| e.0).collect();
-    assert_eq!(
-        flagged_checks,
-        checks.iter().copied().collect(),
-        "every check of the pack fires on its vulnerable fixture"
-    );
     for f in report["findings"].as_array().unwrap() {
         assert!(
             !f["remediation"]["summary"]
@@ -128,16 +123,6 @@ fn zero_trust_audit() {
     pack(
         "zero-trust",
         &[
-            "ZT-AUTHZ-002",
-            "ZT-AUTHZ-004",
-            "ZT-AUTHZ-005",
-            "ZT-AUTHZ-007",
-            "ZT-AUTHZ-008",
-            "ZT-POLICY-001",
-            "ZT-ENROLL-001",
-            "ZT-ID-001",
-        ],
-        &[
             ("ZT-AUTHZ-002", "AuthorizationPolicy", "app/api-callers"),
             ("ZT-AUTHZ-004", "AuthorizationPolicy", "app/deny-tcp"),
             ("ZT-AUTHZ-005", "AuthorizationPolicy", "app/ext-authz"),
@@ -158,13 +143,6 @@ fn zero_trust_audit() {
 fn platform_and_release_hygiene() {
     pack(
         "platform",
-        &[
-            "IST-DP-003",
-            "IST-GW-004",
-            "IST-HYG-001",
-            "IST-JWT-001",
-            "ZT-EGRESS-001",
-        ],
         &[
             ("IST-DP-003", "Deployment", "billing/exporter"),
             ("IST-GW-004", "Gateway", "istio-system/cross-network"),

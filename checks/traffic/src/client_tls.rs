@@ -44,19 +44,50 @@ pub fn unverified_info() -> CheckInfo {
     )
 }
 
+/// A DestinationRule with its host resolved and the in-mesh Services it covers
+/// (none for an external host): the one place that decides in-mesh or not.
+struct Resolved {
+    object: Object,
+    rule: DestinationRule,
+    host: String,
+    servers: Vec<String>,
+}
+
+fn resolved(ctx: &Ctx, what: &str) -> Result<Vec<Resolved>, Box<kridik_sdk::Finding>> {
+    let mesh_hosts = hosts::in_mesh(ctx);
+    Ok(ctx
+        .parsed::<DestinationRule>(DESTINATION_RULE, what)?
+        .into_iter()
+        .map(|(object, rule)| {
+            let host = hosts::fqdn(&rule.spec.host, &object.target.namespace);
+            let servers = mesh_hosts
+                .iter()
+                .filter(|h| hosts::covers(&host, h))
+                .cloned()
+                .collect();
+            Resolved {
+                object,
+                rule,
+                host,
+                servers,
+            }
+        })
+        .collect())
+}
+
 pub fn run_mtls_off(ctx: &Ctx) -> CheckResult {
-    let rules = match ctx.parsed::<DestinationRule>(DESTINATION_RULE, "Client TLS") {
+    let rules = match resolved(ctx, "Client TLS") {
         Ok(r) => r,
         Err(unknown) => return Ok(vec![*unknown]),
     };
-    let mesh_hosts = hosts::in_mesh(ctx);
     let mut findings = Vec::new();
-    for (o, dr) in &rules {
-        let host = hosts::fqdn(&dr.spec.host, &o.target.namespace);
-        let servers: Vec<&String> = mesh_hosts
-            .iter()
-            .filter(|h| hosts::covers(&host, h))
-            .collect();
+    for Resolved {
+        object: o,
+        rule: dr,
+        host,
+        servers,
+    } in &rules
+    {
         if servers.is_empty() {
             continue;
         }
@@ -118,15 +149,19 @@ pub fn run_mtls_off(ctx: &Ctx) -> CheckResult {
 }
 
 pub fn run_unverified(ctx: &Ctx) -> CheckResult {
-    let rules = match ctx.parsed::<DestinationRule>(DESTINATION_RULE, "Egress TLS verification") {
+    let rules = match resolved(ctx, "Egress TLS verification") {
         Ok(r) => r,
         Err(unknown) => return Ok(vec![*unknown]),
     };
-    let mesh_hosts = hosts::in_mesh(ctx);
     let mut findings = Vec::new();
-    for (o, dr) in &rules {
-        let host = hosts::fqdn(&dr.spec.host, &o.target.namespace);
-        if mesh_hosts.iter().any(|h| hosts::covers(&host, h)) {
+    for Resolved {
+        object: o,
+        rule: dr,
+        servers,
+        ..
+    } in &rules
+    {
+        if !servers.is_empty() {
             continue; // IST-MTLS-003's ground
         }
         let selected = dr.spec.workload_selector.is_some();

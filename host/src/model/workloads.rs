@@ -36,6 +36,16 @@ pub struct Container {
     pub env: Vec<(String, String)>,
 }
 
+/// The strings of a JSON array (other items and non-arrays give nothing).
+fn strings(v: Option<&Value>) -> Vec<String> {
+    v.and_then(Value::as_array)
+        .into_iter()
+        .flatten()
+        .filter_map(Value::as_str)
+        .map(str::to_string)
+        .collect()
+}
+
 /// The containers (init containers first) of a pod spec.
 fn containers(spec: Option<&Value>) -> Vec<Container> {
     let pod_uid = spec
@@ -58,22 +68,8 @@ fn containers(spec: Option<&Value>) -> Vec<Container> {
                     .pointer("/securityContext/runAsUser")
                     .and_then(Value::as_i64)
                     .or(pod_uid),
-                capabilities_added: c
-                    .pointer("/securityContext/capabilities/add")
-                    .and_then(Value::as_array)
-                    .into_iter()
-                    .flatten()
-                    .filter_map(Value::as_str)
-                    .map(str::to_string)
-                    .collect(),
-                args: c
-                    .get("args")
-                    .and_then(Value::as_array)
-                    .into_iter()
-                    .flatten()
-                    .filter_map(Value::as_str)
-                    .map(str::to_string)
-                    .collect(),
+                capabilities_added: strings(c.pointer("/securityContext/capabilities/add")),
+                args: strings(c.get("args")),
                 env: c
                     .get("env")
                     .and_then(Value::as_array)
