@@ -256,7 +256,7 @@ pub fn run_jwt(ctx: &Ctx) -> CheckResult {
     };
     // Policies that make a token necessary: ALLOW with requestPrincipals or
     // request.auth conditions, or DENY with notRequestPrincipals.
-    let requiring: Vec<&ObjectRef> = aps
+    let requiring: std::collections::BTreeSet<(&str, &str)> = aps
         .iter()
         .filter(|(o, p)| {
             let rules = p.spec.rules.clone().unwrap_or_default();
@@ -270,21 +270,17 @@ pub fn run_jwt(ctx: &Ctx) -> CheckResult {
                         && !fields_in(&rules, "from", "source", &["notRequestPrincipals"])
                             .is_empty()))
         })
-        .map(|(o, _)| &o.target)
+        .map(|(o, _)| (o.target.namespace.as_str(), o.target.name.as_str()))
         .collect();
     let mut findings = Vec::new();
     for ra in &ras {
-        let Some(scope) = ctx.policy(&ra.target) else {
-            continue;
-        };
         let open: Vec<&Workload> = ctx
-            .workloads()
-            .iter()
-            .filter(|w| scope.workloads.contains(&w.id))
+            .selected(&ra.target)
+            .into_iter()
             .filter(|w| {
                 !w.authorization_policies
                     .iter()
-                    .any(|p| requiring.iter().any(|r| kridik_sdk::same_object(r, p)))
+                    .any(|p| requiring.contains(&(p.namespace.as_str(), p.name.as_str())))
             })
             .collect();
         if open.is_empty() {
@@ -525,15 +521,10 @@ pub fn run_plaintext_principal(ctx: &Ctx) -> CheckResult {
         if ids.is_empty() || p.spec.provider.is_some() {
             continue;
         }
-        let Some(scope) = ctx.policy(&o.target) else {
-            continue;
-        };
         let weak: Vec<&Workload> = ctx
-            .workloads()
-            .iter()
-            .filter(|w| {
-                scope.workloads.contains(&w.id) && w.enrolled() && w.mtls.mode != MtlsMode::Strict
-            })
+            .selected(&o.target)
+            .into_iter()
+            .filter(|w| w.enrolled() && w.mtls.mode != MtlsMode::Strict)
             .collect();
         if weak.is_empty() {
             continue;
@@ -605,13 +596,9 @@ pub fn run_waypoint(ctx: &Ctx) -> CheckResult {
             continue; // attached to a waypoint or gateway, which speaks HTTP
         }
         let bare: Vec<&Workload> = ctx
-            .workloads()
-            .iter()
-            .filter(|w| {
-                scope.workloads.contains(&w.id)
-                    && w.enrollment.dataplane == Dataplane::Ambient
-                    && w.waypoint.is_none()
-            })
+            .selected(&o.target)
+            .into_iter()
+            .filter(|w| w.enrollment.dataplane == Dataplane::Ambient && w.waypoint.is_none())
             .collect();
         if bare.is_empty() {
             continue;

@@ -56,13 +56,10 @@ pub fn run_ports(ctx: &Ctx) -> CheckResult {
     };
     let mut findings = Vec::new();
     for (o, p) in &policies {
-        let Some(scope) = ctx.policy(&o.target) else {
-            continue;
-        };
         let gateways: Vec<&Workload> = ctx
-            .workloads()
-            .iter()
-            .filter(|w| is_ingress(w) && scope.workloads.contains(&w.id))
+            .selected(&o.target)
+            .into_iter()
+            .filter(|w| is_ingress(w))
             .collect();
         let Some(gw) = gateways.first() else { continue };
         let mut wrong = Vec::new();

@@ -5,6 +5,7 @@ use crate::{Confidence, Finding, MeshConfig, NamespaceInfo, Object, ObjectRef, P
 use crate::{SourceKind, Unavailable, Workload};
 use serde::de::DeserializeOwned;
 use std::cell::OnceCell;
+use std::collections::HashMap;
 
 /// The context of one check run. Mesh data is fetched from the host once and cached.
 pub struct Ctx {
@@ -12,6 +13,9 @@ pub struct Ctx {
     workloads: OnceCell<Vec<Workload>>,
     policies: OnceCell<Vec<Policy>>,
     namespaces: OnceCell<Vec<NamespaceInfo>>,
+    // Lookups by key, built on first use so per-policy lookups stay O(1).
+    policy_index: OnceCell<HashMap<(String, String, String), usize>>,
+    workload_index: OnceCell<HashMap<String, usize>>,
 }
 
 impl Ctx {
@@ -21,6 +25,8 @@ impl Ctx {
             workloads: OnceCell::new(),
             policies: OnceCell::new(),
             namespaces: OnceCell::new(),
+            policy_index: OnceCell::new(),
+            workload_index: OnceCell::new(),
         }
     }
 
@@ -87,9 +93,36 @@ impl Ctx {
 
     /// The policy record for an object (AuthorizationPolicy, PeerAuthentication, ...).
     pub fn policy(&self, target: &ObjectRef) -> Option<&Policy> {
-        self.policies()
-            .iter()
-            .find(|p| same_object(&p.target, target))
+        let index = self.policy_index.get_or_init(|| {
+            let policies = self.policies();
+            (0..policies.len())
+                .map(|i| (object_key(&policies[i].target), i))
+                .collect()
+        });
+        index.get(&object_key(target)).map(|&i| &self.policies()[i])
+    }
+
+    /// The workload with this id (`namespace/Kind/name`).
+    pub fn workload(&self, id: &str) -> Option<&Workload> {
+        let index = self.workload_index.get_or_init(|| {
+            let workloads = self.workloads();
+            (0..workloads.len())
+                .map(|i| (workloads[i].id.clone(), i))
+                .collect()
+        });
+        index.get(id).map(|&i| &self.workloads()[i])
+    }
+
+    /// The workloads a policy (AuthorizationPolicy, PeerAuthentication, ...) applies to.
+    pub fn selected(&self, policy: &ObjectRef) -> Vec<&Workload> {
+        self.policy(policy)
+            .map(|p| {
+                p.workloads
+                    .iter()
+                    .filter_map(|id| self.workload(id))
+                    .collect()
+            })
+            .unwrap_or_default()
     }
 
     /// Starts a finding of this check about `object`.
@@ -135,6 +168,10 @@ impl Ctx {
 }
 
 const SENSITIVE_CLASSES: &[&str] = &["confidential", "restricted", "secret", "sensitive", "pii"];
+
+fn object_key(o: &ObjectRef) -> (String, String, String) {
+    (o.kind.clone(), o.namespace.clone(), o.name.clone())
+}
 
 /// Same Kubernetes object (files and lines aside).
 pub fn same_object(a: &ObjectRef, b: &ObjectRef) -> bool {
