@@ -37,6 +37,10 @@ pub const REQUEST_AUTHENTICATION: &str = "security.istio.io/RequestAuthenticatio
 pub const SIDECAR: &str = "networking.istio.io/Sidecar";
 pub const ISTIO_OPERATOR: &str = "install.istio.io/IstioOperator";
 pub const K8S_GATEWAY: &str = "gateway.networking.k8s.io/Gateway";
+pub const GATEWAY: &str = "networking.istio.io/Gateway";
+pub const VIRTUAL_SERVICE: &str = "networking.istio.io/VirtualService";
+pub const HTTP_ROUTE: &str = "gateway.networking.k8s.io/HTTPRoute";
+pub const GRPC_ROUTE: &str = "gateway.networking.k8s.io/GRPCRoute";
 
 /// Kinds that carry a pod template (or are pods): the workload kinds.
 pub const WORKLOAD_KINDS: &[&str] = &[
@@ -67,6 +71,10 @@ pub const MODEL_KINDS: &[&str] = &[
     SIDECAR,
     ISTIO_OPERATOR,
     K8S_GATEWAY,
+    GATEWAY,
+    VIRTUAL_SERVICE,
+    HTTP_ROUTE,
+    GRPC_ROUTE,
 ];
 
 /// Kinds kridik never reads, whatever a check declares: their data is secret.

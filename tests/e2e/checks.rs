@@ -157,6 +157,71 @@ fn platform_and_release_hygiene() {
     );
 }
 
+/// (check, namespace, severity, evidence that raised it) of each finding.
+fn severities(report: &serde_json::Value) -> Vec<(String, String, String, String)> {
+    let mut v: Vec<_> = report["findings"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|f| {
+            let raised = f["evidence"]
+                .as_array()
+                .unwrap()
+                .iter()
+                .filter_map(|e| e["detail"].as_str())
+                .find(|d| d.starts_with("severity raised: "))
+                .unwrap_or_default();
+            (
+                f["check_id"].as_str().unwrap().to_string(),
+                f["resource"]["name"].as_str().unwrap().to_string(),
+                f["severity"].as_str().unwrap().to_string(),
+                raised.to_string(),
+            )
+        })
+        .collect();
+    v.sort();
+    v
+}
+
+/// The same plaintext and the same missing default-deny weigh one step more on
+/// a namespace labelled restricted, and on a workload a gateway route reaches;
+/// the route alone makes the difference for `web`.
+#[test]
+fn severity_follows_sensitivity_and_ingress_reachability() {
+    let checks = ["-i", "IST-MTLS-001,ZT-AUTHZ-001"];
+    let internal = scan_json(&[&["-f", &fixture("reachability/mesh.yaml")][..], &checks].concat());
+    let exposed = scan_json(&[&["-f", &fixture("reachability")][..], &checks].concat());
+    let sensitive = "severity raised: namespace vault is labelled data-classification=restricted";
+    let routed = "severity raised: web/Deployment/frontend is reachable from outside the mesh \
+                  through VirtualService web/www";
+    let row = |id: &str, ns: &str, sev: &str, why: &str| {
+        (
+            id.to_string(),
+            ns.to_string(),
+            sev.to_string(),
+            why.to_string(),
+        )
+    };
+    assert_eq!(
+        severities(&internal.json()),
+        [
+            row("IST-MTLS-001", "vault", "high", sensitive),
+            row("IST-MTLS-001", "web", "medium", ""),
+            row("ZT-AUTHZ-001", "vault", "high", sensitive),
+            row("ZT-AUTHZ-001", "web", "medium", ""),
+        ]
+    );
+    assert_eq!(
+        severities(&exposed.json()),
+        [
+            row("IST-MTLS-001", "vault", "high", sensitive),
+            row("IST-MTLS-001", "web", "high", routed),
+            row("ZT-AUTHZ-001", "vault", "high", sensitive),
+            row("ZT-AUTHZ-001", "web", "high", routed),
+        ]
+    );
+}
+
 /// Every check the example meshes exercise: planted in insecure-mesh, fixed in
 /// hardened-mesh (whose cleanliness `cli::hardened_example_is_clean` asserts).
 #[test]

@@ -98,7 +98,16 @@ fn insecure_example_flags_exactly_the_planted_defects() {
         .iter()
         .find(|f| f["resource"]["name"] == "ledger-db")
         .unwrap();
-    assert_eq!(port["severity"], "high", "DISABLE on a port is high");
+    assert_eq!(
+        port["severity"], "critical",
+        "DISABLE on a port is high, one step more in a restricted namespace"
+    );
+    assert!(port["evidence"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .any(|e| e["detail"]
+            == "severity raised: namespace payments is labelled data-classification=restricted"));
     assert!(port["message"]
         .as_str()
         .unwrap()
@@ -130,7 +139,12 @@ fn hardened_example_is_clean() {
 fn text_output_groups_by_severity_and_ends_with_a_summary() {
     let run = run(kridik().args(["scan", "-f", &s(example("insecure-mesh"))]));
     assert_eq!(run.code, 1);
-    assert!(run.stdout.starts_with("== HIGH (7) =="), "{}", run.stdout);
+    assert!(
+        run.stdout.starts_with("== CRITICAL (1) =="),
+        "{}",
+        run.stdout
+    );
+    assert!(run.stdout.contains("\n== HIGH (8) ==\n"), "{}", run.stdout);
     assert!(run
         .stdout
         .contains("resource: AuthorizationPolicy shop/allow-all ("));
@@ -141,7 +155,7 @@ fn text_output_groups_by_severity_and_ends_with_a_summary() {
     assert!(
         run.stdout
             .trim_end()
-            .ends_with("over 32 objects, 8 workloads"),
+            .ends_with("over 33 objects, 8 workloads"),
         "{}",
         run.stdout
     );
@@ -156,7 +170,7 @@ fn include_exclude_and_fail_on_steer_checks_and_exit_codes() {
         "-f",
         &insecure,
         "-i",
-        "IST-MTLS-002,IST-EGRESS-003,ZT-AUTHZ-001,IST-PROTO-001",
+        "IST-MTLS-002,IST-EGRESS-003,IST-GW-001,IST-PROTO-001",
     ]);
     assert_eq!(
         mediums.code, 0,

@@ -39,7 +39,9 @@ fn default_deny_info() -> CheckInfo {
     .description(
         "Zero Trust needs deny-by-default: an enforced ALLOW policy without rules \
          (`spec: {}`) in the namespace or mesh-wide in the root namespace. Without it, a \
-         workload that no ALLOW policy selects accepts every request.",
+         workload that no ALLOW policy selects accepts every request. Medium when some \
+         workloads have no policy at all, low when every one is at least narrowed. One step higher when a workload is in a namespace labelled sensitive or is \
+         reachable from outside the mesh through a gateway route.",
     )
 }
 
@@ -398,11 +400,12 @@ fn default_deny_finding(
     ns: &str,
     workloads: &[&Workload],
 ) -> kridik_sdk::Finding {
-    let open: Vec<&str> = workloads
+    let unguarded: Vec<&Workload> = workloads
         .iter()
+        .copied()
         .filter(|w| w.authorization_policies.is_empty())
-        .map(|w| w.id.as_str())
         .collect();
+    let open: Vec<&str> = unguarded.iter().map(|w| w.id.as_str()).collect();
     // Workloads no policy selects accept everything; the rest are at least narrowed.
     let severity = if open.is_empty() {
         Severity::Low
@@ -443,7 +446,8 @@ fn default_deny_finding(
             ),
         );
     }
-    finding
+    // Accepting every request matters more on sensitive or exposed workloads.
+    finding.raised(ctx.observed(), ctx.blast_radius(unguarded))
 }
 
 /// The same policy with the empty rule replaced by a same-namespace-only rule,

@@ -21,7 +21,9 @@ fn not_strict_info() -> CheckInfo {
          (mesh, namespace, workload and port level, with Istio's UNSET inheritance) and \
          reports the policy that leaves it PERMISSIVE or DISABLE, or the namespace that \
          has none. PERMISSIVE accepts plaintext from any pod, so peer identities and \
-         principal-based authorization cannot be relied on; DISABLE turns mTLS off.",
+         principal-based authorization cannot be relied on; DISABLE turns mTLS off \
+         (high). One step higher when a workload is in a namespace labelled sensitive or is \
+         reachable from outside the mesh through a gateway route.",
     )
 }
 
@@ -175,14 +177,9 @@ fn group_finding(
         )
         .reference(BEST_PRACTICE)
         .reference(PA_DOCS);
-    // Plaintext into a namespace holding sensitive data ranks one step higher.
-    if let Some(why) = workloads.iter().find_map(|w| ctx.sensitivity(&w.namespace)) {
-        finding = finding.severity(kridik_sdk::raise(severity)).evidence(
-            Confidence::Verified,
-            None,
-            &format!("severity raised: {why}"),
-        );
-    }
+    // Plaintext into sensitive data, or into workloads reachable from outside
+    // the mesh, ranks one step higher.
+    finding = finding.raised(ctx.observed(), ctx.blast_radius(workloads.iter().copied()));
     for w in workloads.iter().take(20) {
         finding = finding.evidence(
             w.mtls.confidence,
@@ -250,6 +247,7 @@ fn port_finding(
         )),
     )
     .reference(PA_DOCS)
+    .raised(ctx.observed(), ctx.blast_radius([w]))
 }
 
 fn run_no_mesh_strict(ctx: &Ctx) -> CheckResult {

@@ -6,14 +6,14 @@ use std::collections::BTreeSet;
 
 const DOMAIN: &str = "svc.cluster.local";
 
-/// The fully qualified form of a host written in namespace `ns`.
+/// The fully qualified form of a host written in namespace `ns`, as Istio
+/// resolves it: only a name without dots is relative to the namespace; any
+/// other name (`db.other`, `db.other.svc`) is taken as written.
 pub fn fqdn(host: &str, ns: &str) -> String {
-    match host.matches('.').count() {
-        _ if host.starts_with('*') => host.to_string(),
-        0 => format!("{host}.{ns}.{DOMAIN}"),
-        1 => format!("{host}.{DOMAIN}"),
-        2 if host.ends_with(".svc") => format!("{host}.cluster.local"),
-        _ => host.to_string(),
+    if host.contains('.') || host.contains(':') || host.starts_with('*') {
+        host.to_string()
+    } else {
+        format!("{host}.{ns}.{DOMAIN}")
     }
 }
 
@@ -48,8 +48,13 @@ mod tests {
     #[test]
     fn short_names_resolve_in_the_namespace() {
         assert_eq!(fqdn("db", "prod"), "db.prod.svc.cluster.local");
-        assert_eq!(fqdn("db.other", "prod"), "db.other.svc.cluster.local");
-        assert_eq!(fqdn("db.other.svc", "prod"), "db.other.svc.cluster.local");
+        assert_eq!(
+            fqdn("db.other", "prod"),
+            "db.other",
+            "dotted names are not expanded"
+        );
+        assert_eq!(fqdn("db.other.svc", "prod"), "db.other.svc");
+        assert_eq!(fqdn("*", "prod"), "*");
         assert_eq!(fqdn("api.example.com", "prod"), "api.example.com");
         assert!(covers(
             "*.prod.svc.cluster.local",

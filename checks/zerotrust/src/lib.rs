@@ -74,7 +74,8 @@ fn unenrolled_info() -> CheckInfo {
         "A workload with no sidecar and not in ambient mode gets no mTLS, no authorization \
          policy and no telemetry. Reported when something says it should be enrolled: its \
          namespace asks for injection or ambient, other workloads in its namespace are \
-         enrolled, or mesh policies select it. VERIFIED when running pods lack the proxy.",
+         enrolled, or mesh policies select it. VERIFIED when running pods lack the proxy. One step higher when a workload is in a namespace labelled sensitive or is \
+         reachable from outside the mesh through a gateway route.",
     )
 }
 
@@ -125,8 +126,7 @@ fn run_unenrolled(ctx: &Ctx) -> CheckResult {
         if reasons.is_empty() {
             continue;
         }
-        findings.push(
-            ctx.finding(Severity::Medium, &w.target, "Workload is not in the mesh")
+        let finding = ctx.finding(Severity::Medium, &w.target, "Workload is not in the mesh")
                 .confidence(w.enrollment.confidence)
                 .message(format!("{} has no sidecar and is not ambient ({}), although {}.", w.id, w.enrollment.reason, reasons.join("; ")))
                 .evidence(w.enrollment.confidence, Some(&w.target), &w.enrollment.reason)
@@ -139,8 +139,9 @@ fn run_unenrolled(ctx: &Ctx) -> CheckResult {
                         w.target.kind.to_ascii_lowercase() + "/" + &w.name
                     )),
                 )
-                .reference("https://istio.io/latest/docs/setup/additional-setup/sidecar-injection/"),
-        );
+                .reference("https://istio.io/latest/docs/setup/additional-setup/sidecar-injection/");
+        // A gateway sends plaintext to it; sensitive data travels unencrypted.
+        findings.push(finding.raised(ctx.observed(), ctx.blast_radius([w])));
     }
     Ok(findings)
 }

@@ -2,6 +2,7 @@
 //! to every check through the WIT `mesh` interface.
 
 pub mod enrollment;
+pub mod ingress;
 pub mod meshconfig;
 pub mod mtls;
 pub mod policies;
@@ -64,6 +65,8 @@ pub struct Workload {
     /// `istio.io/use-waypoint` on the workload, else a Service of it, else its
     /// namespace. `None` when nothing names one (or it names `none`).
     pub waypoint: Option<String>,
+    /// Routes that bring traffic from a gateway to a Service of this workload.
+    pub ingress: Vec<ObjectRef>,
 }
 
 #[derive(Clone, Debug, Serialize)]
@@ -174,6 +177,7 @@ pub fn build(snapshot: &Snapshot) -> MeshModel {
         .get(config.root_namespace.as_str())
         .cloned()
         .unwrap_or_default();
+    let exposure = ingress::build(snapshot);
     let mut out = Vec::with_capacity(raws.len());
     for (((w, id), svcs), [authz, reqauthn, peer, _sidecar]) in
         raws.iter().zip(&ids).zip(&service_lists).zip(attached)
@@ -227,6 +231,7 @@ pub fn build(snapshot: &Snapshot) -> MeshModel {
                 svcs,
                 ns_labels.get(w.namespace.as_str()).copied(),
             ),
+            ingress: ingress_routes(&exposure, svcs),
         });
     }
     MeshModel {
@@ -251,6 +256,23 @@ fn waypoint(
         .or_else(|| services.iter().find_map(|s| s.labels.get(USE_WAYPOINT)))
         .or_else(|| namespace.and_then(|n| n.get(USE_WAYPOINT)))?;
     (named != "none").then(|| named.clone())
+}
+
+/// The routes exposing any of a workload's Services, each once.
+fn ingress_routes(
+    exposure: &ingress::Exposure,
+    services: &[&crate::gather::Object],
+) -> Vec<ObjectRef> {
+    let mut routes: Vec<ObjectRef> = Vec::new();
+    for s in services {
+        let key = (s.namespace.clone(), s.name.clone());
+        for r in exposure.get(&key).into_iter().flatten() {
+            if !routes.contains(r) {
+                routes.push(r.clone());
+            }
+        }
+    }
+    routes
 }
 
 /// Groups items by namespace, keeping their order.

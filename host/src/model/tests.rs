@@ -222,3 +222,42 @@ fn mesh_config_comes_from_the_istio_configmap() {
     assert_eq!(c.extension_providers[0].kind, "envoyExtAuthzGrpc");
     assert_eq!(c.source.as_ref().unwrap().name, "istio");
 }
+
+fn svc(ns: &str, name: &str, app: &str) -> String {
+    format!("apiVersion: v1\nkind: Service\nmetadata:\n  name: {name}\n  namespace: {ns}\nspec:\n  selector:\n    app: {app}\n  ports:\n  - name: http\n    port: 80\n---\n")
+}
+
+#[test]
+fn ingress_follows_gateway_routes_not_mesh_or_waypoint_routes() {
+    let routes = "apiVersion: networking.istio.io/v1\nkind: Gateway\nmetadata:\n  name: public\n  namespace: edge\nspec:\n  selector:\n    istio: ingressgateway\n---\n\
+apiVersion: networking.istio.io/v1\nkind: VirtualService\nmetadata:\n  name: store\n  namespace: app\nspec:\n  hosts: [shop.example.com]\n  gateways: [edge/public]\n  http:\n  - route:\n    - destination:\n        host: web\n---\n\
+apiVersion: networking.istio.io/v1\nkind: VirtualService\nmetadata:\n  name: internal\n  namespace: app\nspec:\n  hosts: [db]\n  http:\n  - route:\n    - destination:\n        host: db\n---\n\
+apiVersion: networking.istio.io/v1\nkind: VirtualService\nmetadata:\n  name: dangling\n  namespace: app\nspec:\n  hosts: [x.example.com]\n  gateways: [gone]\n  tcp:\n  - route:\n    - destination:\n        host: db.app.svc.cluster.local\n---\n\
+apiVersion: gateway.networking.k8s.io/v1\nkind: Gateway\nmetadata:\n  name: waypoint\n  namespace: app\nspec:\n  gatewayClassName: istio-waypoint\n---\n\
+apiVersion: gateway.networking.k8s.io/v1\nkind: HTTPRoute\nmetadata:\n  name: via-waypoint\n  namespace: app\nspec:\n  parentRefs:\n  - name: waypoint\n  rules:\n  - backendRefs:\n    - name: db\n---\n\
+apiVersion: gateway.networking.k8s.io/v1\nkind: HTTPRoute\nmetadata:\n  name: api\n  namespace: edge\nspec:\n  parentRefs:\n  - name: public-gw\n  rules:\n  - backendRefs:\n    - name: api\n      namespace: app\n---\n";
+    let yaml = format!(
+        "{NS}{}{}{}{}{}{}{routes}",
+        deploy("app", "web", "{app: web}"),
+        deploy("app", "db", "{app: db}"),
+        deploy("app", "api", "{app: api}"),
+        svc("app", "web", "web"),
+        svc("app", "db", "db"),
+        svc("app", "api", "api"),
+    );
+    let m = mesh(&yaml);
+    let names = |id: &str| -> Vec<String> {
+        workload(&m, id)
+            .ingress
+            .iter()
+            .map(|r| r.display())
+            .collect()
+    };
+    assert_eq!(names("app/Deployment/web"), ["VirtualService app/store"]);
+    assert_eq!(names("app/Deployment/api"), ["HTTPRoute edge/api"]);
+    assert!(
+        names("app/Deployment/db").is_empty(),
+        "mesh-only, dangling and waypoint routes do not bring traffic in: {:?}",
+        names("app/Deployment/db")
+    );
+}

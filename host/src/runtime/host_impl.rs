@@ -207,6 +207,7 @@ fn workload(w: &model::Workload) -> wm::Workload {
         request_authentications: refs(&w.request_authentications),
         peer_authentications: refs(&w.peer_authentications),
         waypoint: w.waypoint.clone(),
+        ingress: refs(&w.ingress),
     }
 }
 

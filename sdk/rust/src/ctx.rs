@@ -83,6 +83,31 @@ impl Ctx {
             })
     }
 
+    /// Why findings on these workloads weigh more, if anything says so: a namespace
+    /// labelled sensitive (see [`Ctx::sensitivity`]), or routes that bring traffic
+    /// in from a gateway. The first reason of each sort, joined.
+    pub fn blast_radius<'a>(
+        &self,
+        workloads: impl IntoIterator<Item = &'a Workload>,
+    ) -> Option<String> {
+        let (mut sensitive, mut exposed) = (None, None);
+        for w in workloads {
+            if sensitive.is_none() {
+                sensitive = self.sensitivity(&w.namespace);
+            }
+            if exposed.is_none() && !w.ingress.is_empty() {
+                let routes: Vec<String> = w.ingress.iter().map(ObjectRef::display).collect();
+                exposed = Some(format!(
+                    "{} is reachable from outside the mesh through {}",
+                    w.id,
+                    routes.join(", ")
+                ));
+            }
+        }
+        let reasons: Vec<String> = sensitive.into_iter().chain(exposed).collect();
+        (!reasons.is_empty()).then(|| reasons.join("; "))
+    }
+
     pub fn workloads(&self) -> &[Workload] {
         self.workloads.get_or_init(mesh::workloads)
     }

@@ -32,6 +32,19 @@ impl Finding {
         self
     }
 
+    /// One step more severe when there is a reason, which becomes evidence
+    /// (see [`crate::Ctx::blast_radius`]).
+    pub fn raised(self, label: Confidence, why: Option<String>) -> Self {
+        match why {
+            Some(why) => {
+                let severity = raise(self.severity);
+                self.severity(severity)
+                    .evidence(label, None, &format!("severity raised: {why}"))
+            }
+            None => self,
+        }
+    }
+
     pub fn evidence(mut self, label: Confidence, source: Option<&ObjectRef>, detail: &str) -> Self {
         self.evidence.push(Evidence {
             label,
