@@ -12,6 +12,7 @@ const GUESTS: &[&str] = &[
     "kridik-check-gateway",
     "kridik-check-platform",
     "kridik-check-zerotrust",
+    "kridik-example-gateway-tls",
     "kridik-test-hostile",
     "kridik-test-foreign-import",
     "kridik-test-future-version",

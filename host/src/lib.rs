@@ -1,10 +1,12 @@
 //! kridik: a security scanner for Istio meshes whose checks are sandboxed
 //! WebAssembly components. The modules follow the data flow:
-//! [`gather`] -> [`model`] -> [`runtime`] -> [`report`], tied together by [`scan`].
+//! [`gather`] -> [`model`] -> [`runtime`] -> [`report`], tied together by [`scan`];
+//! [`plugins`] keeps the components users install.
 
 pub mod gather;
 pub mod kinds;
 pub mod model;
+pub mod plugins;
 pub mod report;
 pub mod runtime;
 pub mod scan;

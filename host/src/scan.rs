@@ -3,6 +3,7 @@
 
 use crate::gather::{self, live::LiveOptions, Snapshot, Wants};
 use crate::model;
+use crate::plugins;
 use crate::report::model::{
     CheckInfo, CheckRecord, Finding, Report, SourceInfo, Status, Summary, SCHEMA_VERSION,
 };
@@ -21,6 +22,10 @@ pub struct Options {
     /// Components to run without installing them.
     pub plugins: Vec<PathBuf>,
     pub no_builtin: bool,
+    /// Skip the plugins installed with `kridik plugin add`.
+    pub no_installed: bool,
+    /// Where installed plugins live (default: `KRIDIK_HOME`, then the user data dir).
+    pub home: Option<PathBuf>,
     pub include: Vec<String>,
     pub exclude: Vec<String>,
     pub limits: Limits,
@@ -43,8 +48,9 @@ pub fn runtime(opts: &Options) -> Result<Runtime> {
     Runtime::new(cache, opts.limits.clone())
 }
 
-/// Loads the built-in pack and `--plugin` files in parallel. A component that
-/// fails to load becomes an errored record; the others still run.
+/// Loads the built-in pack, the installed plugins and `--plugin` files in
+/// parallel. A component that fails to load becomes an errored record; the
+/// others still run.
 pub fn load_plugins(rt: &Runtime, opts: &Options) -> Loaded {
     let mut sources: Vec<(String, Result<Vec<u8>, String>)> = Vec::new();
     if !opts.no_builtin {
@@ -53,6 +59,15 @@ pub fn load_plugins(rt: &Runtime, opts: &Options) -> Loaded {
                 .iter()
                 .map(|(name, bytes)| (name.to_string(), Ok(bytes.to_vec()))),
         );
+    }
+    if !opts.no_installed {
+        match plugins::Store::open(opts.home.clone()).and_then(|s| Ok((s.list()?, s))) {
+            Ok((installed, store)) => sources.extend(installed.iter().map(|p| {
+                let bytes = store.read(p).map_err(|e| format!("{e:#}"));
+                (p.name.clone(), bytes)
+            })),
+            Err(e) => sources.push(("installed plugins".into(), Err(format!("{e:#}")))),
+        }
     }
     for p in &opts.plugins {
         let name = p.display().to_string();

@@ -6,5 +6,6 @@ mod checks;
 mod cli;
 mod corpus;
 mod live;
+mod plugins;
 mod sandbox;
 mod support;

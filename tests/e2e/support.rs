@@ -27,9 +27,16 @@ fn cache_dir() -> &'static Path {
     DIR.get_or_init(|| tempfile::tempdir().unwrap()).path()
 }
 
+/// An empty plugin home, so the user's installed plugins never join a test's scan.
+fn empty_home() -> &'static Path {
+    static DIR: OnceLock<tempfile::TempDir> = OnceLock::new();
+    DIR.get_or_init(|| tempfile::tempdir().unwrap()).path()
+}
+
 pub fn kridik() -> Command {
     let mut cmd = Command::new(env!("CARGO_BIN_EXE_kridik"));
     cmd.env("KRIDIK_CACHE_DIR", cache_dir())
+        .env("KRIDIK_HOME", empty_home())
         .env_remove("KUBECONFIG")
         .env("NO_COLOR", "1");
     cmd.stdin(Stdio::null());

@@ -1,6 +1,7 @@
 //! Which Services traffic from outside the mesh reaches: the destinations of
 //! VirtualServices bound to a Gateway and of Gateway API routes attached to a
-//! Gateway that is not a waypoint. Checks rank findings on them higher.
+//! Gateway that is not a waypoint or east-west gateway. Checks rank findings
+//! on them higher.
 
 use crate::gather::{Object, Snapshot};
 use crate::kinds;
@@ -52,10 +53,17 @@ pub fn build(snapshot: &Snapshot) -> Exposure {
     }
     // Gateway API: a route attached to a Gateway (not to a Service, as mesh
     // routes are, and not to a waypoint) carries traffic in from outside.
+    // Waypoints and east-west gateways carry traffic already inside the mesh.
     let waypoints: BTreeSet<(&str, &str)> = snapshot
         .of(kinds::K8S_GATEWAY)
         .iter()
-        .filter(|g| g.spec::<K8sGateway>().gateway_class_name == "istio-waypoint")
+        .filter(|g| {
+            let class = g.spec::<K8sGateway>().gateway_class_name;
+            matches!(
+                class.as_str(),
+                "istio-waypoint" | "istio-east-west" | "istio-remote"
+            )
+        })
         .map(|g| (g.namespace.as_str(), g.name.as_str()))
         .collect();
     for route in [kinds::HTTP_ROUTE, kinds::GRPC_ROUTE]

@@ -31,7 +31,7 @@ pub struct Finding {
     pub references: Vec<String>,
 }
 
-#[derive(Clone, Debug, Serialize)]
+#[derive(Clone, Debug, Serialize, serde::Deserialize)]
 pub struct CheckInfo {
     pub id: String,
     pub title: String,

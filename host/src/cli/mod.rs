@@ -1,5 +1,7 @@
 //! Command-line arguments and what each command does with them.
 
+mod plugin;
+
 use anyhow::{bail, Context, Result};
 use clap::{Args, Parser, Subcommand, ValueEnum};
 use is_terminal::IsTerminal;
@@ -32,6 +34,9 @@ enum Command {
     Snapshot(SnapshotArgs),
     /// List the checks that would run.
     Checks(ChecksArgs),
+    /// Add, list, inspect and remove installed check components.
+    #[command(subcommand)]
+    Plugin(plugin::PluginCommand),
 }
 
 #[derive(Args)]
@@ -149,6 +154,7 @@ pub fn run(cli: Cli) -> Result<i32> {
         Command::Scan(args) => scan_cmd(args),
         Command::Snapshot(args) => snapshot_cmd(args),
         Command::Checks(args) => checks_cmd(args),
+        Command::Plugin(cmd) => plugin::run(cmd),
     }
 }
 
@@ -168,8 +174,11 @@ fn options(checks: &Checks) -> Options {
 }
 
 fn scan_cmd(args: ScanArgs) -> Result<i32> {
-    if args.checks.no_builtin && args.checks.plugins.is_empty() {
-        bail!("--no-builtin leaves no checks to run: add --plugin FILE.wasm");
+    if args.checks.no_builtin
+        && args.checks.plugins.is_empty()
+        && kridik::plugins::Store::open(None)?.list()?.is_empty()
+    {
+        bail!("--no-builtin leaves no checks to run: add --plugin FILE.wasm or install one with `kridik plugin add`");
     }
     let opts = Options {
         inputs: args.files.clone(),
@@ -293,7 +302,7 @@ fn checks_cmd(args: ChecksArgs) -> Result<i32> {
 }
 
 /// Writes to stdout; a closed pipe (`| head`) is not an error.
-fn write_stdout(text: &str) -> Result<()> {
+pub(crate) fn write_stdout(text: &str) -> Result<()> {
     let mut out = std::io::stdout().lock();
     match out.write_all(text.as_bytes()).and_then(|_| out.flush()) {
         Err(e) if e.kind() == std::io::ErrorKind::BrokenPipe => Ok(()),

@@ -1,0 +1,188 @@
+//! Installed plugins: adding a component validates it, reads its checks from
+//! the component itself, refuses check ids that another component owns, and
+//! compiles it into the cache so the next scan starts fast.
+
+pub mod store;
+
+pub use store::{Installed, Store};
+
+use crate::runtime::{builtin, Plugin, Runtime};
+use anyhow::{bail, Result};
+use std::collections::BTreeMap;
+use std::path::Path;
+
+/// What `add` did.
+pub enum Added {
+    New(Installed),
+    /// The same bytes were already installed: nothing changed.
+    Unchanged(Installed),
+    /// Installed, replacing these plugins (by name).
+    Replaced(Installed, Vec<String>),
+}
+
+pub struct AddRequest<'a> {
+    pub bytes: &'a [u8],
+    /// Where the bytes came from, for messages and `plugin info`.
+    pub source: String,
+    pub name: Option<String>,
+    pub replace: bool,
+}
+
+/// A plugin name: lower-case letters, digits, `-`, `_` and `.`.
+pub fn valid_name(name: &str) -> bool {
+    !name.is_empty()
+        && name.len() <= 64
+        && !name.starts_with('.')
+        && name
+            .chars()
+            .all(|c| c.is_ascii_lowercase() || c.is_ascii_digit() || "-_.".contains(c))
+}
+
+/// `./checks/My Check.wasm` -> `my-check`.
+pub fn name_from(source: &str) -> String {
+    let stem = Path::new(source)
+        .file_stem()
+        .map(|s| s.to_string_lossy().to_string())
+        .unwrap_or_default();
+    let name: String = stem
+        .to_ascii_lowercase()
+        .chars()
+        .map(|c| {
+            if c.is_ascii_alphanumeric() || "-_.".contains(c) {
+                c
+            } else {
+                '-'
+            }
+        })
+        .collect();
+    let name = name.trim_matches(|c| c == '-' || c == '.').to_string();
+    if name.is_empty() {
+        "plugin".into()
+    } else {
+        name
+    }
+}
+
+pub fn add(store: &Store, rt: &Runtime, req: AddRequest) -> Result<Added> {
+    let plugin = rt.load(&req.source, req.bytes)?;
+    let digest = format!("sha256:{}", plugin.digest);
+    let installed = store.list()?;
+    if let Some(same) = installed.iter().find(|p| p.digest == digest) {
+        return Ok(Added::Unchanged(same.clone()));
+    }
+    let name = req.name.unwrap_or_else(|| name_from(&req.source));
+    if !valid_name(&name) {
+        bail!("`{name}` is not a valid plugin name (use a-z, 0-9, `-`, `_` and `.`): pass --name");
+    }
+    if name.starts_with("builtin") {
+        bail!("`{name}`: names starting with `builtin` are reserved: pass --name");
+    }
+    refuse_builtin_clash(rt, &req.source, &plugin)?;
+
+    // Plugins this one would displace: the same name, or an owner of one of its ids.
+    let mut displaced: BTreeMap<String, String> = BTreeMap::new();
+    if installed.iter().any(|p| p.name == name) {
+        displaced.insert(name.clone(), "has the same name".into());
+    }
+    for p in installed.iter().filter(|p| p.name != name) {
+        if let Some(c) = p
+            .checks
+            .iter()
+            .find(|c| plugin.checks.iter().any(|n| n.id == c.id))
+        {
+            displaced.insert(p.name.clone(), format!("provides check id {}", c.id));
+        }
+    }
+    if !displaced.is_empty() && !req.replace {
+        let why: Vec<String> = displaced
+            .iter()
+            .map(|(n, why)| format!("installed plugin {n} {why}"))
+            .collect();
+        bail!(
+            "{}: {}; pass --replace to replace it, or --name to install under another name",
+            req.source,
+            why.join(", ")
+        );
+    }
+    let entry = Installed {
+        name,
+        digest: digest.clone(),
+        world: "check".into(),
+        wit_version: plugin.wit_version.clone(),
+        source: req.source,
+        size: req.bytes.len() as u64,
+        checks: plugin.checks.clone(),
+    };
+    let mut kept: Vec<Installed> = installed
+        .into_iter()
+        .filter(|p| !displaced.contains_key(&p.name))
+        .collect();
+    kept.push(entry.clone());
+    store.commit(Some((&digest, req.bytes)), kept)?;
+    Ok(if displaced.is_empty() {
+        Added::New(entry)
+    } else {
+        Added::Replaced(entry, displaced.into_keys().collect())
+    })
+}
+
+/// Built-in ids are never replaced: a report's IST-MTLS-001 is always ours.
+fn refuse_builtin_clash(rt: &Runtime, source: &str, plugin: &Plugin) -> Result<()> {
+    for (name, bytes) in builtin::COMPONENTS {
+        let builtin = rt.load(name, bytes)?;
+        if let Some(c) = plugin
+            .checks
+            .iter()
+            .find(|c| builtin.checks.iter().any(|b| b.id == c.id))
+        {
+            bail!(
+                "{source}: check id {} is a built-in check of {name}; built-in ids cannot be replaced: give the check another id",
+                c.id
+            );
+        }
+    }
+    Ok(())
+}
+
+/// Removes a plugin by name; returns what was removed.
+pub fn remove(store: &Store, name: &str) -> Result<Installed> {
+    let installed = store.list()?;
+    let Some(gone) = installed.iter().find(|p| p.name == name).cloned() else {
+        bail!("no installed plugin is named {name} (see `kridik plugin list`)");
+    };
+    store.commit(
+        None,
+        installed.into_iter().filter(|p| p.name != name).collect(),
+    )?;
+    Ok(gone)
+}
+
+/// A plugin by name, or the plugin providing a check id.
+pub fn find(store: &Store, key: &str) -> Result<Installed> {
+    let installed = store.list()?;
+    installed
+        .iter()
+        .find(|p| p.name == key)
+        .or_else(|| installed.iter().find(|p| p.checks.iter().any(|c| c.id == key)))
+        .cloned()
+        .ok_or_else(|| {
+            anyhow::anyhow!(
+                "no installed plugin is named {key} or provides check {key} (see `kridik plugin list`)"
+            )
+        })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn names_come_from_file_stems() {
+        assert_eq!(name_from("./checks/My Check.wasm"), "my-check");
+        assert_eq!(name_from("/x/acme_gw.v2.wasm"), "acme_gw.v2");
+        assert_eq!(name_from("!!!.wasm"), "plugin");
+        assert!(valid_name("acme-gw"));
+        assert!(!valid_name("Acme"));
+        assert!(!valid_name(".hidden"));
+    }
+}

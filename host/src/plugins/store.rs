@@ -1,0 +1,161 @@
+//! Where installed plugins live: `<home>/plugins/index.json` lists them and
+//! `<home>/plugins/blobs/sha256-<hex>.wasm` holds each component once, by
+//! content digest. Every write goes to a temporary file renamed into place, and
+//! the index is written last, so a failed install leaves nothing behind.
+
+use crate::report::model::CheckInfo;
+use anyhow::{bail, Context, Result};
+use serde::{Deserialize, Serialize};
+use std::path::{Path, PathBuf};
+
+/// One installed component, as `kridik plugin list/info` show it.
+#[derive(Clone, Debug, Serialize, Deserialize)]
+pub struct Installed {
+    pub name: String,
+    /// `sha256:<hex>` of the component bytes.
+    pub digest: String,
+    /// The world it was built for (`check`).
+    pub world: String,
+    /// The `kridik:plugin` version it was built against.
+    pub wit_version: String,
+    /// Where it came from: the file it was added from, or an OCI reference.
+    pub source: String,
+    pub size: u64,
+    pub checks: Vec<CheckInfo>,
+}
+
+#[derive(Default, Serialize, Deserialize)]
+struct Index {
+    version: u32,
+    plugins: Vec<Installed>,
+}
+
+const INDEX_VERSION: u32 = 1;
+
+pub struct Store {
+    dir: PathBuf,
+}
+
+impl Store {
+    /// `home`, else `KRIDIK_HOME`, else the user data dir.
+    pub fn open(home: Option<PathBuf>) -> Result<Store> {
+        let home = home
+            .or_else(|| std::env::var_os("KRIDIK_HOME").map(PathBuf::from))
+            .or_else(|| {
+                directories::ProjectDirs::from("io", "kridik", "kridik")
+                    .map(|d| d.data_dir().to_path_buf())
+            })
+            .context("no home directory to keep plugins in: set KRIDIK_HOME")?;
+        Ok(Store {
+            dir: home.join("plugins"),
+        })
+    }
+
+    pub fn dir(&self) -> &Path {
+        &self.dir
+    }
+
+    fn index_path(&self) -> PathBuf {
+        self.dir.join("index.json")
+    }
+
+    pub fn blob_path(&self, digest: &str) -> PathBuf {
+        self.dir
+            .join("blobs")
+            .join(format!("{}.wasm", digest.replace(':', "-")))
+    }
+
+    /// The installed plugins, in name order. No index yet means none.
+    pub fn list(&self) -> Result<Vec<Installed>> {
+        let path = self.index_path();
+        let text = match std::fs::read_to_string(&path) {
+            Ok(t) => t,
+            Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Ok(Vec::new()),
+            Err(e) => return Err(e).with_context(|| format!("cannot read {}", path.display())),
+        };
+        let index: Index = serde_json::from_str(&text).with_context(|| {
+            format!(
+                "{} is damaged: remove it and add the plugins again",
+                path.display()
+            )
+        })?;
+        if index.version != INDEX_VERSION {
+            bail!(
+                "{} has version {}, this kridik reads version {INDEX_VERSION}: upgrade kridik",
+                path.display(),
+                index.version
+            );
+        }
+        Ok(index.plugins)
+    }
+
+    /// The component bytes of an installed plugin, verified against its digest.
+    pub fn read(&self, p: &Installed) -> Result<Vec<u8>> {
+        let path = self.blob_path(&p.digest);
+        let bytes = std::fs::read(&path).with_context(|| {
+            format!(
+                "installed plugin {} is missing {}: reinstall it with `kridik plugin add --replace`",
+                p.name,
+                path.display()
+            )
+        })?;
+        let actual = format!("sha256:{}", crate::runtime::sha256(&bytes));
+        if actual != p.digest {
+            bail!(
+                "installed plugin {} is damaged: {} has digest {actual}, not {}; reinstall it with `kridik plugin add --replace`",
+                p.name,
+                path.display(),
+                p.digest
+            );
+        }
+        Ok(bytes)
+    }
+
+    /// Stores the blob (once per digest), then replaces the index with `plugins`.
+    pub fn commit(&self, bytes: Option<(&str, &[u8])>, plugins: Vec<Installed>) -> Result<()> {
+        if let Some((digest, bytes)) = bytes {
+            let blob = self.blob_path(digest);
+            if !blob.exists() {
+                write_atomic(&blob, bytes)?;
+            }
+        }
+        let mut plugins = plugins;
+        plugins.sort_by(|a, b| a.name.cmp(&b.name));
+        let index = Index {
+            version: INDEX_VERSION,
+            plugins,
+        };
+        write_atomic(
+            &self.index_path(),
+            (serde_json::to_string_pretty(&index)? + "\n").as_bytes(),
+        )?;
+        self.collect_garbage(&index.plugins);
+        Ok(())
+    }
+
+    /// Blobs no plugin refers to any more (left by remove or --replace).
+    fn collect_garbage(&self, plugins: &[Installed]) {
+        let Ok(entries) = std::fs::read_dir(self.dir.join("blobs")) else {
+            return;
+        };
+        for e in entries.flatten() {
+            let path = e.path();
+            let ours = e.file_name().to_string_lossy().starts_with("sha256-");
+            if ours && !plugins.iter().any(|p| self.blob_path(&p.digest) == path) {
+                let _ = std::fs::remove_file(path);
+            }
+        }
+    }
+}
+
+fn write_atomic(path: &Path, bytes: &[u8]) -> Result<()> {
+    let dir = path.parent().context("path has no parent")?;
+    std::fs::create_dir_all(dir).with_context(|| format!("cannot create {}", dir.display()))?;
+    let tmp = dir.join(format!(
+        ".{}.{}",
+        std::process::id(),
+        path.file_name().unwrap_or_default().to_string_lossy()
+    ));
+    std::fs::write(&tmp, bytes).with_context(|| format!("cannot write {}", tmp.display()))?;
+    std::fs::rename(&tmp, path).with_context(|| format!("cannot write {}", path.display()))
+}

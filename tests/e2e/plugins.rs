@@ -1,0 +1,277 @@
+//! `kridik plugin add/list/info/remove` with a real check component built from
+//! `sdk/rust/examples/gateway-tls`, in a throwaway KRIDIK_HOME.
+
+use crate::support::*;
+use std::path::{Path, PathBuf};
+
+const EXAMPLE: &str = "kridik_example_gateway_tls";
+
+struct Home {
+    dir: tempfile::TempDir,
+}
+
+impl Home {
+    fn new() -> Home {
+        Home {
+            dir: tempfile::tempdir().unwrap(),
+        }
+    }
+
+    fn kridik(&self, args: &[&str]) -> Run {
+        run(kridik().env("KRIDIK_HOME", self.dir.path()).args(args))
+    }
+
+    fn list(&self) -> serde_json::Value {
+        let run = self.kridik(&["plugin", "list", "--format", "json"]);
+        assert_eq!(run.code, 0, "{}", run.stderr);
+        run.json()
+    }
+
+    /// Every file under the home, to prove a failed command changed nothing.
+    fn files(&self) -> Vec<(PathBuf, Vec<u8>)> {
+        fn walk(dir: &Path, out: &mut Vec<(PathBuf, Vec<u8>)>) {
+            for e in std::fs::read_dir(dir).into_iter().flatten().flatten() {
+                let path = e.path();
+                if path.is_dir() {
+                    walk(&path, out);
+                } else {
+                    out.push((path.clone(), std::fs::read(&path).unwrap()));
+                }
+            }
+        }
+        let mut out = Vec::new();
+        walk(self.dir.path(), &mut out);
+        out.sort();
+        out
+    }
+}
+
+fn s(p: &Path) -> String {
+    p.display().to_string()
+}
+
+/// The same component with a custom section appended: same checks, new digest.
+fn variant(dir: &Path, name: &str) -> PathBuf {
+    let mut bytes = std::fs::read(component(EXAMPLE)).unwrap();
+    let section_name = b"kridik-test-variant";
+    let payload = name.as_bytes();
+    let len = 1 + section_name.len() + payload.len();
+    assert!(len < 128, "one-byte LEB128 sizes keep this simple");
+    bytes.extend([0u8, len as u8, section_name.len() as u8]);
+    bytes.extend(section_name);
+    bytes.extend(payload);
+    let path = dir.join(format!("{name}.wasm"));
+    std::fs::write(&path, bytes).unwrap();
+    path
+}
+
+#[test]
+fn an_added_plugin_runs_beside_the_builtin_pack_until_removed() {
+    let home = Home::new();
+    let wasm = s(&component(EXAMPLE));
+    assert_eq!(home.list(), serde_json::json!([]));
+
+    let add = home.kridik(&["plugin", "add", &wasm, "--name", "gw-tls"]);
+    assert_eq!(add.code, 0, "{}", add.stderr);
+    assert!(
+        add.stdout.starts_with("added gw-tls (sha256:") && add.stdout.contains("EXAMPLE-GW-001"),
+        "{}",
+        add.stdout
+    );
+    let listed = home.list();
+    let entry = &listed[0];
+    assert_eq!(listed.as_array().unwrap().len(), 1);
+    assert_eq!(entry["name"], "gw-tls");
+    assert_eq!(entry["world"], "check");
+    assert_eq!(entry["wit_version"], "0.1.0");
+    assert_eq!(entry["checks"][0]["id"], "EXAMPLE-GW-001");
+    assert_eq!(
+        entry["checks"][0]["kinds"][0],
+        "networking.istio.io/Gateway"
+    );
+    let bytes = std::fs::read(component(EXAMPLE)).unwrap();
+    let digest = entry["digest"].as_str().unwrap().to_string();
+    assert_eq!(
+        digest,
+        format!("sha256:{}", kridik::runtime::sha256(&bytes))
+    );
+
+    // Adding the same bytes again is a no-op, whatever the name.
+    let before = home.files();
+    let again = home.kridik(&["plugin", "add", &wasm]);
+    assert_eq!(again.code, 0, "{}", again.stderr);
+    assert!(
+        again.stdout.contains("already installed as gw-tls"),
+        "{}",
+        again.stdout
+    );
+    assert_eq!(home.files(), before);
+
+    // info by name and by check id.
+    for key in ["gw-tls", "EXAMPLE-GW-001"] {
+        let info = home.kridik(&["plugin", "info", key]);
+        assert_eq!(info.code, 0, "{}", info.stderr);
+        assert!(info.stdout.contains(&digest), "{}", info.stdout);
+        assert!(info
+            .stdout
+            .contains("world:        kridik:plugin/check@0.1.0"));
+        assert!(info.stdout.contains("reads networking.istio.io/Gateway"));
+    }
+
+    // A scan runs it with the built-in pack; --no-builtin runs it alone.
+    let insecure = s(&example("insecure-mesh"));
+    let scan = |extra: &[&str]| {
+        let mut args = vec!["scan", "-f", &insecure, "--format", "json"];
+        args.extend(extra);
+        home.kridik(&args).json()
+    };
+    let both = scan(&[]);
+    assert_eq!(check(&both, "EXAMPLE-GW-001")["plugin"], "gw-tls");
+    assert_eq!(check(&both, "EXAMPLE-GW-001")["status"], "fail");
+    assert_eq!(check(&both, "IST-GW-003")["status"], "fail");
+    let alone = scan(&["--no-builtin"]);
+    assert_eq!(alone["checks"].as_array().unwrap().len(), 1);
+    assert_eq!(
+        flagged(&alone),
+        [(
+            "EXAMPLE-GW-001".to_string(),
+            "Gateway".to_string(),
+            "shop/public".to_string()
+        )]
+    );
+
+    let removed = home.kridik(&["plugin", "remove", "gw-tls"]);
+    assert_eq!(removed.code, 0, "{}", removed.stderr);
+    assert_eq!(home.list(), serde_json::json!([]));
+    let blobs: Vec<_> = home
+        .files()
+        .into_iter()
+        .filter(|(p, _)| p.extension().is_some_and(|e| e == "wasm"))
+        .collect();
+    assert!(
+        blobs.is_empty(),
+        "the blob goes with the last plugin using it"
+    );
+    let twice = home.kridik(&["plugin", "remove", "gw-tls"]);
+    assert_eq!(twice.code, 2);
+    assert!(
+        twice.stderr.contains("no installed plugin is named gw-tls"),
+        "{}",
+        twice.stderr
+    );
+}
+
+#[test]
+fn clashing_names_and_ids_are_refused_unless_replaced() {
+    let home = Home::new();
+    let dir = tempfile::tempdir().unwrap();
+    let v1 = variant(dir.path(), "gw-tls");
+    let v2_dir = dir.path().join("v2");
+    std::fs::create_dir(&v2_dir).unwrap();
+    let v2 = variant(&v2_dir, "gw-tls-2");
+    assert_eq!(home.kridik(&["plugin", "add", &s(&v1)]).code, 0);
+    let before = home.files();
+
+    // Same name, other bytes.
+    let same_name = home.kridik(&["plugin", "add", &s(&v2), "--name", "gw-tls"]);
+    assert_eq!(same_name.code, 2);
+    assert_eq!(same_name.stderr.lines().count(), 1, "{}", same_name.stderr);
+    assert!(
+        same_name
+            .stderr
+            .contains("installed plugin gw-tls has the same name; pass --replace"),
+        "{}",
+        same_name.stderr
+    );
+    // Other name, same check id.
+    let same_id = home.kridik(&["plugin", "add", &s(&v2)]);
+    assert_eq!(same_id.code, 2);
+    assert!(
+        same_id
+            .stderr
+            .contains("installed plugin gw-tls provides check id EXAMPLE-GW-001"),
+        "{}",
+        same_id.stderr
+    );
+    assert_eq!(home.files(), before, "a refused add changes nothing");
+
+    let replaced = home.kridik(&["plugin", "add", &s(&v2), "--replace"]);
+    assert_eq!(replaced.code, 0, "{}", replaced.stderr);
+    assert!(
+        replaced.stdout.contains("replacing gw-tls"),
+        "{}",
+        replaced.stdout
+    );
+    let listed = home.list();
+    assert_eq!(listed.as_array().unwrap().len(), 1);
+    assert_eq!(listed[0]["name"], "gw-tls-2");
+    let wasm: Vec<_> = home
+        .files()
+        .into_iter()
+        .filter(|(p, _)| p.extension().is_some_and(|e| e == "wasm"))
+        .collect();
+    assert_eq!(wasm.len(), 1, "the replaced blob is gone");
+}
+
+#[test]
+fn broken_components_are_refused_and_damage_is_reported_at_scan() {
+    let home = Home::new();
+    let dir = tempfile::tempdir().unwrap();
+    let core = dir.path().join("core.wasm");
+    std::fs::write(&core, b"\0asm\x01\0\0\0").unwrap();
+    let cases = [
+        (s(&core), "is a core WebAssembly module, not a component"),
+        (s(&dir.path().join("missing.wasm")), "cannot read plugin"),
+        (
+            s(&component("kridik_test_future_version")),
+            "was built for kridik:plugin@1.0.0, but this kridik runs kridik:plugin@0.1.x",
+        ),
+        (
+            s(&component("kridik_test_foreign_import")),
+            "which kridik does not give to checks",
+        ),
+    ];
+    for (file, message) in &cases {
+        let run = home.kridik(&["plugin", "add", file]);
+        assert_eq!(run.code, 2, "{file}");
+        assert_eq!(run.stderr.lines().count(), 1, "{}", run.stderr);
+        assert!(run.stderr.contains(message), "{file}: {}", run.stderr);
+    }
+    assert!(home.files().is_empty(), "nothing is half-installed");
+
+    // A stored blob changed behind kridik's back is refused at scan time,
+    // and the rest of the scan still runs.
+    assert_eq!(
+        home.kridik(&["plugin", "add", &s(&component(EXAMPLE))])
+            .code,
+        0
+    );
+    let blob = home
+        .files()
+        .into_iter()
+        .map(|(p, _)| p)
+        .find(|p| p.extension().is_some_and(|e| e == "wasm"))
+        .unwrap();
+    let mut bytes = std::fs::read(&blob).unwrap();
+    let last = bytes.len() - 1;
+    bytes[last] ^= 0xff;
+    std::fs::write(&blob, bytes).unwrap();
+    let run = home.kridik(&[
+        "scan",
+        "-f",
+        &s(&example("insecure-mesh")),
+        "--format",
+        "json",
+    ]);
+    let report = run.json();
+    let error = check(&report, &format!("plugin:{EXAMPLE}"))["error"]
+        .as_str()
+        .unwrap()
+        .to_string();
+    assert!(
+        error.contains(&format!("installed plugin {EXAMPLE} is damaged")),
+        "{error}"
+    );
+    assert!(error.contains("kridik plugin add --replace"), "{error}");
+    assert_eq!(check(&report, "IST-MTLS-001")["status"], "fail");
+}
