@@ -6,6 +6,8 @@ mod checks;
 mod cli;
 mod corpus;
 mod live;
+mod oci;
 mod plugins;
+mod registry;
 mod sandbox;
 mod support;

@@ -4,31 +4,38 @@
 use crate::support::*;
 use std::path::{Path, PathBuf};
 
-const EXAMPLE: &str = "kridik_example_gateway_tls";
+pub const EXAMPLE: &str = "kridik_example_gateway_tls";
 
-struct Home {
-    dir: tempfile::TempDir,
+/// A throwaway KRIDIK_HOME.
+pub struct Home {
+    pub dir: tempfile::TempDir,
 }
 
 impl Home {
-    fn new() -> Home {
+    pub fn new() -> Home {
         Home {
             dir: tempfile::tempdir().unwrap(),
         }
     }
 
-    fn kridik(&self, args: &[&str]) -> Run {
-        run(kridik().env("KRIDIK_HOME", self.dir.path()).args(args))
+    pub fn command(&self, args: &[&str]) -> std::process::Command {
+        let mut cmd = kridik();
+        cmd.env("KRIDIK_HOME", self.dir.path()).args(args);
+        cmd
     }
 
-    fn list(&self) -> serde_json::Value {
+    pub fn kridik(&self, args: &[&str]) -> Run {
+        run(&mut self.command(args))
+    }
+
+    pub fn list(&self) -> serde_json::Value {
         let run = self.kridik(&["plugin", "list", "--format", "json"]);
         assert_eq!(run.code, 0, "{}", run.stderr);
         run.json()
     }
 
     /// Every file under the home, to prove a failed command changed nothing.
-    fn files(&self) -> Vec<(PathBuf, Vec<u8>)> {
+    pub fn files(&self) -> Vec<(PathBuf, Vec<u8>)> {
         fn walk(dir: &Path, out: &mut Vec<(PathBuf, Vec<u8>)>) {
             for e in std::fs::read_dir(dir).into_iter().flatten().flatten() {
                 let path = e.path();
@@ -46,12 +53,12 @@ impl Home {
     }
 }
 
-fn s(p: &Path) -> String {
+pub fn s(p: &Path) -> String {
     p.display().to_string()
 }
 
 /// The same component with a custom section appended: same checks, new digest.
-fn variant(dir: &Path, name: &str) -> PathBuf {
+pub fn variant(dir: &Path, name: &str) -> PathBuf {
     let mut bytes = std::fs::read(component(EXAMPLE)).unwrap();
     let section_name = b"kridik-test-variant";
     let payload = name.as_bytes();

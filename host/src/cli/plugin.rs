@@ -4,7 +4,7 @@
 use super::write_stdout;
 use anyhow::{Context, Result};
 use clap::{Args, Subcommand, ValueEnum};
-use kridik::plugins::{self, AddRequest, Added, Installed, Store};
+use kridik::plugins::{self, lock, oci, AddRequest, Added, Installed, Store};
 use kridik::report::exit;
 use kridik::scan::{self, Options};
 use std::path::PathBuf;
@@ -19,18 +19,95 @@ pub enum PluginCommand {
     Info(InfoArgs),
     /// Uninstall a plugin.
     Remove(RemoveArgs),
+    /// Publish a check component to an OCI registry.
+    Push(PushArgs),
+    /// Move the lock file's pins to what the packs' tags name now, and install them.
+    Update(UpdateArgs),
+}
+
+/// How to reach an OCI registry.
+#[derive(Args)]
+pub struct RegistryArgs {
+    /// Registry user name (the password is read from stdin with --password-stdin).
+    #[arg(long, requires = "password_stdin")]
+    username: Option<String>,
+    /// Read the registry password from stdin.
+    #[arg(long, requires = "username")]
+    password_stdin: bool,
+    /// Use plain HTTP (always the case for localhost and 127.0.0.1).
+    #[arg(long)]
+    insecure: bool,
+}
+
+impl RegistryArgs {
+    fn access(&self) -> Result<oci::Access> {
+        let basic = match &self.username {
+            Some(user) => {
+                let mut password = String::new();
+                std::io::stdin()
+                    .read_line(&mut password)
+                    .context("cannot read the password from stdin")?;
+                Some((
+                    user.clone(),
+                    password.trim_end_matches(['\r', '\n']).to_string(),
+                ))
+            }
+            None => None,
+        };
+        Ok(oci::Access {
+            basic,
+            insecure: self.insecure,
+        })
+    }
 }
 
 #[derive(Args)]
 pub struct AddArgs {
-    /// The component (.wasm) to install.
-    file: PathBuf,
+    /// The component to install: a .wasm file, or oci://REGISTRY/REPO:TAG (or @sha256:DIGEST).
+    file: String,
     /// Install under this name (default: from the file name).
     #[arg(long)]
     name: Option<String>,
     /// Replace installed plugins that have the same name or provide the same check ids.
     #[arg(long)]
     replace: bool,
+    #[command(flatten)]
+    registry: RegistryArgs,
+    /// The lock file pinning OCI packs by digest (default: ./kridik.lock if it exists, else one in KRIDIK_HOME).
+    #[arg(long, value_name = "FILE")]
+    lock: Option<PathBuf>,
+}
+
+#[derive(Args)]
+pub struct PushArgs {
+    /// The component (.wasm) to publish.
+    file: PathBuf,
+    /// Where: oci://REGISTRY/REPO:TAG.
+    reference: String,
+    /// org.opencontainers.image.version (default: the tag).
+    #[arg(long)]
+    version: Option<String>,
+    /// org.opencontainers.image.description (default: the checks it contains).
+    #[arg(long)]
+    description: Option<String>,
+    /// org.opencontainers.image.source, e.g. the repository URL.
+    #[arg(long)]
+    source: Option<String>,
+    /// org.opencontainers.image.licenses, an SPDX expression.
+    #[arg(long)]
+    licenses: Option<String>,
+    #[command(flatten)]
+    registry: RegistryArgs,
+}
+
+#[derive(Args)]
+pub struct UpdateArgs {
+    /// Plugins to update (default: every pack in the lock file).
+    names: Vec<String>,
+    #[command(flatten)]
+    registry: RegistryArgs,
+    #[arg(long, value_name = "FILE")]
+    lock: Option<PathBuf>,
 }
 
 #[derive(Args)]
@@ -64,40 +141,199 @@ pub fn run(cmd: PluginCommand) -> Result<i32> {
         PluginCommand::List(a) => list(a),
         PluginCommand::Info(a) => info(a),
         PluginCommand::Remove(a) => remove(a),
+        PluginCommand::Push(a) => push(a),
+        PluginCommand::Update(a) => update(a),
     }
 }
 
 fn add(args: AddArgs) -> Result<i32> {
     let store = Store::open(None)?;
-    let source = args.file.display().to_string();
-    let bytes =
-        std::fs::read(&args.file).with_context(|| format!("cannot read plugin {source}"))?;
-    // The file's absolute path says where it came from even after a `cd`.
-    let source = std::path::absolute(&args.file)
-        .map(|p| p.display().to_string())
-        .unwrap_or(source);
     let rt = scan::runtime(&Options::default())?;
+    if oci::is_oci(&args.file) {
+        return add_oci(&store, &rt, args);
+    }
+    let path = PathBuf::from(&args.file);
+    let bytes = std::fs::read(&path).with_context(|| {
+        let looks_remote = !path.exists() && args.file.contains('/') && args.file.contains(':');
+        let hint = if looks_remote {
+            format!(" (to add from a registry, write oci://{})", args.file)
+        } else {
+            String::new()
+        };
+        format!("cannot read plugin {}{hint}", args.file)
+    })?;
+    // The file's absolute path says where it came from even after a `cd`.
+    let source = std::path::absolute(&path)
+        .map(|p| p.display().to_string())
+        .unwrap_or(args.file.clone());
+    let request = AddRequest {
+        bytes: &bytes,
+        source,
+        name: args.name,
+        replace: args.replace,
+    };
+    let line = match plugins::add(&store, &rt, request)? {
+        Added::Unchanged(p) => format!(
+            "{} is already installed as {} ({}): nothing to do",
+            args.file, p.name, p.digest
+        ),
+        added => added_line(&added),
+    };
+    println!("{line}");
+    Ok(exit::CLEAN)
+}
+
+fn added_line(added: &Added) -> String {
+    match added {
+        Added::Unchanged(p) => format!(
+            "{} is already installed ({}): nothing to do",
+            p.name, p.digest
+        ),
+        Added::New(p) => format!("added {}", summary(p)),
+        Added::Replaced(p, old) => format!("added {}, replacing {}", summary(p), old.join(", ")),
+    }
+}
+
+/// A tag resolves through the lock file when it pins it, so CI installs the
+/// same bytes every time; otherwise the tag's digest is pinned now.
+fn add_oci(store: &Store, rt: &kridik::runtime::Runtime, args: AddArgs) -> Result<i32> {
+    let access = args.registry.access()?;
+    let lock_path = lock::path(args.lock.clone(), store);
+    let mut lock = lock::Lock::read(&lock_path)?;
+    let reference = oci::parse(&args.file)?;
+    let locked = lock.get(&args.file).map(|p| p.digest.clone());
+    let fetch = match &locked {
+        Some(digest) => format!(
+            "oci://{}/{}@{digest}",
+            reference.registry(),
+            reference.repository()
+        ),
+        None => args.file.clone(),
+    };
+    let pulled = oci::pull(&fetch, &access)?;
+    let name = args
+        .name
+        .unwrap_or_else(|| plugins::name_from(reference.repository()));
     let added = plugins::add(
-        &store,
-        &rt,
+        store,
+        rt,
         AddRequest {
-            bytes: &bytes,
-            source,
-            name: args.name,
+            bytes: &pulled.bytes,
+            // Through the lock, the tag the user named stays in the record.
+            source: match &locked {
+                Some(digest) => format!("{}@{digest}", args.file),
+                None => pulled.pinned.clone(),
+            },
+            name: Some(name.clone()),
             replace: args.replace,
         },
     )?;
-    let line = match added {
-        Added::Unchanged(p) => format!(
-            "{} is already installed as {} ({}): nothing to do",
-            args.file.display(),
-            p.name,
-            p.digest
-        ),
-        Added::New(p) => format!("added {}", summary(&p)),
-        Added::Replaced(p, old) => format!("added {}, replacing {}", summary(&p), old.join(", ")),
+    println!("{}", added_line(&added));
+    match locked {
+        Some(digest) => println!("pinned by {} to {digest}", lock_path.display()),
+        None if reference.digest().is_none() => {
+            lock.set(lock::Pin {
+                reference: args.file.clone(),
+                digest: pulled.manifest_digest.clone(),
+                name,
+            });
+            lock.write(&lock_path)?;
+            println!(
+                "{} is {}; pinned in {} (pin it elsewhere with oci://{}/{}@{})",
+                args.file,
+                pulled.manifest_digest,
+                lock_path.display(),
+                reference.registry(),
+                reference.repository(),
+                pulled.manifest_digest
+            );
+        }
+        None => {}
+    }
+    Ok(exit::CLEAN)
+}
+
+fn push(args: PushArgs) -> Result<i32> {
+    let file = args.file.display().to_string();
+    let bytes = std::fs::read(&args.file).with_context(|| format!("cannot read plugin {file}"))?;
+    // Only a component this kridik can load is worth publishing.
+    let rt = scan::runtime(&Options::default())?;
+    let plugin = rt.load(&file, &bytes)?;
+    let ids: Vec<&str> = plugin.checks.iter().map(|c| c.id.as_str()).collect();
+    let describe = oci::Describe {
+        version: args.version,
+        description: args
+            .description
+            .or_else(|| Some(format!("kridik checks: {}", ids.join(", ")))),
+        source: args.source,
+        licenses: args.licenses,
     };
-    println!("{line}");
+    let pushed = oci::push(
+        &bytes,
+        &args.reference,
+        &plugins::name_from(&file),
+        &describe,
+        (&plugin.imports, &plugin.exports),
+        &args.registry.access()?,
+    )?;
+    println!(
+        "pushed {} ({} check(s): {})",
+        pushed.pinned,
+        ids.len(),
+        ids.join(", ")
+    );
+    Ok(exit::CLEAN)
+}
+
+fn update(args: UpdateArgs) -> Result<i32> {
+    let store = Store::open(None)?;
+    let rt = scan::runtime(&Options::default())?;
+    let access = args.registry.access()?;
+    let lock_path = lock::path(args.lock.clone(), &store);
+    let mut lock = lock::Lock::read(&lock_path)?;
+    let pins: Vec<lock::Pin> = lock
+        .pins()
+        .iter()
+        .filter(|p| args.names.is_empty() || args.names.contains(&p.name))
+        .cloned()
+        .collect();
+    if let Some(missing) = args
+        .names
+        .iter()
+        .find(|n| !pins.iter().any(|p| &p.name == *n))
+    {
+        anyhow::bail!(
+            "{} pins no pack named {missing} (add it with `kridik plugin add oci://...`)",
+            lock_path.display()
+        );
+    }
+    for pin in pins {
+        let pulled = oci::pull(&pin.reference, &access)?;
+        if pulled.manifest_digest == pin.digest {
+            println!("{}: {} is still {}", pin.name, pin.reference, pin.digest);
+            continue;
+        }
+        let added = plugins::add(
+            &store,
+            &rt,
+            AddRequest {
+                bytes: &pulled.bytes,
+                source: pulled.pinned.clone(),
+                name: Some(pin.name.clone()),
+                replace: true,
+            },
+        )?;
+        println!("{}", added_line(&added));
+        println!(
+            "{}: {} moved from {} to {}",
+            pin.name, pin.reference, pin.digest, pulled.manifest_digest
+        );
+        lock.set(lock::Pin {
+            digest: pulled.manifest_digest,
+            ..pin
+        });
+        lock.write(&lock_path)?;
+    }
     Ok(exit::CLEAN)
 }
 

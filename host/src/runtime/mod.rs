@@ -78,6 +78,9 @@ pub struct Plugin {
     pub wit_version: String,
     pub checks: Vec<CheckInfo>,
     pub from_cache: bool,
+    /// The component's own import and export names (for OCI artifact metadata).
+    pub imports: Vec<String>,
+    pub exports: Vec<String>,
     pre: CheckPre<State>,
 }
 
@@ -135,12 +138,16 @@ impl Runtime {
                 root(&e.into())
             )
         })?;
+        let ty = component.component_type();
+        let names = |items: &mut dyn Iterator<Item = &str>| items.map(String::from).collect();
         let mut plugin = Plugin {
             name: name.to_string(),
             digest,
             wit_version,
             checks: Vec::new(),
             from_cache,
+            imports: names(&mut ty.imports(&self.engine).map(|(n, _)| n)),
+            exports: names(&mut ty.exports(&self.engine).map(|(n, _)| n)),
             pre,
         };
         plugin.checks = self.describe(&plugin)?;

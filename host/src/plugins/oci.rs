@@ -1,0 +1,467 @@
+//! Check packs in OCI registries, in the CNCF Wasm OCI artifact layout: a
+//! config of media type `application/vnd.wasm.config.v0+json` and one
+//! `application/wasm` layer, with `org.opencontainers.image.*` annotations,
+//! so `wkg` and ORAS-style tools read and write the same artifacts.
+
+use anyhow::{anyhow, bail, Context, Result};
+use base64::Engine as _;
+use oci_client::client::{ClientConfig, ClientProtocol, Config, ImageLayer};
+use oci_client::errors::{OciDistributionError, OciErrorCode};
+use oci_client::manifest::{OciDescriptor, OciImageManifest, OCI_IMAGE_MEDIA_TYPE};
+use oci_client::secrets::RegistryAuth;
+use oci_client::{Client, Reference};
+use std::collections::BTreeMap;
+use std::pin::Pin;
+use std::task::{Context as TaskContext, Poll};
+
+// oci-client's WASM_* constants are the older wasm-to-oci types, not CNCF's.
+pub const WASM_CONFIG_MEDIA_TYPE: &str = "application/vnd.wasm.config.v0+json";
+pub const WASM_LAYER_MEDIA_TYPE: &str = "application/wasm";
+/// The largest component kridik pulls; the biggest real checks (JS) are ~12 MB.
+pub const MAX_COMPONENT_BYTES: usize = 64 << 20;
+
+const SCHEME: &str = "oci://";
+
+/// How to reach a registry.
+#[derive(Clone, Debug, Default)]
+pub struct Access {
+    /// `--username` with the password read from stdin.
+    pub basic: Option<(String, String)>,
+    /// Plain HTTP (always allowed for localhost and 127.0.0.1).
+    pub insecure: bool,
+}
+
+/// Annotations a pack carries (`org.opencontainers.image.*`).
+#[derive(Clone, Debug, Default)]
+pub struct Describe {
+    pub version: Option<String>,
+    pub description: Option<String>,
+    pub source: Option<String>,
+    pub licenses: Option<String>,
+}
+
+pub struct Pushed {
+    /// `oci://registry/repo:tag@sha256:...`: the tag and the digest to pin.
+    pub pinned: String,
+    pub manifest_digest: String,
+}
+
+pub struct Pulled {
+    pub bytes: Vec<u8>,
+    pub manifest_digest: String,
+    pub pinned: String,
+    pub annotations: BTreeMap<String, String>,
+}
+
+pub fn is_oci(s: &str) -> bool {
+    s.starts_with(SCHEME)
+}
+
+/// `oci://REGISTRY/REPO:TAG` or `oci://REGISTRY/REPO@sha256:...`.
+pub fn parse(s: &str) -> Result<Reference> {
+    let rest = s
+        .strip_prefix(SCHEME)
+        .with_context(|| format!("`{s}` is not an OCI reference: write oci://REGISTRY/REPO:TAG"))?;
+    let reference: Reference = rest.parse().map_err(|e| {
+        anyhow!("`{s}` is not a valid OCI reference ({e}): write oci://REGISTRY/REPO:TAG or oci://REGISTRY/REPO@sha256:DIGEST")
+    })?;
+    if !rest.starts_with(reference.registry()) {
+        bail!("`{s}` names no registry: write oci://REGISTRY/REPO:TAG (e.g. oci://ghcr.io/acme/checks:1.0)");
+    }
+    Ok(reference)
+}
+
+fn display(r: &Reference) -> String {
+    format!("{SCHEME}{}", r.whole())
+}
+
+fn pinned(r: &Reference, manifest_digest: &str) -> String {
+    let tag = r.tag().map(|t| format!(":{t}")).unwrap_or_default();
+    format!(
+        "{SCHEME}{}/{}{tag}@{manifest_digest}",
+        r.registry(),
+        r.repository()
+    )
+}
+
+fn client(r: &Reference, access: &Access) -> Client {
+    let host = r.registry().to_string();
+    let local = ["localhost", "127.0.0.1", "[::1]"]
+        .iter()
+        .any(|l| host == *l || host.starts_with(&format!("{l}:")));
+    let protocol = if access.insecure || local {
+        ClientProtocol::HttpsExcept(vec![host])
+    } else {
+        ClientProtocol::Https
+    };
+    // reqwest's rustls has no provider of its own: use kube's ring.
+    let _ = rustls::crypto::ring::default_provider().install_default();
+    Client::new(ClientConfig {
+        protocol,
+        platform_resolver: None,
+        connect_timeout: Some(std::time::Duration::from_secs(10)),
+        read_timeout: Some(std::time::Duration::from_secs(60)),
+        ..ClientConfig::default()
+    })
+}
+
+/// Explicit credentials, else the Docker config file's, else anonymous.
+fn auth(r: &Reference, access: &Access) -> Result<RegistryAuth> {
+    if let Some((user, password)) = &access.basic {
+        return Ok(RegistryAuth::Basic(user.clone(), password.clone()));
+    }
+    Ok(docker_config_auth(r.registry())?.unwrap_or(RegistryAuth::Anonymous))
+}
+
+/// `auths.<registry>` of `$DOCKER_CONFIG/config.json` or `~/.docker/config.json`:
+/// `auth` (base64 `user:password`) or `username`/`password`.
+fn docker_config_auth(registry: &str) -> Result<Option<RegistryAuth>> {
+    let path = match std::env::var_os("DOCKER_CONFIG") {
+        Some(dir) => std::path::PathBuf::from(dir).join("config.json"),
+        None => match directories::BaseDirs::new() {
+            Some(b) => b.home_dir().join(".docker/config.json"),
+            None => return Ok(None),
+        },
+    };
+    let Ok(text) = std::fs::read_to_string(&path) else {
+        return Ok(None);
+    };
+    let config: serde_json::Value = serde_json::from_str(&text)
+        .with_context(|| format!("{} is not valid JSON", path.display()))?;
+    let Some(entry) = config["auths"].as_object().and_then(|auths| {
+        auths.iter().find_map(|(k, v)| {
+            let host = k
+                .trim_start_matches("https://")
+                .trim_start_matches("http://");
+            (host.trim_end_matches('/') == registry).then_some(v)
+        })
+    }) else {
+        return Ok(None);
+    };
+    if let Some(encoded) = entry["auth"].as_str().filter(|s| !s.is_empty()) {
+        let decoded = base64::engine::general_purpose::STANDARD
+            .decode(encoded)
+            .ok()
+            .and_then(|b| String::from_utf8(b).ok())
+            .and_then(|s| {
+                s.split_once(':')
+                    .map(|(u, p)| (u.to_string(), p.to_string()))
+            })
+            .with_context(|| {
+                format!(
+                    "{}: auths.{registry}.auth is not base64 of user:password",
+                    path.display()
+                )
+            })?;
+        return Ok(Some(RegistryAuth::Basic(decoded.0, decoded.1)));
+    }
+    match (entry["username"].as_str(), entry["password"].as_str()) {
+        (Some(u), Some(p)) => Ok(Some(RegistryAuth::Basic(u.into(), p.into()))),
+        _ => Ok(None),
+    }
+}
+
+fn block_on<F: std::future::Future>(f: F) -> Result<F::Output> {
+    let rt = tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()
+        .context("cannot start the network runtime")?;
+    Ok(rt.block_on(f))
+}
+
+/// Publishes a component (already validated by the caller) as a Wasm OCI artifact.
+pub fn push(
+    wasm: &[u8],
+    target: &str,
+    title: &str,
+    describe: &Describe,
+    component: (&[String], &[String]),
+    access: &Access,
+) -> Result<Pushed> {
+    let r = parse(target)?;
+    let layer_digest = format!("sha256:{}", crate::runtime::sha256(wasm));
+    let created = created();
+    let config = serde_json::json!({
+        "created": created,
+        "architecture": "wasm",
+        "os": "wasip2",
+        "layerDigests": [layer_digest],
+        "component": { "imports": component.0, "exports": component.1 },
+    });
+    let config = Config::new(
+        serde_json::to_vec(&config)?,
+        WASM_CONFIG_MEDIA_TYPE.to_string(),
+        None,
+    );
+    let layers = [ImageLayer::new(
+        wasm.to_vec(),
+        WASM_LAYER_MEDIA_TYPE.to_string(),
+        None,
+    )];
+    let mut annotations = BTreeMap::from([
+        ("org.opencontainers.image.created".to_string(), created),
+        (
+            "org.opencontainers.image.title".to_string(),
+            title.to_string(),
+        ),
+    ]);
+    let version = describe
+        .version
+        .clone()
+        .or_else(|| r.tag().map(String::from));
+    for (key, value) in [
+        ("version", version),
+        ("description", describe.description.clone()),
+        ("source", describe.source.clone()),
+        ("licenses", describe.licenses.clone()),
+    ] {
+        if let Some(v) = value {
+            annotations.insert(format!("org.opencontainers.image.{key}"), v);
+        }
+    }
+    // push(.., None) would drop the annotations: build the manifest ourselves.
+    let mut manifest = OciImageManifest::build(&layers, &config, Some(annotations));
+    manifest.media_type = Some(OCI_IMAGE_MEDIA_TYPE.to_string());
+    let c = client(&r, access);
+    let auth = auth(&r, access)?;
+    block_on(async {
+        c.push(&r, &layers, config, &auth, Some(manifest))
+            .await
+            .map_err(|e| explain(e, &r, "push to"))?;
+        let digest = c
+            .fetch_manifest_digest(&r, &auth)
+            .await
+            .map_err(|e| explain(e, &r, "read back"))?;
+        Ok(Pushed {
+            pinned: pinned(&r, &digest),
+            manifest_digest: digest,
+        })
+    })?
+}
+
+/// Fetches a component, refusing anything that is not one Wasm layer or that
+/// does not match its digests.
+pub fn pull(source: &str, access: &Access) -> Result<Pulled> {
+    let r = parse(source)?;
+    let c = client(&r, access);
+    let auth = auth(&r, access)?;
+    block_on(async {
+        let (manifest, digest) = c
+            .pull_image_manifest(&r, &auth)
+            .await
+            .map_err(|e| explain(e, &r, "pull from"))?;
+        if let Some(wanted) = r.digest() {
+            if wanted != digest {
+                bail!(
+                    "{}: the registry served manifest {digest}, not the digest asked for; refusing it",
+                    display(&r)
+                );
+            }
+        }
+        let layer = wasm_layer(&r, &manifest)?;
+        let mut out = Capped::new(MAX_COMPONENT_BYTES);
+        c.pull_blob(&r, layer, &mut out)
+            .await
+            .map_err(|e| explain(e, &r, "pull from"))?;
+        Ok(Pulled {
+            bytes: out.buf,
+            pinned: pinned(&r, &digest),
+            manifest_digest: digest,
+            annotations: manifest.annotations.clone().unwrap_or_default(),
+        })
+    })?
+}
+
+fn wasm_layer<'m>(r: &Reference, m: &'m OciImageManifest) -> Result<&'m OciDescriptor> {
+    let layers: Vec<&str> = m.layers.iter().map(|l| l.media_type.as_str()).collect();
+    if m.config.media_type != WASM_CONFIG_MEDIA_TYPE || layers.as_slice() != [WASM_LAYER_MEDIA_TYPE]
+    {
+        bail!(
+            "{} is not a Wasm component artifact: config {}, layers [{}]; kridik plugins have config {WASM_CONFIG_MEDIA_TYPE} and one {WASM_LAYER_MEDIA_TYPE} layer (publish with `kridik plugin push`)",
+            display(r),
+            m.config.media_type,
+            layers.join(", ")
+        );
+    }
+    let layer = &m.layers[0];
+    if layer.size < 0 || layer.size as usize > MAX_COMPONENT_BYTES {
+        bail!(
+            "{}: the component is {} bytes, more than kridik accepts ({MAX_COMPONENT_BYTES})",
+            display(r),
+            layer.size
+        );
+    }
+    Ok(layer)
+}
+
+/// One line that names the registry and says what to do.
+fn explain(e: OciDistributionError, r: &Reference, what: &str) -> anyhow::Error {
+    let reg = r.registry();
+    let whole = display(r);
+    let codes: Vec<&OciErrorCode> = match &e {
+        OciDistributionError::RegistryError { envelope, .. } => {
+            envelope.errors.iter().map(|x| &x.code).collect()
+        }
+        _ => Vec::new(),
+    };
+    let has = |c: OciErrorCode| codes.contains(&&c);
+    match &e {
+        OciDistributionError::RequestError(re) if re.is_connect() || re.is_timeout() => anyhow!(
+            "cannot {what} registry {reg}: {}; check that it is running at that address (a plain-HTTP registry not on localhost needs --insecure)",
+            chain(re).rsplit(": ").next().unwrap_or_default()
+        ),
+        OciDistributionError::RequestError(re) => anyhow!(
+            "cannot {what} registry {reg}: {}; a plain-HTTP registry not on localhost needs --insecure",
+            chain(re)
+        ),
+        OciDistributionError::AuthenticationFailure(_)
+        | OciDistributionError::UnauthorizedError { .. } => anyhow!(
+            "registry {reg} refused access to {}: pass --username and --password-stdin, or `docker login {reg}`",
+            r.repository()
+        ),
+        OciDistributionError::ServerError { code: 401 | 403, .. } => anyhow!(
+            "registry {reg} refused access to {}: pass --username and --password-stdin, or `docker login {reg}`",
+            r.repository()
+        ),
+        _ if has(OciErrorCode::Unauthorized) || has(OciErrorCode::Denied) => anyhow!(
+            "registry {reg} refused access to {}: pass --username and --password-stdin, or `docker login {reg}`",
+            r.repository()
+        ),
+        OciDistributionError::ImageManifestNotFoundError(_) => {
+            anyhow!("{whole} was not found in registry {reg}: check the repository and tag")
+        }
+        _ if has(OciErrorCode::ManifestUnknown) || has(OciErrorCode::NameUnknown) => {
+            anyhow!("{whole} was not found in registry {reg}: check the repository and tag")
+        }
+        OciDistributionError::ServerError { code: 404, .. } => {
+            anyhow!("{whole} was not found in registry {reg}: check the repository and tag")
+        }
+        OciDistributionError::DigestError(d) => anyhow!(
+            "{whole}: registry {reg} served content that does not match its digest ({d}); refusing it"
+        ),
+        OciDistributionError::IoError(io) if io.kind() == std::io::ErrorKind::FileTooLarge => {
+            anyhow!("{whole}: the component is larger than kridik accepts ({MAX_COMPONENT_BYTES} bytes)")
+        }
+        other => anyhow!("cannot {what} registry {reg} ({whole}): {other}"),
+    }
+}
+
+/// An error and its causes on one line (reqwest hides the useful part in sources).
+fn chain(e: &dyn std::error::Error) -> String {
+    let mut parts = vec![e.to_string()];
+    let mut cur = e.source();
+    while let Some(s) = cur {
+        let text = s.to_string();
+        if !parts.iter().any(|p| p.contains(&text)) {
+            parts.push(text);
+        }
+        cur = s.source();
+    }
+    parts.join(": ")
+}
+
+/// `SOURCE_DATE_EPOCH` (reproducible builds), else now, as RFC 3339 UTC.
+fn created() -> String {
+    let secs = std::env::var("SOURCE_DATE_EPOCH")
+        .ok()
+        .and_then(|s| s.parse::<i64>().ok())
+        .unwrap_or_else(|| {
+            std::time::SystemTime::now()
+                .duration_since(std::time::UNIX_EPOCH)
+                .map(|d| d.as_secs() as i64)
+                .unwrap_or(0)
+        });
+    rfc3339(secs)
+}
+
+/// Seconds since the epoch as `YYYY-MM-DDTHH:MM:SSZ` (proleptic Gregorian).
+fn rfc3339(secs: i64) -> String {
+    let (days, rem) = (secs.div_euclid(86_400), secs.rem_euclid(86_400));
+    // Civil date from days since 1970-01-01 (Howard Hinnant's algorithm).
+    let z = days + 719_468;
+    let era = z.div_euclid(146_097);
+    let doe = z - era * 146_097;
+    let yoe = (doe - doe / 1_460 + doe / 36_524 - doe / 146_096) / 365;
+    let doy = doe - (365 * yoe + yoe / 4 - yoe / 100);
+    let mp = (5 * doy + 2) / 153;
+    let day = doy - (153 * mp + 2) / 5 + 1;
+    let month = if mp < 10 { mp + 3 } else { mp - 9 };
+    let year = yoe + era * 400 + i64::from(month <= 2);
+    format!(
+        "{year:04}-{month:02}-{day:02}T{:02}:{:02}:{:02}Z",
+        rem / 3600,
+        rem % 3600 / 60,
+        rem % 60
+    )
+}
+
+/// A buffer that refuses to grow past a limit: a registry cannot make kridik
+/// hold more than [`MAX_COMPONENT_BYTES`] whatever it streams.
+struct Capped {
+    buf: Vec<u8>,
+    limit: usize,
+}
+
+impl Capped {
+    fn new(limit: usize) -> Self {
+        Capped {
+            buf: Vec::new(),
+            limit,
+        }
+    }
+}
+
+impl tokio::io::AsyncWrite for Capped {
+    fn poll_write(
+        mut self: Pin<&mut Self>,
+        _: &mut TaskContext<'_>,
+        data: &[u8],
+    ) -> Poll<std::io::Result<usize>> {
+        if self.buf.len() + data.len() > self.limit {
+            return Poll::Ready(Err(std::io::Error::new(
+                std::io::ErrorKind::FileTooLarge,
+                "component too large",
+            )));
+        }
+        self.buf.extend_from_slice(data);
+        Poll::Ready(Ok(data.len()))
+    }
+
+    fn poll_flush(self: Pin<&mut Self>, _: &mut TaskContext<'_>) -> Poll<std::io::Result<()>> {
+        Poll::Ready(Ok(()))
+    }
+
+    fn poll_shutdown(self: Pin<&mut Self>, _: &mut TaskContext<'_>) -> Poll<std::io::Result<()>> {
+        Poll::Ready(Ok(()))
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn references_need_the_scheme_and_a_registry() {
+        let r = parse("oci://127.0.0.1:5000/kridik/pack:1.0").unwrap();
+        assert_eq!(r.registry(), "127.0.0.1:5000");
+        assert_eq!(r.repository(), "kridik/pack");
+        assert_eq!(r.tag(), Some("1.0"));
+        assert_eq!(
+            pinned(&r, "sha256:ab"),
+            "oci://127.0.0.1:5000/kridik/pack:1.0@sha256:ab"
+        );
+        let err = parse("127.0.0.1:5000/kridik/pack:1.0")
+            .unwrap_err()
+            .to_string();
+        assert!(err.contains("write oci://REGISTRY/REPO:TAG"), "{err}");
+        let err = parse("oci://pack:1.0").unwrap_err().to_string();
+        assert!(err.contains("names no registry"), "{err}");
+    }
+
+    #[test]
+    fn timestamps_are_rfc3339_utc() {
+        assert_eq!(rfc3339(0), "1970-01-01T00:00:00Z");
+        assert_eq!(rfc3339(951_782_400), "2000-02-29T00:00:00Z");
+        assert_eq!(rfc3339(1_795_398_245), "2026-11-23T01:44:05Z");
+    }
+}

@@ -1,0 +1,257 @@
+//! Check packs through a real OCI registry (Debian's docker-registry on
+//! 127.0.0.1): push, pull by tag and digest, the lock file, tampering,
+//! wrong artifacts, missing tags, a registry that is down, and basic auth.
+
+use crate::plugins::{s, variant, Home, EXAMPLE};
+use crate::registry::{Registry, PASSWORD, USER};
+use crate::support::*;
+
+fn example_wasm() -> String {
+    s(&component(EXAMPLE))
+}
+
+/// The manifest digest at the end of `pushed oci://...@sha256:...`.
+fn pushed_digest(run: &Run) -> String {
+    assert_eq!(run.code, 0, "{}", run.stderr);
+    let at = run.stdout.find("@sha256:").expect("a pinned reference");
+    run.stdout[at + 1..at + 72].to_string()
+}
+
+#[test]
+fn packs_round_trip_by_tag_and_digest_and_the_lock_pins_them() {
+    let reg = Registry::start(false);
+    let home = Home::new();
+    let tag = reg.reference("acme/gw-tls:1.0");
+    let push = home.kridik(&[
+        "plugin",
+        "push",
+        &example_wasm(),
+        &tag,
+        "--source",
+        "https://example.com/acme/checks",
+        "--licenses",
+        "Apache-2.0",
+    ]);
+    let v1 = pushed_digest(&push);
+    assert!(push.stdout.contains("EXAMPLE-GW-001"), "{}", push.stdout);
+
+    // The artifact is in the CNCF Wasm layout, with the standard annotations.
+    let manifest: serde_json::Value = {
+        let url = format!("http://{}/v2/acme/gw-tls/manifests/1.0", reg.host);
+        let out = std::process::Command::new("curl")
+            .args([
+                "-sf",
+                "-H",
+                "Accept: application/vnd.oci.image.manifest.v1+json",
+                &url,
+            ])
+            .output()
+            .expect("curl");
+        serde_json::from_slice(&out.stdout).expect("the manifest is JSON")
+    };
+    assert_eq!(
+        manifest["config"]["mediaType"],
+        "application/vnd.wasm.config.v0+json"
+    );
+    assert_eq!(manifest["layers"][0]["mediaType"], "application/wasm");
+    assert_eq!(manifest["layers"].as_array().unwrap().len(), 1);
+    let ann = &manifest["annotations"];
+    assert_eq!(ann["org.opencontainers.image.version"], "1.0");
+    assert_eq!(ann["org.opencontainers.image.licenses"], "Apache-2.0");
+    assert_eq!(
+        ann["org.opencontainers.image.source"],
+        "https://example.com/acme/checks"
+    );
+    assert_eq!(
+        ann["org.opencontainers.image.description"],
+        "kridik checks: EXAMPLE-GW-001"
+    );
+
+    // Add by tag: installed under the repository's name, digest printed and pinned.
+    let lock = home.dir.path().join("project.lock");
+    let lock_arg = s(&lock);
+    let add = home.kridik(&["plugin", "add", &tag, "--lock", &lock_arg]);
+    assert_eq!(add.code, 0, "{}", add.stderr);
+    assert!(
+        add.stdout.contains(&format!("is {v1}; pinned in")),
+        "{}",
+        add.stdout
+    );
+    let listed = home.list();
+    assert_eq!(listed[0]["name"], "gw-tls");
+    assert_eq!(listed[0]["source"], format!("{tag}@{v1}"));
+    let scan = home.kridik(&[
+        "scan",
+        "-f",
+        &s(&example("insecure-mesh")),
+        "--no-builtin",
+        "--format",
+        "json",
+    ]);
+    assert_eq!(check(&scan.json(), "EXAMPLE-GW-001")["status"], "fail");
+
+    // Add by digest in another home.
+    let other = Home::new();
+    let by_digest = format!("oci://{}/acme/gw-tls@{v1}", reg.host);
+    let add = other.kridik(&["plugin", "add", &by_digest]);
+    assert_eq!(add.code, 0, "{}", add.stderr);
+    assert_eq!(other.list()[0]["digest"], listed[0]["digest"]);
+
+    // The tag moves; a CI run with the lock still gets v1 until `update`.
+    let dir = tempfile::tempdir().unwrap();
+    let v2 = pushed_digest(&home.kridik(&["plugin", "push", &s(&variant(dir.path(), "v2")), &tag]));
+    assert_ne!(v1, v2);
+    let ci = Home::new();
+    let add = ci.kridik(&["plugin", "add", &tag, "--lock", &lock_arg]);
+    assert_eq!(add.code, 0, "{}", add.stderr);
+    assert!(add.stdout.contains(&format!("to {v1}")), "{}", add.stdout);
+    assert_eq!(ci.list()[0]["source"], format!("{tag}@{v1}"));
+    let update = ci.kridik(&["plugin", "update", "--lock", &lock_arg]);
+    assert_eq!(update.code, 0, "{}", update.stderr);
+    assert!(
+        update.stdout.contains(&format!("moved from {v1} to {v2}")),
+        "{}",
+        update.stdout
+    );
+    assert_eq!(ci.list()[0]["source"], format!("{tag}@{v2}"));
+    let pinned: serde_json::Value = serde_json::from_slice(&std::fs::read(&lock).unwrap()).unwrap();
+    assert_eq!(pinned["packs"][0]["digest"], v2.as_str());
+    let again = ci.kridik(&["plugin", "update", "--lock", &lock_arg]);
+    assert!(
+        again.stdout.contains(&format!("is still {v2}")),
+        "{}",
+        again.stdout
+    );
+}
+
+#[test]
+fn tampered_wrong_missing_and_unreachable_packs_are_clear_errors() {
+    let reg = Registry::start(false);
+    let home = Home::new();
+    let tag = reg.reference("acme/gw-tls:1.0");
+    pushed_digest(&home.kridik(&["plugin", "push", &example_wasm(), &tag]));
+
+    let fails = |args: &[&str], message: &str| {
+        let run = home.kridik(args);
+        assert_eq!(run.code, 2, "{args:?}: {}", run.stdout);
+        assert_eq!(run.stderr.lines().count(), 1, "{}", run.stderr);
+        assert!(run.stderr.contains(message), "{args:?}: {}", run.stderr);
+    };
+    fails(
+        &["plugin", "add", &reg.reference("acme/gw-tls:9.9")],
+        &format!(
+            "{} was not found in registry {}",
+            reg.reference("acme/gw-tls:9.9"),
+            reg.host
+        ),
+    );
+    fails(
+        &["plugin", "add", &reg.reference("acme/absent:1.0")],
+        "was not found in registry",
+    );
+    fails(
+        &["plugin", "add", "registry.example/acme:1.0"],
+        "to add from a registry, write oci://registry.example/acme:1.0",
+    );
+    let closed = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+    let down = format!("oci://{}/acme/gw-tls:1.0", closed.local_addr().unwrap());
+    drop(closed);
+    fails(
+        &["plugin", "add", &down],
+        "check that it is running at that address",
+    );
+
+    // An OCI image that is not a Wasm component.
+    let image = reg.reference("acme/not-wasm:1.0");
+    push_foreign_image(&image);
+    fails(
+        &["plugin", "add", &image],
+        "is not a Wasm component artifact",
+    );
+
+    // A blob changed in the registry's storage is refused.
+    let layer = kridik::runtime::sha256(&std::fs::read(component(EXAMPLE)).unwrap());
+    let blob = reg.blob_file(&format!("sha256:{layer}"));
+    let mut bytes = std::fs::read(&blob).unwrap();
+    bytes[100] ^= 0xff;
+    std::fs::write(&blob, bytes).unwrap();
+    fails(&["plugin", "add", &tag], "does not match its digest");
+    assert!(
+        home.files().is_empty(),
+        "nothing is installed after a failure"
+    );
+}
+
+/// Pushes an ordinary container-image-shaped artifact with oci-client.
+fn push_foreign_image(reference: &str) {
+    use oci_client::client::{ClientConfig, ClientProtocol, Config, ImageLayer};
+    let r: oci_client::Reference = reference.trim_start_matches("oci://").parse().unwrap();
+    let _ = rustls::crypto::ring::default_provider().install_default();
+    let client = oci_client::Client::new(ClientConfig {
+        protocol: ClientProtocol::Http,
+        ..Default::default()
+    });
+    let layers = [ImageLayer::oci_v1(b"not a component".to_vec(), None)];
+    let config = Config::oci_v1(b"{}".to_vec(), None);
+    tokio::runtime::Runtime::new()
+        .unwrap()
+        .block_on(client.push(
+            &r,
+            &layers,
+            config,
+            &oci_client::secrets::RegistryAuth::Anonymous,
+            None,
+        ))
+        .unwrap();
+}
+
+#[test]
+fn basic_auth_from_flags_or_the_docker_config() {
+    let reg = Registry::start(true);
+    let home = Home::new();
+    let tag = reg.reference("private/gw-tls:1.0");
+    let wasm = example_wasm();
+
+    let anonymous = home.kridik(&["plugin", "push", &wasm, &tag]);
+    assert_eq!(anonymous.code, 2);
+    assert!(
+        anonymous.stderr.contains(&format!(
+            "registry {} refused access to private/gw-tls",
+            reg.host
+        )),
+        "{}",
+        anonymous.stderr
+    );
+    let push_as = |password: &str| {
+        let args = [
+            "plugin",
+            "push",
+            &wasm,
+            &tag,
+            "--username",
+            USER,
+            "--password-stdin",
+        ];
+        run_with_stdin(&mut home.command(&args), &format!("{password}\n"))
+    };
+    let wrong = push_as("not-the-password");
+    assert_eq!(wrong.code, 2);
+    assert!(wrong.stderr.contains("refused access"), "{}", wrong.stderr);
+    let push = push_as(PASSWORD);
+    pushed_digest(&push);
+
+    // Pull with the credentials `docker login` would have stored.
+    let docker = tempfile::tempdir().unwrap();
+    use base64::Engine as _;
+    let auth = base64::engine::general_purpose::STANDARD.encode(format!("{USER}:{PASSWORD}"));
+    std::fs::write(
+        docker.path().join("config.json"),
+        serde_json::json!({ "auths": { reg.host.clone(): { "auth": auth } } }).to_string(),
+    )
+    .unwrap();
+    let add = run(home
+        .command(&["plugin", "add", &tag])
+        .env("DOCKER_CONFIG", docker.path()));
+    assert_eq!(add.code, 0, "{}", add.stderr);
+    assert_eq!(home.list()[0]["name"], "gw-tls");
+}
