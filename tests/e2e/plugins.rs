@@ -282,3 +282,56 @@ fn broken_components_are_refused_and_damage_is_reported_at_scan() {
     assert!(error.contains("kridik plugin add --replace"), "{error}");
     assert_eq!(check(&report, "IST-MTLS-001")["status"], "fail");
 }
+
+#[test]
+fn save_and_load_move_plugins_through_an_oci_layout() {
+    let home = Home::new();
+    assert_eq!(
+        home.kridik(&["plugin", "add", &s(&component(EXAMPLE)), "--name", "gw-tls"])
+            .code,
+        0
+    );
+    let out = tempfile::tempdir().unwrap();
+    let layout = out.path().join("packs");
+    let save = home.kridik(&["plugin", "save", "-o", &s(&layout)]);
+    assert_eq!(save.code, 0, "{}", save.stderr);
+    assert!(
+        save.stdout.starts_with("saved gw-tls to"),
+        "{}",
+        save.stdout
+    );
+    let index: serde_json::Value =
+        serde_json::from_slice(&std::fs::read(layout.join("index.json")).unwrap()).unwrap();
+    assert_eq!(
+        index["manifests"][0]["annotations"]["org.opencontainers.image.ref.name"],
+        "gw-tls"
+    );
+    assert!(layout.join("oci-layout").is_file());
+
+    // The air-gapped side installs the same bytes under the same name.
+    let offline = Home::new();
+    let load = offline.kridik(&["plugin", "load", &s(&layout)]);
+    assert_eq!(load.code, 0, "{}", load.stderr);
+    assert_eq!(offline.list()[0]["name"], "gw-tls");
+    assert_eq!(offline.list()[0]["digest"], home.list()[0]["digest"]);
+    assert!(offline.list()[0]["source"]
+        .as_str()
+        .unwrap()
+        .starts_with("oci-layout:"));
+
+    // A changed blob is refused and nothing is installed.
+    let layer = kridik::runtime::sha256(&std::fs::read(component(EXAMPLE)).unwrap());
+    let blob = layout.join("blobs/sha256").join(&layer);
+    let mut bytes = std::fs::read(&blob).unwrap();
+    bytes[10] ^= 1;
+    std::fs::write(&blob, bytes).unwrap();
+    let third = Home::new();
+    let refused = third.kridik(&["plugin", "load", &s(&layout)]);
+    assert_eq!(refused.code, 2);
+    assert!(
+        refused.stderr.contains("does not match its digest"),
+        "{}",
+        refused.stderr
+    );
+    assert!(third.files().is_empty());
+}

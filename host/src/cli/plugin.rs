@@ -4,7 +4,7 @@
 use super::write_stdout;
 use anyhow::{Context, Result};
 use clap::{Args, Subcommand, ValueEnum};
-use kridik::plugins::{self, lock, oci, AddRequest, Added, Installed, Store};
+use kridik::plugins::{self, layout, lock, oci, AddRequest, Added, Installed, Store};
 use kridik::report::exit;
 use kridik::scan::{self, Options};
 use std::path::PathBuf;
@@ -23,6 +23,28 @@ pub enum PluginCommand {
     Push(PushArgs),
     /// Move the lock file's pins to what the packs' tags name now, and install them.
     Update(UpdateArgs),
+    /// Write installed plugins to an OCI image layout directory (for air-gapped machines).
+    Save(SaveArgs),
+    /// Install every plugin of an OCI image layout directory written by `save`.
+    Load(LoadArgs),
+}
+
+#[derive(Args)]
+pub struct SaveArgs {
+    /// Plugins to save (default: all installed).
+    names: Vec<String>,
+    /// The directory to create.
+    #[arg(short = 'o', long = "output", value_name = "DIR")]
+    output: PathBuf,
+}
+
+#[derive(Args)]
+pub struct LoadArgs {
+    /// A directory written by `kridik plugin save`.
+    dir: PathBuf,
+    /// Replace installed plugins that have the same names or check ids.
+    #[arg(long)]
+    replace: bool,
 }
 
 /// How to reach an OCI registry.
@@ -143,7 +165,79 @@ pub fn run(cmd: PluginCommand) -> Result<i32> {
         PluginCommand::Remove(a) => remove(a),
         PluginCommand::Push(a) => push(a),
         PluginCommand::Update(a) => update(a),
+        PluginCommand::Save(a) => save(a),
+        PluginCommand::Load(a) => load(a),
     }
+}
+
+fn save(args: SaveArgs) -> Result<i32> {
+    let store = Store::open(None)?;
+    let installed = store.list()?;
+    let chosen: Vec<&Installed> = if args.names.is_empty() {
+        installed.iter().collect()
+    } else {
+        args.names
+            .iter()
+            .map(|n| {
+                installed.iter().find(|p| &p.name == n).with_context(|| {
+                    format!("no installed plugin is named {n} (see `kridik plugin list`)")
+                })
+            })
+            .collect::<Result<_>>()?
+    };
+    if chosen.is_empty() {
+        anyhow::bail!("no plugins installed: nothing to save");
+    }
+    let rt = scan::runtime(&Options::default())?;
+    let mut loaded = Vec::new();
+    for p in &chosen {
+        let wasm = store.read(p)?;
+        let plugin = rt.load(&p.name, &wasm)?;
+        loaded.push((p, wasm, plugin));
+    }
+    let entries: Vec<layout::Entry> = loaded
+        .iter()
+        .map(|(p, wasm, plugin)| layout::Entry {
+            name: &p.name,
+            wasm,
+            component: (&plugin.imports, &plugin.exports),
+            describe: oci::Describe {
+                description: Some(format!("kridik checks from {}", p.source)),
+                ..Default::default()
+            },
+        })
+        .collect();
+    layout::save(&args.output, &entries)?;
+    let names: Vec<&str> = chosen.iter().map(|p| p.name.as_str()).collect();
+    println!(
+        "saved {} to {} (install there with `kridik plugin load {}`)",
+        names.join(", "),
+        args.output.display(),
+        args.output.display()
+    );
+    Ok(exit::CLEAN)
+}
+
+fn load(args: LoadArgs) -> Result<i32> {
+    let store = Store::open(None)?;
+    let rt = scan::runtime(&Options::default())?;
+    let dir = std::path::absolute(&args.dir).unwrap_or(args.dir.clone());
+    // Read and verify everything before installing anything.
+    let packs = layout::load(&dir)?;
+    for pack in packs {
+        let added = plugins::add(
+            &store,
+            &rt,
+            AddRequest {
+                bytes: &pack.wasm,
+                source: format!("oci-layout:{}@{}", dir.display(), pack.manifest_digest),
+                name: Some(pack.name.clone()),
+                replace: args.replace,
+            },
+        )?;
+        println!("{}", added_line(&added));
+    }
+    Ok(exit::CLEAN)
 }
 
 fn add(args: AddArgs) -> Result<i32> {

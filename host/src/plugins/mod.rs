@@ -2,6 +2,7 @@
 //! the component itself, refuses check ids that another component owns, and
 //! compiles it into the cache so the next scan starts fast.
 
+pub mod layout;
 pub mod lock;
 pub mod oci;
 pub mod store;

@@ -169,16 +169,21 @@ fn block_on<F: std::future::Future>(f: F) -> Result<F::Output> {
     Ok(rt.block_on(f))
 }
 
-/// Publishes a component (already validated by the caller) as a Wasm OCI artifact.
-pub fn push(
+/// A component as a Wasm OCI artifact: config, the one layer, the manifest.
+pub struct Artifact {
+    pub config: Config,
+    pub layers: [ImageLayer; 1],
+    pub manifest: OciImageManifest,
+}
+
+/// Builds the artifact for a component (already validated by the caller);
+/// `component` is its (imports, exports).
+pub fn artifact(
     wasm: &[u8],
-    target: &str,
     title: &str,
     describe: &Describe,
     component: (&[String], &[String]),
-    access: &Access,
-) -> Result<Pushed> {
-    let r = parse(target)?;
+) -> Result<Artifact> {
     let layer_digest = format!("sha256:{}", crate::runtime::sha256(wasm));
     let created = created();
     let config = serde_json::json!({
@@ -205,23 +210,48 @@ pub fn push(
             title.to_string(),
         ),
     ]);
-    let version = describe
-        .version
-        .clone()
-        .or_else(|| r.tag().map(String::from));
     for (key, value) in [
-        ("version", version),
-        ("description", describe.description.clone()),
-        ("source", describe.source.clone()),
-        ("licenses", describe.licenses.clone()),
+        ("version", &describe.version),
+        ("description", &describe.description),
+        ("source", &describe.source),
+        ("licenses", &describe.licenses),
     ] {
         if let Some(v) = value {
-            annotations.insert(format!("org.opencontainers.image.{key}"), v);
+            annotations.insert(format!("org.opencontainers.image.{key}"), v.clone());
         }
     }
     // push(.., None) would drop the annotations: build the manifest ourselves.
     let mut manifest = OciImageManifest::build(&layers, &config, Some(annotations));
     manifest.media_type = Some(OCI_IMAGE_MEDIA_TYPE.to_string());
+    Ok(Artifact {
+        config,
+        layers,
+        manifest,
+    })
+}
+
+/// Publishes a component (already validated by the caller) to `target`.
+pub fn push(
+    wasm: &[u8],
+    target: &str,
+    title: &str,
+    describe: &Describe,
+    component: (&[String], &[String]),
+    access: &Access,
+) -> Result<Pushed> {
+    let r = parse(target)?;
+    let describe = Describe {
+        version: describe
+            .version
+            .clone()
+            .or_else(|| r.tag().map(String::from)),
+        ..describe.clone()
+    };
+    let Artifact {
+        config,
+        layers,
+        manifest,
+    } = artifact(wasm, title, &describe, component)?;
     let c = client(&r, access);
     let auth = auth(&r, access)?;
     block_on(async {
@@ -258,7 +288,7 @@ pub fn pull(source: &str, access: &Access) -> Result<Pulled> {
                 );
             }
         }
-        let layer = wasm_layer(&r, &manifest)?;
+        let layer = wasm_layer(&display(&r), &manifest)?;
         let mut out = Capped::new(MAX_COMPONENT_BYTES);
         c.pull_blob(&r, layer, &mut out)
             .await
@@ -272,13 +302,14 @@ pub fn pull(source: &str, access: &Access) -> Result<Pulled> {
     })?
 }
 
-fn wasm_layer<'m>(r: &Reference, m: &'m OciImageManifest) -> Result<&'m OciDescriptor> {
+/// The one `application/wasm` layer of a Wasm artifact manifest, within the size cap.
+pub fn wasm_layer<'m>(what: &str, m: &'m OciImageManifest) -> Result<&'m OciDescriptor> {
     let layers: Vec<&str> = m.layers.iter().map(|l| l.media_type.as_str()).collect();
     if m.config.media_type != WASM_CONFIG_MEDIA_TYPE || layers.as_slice() != [WASM_LAYER_MEDIA_TYPE]
     {
         bail!(
             "{} is not a Wasm component artifact: config {}, layers [{}]; kridik plugins have config {WASM_CONFIG_MEDIA_TYPE} and one {WASM_LAYER_MEDIA_TYPE} layer (publish with `kridik plugin push`)",
-            display(r),
+            what,
             m.config.media_type,
             layers.join(", ")
         );
@@ -287,7 +318,7 @@ fn wasm_layer<'m>(r: &Reference, m: &'m OciImageManifest) -> Result<&'m OciDescr
     if layer.size < 0 || layer.size as usize > MAX_COMPONENT_BYTES {
         bail!(
             "{}: the component is {} bytes, more than kridik accepts ({MAX_COMPONENT_BYTES})",
-            display(r),
+            what,
             layer.size
         );
     }
