@@ -13,6 +13,8 @@ const GUESTS: &[&str] = &[
     "kridik-check-platform",
     "kridik-check-zerotrust",
     "kridik-example-gateway-tls",
+    "kridik-example-hook-report-file",
+    "kridik-example-hook-webhook",
     "kridik-test-hostile",
     "kridik-test-foreign-import",
     "kridik-test-future-version",

@@ -5,7 +5,8 @@ use crate::gather::{self, live::LiveOptions, Snapshot, Wants};
 use crate::model;
 use crate::plugins;
 use crate::report::model::{
-    CheckInfo, CheckRecord, Finding, Report, SourceInfo, Status, Summary, SCHEMA_VERSION,
+    CheckInfo, CheckRecord, Finding, HookRecord, Report, SourceInfo, Status, Summary,
+    SCHEMA_VERSION,
 };
 use crate::runtime::{builtin, CompileCache, Limits, Plugin, Runtime, ScanData};
 use anyhow::Result;
@@ -62,10 +63,12 @@ pub fn load_plugins(rt: &Runtime, opts: &Options) -> Loaded {
     }
     if !opts.no_installed {
         match plugins::Store::open(opts.home.clone()).and_then(|s| Ok((s.list()?, s))) {
-            Ok((installed, store)) => sources.extend(installed.iter().map(|p| {
-                let bytes = store.read(p).map_err(|e| format!("{e:#}"));
-                (p.name.clone(), bytes)
-            })),
+            Ok((installed, store)) => {
+                sources.extend(installed.iter().filter(|p| p.world == "check").map(|p| {
+                    let bytes = store.read(p).map_err(|e| format!("{e:#}"));
+                    (p.name.clone(), bytes)
+                }))
+            }
             Err(e) => sources.push(("installed plugins".into(), Err(format!("{e:#}")))),
         }
     }
@@ -182,7 +185,45 @@ pub fn scan(opts: &Options) -> Result<Report> {
             .then_with(|| a.resource.cmp(&b.resource))
     });
     checks.sort_by(|a, b| a.id.cmp(&b.id));
-    Ok(assemble(opts, &data, checks, findings))
+    let mut report = assemble(opts, &data, checks, findings);
+    report.hooks = run_hooks(&rt, opts, &report);
+    Ok(report)
+}
+
+/// Runs every installed result hook, in name order, with the finished report.
+fn run_hooks(rt: &Runtime, opts: &Options, report: &Report) -> Vec<HookRecord> {
+    if opts.no_installed {
+        return Vec::new();
+    }
+    let listed = plugins::Store::open(opts.home.clone()).and_then(|s| {
+        let list = s.list()?;
+        Ok((s, list))
+    });
+    let Ok((store, installed)) = listed else {
+        return Vec::new(); // already reported by load_plugins
+    };
+    installed
+        .iter()
+        .filter(|p| p.world == "hook")
+        .map(|p| {
+            match store
+                .read(p)
+                .and_then(|bytes| rt.load_hook(&p.name, &bytes))
+            {
+                Ok(hook) => rt.run_hook(&hook, &p.grants, report),
+                Err(e) => HookRecord {
+                    name: p.name.clone(),
+                    status: Status::Error,
+                    duration_ms: 0.0,
+                    error: Some(format!("{e:#}")),
+                    denied: Vec::new(),
+                    notes: Vec::new(),
+                    stdout: None,
+                    stderr: None,
+                },
+            }
+        })
+        .collect()
 }
 
 fn assemble(
@@ -234,5 +275,6 @@ fn assemble(
         input_errors: snapshot.input_errors.clone(),
         unavailable_kinds: snapshot.unavailable.values().cloned().collect(),
         model_problems: data.model.problems.clone(),
+        hooks: Vec::new(),
     }
 }

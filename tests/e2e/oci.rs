@@ -80,14 +80,7 @@ fn packs_round_trip_by_tag_and_digest_and_the_lock_pins_them() {
     let listed = home.list();
     assert_eq!(listed[0]["name"], "gw-tls");
     assert_eq!(listed[0]["source"], format!("{tag}@{v1}"));
-    let scan = home.kridik(&[
-        "scan",
-        "-f",
-        &s(&example("insecure-mesh")),
-        "--no-builtin",
-        "--format",
-        "json",
-    ]);
+    let scan = home.scan_insecure(&["--no-builtin"]);
     assert_eq!(check(&scan.json(), "EXAMPLE-GW-001")["status"], "fail");
 
     // Add by digest in another home.

@@ -28,6 +28,14 @@ impl Home {
         run(&mut self.command(args))
     }
 
+    /// `kridik scan -f examples/insecure-mesh --format json EXTRA...` in this home.
+    pub fn scan_insecure(&self, extra: &[&str]) -> Run {
+        let insecure = s(&example("insecure-mesh"));
+        let mut args = vec!["scan", "-f", &insecure, "--format", "json"];
+        args.extend(extra);
+        self.kridik(&args)
+    }
+
     pub fn list(&self) -> serde_json::Value {
         let run = self.kridik(&["plugin", "list", "--format", "json"]);
         assert_eq!(run.code, 0, "{}", run.stderr);
@@ -126,12 +134,7 @@ fn an_added_plugin_runs_beside_the_builtin_pack_until_removed() {
     }
 
     // A scan runs it with the built-in pack; --no-builtin runs it alone.
-    let insecure = s(&example("insecure-mesh"));
-    let scan = |extra: &[&str]| {
-        let mut args = vec!["scan", "-f", &insecure, "--format", "json"];
-        args.extend(extra);
-        home.kridik(&args).json()
-    };
+    let scan = |extra: &[&str]| home.scan_insecure(extra).json();
     let both = scan(&[]);
     assert_eq!(check(&both, "EXAMPLE-GW-001")["plugin"], "gw-tls");
     assert_eq!(check(&both, "EXAMPLE-GW-001")["status"], "fail");
@@ -263,14 +266,7 @@ fn broken_components_are_refused_and_damage_is_reported_at_scan() {
     let last = bytes.len() - 1;
     bytes[last] ^= 0xff;
     std::fs::write(&blob, bytes).unwrap();
-    let run = home.kridik(&[
-        "scan",
-        "-f",
-        &s(&example("insecure-mesh")),
-        "--format",
-        "json",
-    ]);
-    let report = run.json();
+    let report = home.scan_insecure(&[]).json();
     let error = check(&report, &format!("plugin:{EXAMPLE}"))["error"]
         .as_str()
         .unwrap()

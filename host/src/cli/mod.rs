@@ -203,6 +203,13 @@ fn scan_cmd(args: ScanArgs) -> Result<i32> {
             c.error.as_deref().unwrap_or_default()
         );
     }
+    for h in report.hooks.iter().filter(|h| h.error.is_some()) {
+        eprintln!(
+            "kridik: warning: hook {} failed: {}",
+            h.name,
+            h.error.as_deref().unwrap_or_default()
+        );
+    }
     let out = match args.format {
         Format::Json => report::json(&report),
         Format::Text => {

@@ -6,6 +6,7 @@ use anyhow::{Context, Result};
 use clap::{Args, Subcommand, ValueEnum};
 use kridik::plugins::{self, layout, lock, oci, AddRequest, Added, Installed, Store};
 use kridik::report::exit;
+use kridik::runtime::Grants;
 use kridik::scan::{self, Options};
 use std::path::PathBuf;
 
@@ -93,6 +94,15 @@ pub struct AddArgs {
     /// Replace installed plugins that have the same name or provide the same check ids.
     #[arg(long)]
     replace: bool,
+    /// Result hooks only: a directory it may write into (it sees it as /out).
+    #[arg(long, value_name = "DIR")]
+    allow_dir: Option<PathBuf>,
+    /// Result hooks only: an origin (https://host[:port]) it may send HTTP requests to; repeatable.
+    #[arg(long, value_name = "ORIGIN")]
+    allow_http: Vec<String>,
+    /// Result hooks only: a setting handed to it with every report; repeatable.
+    #[arg(long = "set", value_name = "KEY=VALUE")]
+    settings: Vec<String>,
     #[command(flatten)]
     registry: RegistryArgs,
     /// The lock file pinning OCI packs by digest (default: ./kridik.lock if it exists, else one in KRIDIK_HOME).
@@ -233,6 +243,7 @@ fn load(args: LoadArgs) -> Result<i32> {
                 source: format!("oci-layout:{}@{}", dir.display(), pack.manifest_digest),
                 name: Some(pack.name.clone()),
                 replace: args.replace,
+                grants: Grants::default(),
             },
         )?;
         println!("{}", added_line(&added));
@@ -263,6 +274,7 @@ fn add(args: AddArgs) -> Result<i32> {
     let request = AddRequest {
         bytes: &bytes,
         source,
+        grants: args.grants()?,
         name: args.name,
         replace: args.replace,
     };
@@ -275,6 +287,37 @@ fn add(args: AddArgs) -> Result<i32> {
     };
     println!("{line}");
     Ok(exit::CLEAN)
+}
+
+impl AddArgs {
+    fn grants(&self) -> Result<Grants> {
+        let dir = match &self.allow_dir {
+            Some(d) => Some(
+                std::path::absolute(d)
+                    .with_context(|| format!("--allow-dir {}: not a usable path", d.display()))?,
+            ),
+            None => None,
+        };
+        let http = self
+            .allow_http
+            .iter()
+            .map(|o| kridik::runtime::parse_origin(o))
+            .collect::<Result<_>>()?;
+        let settings = self
+            .settings
+            .iter()
+            .map(|kv| {
+                kv.split_once('=')
+                    .map(|(k, v)| (k.to_string(), v.to_string()))
+                    .with_context(|| format!("--set {kv}: write KEY=VALUE"))
+            })
+            .collect::<Result<_>>()?;
+        Ok(Grants {
+            dir,
+            http,
+            settings,
+        })
+    }
 }
 
 fn added_line(added: &Added) -> String {
@@ -307,6 +350,7 @@ fn add_oci(store: &Store, rt: &kridik::runtime::Runtime, args: AddArgs) -> Resul
     let pulled = oci::pull(&fetch, &access)?;
     let name = args
         .name
+        .clone()
         .unwrap_or_else(|| plugins::name_from(reference.repository()));
     let added = plugins::add(
         store,
@@ -320,6 +364,7 @@ fn add_oci(store: &Store, rt: &kridik::runtime::Runtime, args: AddArgs) -> Resul
             },
             name: Some(name.clone()),
             replace: args.replace,
+            grants: args.grants()?,
         },
     )?;
     println!("{}", added_line(&added));
@@ -415,6 +460,13 @@ fn update(args: UpdateArgs) -> Result<i32> {
                 source: pulled.pinned.clone(),
                 name: Some(pin.name.clone()),
                 replace: true,
+                // A hook keeps what the user granted it.
+                grants: store
+                    .list()?
+                    .into_iter()
+                    .find(|p| p.name == pin.name)
+                    .map(|p| p.grants)
+                    .unwrap_or_default(),
             },
         )?;
         println!("{}", added_line(&added));
@@ -432,6 +484,14 @@ fn update(args: UpdateArgs) -> Result<i32> {
 }
 
 fn summary(p: &Installed) -> String {
+    if p.world == "hook" {
+        return format!(
+            "{} ({}): result hook; {}",
+            p.name,
+            p.digest,
+            capabilities(p)
+        );
+    }
     let ids: Vec<&str> = p.checks.iter().map(|c| c.id.as_str()).collect();
     format!(
         "{} ({}): {} check(s): {}",
@@ -439,6 +499,29 @@ fn summary(p: &Installed) -> String {
         p.digest,
         ids.len(),
         ids.join(", ")
+    )
+}
+
+/// What a hook asks for and what it was granted, in one line.
+fn capabilities(p: &Installed) -> String {
+    let asked: Vec<&str> = p.capabilities.iter().map(|c| c.as_str()).collect();
+    let mut granted = Vec::new();
+    if let Some(dir) = &p.grants.dir {
+        granted.push(format!("dir {}", dir.display()));
+    }
+    granted.extend(p.grants.http.iter().map(|o| format!("http {o}")));
+    format!(
+        "asks for {}; granted {}",
+        if asked.is_empty() {
+            "nothing".to_string()
+        } else {
+            asked.join(", ")
+        },
+        if granted.is_empty() {
+            "nothing".to_string()
+        } else {
+            granted.join(", ")
+        }
     )
 }
 
@@ -457,13 +540,14 @@ fn list(args: ListArgs) -> Result<i32> {
                 .unwrap_or(0)
                 .max(4);
             let mut out = format!(
-                "{:<w$} {:<8} {:<6} {:<19} {}\n",
-                "NAME", "WIT", "CHECKS", "DIGEST", "SOURCE"
+                "{:<w$} {:<6} {:<8} {:<6} {:<19} {}\n",
+                "NAME", "WORLD", "WIT", "CHECKS", "DIGEST", "SOURCE"
             );
             for p in &installed {
                 out += &format!(
-                    "{:<w$} {:<8} {:<6} {:<19} {}\n",
+                    "{:<w$} {:<6} {:<8} {:<6} {:<19} {}\n",
                     p.name,
+                    p.world,
                     p.wit_version,
                     p.checks.len(),
                     &p.digest[..p.digest.len().min(19)],
@@ -484,15 +568,26 @@ fn info(args: InfoArgs) -> Result<i32> {
         Format::Json => serde_json::to_string_pretty(&p)? + "\n",
         Format::Text => {
             let mut out = format!(
-                "name:         {}\ndigest:       {}\nworld:        kridik:plugin/{}@{}\nsource:       {}\nsize:         {} bytes\ncapabilities: none (checks get only the snapshot and the mesh model)\nstored at:    {}\nchecks:\n",
+                "name:         {}\ndigest:       {}\nworld:        kridik:plugin/{}@{}\nsource:       {}\nsize:         {} bytes\ncapabilities: {}\nstored at:    {}\n",
                 p.name,
                 p.digest,
                 p.world,
                 p.wit_version,
                 p.source,
                 p.size,
+                if p.world == "hook" {
+                    capabilities(&p)
+                } else {
+                    "none (checks get only the snapshot and the mesh model)".to_string()
+                },
                 store.blob_path(&p.digest).display()
             );
+            if !p.checks.is_empty() {
+                out += "checks:\n";
+            }
+            for (k, v) in &p.grants.settings {
+                out += &format!("setting:      {k}={v}\n");
+            }
             for c in &p.checks {
                 let kinds = if c.kinds.is_empty() {
                     "the mesh model only".to_string()

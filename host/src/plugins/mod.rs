@@ -9,7 +9,7 @@ pub mod store;
 
 pub use store::{Installed, Store};
 
-use crate::runtime::{builtin, Plugin, Runtime};
+use crate::runtime::{builtin, sha256, Capability, Grants, Hook, Plugin, Runtime, World};
 use anyhow::{bail, Result};
 use std::collections::BTreeMap;
 use std::path::Path;
@@ -29,6 +29,8 @@ pub struct AddRequest<'a> {
     pub source: String,
     pub name: Option<String>,
     pub replace: bool,
+    /// For hooks only: what the user grants.
+    pub grants: Grants,
 }
 
 /// A plugin name: lower-case letters, digits, `-`, `_` and `.`.
@@ -67,10 +69,25 @@ pub fn name_from(source: &str) -> String {
 }
 
 pub fn add(store: &Store, rt: &Runtime, req: AddRequest) -> Result<Added> {
-    let plugin = rt.load(&req.source, req.bytes)?;
-    let digest = format!("sha256:{}", plugin.digest);
+    let described = match rt.world_of(&req.source, req.bytes)? {
+        World::Check => {
+            if req.grants != Grants::default() {
+                bail!("{}: --allow-dir, --allow-http and --set are for result hooks; checks get no capabilities", req.source);
+            }
+            Described::Check(rt.load(&req.source, req.bytes)?)
+        }
+        World::Hook => {
+            let hook = rt.load_hook(&req.source, req.bytes)?;
+            refuse_unasked(&req.source, &hook.capabilities, &req.grants)?;
+            Described::Hook(hook)
+        }
+    };
+    let digest = format!("sha256:{}", sha256(req.bytes));
     let installed = store.list()?;
-    if let Some(same) = installed.iter().find(|p| p.digest == digest) {
+    if let Some(same) = installed
+        .iter()
+        .find(|p| p.digest == digest && p.grants == req.grants)
+    {
         return Ok(Added::Unchanged(same.clone()));
     }
     let name = req.name.unwrap_or_else(|| name_from(&req.source));
@@ -80,7 +97,13 @@ pub fn add(store: &Store, rt: &Runtime, req: AddRequest) -> Result<Added> {
     if name.starts_with("builtin") {
         bail!("`{name}`: names starting with `builtin` are reserved: pass --name");
     }
-    refuse_builtin_clash(rt, &req.source, &plugin)?;
+    let checks = match &described {
+        Described::Check(plugin) => {
+            refuse_builtin_clash(rt, &req.source, plugin)?;
+            plugin.checks.clone()
+        }
+        Described::Hook(_) => Vec::new(),
+    };
 
     // Plugins this one would displace: the same name, or an owner of one of its ids.
     let mut displaced: BTreeMap<String, String> = BTreeMap::new();
@@ -91,7 +114,7 @@ pub fn add(store: &Store, rt: &Runtime, req: AddRequest) -> Result<Added> {
         if let Some(c) = p
             .checks
             .iter()
-            .find(|c| plugin.checks.iter().any(|n| n.id == c.id))
+            .find(|c| checks.iter().any(|n| n.id == c.id))
         {
             displaced.insert(p.name.clone(), format!("provides check id {}", c.id));
         }
@@ -107,14 +130,20 @@ pub fn add(store: &Store, rt: &Runtime, req: AddRequest) -> Result<Added> {
             why.join(", ")
         );
     }
+    let (world, wit_version, capabilities) = match &described {
+        Described::Check(p) => ("check", p.wit_version.clone(), Vec::new()),
+        Described::Hook(h) => ("hook", h.wit_version.clone(), h.capabilities.clone()),
+    };
     let entry = Installed {
         name,
         digest: digest.clone(),
-        world: "check".into(),
-        wit_version: plugin.wit_version.clone(),
+        world: world.into(),
+        wit_version,
         source: req.source,
         size: req.bytes.len() as u64,
-        checks: plugin.checks.clone(),
+        checks,
+        capabilities,
+        grants: req.grants,
     };
     let mut kept: Vec<Installed> = installed
         .into_iter()
@@ -127,6 +156,37 @@ pub fn add(store: &Store, rt: &Runtime, req: AddRequest) -> Result<Added> {
     } else {
         Added::Replaced(entry, displaced.into_keys().collect())
     })
+}
+
+enum Described {
+    Check(Plugin),
+    Hook(Hook),
+}
+
+/// A grant the hook never asked for would be a capability nobody reviewed.
+fn refuse_unasked(source: &str, asked: &[Capability], grants: &Grants) -> Result<()> {
+    let unasked = |c: Capability, flag: &str| {
+        anyhow::anyhow!(
+            "{source} does not ask for {} (it asks for: {}); drop {flag}",
+            c.as_str(),
+            if asked.is_empty() {
+                "nothing".to_string()
+            } else {
+                asked
+                    .iter()
+                    .map(|c| c.as_str())
+                    .collect::<Vec<_>>()
+                    .join(", ")
+            }
+        )
+    };
+    if grants.dir.is_some() && !asked.contains(&Capability::WriteDir) {
+        return Err(unasked(Capability::WriteDir, "--allow-dir"));
+    }
+    if !grants.http.is_empty() && !asked.contains(&Capability::Http) {
+        return Err(unasked(Capability::Http, "--allow-http"));
+    }
+    Ok(())
 }
 
 /// Built-in ids are never replaced: a report's IST-MTLS-001 is always ours.

@@ -4,6 +4,7 @@
 //! the index is written last, so a failed install leaves nothing behind.
 
 use crate::report::model::CheckInfo;
+use crate::runtime::{Capability, Grants};
 use anyhow::{bail, Context, Result};
 use serde::{Deserialize, Serialize};
 use std::path::{Path, PathBuf};
@@ -14,14 +15,21 @@ pub struct Installed {
     pub name: String,
     /// `sha256:<hex>` of the component bytes.
     pub digest: String,
-    /// The world it was built for (`check`).
+    /// The world it was built for: `check` or `hook`.
     pub world: String,
     /// The `kridik:plugin` version it was built against.
     pub wit_version: String,
     /// Where it came from: the file it was added from, or an OCI reference.
     pub source: String,
     pub size: u64,
+    /// Empty for hooks.
     pub checks: Vec<CheckInfo>,
+    /// What a hook asks for (its own `describe`); empty for checks.
+    #[serde(default)]
+    pub capabilities: Vec<Capability>,
+    /// What the user granted a hook at install time.
+    #[serde(default)]
+    pub grants: Grants,
 }
 
 #[derive(Default, Serialize, Deserialize)]

@@ -99,4 +99,21 @@ pub struct Report {
     pub input_errors: Vec<crate::gather::InputError>,
     pub unavailable_kinds: Vec<crate::gather::Unavailable>,
     pub model_problems: Vec<String>,
+    /// Result hooks that ran after the scan (they see the report without this).
+    pub hooks: Vec<HookRecord>,
+}
+
+#[derive(Clone, Debug, Serialize)]
+pub struct HookRecord {
+    pub name: String,
+    /// `pass` or `error`.
+    pub status: Status,
+    pub duration_ms: f64,
+    pub error: Option<String>,
+    /// HTTP requests refused because their origin was not granted.
+    pub denied: Vec<String>,
+    /// Capabilities asked for but not granted.
+    pub notes: Vec<String>,
+    pub stdout: Option<String>,
+    pub stderr: Option<String>,
 }

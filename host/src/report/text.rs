@@ -159,6 +159,27 @@ pub fn render(report: &Report, color: bool) -> String {
         }
         let _ = writeln!(out);
     }
+    if !report.hooks.is_empty() {
+        let _ = writeln!(
+            out,
+            "{}",
+            p.bold(&format!("== result hooks ({}) ==", report.hooks.len()))
+        );
+        for h in &report.hooks {
+            let state = match &h.error {
+                None => "ok".to_string(),
+                Some(e) => format!("error: {e}"),
+            };
+            let _ = writeln!(out, "  {}: {state}", h.name);
+            for d in &h.denied {
+                let _ = writeln!(out, "    denied (origin not granted): {d}");
+            }
+            for n in &h.notes {
+                let _ = writeln!(out, "    {n}");
+            }
+        }
+        let _ = writeln!(out);
+    }
     let s = &report.summary;
     let sev: Vec<String> = s
         .by_severity

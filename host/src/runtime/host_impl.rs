@@ -255,12 +255,48 @@ fn confidence(c: Confidence) -> wt::Confidence {
     }
 }
 
+fn wit_severity(s: Severity) -> wt::Severity {
+    match s {
+        Severity::Info => wt::Severity::Info,
+        Severity::Low => wt::Severity::Low,
+        Severity::Medium => wt::Severity::Medium,
+        Severity::High => wt::Severity::High,
+        Severity::Critical => wt::Severity::Critical,
+    }
+}
+
+/// A report finding in WIT form, for result hooks.
+pub fn wit_finding(f: &report::Finding) -> wt::Finding {
+    wt::Finding {
+        check_id: f.check_id.clone(),
+        severity: wit_severity(f.severity),
+        confidence: confidence(f.confidence),
+        title: f.title.clone(),
+        message: f.message.clone(),
+        object: object_ref(&f.resource),
+        evidence: f
+            .evidence
+            .iter()
+            .map(|e| wt::Evidence {
+                label: confidence(e.label),
+                source: e.source.as_ref().map(object_ref),
+                detail: e.detail.clone(),
+            })
+            .collect(),
+        remediation: f.remediation.as_ref().map(|r| wt::Remediation {
+            summary: r.summary.clone(),
+            yaml: r.yaml.clone(),
+        }),
+        references: f.references.clone(),
+    }
+}
+
 // ---- guest -> host ----
 
 /// Longest text kept from a guest string (messages, YAML).
 const MAX_TEXT: usize = 64 << 10;
 
-fn text(mut s: String) -> String {
+pub fn text(mut s: String) -> String {
     if s.len() > MAX_TEXT {
         let mut cut = MAX_TEXT;
         while !s.is_char_boundary(cut) {

@@ -3,10 +3,12 @@
 mod bindings;
 pub mod builtin;
 mod engine;
+mod hooks;
 mod host_impl;
 mod sandbox;
 
 pub use engine::{sha256, CompileCache};
+pub use hooks::{parse_origin, Capability, Grants, Hook};
 pub use sandbox::Limits;
 
 use crate::gather::Snapshot;
@@ -87,6 +89,7 @@ pub struct Plugin {
 pub struct Runtime {
     engine: Engine,
     linker: Linker<State>,
+    hook_linker: Linker<hooks::HookState>,
     cache: CompileCache,
     pub limits: Limits,
     _ticker: engine::Ticker,
@@ -110,12 +113,55 @@ impl Runtime {
             .context("linking the kridik interfaces")?;
         let ticker = engine::Ticker::start(&engine);
         Ok(Runtime {
+            hook_linker: hooks::linker(&engine)?,
             engine,
             linker,
             cache,
             limits,
             _ticker: ticker,
         })
+    }
+
+    /// Which world a component is built for, from its exports.
+    pub fn world_of(&self, name: &str, wasm: &[u8]) -> Result<World> {
+        validate_header(name, wasm)?;
+        let (component, _) = self
+            .cache
+            .load(&self.engine, wasm, &sha256(wasm))
+            .map_err(|e| invalid(name, &e))?;
+        let exports: Vec<String> = component
+            .component_type()
+            .exports(&self.engine)
+            .map(|(n, _)| n.to_string())
+            .collect();
+        let ours = |i: &str| {
+            exports
+                .iter()
+                .any(|n| n.starts_with(&format!("{}/{i}@", bindings::PACKAGE)))
+        };
+        Ok(if ours("hooks") {
+            World::Hook
+        } else {
+            World::Check
+        })
+    }
+
+    /// Validates the header, compiles (or loads from the cache) and checks that
+    /// the component exports `kridik:plugin/<interface>` of a supported version.
+    fn component(
+        &self,
+        name: &str,
+        wasm: &[u8],
+        interface: &str,
+    ) -> Result<(Component, String, String)> {
+        validate_header(name, wasm)?;
+        let digest = sha256(wasm);
+        let (component, _) = self
+            .cache
+            .load(&self.engine, wasm, &digest)
+            .map_err(|e| invalid(name, &e))?;
+        let wit_version = self.check_exports(name, &component, interface)?;
+        Ok((component, digest, wit_version))
     }
 
     /// Validates, compiles (or loads from the cache) and describes a component.
@@ -125,8 +171,8 @@ impl Runtime {
         let (component, from_cache) = self
             .cache
             .load(&self.engine, wasm, &digest)
-            .map_err(|e| anyhow!("{name} is not a valid WebAssembly component ({}): rebuild it with `cargo build --target wasm32-wasip2`", root(&e)))?;
-        let wit_version = self.check_exports(name, &component)?;
+            .map_err(|e| invalid(name, &e))?;
+        let wit_version = self.check_exports(name, &component, "checks")?;
         self.check_imports(name, &component)?;
         let pre = self
             .linker
@@ -154,17 +200,18 @@ impl Runtime {
         Ok(plugin)
     }
 
-    /// The exported `kridik:plugin/checks@X` must be a version this host runs.
-    fn check_exports(&self, name: &str, component: &Component) -> Result<String> {
+    /// The exported `kridik:plugin/<interface>@X` must be a version this host runs.
+    fn check_exports(&self, name: &str, component: &Component, interface: &str) -> Result<String> {
         let ty = component.component_type();
-        let prefix = format!("{}/checks@", bindings::PACKAGE);
+        let prefix = format!("{}/{interface}@", bindings::PACKAGE);
         let exports: Vec<String> = ty
             .exports(&self.engine)
             .map(|(n, _)| n.to_string())
             .collect();
         let Some(version) = exports.iter().find_map(|n| n.strip_prefix(&prefix)) else {
             bail!(
-                "{name} is not a kridik check component: it does not export {}/checks (it exports: {}); build it against wit/v0.1.0 with the kridik SDK",
+                "{name} is not a kridik {} component: it does not export {}/{interface} (it exports: {}); build it against wit/v0.1.0 with the kridik SDK",
+                if interface == "hooks" { "hook" } else { "check" },
                 bindings::PACKAGE,
                 if exports.is_empty() { "nothing".to_string() } else { exports.join(", ") }
             );
@@ -317,35 +364,67 @@ impl Runtime {
 
     /// Explains why a guest call failed, in the user's terms.
     fn failure(&self, store: &Store<State>, e: &anyhow::Error, name: &str) -> anyhow::Error {
-        if store.data().limiter.hit {
-            return anyhow!(
-                "exceeded the memory limit of {} MiB (raise it with --memory-limit)",
-                self.limits.memory_bytes >> 20
-            );
-        }
-        if e.downcast_ref::<Trap>() == Some(&Trap::Interrupt) {
-            return anyhow!(
-                "timed out after {:?} (raise it with --timeout)",
-                self.limits.timeout
-            );
-        }
-        let stderr = store.data().stderr.text();
-        // The panic message is the last line before Rust's "note: run with RUST_BACKTRACE" hint.
-        let last = stderr
-            .lines()
-            .rev()
-            .find(|l| !l.trim().is_empty() && !l.starts_with("note: "))
-            .unwrap_or_default();
-        let trap = e
-            .downcast_ref::<Trap>()
-            .map(|t| t.to_string())
-            .unwrap_or_else(|| root(e));
-        if last.is_empty() {
-            anyhow!("{name} trapped: {trap}")
-        } else {
-            anyhow!("{name} trapped: {trap} (stderr: {last})")
-        }
+        let state = store.data();
+        explain_failure(
+            &self.limits,
+            state.limiter.hit,
+            &state.stderr.text(),
+            e,
+            name,
+        )
     }
+}
+
+/// Memory cap, timeout or trap (with the guest's last stderr line, usually
+/// its panic message): the same words for checks and hooks.
+fn explain_failure(
+    limits: &Limits,
+    memory_hit: bool,
+    stderr: &str,
+    e: &anyhow::Error,
+    name: &str,
+) -> anyhow::Error {
+    if memory_hit {
+        return anyhow!(
+            "exceeded the memory limit of {} MiB (raise it with --memory-limit)",
+            limits.memory_bytes >> 20
+        );
+    }
+    if e.downcast_ref::<Trap>() == Some(&Trap::Interrupt) {
+        return anyhow!(
+            "timed out after {:?} (raise it with --timeout)",
+            limits.timeout
+        );
+    }
+    // The panic message is the last line before Rust's "note: run with RUST_BACKTRACE" hint.
+    let last = stderr
+        .lines()
+        .rev()
+        .find(|l| !l.trim().is_empty() && !l.starts_with("note: "))
+        .unwrap_or_default();
+    let trap = e
+        .downcast_ref::<Trap>()
+        .map(|t| t.to_string())
+        .unwrap_or_else(|| root(e));
+    if last.is_empty() {
+        anyhow!("{name} trapped: {trap}")
+    } else {
+        anyhow!("{name} trapped: {trap} (stderr: {last})")
+    }
+}
+
+/// The world a component is built for.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum World {
+    Check,
+    Hook,
+}
+
+fn invalid(name: &str, e: &anyhow::Error) -> anyhow::Error {
+    anyhow!(
+        "{name} is not a valid WebAssembly component ({}): rebuild it with `cargo build --target wasm32-wasip2`",
+        root(e)
+    )
 }
 
 fn root(e: &anyhow::Error) -> String {

@@ -57,10 +57,7 @@ impl State {
         State {
             wasi,
             table: ResourceTable::new(),
-            limiter: Limiter {
-                max: limits.memory_bytes,
-                hit: false,
-            },
+            limiter: Limiter::new(limits.memory_bytes),
             data,
             declared,
             stdout,
@@ -83,6 +80,12 @@ impl WasiView for State {
 pub struct Limiter {
     max: usize,
     pub hit: bool,
+}
+
+impl Limiter {
+    pub fn new(max: usize) -> Self {
+        Limiter { max, hit: false }
+    }
 }
 
 impl ResourceLimiter for Limiter {
@@ -122,7 +125,7 @@ struct CaptureBuf {
 }
 
 impl Capture {
-    fn new(cap: usize) -> Self {
+    pub fn new(cap: usize) -> Self {
         Capture {
             inner: Arc::new(Mutex::new(CaptureBuf {
                 cap,

@@ -24,6 +24,7 @@ pub mod bindings {
 
 mod ctx;
 mod finding;
+pub mod hook;
 pub mod kinds;
 pub mod yaml;
 
