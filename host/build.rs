@@ -16,6 +16,7 @@ const GUESTS: &[&str] = &[
     "kridik-example-hook-report-file",
     "kridik-example-hook-webhook",
     "kridik-test-hostile",
+    "kridik-test-hostile-hook",
     "kridik-test-foreign-import",
     "kridik-test-future-version",
 ];

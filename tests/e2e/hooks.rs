@@ -246,3 +246,48 @@ fn the_webhook_posts_to_a_granted_origin_and_is_denied_elsewhere() {
         .recv_timeout(std::time::Duration::from_millis(500))
         .is_err());
 }
+
+#[test]
+fn a_hostile_hook_is_its_own_error_and_the_scan_stands() {
+    let home = Home::new();
+    let wasm = s(&component("kridik_test_hostile_hook"));
+    for mode in ["trap", "loop", "bomb", "files"] {
+        let set = format!("mode={mode}");
+        let add = home.kridik(&["plugin", "add", &wasm, "--name", mode, "--set", &set]);
+        assert_eq!(add.code, 0, "{}", add.stderr);
+    }
+    let run = home.scan_insecure(&["--timeout", "1s", "--memory-limit", "64MiB"]);
+    assert_eq!(
+        run.code, 1,
+        "hooks do not change the exit code: {}",
+        run.stderr
+    );
+    let report = run.json();
+    let error = |name: &str| hook(&report, name)["error"].as_str().unwrap().to_string();
+    assert!(
+        error("trap").contains("hostile hook panics on purpose"),
+        "{}",
+        error("trap")
+    );
+    assert!(
+        error("loop").contains("timed out after 1s"),
+        "{}",
+        error("loop")
+    );
+    assert!(
+        error("bomb").contains("exceeded the memory limit of 64 MiB"),
+        "{}",
+        error("bomb")
+    );
+    assert!(error("files").contains("no files"), "{}", error("files"));
+    assert_eq!(check(&report, "IST-AUTHZ-001")["status"], "fail");
+    assert_eq!(
+        run.stderr
+            .lines()
+            .filter(|l| l.contains("kridik: warning: hook"))
+            .count(),
+        4,
+        "{}",
+        run.stderr
+    );
+}
