@@ -2,7 +2,7 @@
 CARGO ?= cargo
 KRIDIK := $(CARGO) run --quiet -p kridik --bin kridik --
 
-.PHONY: all build release demo demo-hardened test lint bench docs wasm-target clean
+.PHONY: all build release demo demo-hardened test lint bench docs wasm-target sdk-examples clean
 
 all: build
 
@@ -24,9 +24,25 @@ demo: build
 demo-hardened: build
 	$(KRIDIK) scan -f examples/hardened-mesh
 
+# The same example check in each SDK language, for the cross-language test.
+# Rust's is built by host/build.rs with the other guests; JS needs node and the
+# pinned npm packages of sdk/js.
+SDK_EXAMPLES := target/sdk-examples
+GUEST_WASM = $(shell $(CARGO) metadata --format-version 1 --no-deps | python3 -c 'import json,sys; print(json.load(sys.stdin)["target_directory"])')/wasm-guests/wasm32-wasip2/wasm
+
+sdk-examples: build $(SDK_EXAMPLES)/js.wasm
+	cp "$(GUEST_WASM)/kridik_example_gateway_tls.wasm" $(SDK_EXAMPLES)/rust.wasm
+
+sdk/js/node_modules/.package-lock.json: sdk/js/package-lock.json
+	cd sdk/js && npm ci --no-audit --no-fund --loglevel=error
+
+$(SDK_EXAMPLES)/js.wasm: sdk/js/node_modules/.package-lock.json sdk/js/build.mjs sdk/js/kridik.js sdk/js/examples/gateway-tls.js $(wildcard wit/v0.1.0/*.wit)
+	@mkdir -p $(SDK_EXAMPLES)
+	node sdk/js/build.mjs sdk/js/examples/gateway-tls.js $@
+
 # Host tests (end to end through the binary), then the guest crates' own unit
 # tests on the host target (--lib: their cdylib cannot link natively).
-test: wasm-target
+test: wasm-target sdk-examples
 	$(CARGO) test -p kridik
 	$(CARGO) test --workspace --exclude kridik --lib
 

@@ -11,4 +11,5 @@ mod oci;
 mod plugins;
 mod registry;
 mod sandbox;
+mod sdk_examples;
 mod support;

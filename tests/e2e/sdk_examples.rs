@@ -1,0 +1,88 @@
+//! The same check written with each SDK finds the same things: the Rust and
+//! JavaScript examples, built by `make sdk-examples`, through the real binary.
+
+use crate::support::*;
+use std::path::{Path, PathBuf};
+
+fn example_wasm(lang: &str) -> PathBuf {
+    let path = repo()
+        .join("target/sdk-examples")
+        .join(format!("{lang}.wasm"));
+    assert!(
+        path.is_file(),
+        "{} is missing: run `make sdk-examples` (`make test` does)",
+        path.display()
+    );
+    path
+}
+
+fn findings(plugin: &Path, mesh: &str) -> serde_json::Value {
+    let run = scan_json(&[
+        "-f",
+        &example(mesh).display().to_string(),
+        "--no-builtin",
+        "--plugin",
+        &plugin.display().to_string(),
+    ]);
+    assert_eq!(run.code, 0, "{}", run.stderr);
+    let report = run.json();
+    assert_eq!(
+        report["checks"][0]["status"],
+        if mesh == "insecure-mesh" {
+            "fail"
+        } else {
+            "pass"
+        }
+    );
+    report["findings"].clone()
+}
+
+#[test]
+fn the_rust_and_javascript_examples_report_identical_findings() {
+    let rust = component("kridik_example_gateway_tls");
+    let js = example_wasm("js");
+    for mesh in ["insecure-mesh", "hardened-mesh"] {
+        let expected = findings(&rust, mesh);
+        assert_eq!(findings(&js, mesh), expected, "{mesh}");
+    }
+    let insecure = findings(&rust, "insecure-mesh");
+    assert_eq!(insecure.as_array().unwrap().len(), 1);
+    assert_eq!(insecure[0]["resource"]["name"], "public");
+    assert_eq!(
+        std::fs::read(example_wasm("rust")).unwrap(),
+        std::fs::read(&rust).unwrap()
+    );
+}
+
+#[test]
+fn the_javascript_type_definitions_are_current() {
+    let jco = repo().join("sdk/js/node_modules/.bin/jco");
+    assert!(
+        jco.is_file(),
+        "run `make sdk-examples` to install sdk/js's packages"
+    );
+    let out = tempfile::tempdir().unwrap();
+    let status = std::process::Command::new(&jco)
+        .current_dir(repo())
+        .args(["types", "wit/v0.1.0", "--world-name", "check", "-o"])
+        .arg(out.path())
+        .stdout(std::process::Stdio::null())
+        .status()
+        .unwrap();
+    assert!(status.success());
+    for file in [
+        "check.d.ts",
+        "interfaces/kridik-plugin-mesh.d.ts",
+        "interfaces/kridik-plugin-snapshot.d.ts",
+        "interfaces/kridik-plugin-types.d.ts",
+        "interfaces/kridik-plugin-checks.d.ts",
+    ] {
+        let fresh = std::fs::read_to_string(out.path().join(file)).unwrap();
+        let committed =
+            std::fs::read_to_string(repo().join("sdk/js/types").join(file)).unwrap_or_default();
+        assert!(
+            fresh == committed,
+            "sdk/js/types/{file} is stale: run `npm run types` in sdk/js"
+        );
+    }
+}
