@@ -34,7 +34,7 @@ sdk-examples: build $(SDK_EXAMPLES)/js.wasm
 	cp "$(GUEST_WASM)/kridik_example_gateway_tls.wasm" $(SDK_EXAMPLES)/rust.wasm
 
 sdk/js/node_modules/.package-lock.json: sdk/js/package-lock.json
-	cd sdk/js && npm ci --no-audit --no-fund --loglevel=error
+	cd sdk/js && npm install --no-audit --no-fund --loglevel=error
 
 $(SDK_EXAMPLES)/js.wasm: sdk/js/node_modules/.package-lock.json sdk/js/build.mjs sdk/js/kridik.js sdk/js/examples/gateway-tls.js $(wildcard wit/v0.1.0/*.wit)
 	@mkdir -p $(SDK_EXAMPLES)

@@ -9,5 +9,6 @@ pub mod model;
 pub mod plugins;
 pub mod report;
 pub mod runtime;
+pub mod scaffold;
 pub mod scan;
 pub mod vocab;

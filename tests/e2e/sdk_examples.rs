@@ -86,3 +86,60 @@ fn the_javascript_type_definitions_are_current() {
         );
     }
 }
+
+/// `kridik check new` gives a project whose own `make test` builds the check
+/// and proves it flags the vulnerable fixture and passes the hardened one.
+fn scaffold_passes_its_own_test(lang: &str) {
+    let dir = tempfile::tempdir().unwrap();
+    let new = run(kridik()
+        .args(["check", "new", "port-names", "--lang", lang, "--dir"])
+        .arg(dir.path()));
+    assert_eq!(new.code, 0, "{}", new.stderr);
+    assert!(
+        new.stdout.contains("(check PORT-NAMES-001)"),
+        "{}",
+        new.stdout
+    );
+    let project = dir.path().join("port-names");
+    let again = run(kridik()
+        .args(["check", "new", "port-names", "--lang", lang, "--dir"])
+        .arg(dir.path()));
+    assert_eq!(again.code, 2);
+    assert!(again.stderr.contains("already exists"), "{}", again.stderr);
+
+    let out = std::process::Command::new("make")
+        .arg("test")
+        .arg(format!("KRIDIK={}", env!("CARGO_BIN_EXE_kridik")))
+        .current_dir(&project)
+        .env_remove("MAKEFLAGS")
+        .env_remove("MFLAGS")
+        .env_remove("MAKELEVEL")
+        .env("KRIDIK_HOME", dir.path().join("home"))
+        .env("KRIDIK_CACHE_DIR", dir.path().join("cache"))
+        .output()
+        .unwrap();
+    let stdout = String::from_utf8_lossy(&out.stdout);
+    assert!(
+        out.status.success(),
+        "{lang} scaffold: make test failed\n{stdout}\n{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    assert!(
+        stdout.contains("PORT-NAMES-001: vulnerable fixture flagged, hardened fixture clean"),
+        "{stdout}"
+    );
+    assert!(
+        stdout.contains("Service demo/web port 80 has no name."),
+        "{stdout}"
+    );
+}
+
+#[test]
+fn a_new_rust_check_builds_and_passes_as_generated() {
+    scaffold_passes_its_own_test("rust");
+}
+
+#[test]
+fn a_new_javascript_check_builds_and_passes_as_generated() {
+    scaffold_passes_its_own_test("js");
+}

@@ -37,6 +37,26 @@ enum Command {
     /// Add, list, inspect and remove installed check components.
     #[command(subcommand)]
     Plugin(plugin::PluginCommand),
+    /// Start a new check project.
+    #[command(subcommand)]
+    Check(CheckCommand),
+}
+
+#[derive(Subcommand)]
+enum CheckCommand {
+    /// Scaffold a check that builds and passes as generated (`make test` in it).
+    New(NewArgs),
+}
+
+#[derive(Args)]
+struct NewArgs {
+    /// Project and check name: lower-case letters, digits and `-`.
+    name: String,
+    #[arg(long, value_enum, default_value_t = kridik::scaffold::Lang::Rust)]
+    lang: kridik::scaffold::Lang,
+    /// Where to create it (default: the current directory).
+    #[arg(long, value_name = "DIR", default_value = ".")]
+    dir: PathBuf,
 }
 
 #[derive(Args)]
@@ -155,7 +175,20 @@ pub fn run(cli: Cli) -> Result<i32> {
         Command::Snapshot(args) => snapshot_cmd(args),
         Command::Checks(args) => checks_cmd(args),
         Command::Plugin(cmd) => plugin::run(cmd),
+        Command::Check(CheckCommand::New(args)) => new_check(args),
     }
+}
+
+fn new_check(args: NewArgs) -> Result<i32> {
+    let created = kridik::scaffold::create(&args.dir, &args.name, args.lang)?;
+    println!(
+        "created {} (check {}): cd {} && make test",
+        created.dir.display(),
+        created.id,
+        created.dir.display()
+    );
+    println!("then: kridik scan -f MANIFESTS --plugin {}", created.wasm);
+    Ok(report::exit::CLEAN)
 }
 
 fn options(checks: &Checks) -> Options {

@@ -1,0 +1,165 @@
+//! `kridik check new`: a new check project that builds and passes as
+//! generated. It carries its own copy of the WIT and of the SDK, so it builds
+//! anywhere, without this repository.
+
+use anyhow::{bail, Context, Result};
+use std::path::{Path, PathBuf};
+
+#[derive(Clone, Copy, Debug, PartialEq, Eq, clap::ValueEnum)]
+pub enum Lang {
+    Rust,
+    Js,
+}
+
+/// The WIT every project is built against, as shipped with this kridik.
+const WIT: &[(&str, &str)] = &[
+    ("types.wit", include_str!("../../wit/v0.1.0/types.wit")),
+    (
+        "snapshot.wit",
+        include_str!("../../wit/v0.1.0/snapshot.wit"),
+    ),
+    ("mesh.wit", include_str!("../../wit/v0.1.0/mesh.wit")),
+    ("hooks.wit", include_str!("../../wit/v0.1.0/hooks.wit")),
+    ("worlds.wit", include_str!("../../wit/v0.1.0/worlds.wit")),
+];
+
+const RUST_SDK: &[(&str, &str)] = &[
+    ("lib.rs", include_str!("../../sdk/rust/src/lib.rs")),
+    ("ctx.rs", include_str!("../../sdk/rust/src/ctx.rs")),
+    ("finding.rs", include_str!("../../sdk/rust/src/finding.rs")),
+    ("hook.rs", include_str!("../../sdk/rust/src/hook.rs")),
+    ("kinds.rs", include_str!("../../sdk/rust/src/kinds.rs")),
+    ("yaml.rs", include_str!("../../sdk/rust/src/yaml.rs")),
+];
+
+pub struct Created {
+    pub dir: PathBuf,
+    pub id: String,
+    pub wasm: String,
+}
+
+/// `my-check` -> `MY-CHECK-001`.
+pub fn check_id(name: &str) -> String {
+    format!("{}-001", name.to_ascii_uppercase())
+}
+
+pub fn create(parent: &Path, name: &str, lang: Lang) -> Result<Created> {
+    let valid = !name.is_empty()
+        && name.len() <= 40
+        && name.starts_with(|c: char| c.is_ascii_lowercase())
+        && name
+            .chars()
+            .all(|c| c.is_ascii_lowercase() || c.is_ascii_digit() || c == '-');
+    if !valid {
+        bail!("`{name}` is not a valid check name: use lower-case letters, digits and `-`, starting with a letter");
+    }
+    let dir = parent.join(name);
+    if dir.exists() {
+        bail!(
+            "{} already exists: choose another name or directory",
+            dir.display()
+        );
+    }
+    let id = check_id(name);
+    let crate_name = name.replace('-', "_");
+    let (wasm, source) = match lang {
+        Lang::Rust => (
+            format!("target/wasm32-wasip2/release/{crate_name}.wasm"),
+            "src/lib.rs",
+        ),
+        Lang::Js => (format!("{name}.wasm"), "check.js"),
+    };
+    let fill = |template: &str| {
+        template
+            .replace("{{name}}", name)
+            .replace("{{crate}}", &crate_name)
+            .replace("{{id}}", &id)
+            .replace("{{wasm}}", &wasm)
+            .replace("{{source}}", source)
+            .replace(
+                "{{lang}}",
+                match lang {
+                    Lang::Rust => "Rust",
+                    Lang::Js => "JavaScript",
+                },
+            )
+    };
+    let mut files: Vec<(String, String)> = vec![
+        (
+            "fixtures/vulnerable.yaml".into(),
+            include_str!("../../sdk/templates/common/fixtures/vulnerable.yaml").into(),
+        ),
+        (
+            "fixtures/hardened.yaml".into(),
+            include_str!("../../sdk/templates/common/fixtures/hardened.yaml").into(),
+        ),
+        (
+            "README.md".into(),
+            fill(include_str!("../../sdk/templates/common/README.md.tmpl")),
+        ),
+    ];
+    files.extend(
+        WIT.iter()
+            .map(|(f, text)| (format!("wit/v0.1.0/{f}"), text.to_string())),
+    );
+    match lang {
+        Lang::Rust => {
+            files.push((
+                "Cargo.toml".into(),
+                fill(include_str!("../../sdk/templates/rust/Cargo.toml.tmpl")),
+            ));
+            files.push((
+                "src/lib.rs".into(),
+                fill(include_str!("../../sdk/templates/rust/src/lib.rs.tmpl")),
+            ));
+            files.push((
+                "Makefile".into(),
+                fill(include_str!("../../sdk/templates/rust/Makefile.tmpl")),
+            ));
+            files.push((
+                "kridik-sdk/Cargo.toml".into(),
+                include_str!("../../sdk/templates/rust/kridik-sdk.Cargo.toml.tmpl").into(),
+            ));
+            // The SDK's bindings name the WIT relative to its own crate.
+            files.extend(RUST_SDK.iter().map(|(f, text)| {
+                (
+                    format!("kridik-sdk/src/{f}"),
+                    text.replace("\"../../wit/v0.1.0\"", "\"../wit/v0.1.0\""),
+                )
+            }));
+            files.push((".gitignore".into(), "/target\n".into()));
+        }
+        Lang::Js => {
+            files.push((
+                "package.json".into(),
+                fill(include_str!("../../sdk/templates/js/package.json.tmpl")),
+            ));
+            files.push((
+                "check.js".into(),
+                fill(include_str!("../../sdk/templates/js/check.js.tmpl")),
+            ));
+            files.push((
+                "Makefile".into(),
+                fill(include_str!("../../sdk/templates/js/Makefile.tmpl")),
+            ));
+            files.push((
+                "kridik.js".into(),
+                include_str!("../../sdk/js/kridik.js").into(),
+            ));
+            files.push((
+                "build.mjs".into(),
+                include_str!("../../sdk/js/build.mjs")
+                    .replace("'../../wit/v0.1.0'", "'wit/v0.1.0'"),
+            ));
+            files.push((".gitignore".into(), "node_modules/\n*.wasm\n".into()));
+        }
+    }
+    for (path, text) in &files {
+        let full = dir.join(path);
+        if let Some(p) = full.parent() {
+            std::fs::create_dir_all(p).with_context(|| format!("cannot create {}", p.display()))?;
+        }
+        std::fs::write(&full, text).with_context(|| format!("cannot write {}", full.display()))?;
+    }
+    Ok(Created { dir, id, wasm })
+}
