@@ -2,7 +2,7 @@
 CARGO ?= cargo
 KRIDIK := $(CARGO) run --quiet -p kridik --bin kridik --
 
-.PHONY: all build release demo demo-hardened test lint bench docs wasm-target sdk-examples clean
+.PHONY: all build release demo demo-hardened test lint bench docs wasm-target sdk-tools sdk-examples clean
 
 all: build
 
@@ -30,8 +30,20 @@ demo-hardened: build
 SDK_EXAMPLES := target/sdk-examples
 GUEST_WASM = $(shell $(CARGO) metadata --format-version 1 --no-deps | python3 -c 'import json,sys; print(json.load(sys.stdin)["target_directory"])')/wasm-guests/wasm32-wasip2/wasm
 
-sdk-examples: build $(SDK_EXAMPLES)/js.wasm
+COMPONENTIZE_PY_VERSION := 0.25.1
+
+# Pinned toolchains of the SDKs (CI runs this too).
+sdk-tools: wasm-target sdk/js/node_modules/.package-lock.json
+	@componentize-py --version 2>/dev/null | grep -qx "componentize-py $(COMPONENTIZE_PY_VERSION)" || \
+		python3 -m pip install --quiet --disable-pip-version-check "componentize-py==$(COMPONENTIZE_PY_VERSION)"
+
+sdk-examples: build sdk-tools $(SDK_EXAMPLES)/js.wasm $(SDK_EXAMPLES)/python.wasm
 	cp "$(GUEST_WASM)/kridik_example_gateway_tls.wasm" $(SDK_EXAMPLES)/rust.wasm
+
+$(SDK_EXAMPLES)/python.wasm: sdk/python/kridik.py sdk/python/examples/gateway-tls/app.py $(wildcard wit/v0.1.0/*.wit)
+	@mkdir -p $(SDK_EXAMPLES)
+	componentize-py -d wit/v0.1.0 -w check componentize --stub-wasi \
+		-p sdk/python -p sdk/python/examples/gateway-tls app -o $@
 
 sdk/js/node_modules/.package-lock.json: sdk/js/package-lock.json
 	cd sdk/js && npm install --no-audit --no-fund --loglevel=error

@@ -1,5 +1,6 @@
-//! The same check written with each SDK finds the same things: the Rust and
-//! JavaScript examples, built by `make sdk-examples`, through the real binary.
+//! The same check written with each SDK finds the same things: the Rust,
+//! JavaScript and Python examples, built by `make sdk-examples`, through the
+//! real binary.
 
 use crate::support::*;
 use std::path::{Path, PathBuf};
@@ -38,12 +39,17 @@ fn findings(plugin: &Path, mesh: &str) -> serde_json::Value {
 }
 
 #[test]
-fn the_rust_and_javascript_examples_report_identical_findings() {
+fn the_rust_javascript_and_python_examples_report_identical_findings() {
     let rust = component("kridik_example_gateway_tls");
-    let js = example_wasm("js");
     for mesh in ["insecure-mesh", "hardened-mesh"] {
         let expected = findings(&rust, mesh);
-        assert_eq!(findings(&js, mesh), expected, "{mesh}");
+        for lang in ["js", "python"] {
+            assert_eq!(
+                findings(&example_wasm(lang), mesh),
+                expected,
+                "{lang} on {mesh}"
+            );
+        }
     }
     let insecure = findings(&rust, "insecure-mesh");
     assert_eq!(insecure.as_array().unwrap().len(), 1);
