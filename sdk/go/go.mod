@@ -1,0 +1,3 @@
+module kridik.dev/sdk
+
+go 1.24
