@@ -9,6 +9,7 @@ use std::path::{Path, PathBuf};
 pub enum Lang {
     Rust,
     Js,
+    Go,
 }
 
 /// The WIT every project is built against, as shipped with this kridik.
@@ -21,6 +22,11 @@ const WIT: &[(&str, &str)] = &[
     ("mesh.wit", include_str!("../../wit/v0.1.0/mesh.wit")),
     ("hooks.wit", include_str!("../../wit/v0.1.0/hooks.wit")),
     ("worlds.wit", include_str!("../../wit/v0.1.0/worlds.wit")),
+];
+
+const GO_SDK: &[(&str, &str)] = &[
+    ("abi.go", include_str!("../../sdk/go/kridik/abi.go")),
+    ("kridik.go", include_str!("../../sdk/go/kridik/kridik.go")),
 ];
 
 const RUST_SDK: &[(&str, &str)] = &[
@@ -68,6 +74,7 @@ pub fn create(parent: &Path, name: &str, lang: Lang) -> Result<Created> {
             "src/lib.rs",
         ),
         Lang::Js => (format!("{name}.wasm"), "check.js"),
+        Lang::Go => (format!("{name}.wasm"), "main.go"),
     };
     let fill = |template: &str| {
         template
@@ -81,6 +88,7 @@ pub fn create(parent: &Path, name: &str, lang: Lang) -> Result<Created> {
                 match lang {
                     Lang::Rust => "Rust",
                     Lang::Js => "JavaScript",
+                    Lang::Go => "Go",
                 },
             )
     };
@@ -152,6 +160,30 @@ pub fn create(parent: &Path, name: &str, lang: Lang) -> Result<Created> {
                     .replace("'../../wit/v0.1.0'", "'wit/v0.1.0'"),
             ));
             files.push((".gitignore".into(), "node_modules/\n*.wasm\n".into()));
+        }
+        Lang::Go => {
+            files.push((
+                "go.mod".into(),
+                fill(include_str!("../../sdk/templates/go/go.mod.tmpl")),
+            ));
+            files.push((
+                "main.go".into(),
+                fill(include_str!("../../sdk/templates/go/main.go.tmpl")),
+            ));
+            files.push((
+                "Makefile".into(),
+                fill(include_str!("../../sdk/templates/go/Makefile.tmpl")),
+            ));
+            files.push((
+                "sdk/go.mod".into(),
+                include_str!("../../sdk/go/go.mod").into(),
+            ));
+            files.extend(
+                GO_SDK
+                    .iter()
+                    .map(|(f, text)| (format!("sdk/kridik/{f}"), text.to_string())),
+            );
+            files.push((".gitignore".into(), "*.wasm\n".into()));
         }
     }
     for (path, text) in &files {

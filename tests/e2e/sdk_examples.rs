@@ -113,9 +113,13 @@ fn scaffold_passes_its_own_test(lang: &str) {
     assert_eq!(again.code, 2);
     assert!(again.stderr.contains("already exists"), "{}", again.stderr);
 
+    // kridik-go-componentize is built beside kridik (`make sdk-examples`).
+    let bin = std::path::Path::new(env!("CARGO_BIN_EXE_kridik"));
+    let componentize = bin.with_file_name("kridik-go-componentize");
     let out = std::process::Command::new("make")
         .arg("test")
-        .arg(format!("KRIDIK={}", env!("CARGO_BIN_EXE_kridik")))
+        .arg(format!("KRIDIK={}", bin.display()))
+        .arg(format!("KRIDIK_GO_COMPONENTIZE={}", componentize.display()))
         .current_dir(&project)
         .env_remove("MAKEFLAGS")
         .env_remove("MFLAGS")
@@ -148,4 +152,9 @@ fn a_new_rust_check_builds_and_passes_as_generated() {
 #[test]
 fn a_new_javascript_check_builds_and_passes_as_generated() {
     scaffold_passes_its_own_test("js");
+}
+
+#[test]
+fn a_new_go_check_builds_and_passes_as_generated() {
+    scaffold_passes_its_own_test("go");
 }
