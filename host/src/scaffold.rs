@@ -24,6 +24,68 @@ const WIT: &[(&str, &str)] = &[
     ("worlds.wit", include_str!("../../wit/v0.1.0/worlds.wit")),
 ];
 
+/// (path in the project, template); `{{name}}`, `{{id}}`, ... are filled in.
+const COMMON_TEMPLATES: &[(&str, &str)] = &[
+    (
+        "fixtures/vulnerable.yaml",
+        include_str!("../../sdk/templates/common/fixtures/vulnerable.yaml"),
+    ),
+    (
+        "fixtures/hardened.yaml",
+        include_str!("../../sdk/templates/common/fixtures/hardened.yaml"),
+    ),
+    (
+        "README.md",
+        include_str!("../../sdk/templates/common/README.md.tmpl"),
+    ),
+];
+
+const RUST_TEMPLATES: &[(&str, &str)] = &[
+    (
+        "Cargo.toml",
+        include_str!("../../sdk/templates/rust/Cargo.toml.tmpl"),
+    ),
+    (
+        "src/lib.rs",
+        include_str!("../../sdk/templates/rust/src/lib.rs.tmpl"),
+    ),
+    (
+        "Makefile",
+        include_str!("../../sdk/templates/rust/Makefile.tmpl"),
+    ),
+    (
+        "kridik-sdk/Cargo.toml",
+        include_str!("../../sdk/templates/rust/kridik-sdk.Cargo.toml.tmpl"),
+    ),
+];
+
+const JS_TEMPLATES: &[(&str, &str)] = &[
+    (
+        "package.json",
+        include_str!("../../sdk/templates/js/package.json.tmpl"),
+    ),
+    (
+        "check.js",
+        include_str!("../../sdk/templates/js/check.js.tmpl"),
+    ),
+    (
+        "Makefile",
+        include_str!("../../sdk/templates/js/Makefile.tmpl"),
+    ),
+];
+
+const GO_TEMPLATES: &[(&str, &str)] = &[
+    ("go.mod", include_str!("../../sdk/templates/go/go.mod.tmpl")),
+    (
+        "main.go",
+        include_str!("../../sdk/templates/go/main.go.tmpl"),
+    ),
+    (
+        "Makefile",
+        include_str!("../../sdk/templates/go/Makefile.tmpl"),
+    ),
+];
+
 const GO_SDK: &[(&str, &str)] = &[
     ("abi.go", include_str!("../../sdk/go/kridik/abi.go")),
     ("kridik.go", include_str!("../../sdk/go/kridik/kridik.go")),
@@ -92,64 +154,30 @@ pub fn create(parent: &Path, name: &str, lang: Lang) -> Result<Created> {
                 },
             )
     };
-    let mut files: Vec<(String, String)> = vec![
-        (
-            "fixtures/vulnerable.yaml".into(),
-            include_str!("../../sdk/templates/common/fixtures/vulnerable.yaml").into(),
-        ),
-        (
-            "fixtures/hardened.yaml".into(),
-            include_str!("../../sdk/templates/common/fixtures/hardened.yaml").into(),
-        ),
-        (
-            "README.md".into(),
-            fill(include_str!("../../sdk/templates/common/README.md.tmpl")),
-        ),
-    ];
+    let (templates, ignore): (&[(&str, &str)], &str) = match lang {
+        Lang::Rust => (RUST_TEMPLATES, "/target\n"),
+        Lang::Js => (JS_TEMPLATES, "node_modules/\n*.wasm\n"),
+        Lang::Go => (GO_TEMPLATES, "*.wasm\n"),
+    };
+    let mut files: Vec<(String, String)> = COMMON_TEMPLATES
+        .iter()
+        .chain(templates)
+        .map(|(path, template)| (path.to_string(), fill(template)))
+        .collect();
+    files.push((".gitignore".into(), ignore.into()));
     files.extend(
         WIT.iter()
             .map(|(f, text)| (format!("wit/v0.1.0/{f}"), text.to_string())),
     );
+    // The SDK, copied; its sources name the WIT relative to the repository.
     match lang {
-        Lang::Rust => {
-            files.push((
-                "Cargo.toml".into(),
-                fill(include_str!("../../sdk/templates/rust/Cargo.toml.tmpl")),
-            ));
-            files.push((
-                "src/lib.rs".into(),
-                fill(include_str!("../../sdk/templates/rust/src/lib.rs.tmpl")),
-            ));
-            files.push((
-                "Makefile".into(),
-                fill(include_str!("../../sdk/templates/rust/Makefile.tmpl")),
-            ));
-            files.push((
-                "kridik-sdk/Cargo.toml".into(),
-                include_str!("../../sdk/templates/rust/kridik-sdk.Cargo.toml.tmpl").into(),
-            ));
-            // The SDK's bindings name the WIT relative to its own crate.
-            files.extend(RUST_SDK.iter().map(|(f, text)| {
-                (
-                    format!("kridik-sdk/src/{f}"),
-                    text.replace("\"../../wit/v0.1.0\"", "\"../wit/v0.1.0\""),
-                )
-            }));
-            files.push((".gitignore".into(), "/target\n".into()));
-        }
+        Lang::Rust => files.extend(RUST_SDK.iter().map(|(f, text)| {
+            (
+                format!("kridik-sdk/src/{f}"),
+                text.replace("\"../../wit/v0.1.0\"", "\"../wit/v0.1.0\""),
+            )
+        })),
         Lang::Js => {
-            files.push((
-                "package.json".into(),
-                fill(include_str!("../../sdk/templates/js/package.json.tmpl")),
-            ));
-            files.push((
-                "check.js".into(),
-                fill(include_str!("../../sdk/templates/js/check.js.tmpl")),
-            ));
-            files.push((
-                "Makefile".into(),
-                fill(include_str!("../../sdk/templates/js/Makefile.tmpl")),
-            ));
             files.push((
                 "kridik.js".into(),
                 include_str!("../../sdk/js/kridik.js").into(),
@@ -159,21 +187,8 @@ pub fn create(parent: &Path, name: &str, lang: Lang) -> Result<Created> {
                 include_str!("../../sdk/js/build.mjs")
                     .replace("'../../wit/v0.1.0'", "'wit/v0.1.0'"),
             ));
-            files.push((".gitignore".into(), "node_modules/\n*.wasm\n".into()));
         }
         Lang::Go => {
-            files.push((
-                "go.mod".into(),
-                fill(include_str!("../../sdk/templates/go/go.mod.tmpl")),
-            ));
-            files.push((
-                "main.go".into(),
-                fill(include_str!("../../sdk/templates/go/main.go.tmpl")),
-            ));
-            files.push((
-                "Makefile".into(),
-                fill(include_str!("../../sdk/templates/go/Makefile.tmpl")),
-            ));
             files.push((
                 "sdk/go.mod".into(),
                 include_str!("../../sdk/go/go.mod").into(),
@@ -183,7 +198,6 @@ pub fn create(parent: &Path, name: &str, lang: Lang) -> Result<Created> {
                     .iter()
                     .map(|(f, text)| (format!("sdk/kridik/{f}"), text.to_string())),
             );
-            files.push((".gitignore".into(), "*.wasm\n".into()));
         }
     }
     for (path, text) in &files {
