@@ -3,6 +3,7 @@
 //! [`gather`] -> [`model`] -> [`runtime`] -> [`report`], tied together by [`scan`];
 //! [`plugins`] keeps the components users install.
 
+pub mod clock;
 pub mod gather;
 pub mod kinds;
 pub mod model;
@@ -11,4 +12,5 @@ pub mod report;
 pub mod runtime;
 pub mod scaffold;
 pub mod scan;
+pub mod triage;
 pub mod vocab;

@@ -9,6 +9,7 @@ use crate::report::model::{
     SCHEMA_VERSION,
 };
 use crate::runtime::{builtin, CompileCache, Limits, Plugin, Runtime, ScanData};
+use crate::triage;
 use anyhow::Result;
 use rayon::prelude::*;
 use std::collections::BTreeSet;
@@ -32,6 +33,8 @@ pub struct Options {
     pub limits: Limits,
     pub cache_dir: Option<PathBuf>,
     pub no_cache: bool,
+    /// Suppressions and baseline.
+    pub triage: crate::triage::Options,
 }
 
 /// Components that loaded, and records for those that did not.
@@ -148,6 +151,13 @@ pub fn gather(opts: &Options, wants: &Wants) -> Result<Snapshot> {
 }
 
 pub fn scan(opts: &Options) -> Result<Report> {
+    // Config and baseline mistakes stop the scan before it starts.
+    let cwd = std::env::current_dir().unwrap_or_default();
+    let config = triage::config::load(opts.triage.config.as_deref(), &cwd)?;
+    let baseline = match &opts.triage.baseline {
+        Some(path) => Some((path, triage::baseline::read(path)?)),
+        None => None,
+    };
     let rt = runtime(opts)?;
     let loaded = load_plugins(&rt, opts);
     let jobs: Vec<(&Plugin, &CheckInfo)> = loaded
@@ -186,6 +196,13 @@ pub fn scan(opts: &Options) -> Result<Report> {
     });
     checks.sort_by(|a, b| a.id.cmp(&b.id));
     let mut report = assemble(opts, &data, checks, findings);
+    triage::apply(
+        &mut report,
+        &data.snapshot,
+        &config,
+        baseline,
+        opts.triage.report_unused,
+    );
     report.hooks = run_hooks(&rt, opts, &report);
     Ok(report)
 }
@@ -275,6 +292,7 @@ fn assemble(
         input_errors: snapshot.input_errors.clone(),
         unavailable_kinds: snapshot.unavailable.values().cloned().collect(),
         model_problems: data.model.problems.clone(),
+        triage: Default::default(),
         hooks: Vec::new(),
     }
 }

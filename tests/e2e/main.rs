@@ -13,3 +13,4 @@ mod registry;
 mod sandbox;
 mod sdk_examples;
 mod support;
+mod triage;

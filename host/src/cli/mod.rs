@@ -129,6 +129,18 @@ struct ScanArgs {
     /// Colour in text output.
     #[arg(long, value_enum, default_value_t = Color::Auto)]
     color: Color,
+    /// Suppressions file (default: the nearest .kridik.yaml from the working directory up).
+    #[arg(long, value_name = "FILE")]
+    config: Option<PathBuf>,
+    /// Report and fail only on findings this baseline does not have.
+    #[arg(long, value_name = "FILE")]
+    baseline: Option<PathBuf>,
+    /// Record today's unsuppressed findings as a baseline.
+    #[arg(long, value_name = "FILE")]
+    write_baseline: Option<PathBuf>,
+    /// List suppressions that matched no finding.
+    #[arg(long)]
+    report_unused_suppressions: bool,
 }
 
 #[derive(Args)]
@@ -218,9 +230,29 @@ fn scan_cmd(args: ScanArgs) -> Result<i32> {
         live: args.cluster.options(),
         include: args.include.clone(),
         exclude: args.exclude.clone(),
+        triage: kridik::triage::Options {
+            config: args.config.clone(),
+            baseline: args.baseline.clone(),
+            report_unused: args.report_unused_suppressions,
+        },
         ..options(&args.checks)
     };
     let report = scan::scan(&opts)?;
+    for line in report.triage.expired.iter().chain(&report.triage.unused) {
+        eprintln!("kridik: warning: suppression {line}");
+    }
+    if let Some(path) = &args.write_baseline {
+        let unsuppressed: Vec<_> = report
+            .findings
+            .iter()
+            .filter(|f| f.suppressed.is_none())
+            .collect();
+        let n = kridik::triage::baseline::write(path, &unsuppressed)?;
+        eprintln!(
+            "kridik: wrote {n} finding(s) to the baseline {}",
+            path.display()
+        );
+    }
     // Problems also go to stderr, so a JSON consumer's log still shows them.
     for e in &report.input_errors {
         eprintln!("kridik: warning: {e}");

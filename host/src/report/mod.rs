@@ -31,7 +31,11 @@ pub fn exit_code(report: &Report, fail_on: Severity) -> i32 {
         exit::INPUT
     } else if report.checks.iter().any(|c| c.status == Status::Error) {
         exit::CHECK_FAILED
-    } else if report.findings.iter().any(|f| f.severity >= fail_on) {
+    } else if report
+        .findings
+        .iter()
+        .any(|f| f.counts() && f.severity >= fail_on)
+    {
         exit::FINDINGS
     } else {
         exit::CLEAN

@@ -29,6 +29,50 @@ pub struct Finding {
     pub evidence: Vec<Evidence>,
     pub remediation: Option<Remediation>,
     pub references: Vec<String>,
+    /// Stable across files, lines and wording: check, resource, title.
+    pub fingerprint: String,
+    /// Set when a suppression (config rule or annotation) covers the finding.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub suppressed: Option<Suppression>,
+    /// Known from `--baseline`: reported, but not new.
+    #[serde(skip_serializing_if = "std::ops::Not::not")]
+    pub in_baseline: bool,
+}
+
+impl Finding {
+    /// Whether the finding still needs attention (and counts for the exit code).
+    pub fn counts(&self) -> bool {
+        self.suppressed.is_none() && !self.in_baseline
+    }
+}
+
+#[derive(Clone, Debug, Serialize)]
+pub struct Suppression {
+    pub reason: String,
+    /// `FILE:suppressions[i]`, or the annotated object.
+    pub source: String,
+    pub expires: Option<String>,
+}
+
+/// What triage did: suppressions that expired or matched nothing, the baseline.
+#[derive(Clone, Debug, Default, Serialize)]
+pub struct TriageInfo {
+    pub config: Option<String>,
+    pub suppressed: usize,
+    pub expired: Vec<String>,
+    pub unused: Vec<String>,
+    pub baseline: Option<BaselineInfo>,
+}
+
+#[derive(Clone, Debug, Serialize)]
+pub struct BaselineInfo {
+    pub file: String,
+    /// Findings the baseline already had.
+    pub known: usize,
+    /// Findings the baseline did not have: the ones that fail the run.
+    pub new: usize,
+    /// Baseline findings no longer reported.
+    pub fixed: usize,
 }
 
 #[derive(Clone, Debug, Serialize, serde::Deserialize)]
@@ -99,6 +143,7 @@ pub struct Report {
     pub input_errors: Vec<crate::gather::InputError>,
     pub unavailable_kinds: Vec<crate::gather::Unavailable>,
     pub model_problems: Vec<String>,
+    pub triage: TriageInfo,
     /// Result hooks that ran after the scan (they see the report without this).
     pub hooks: Vec<HookRecord>,
 }

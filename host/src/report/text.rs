@@ -61,7 +61,7 @@ pub fn render(report: &Report, color: bool) -> String {
         let group: Vec<_> = report
             .findings
             .iter()
-            .filter(|f| f.severity == sev)
+            .filter(|f| f.counts() && f.severity == sev)
             .collect();
         if group.is_empty() {
             continue;
@@ -156,6 +156,31 @@ pub fn render(report: &Report, color: bool) -> String {
         );
         for u in &report.unavailable_kinds {
             let _ = writeln!(out, "  {}: {}", u.kind, u.detail);
+        }
+        let _ = writeln!(out);
+    }
+    let t = &report.triage;
+    if t.suppressed > 0 || t.baseline.is_some() || !t.expired.is_empty() || !t.unused.is_empty() {
+        let _ = writeln!(out, "{}", p.bold("== triage =="));
+        if t.suppressed > 0 {
+            let _ = writeln!(
+                out,
+                "  {} finding(s) suppressed (listed with their reasons in --format json)",
+                t.suppressed
+            );
+        }
+        if let Some(b) = &t.baseline {
+            let _ = writeln!(
+                out,
+                "  baseline {}: {} known, {} new, {} fixed since",
+                b.file, b.known, b.new, b.fixed
+            );
+        }
+        for e in &t.expired {
+            let _ = writeln!(out, "  expired, no longer suppressing: {e}");
+        }
+        for u in &t.unused {
+            let _ = writeln!(out, "  unused: {u}");
         }
         let _ = writeln!(out);
     }

@@ -340,13 +340,18 @@ fn host_ref(r: wt::ObjectRef) -> ObjectRef {
 /// A guest finding, attributed to the check that actually ran (a component
 /// cannot report under another check's id).
 pub fn finding(check_id: &str, f: wt::Finding) -> report::Finding {
+    let resource = host_ref(f.object);
+    let title = text(f.title);
     report::Finding {
+        fingerprint: crate::triage::fingerprint(check_id, &resource, &title),
+        suppressed: None,
+        in_baseline: false,
         check_id: check_id.to_string(),
         severity: severity(f.severity),
         confidence: label(f.confidence),
-        title: text(f.title),
+        title,
         message: text(f.message),
-        resource: host_ref(f.object),
+        resource,
         evidence: f
             .evidence
             .into_iter()

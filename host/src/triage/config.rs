@@ -1,0 +1,134 @@
+//! `.kridik.yaml`: suppressions with a mandatory reason and an optional expiry,
+//! found upward from the working directory (or given with `--config`).
+
+use anyhow::{bail, Context, Result};
+use serde::Deserialize;
+use std::path::{Path, PathBuf};
+
+pub const FILE: &str = ".kridik.yaml";
+
+#[derive(Deserialize, Default)]
+#[serde(deny_unknown_fields)]
+struct Raw {
+    #[serde(default)]
+    suppressions: Vec<RawRule>,
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct RawRule {
+    check: String,
+    #[serde(default)]
+    resource: Option<String>,
+    #[serde(default)]
+    reason: String,
+    #[serde(default)]
+    expires: Option<String>,
+}
+
+/// One suppression: a check id (or `*`), a resource pattern, why, until when.
+#[derive(Clone, Debug)]
+pub struct Rule {
+    pub check: String,
+    /// `Kind/namespace/name` (`Kind/name` when cluster-scoped), `*` matches anything.
+    pub resource: Option<String>,
+    pub reason: String,
+    /// Days since the epoch; the rule stops suppressing after that day.
+    pub expires: Option<i64>,
+    /// `path:suppressions[i]`, for messages.
+    pub origin: String,
+}
+
+pub struct Config {
+    pub path: Option<PathBuf>,
+    pub rules: Vec<Rule>,
+}
+
+/// `--config FILE`, else the nearest `.kridik.yaml` from `start` upward, else none.
+pub fn load(explicit: Option<&Path>, start: &Path) -> Result<Config> {
+    let path = match explicit {
+        Some(p) => Some(p.to_path_buf()),
+        None => start
+            .ancestors()
+            .map(|d| d.join(FILE))
+            .find(|p| p.is_file()),
+    };
+    let Some(path) = path else {
+        return Ok(Config {
+            path: None,
+            rules: Vec::new(),
+        });
+    };
+    let text = std::fs::read_to_string(&path)
+        .with_context(|| format!("cannot read the config {}", path.display()))?;
+    let raw: Raw = serde_norway::from_str(&text)
+        .with_context(|| format!("{} is not a valid kridik config", path.display()))?;
+    let mut rules = Vec::new();
+    for (i, r) in raw.suppressions.into_iter().enumerate() {
+        let origin = format!("{}:suppressions[{i}]", path.display());
+        if r.check.trim().is_empty() {
+            bail!("{origin} names no check: write `check: CHECK-ID` (or `*`)");
+        }
+        if r.reason.trim().is_empty() {
+            bail!(
+                "{origin} ({}) has no reason: every suppression needs one",
+                r.check
+            );
+        }
+        let expires = match &r.expires {
+            None => None,
+            Some(s) => Some(crate::clock::parse_date(s).with_context(|| {
+                format!("{origin}: expires `{s}` is not a date (write YYYY-MM-DD)")
+            })?),
+        };
+        rules.push(Rule {
+            check: r.check.trim().to_string(),
+            resource: r.resource.map(|s| s.trim().to_string()),
+            reason: r.reason.trim().to_string(),
+            expires,
+            origin,
+        });
+    }
+    Ok(Config {
+        path: Some(path),
+        rules,
+    })
+}
+
+/// `*` matches any run of characters; everything else literally.
+pub fn glob(pattern: &str, text: &str) -> bool {
+    let parts: Vec<&str> = pattern.split('*').collect();
+    if parts.len() == 1 {
+        return pattern == text;
+    }
+    let (first, last) = (parts[0], parts[parts.len() - 1]);
+    if !text.starts_with(first) || !text[first.len()..].ends_with(last) {
+        return false;
+    }
+    let mut rest = &text[first.len()..text.len() - last.len()];
+    for part in &parts[1..parts.len() - 1] {
+        match rest.find(part) {
+            Some(i) => rest = &rest[i + part.len()..],
+            None => return false,
+        }
+    }
+    true
+}
+
+#[cfg(test)]
+mod tests {
+    use super::glob;
+
+    #[test]
+    fn globs_match_whole_resource_names() {
+        assert!(glob("Namespace/legacy", "Namespace/legacy"));
+        assert!(glob("*/legacy/*", "Deployment/legacy/billing"));
+        assert!(glob(
+            "PeerAuthentication/*",
+            "PeerAuthentication/shop/default"
+        ));
+        assert!(!glob("Namespace/legacy", "Namespace/legacy-2"));
+        assert!(!glob("*/legacy/*", "Deployment/shop/legacy"));
+        assert!(glob("*", "anything/at/all"));
+    }
+}
