@@ -5,6 +5,7 @@ mod apiserver;
 mod checks;
 mod cli;
 mod corpus;
+mod formats;
 mod hooks;
 mod live;
 mod oci;

@@ -120,9 +120,13 @@ struct ScanArgs {
     /// Skip these check ids (comma separated).
     #[arg(short = 'e', long, value_delimiter = ',')]
     exclude: Vec<String>,
-    /// Output format.
-    #[arg(long, value_enum, default_value_t = Format::Text)]
-    format: Format,
+    /// Output format (text, json, markdown, junit), or FORMAT=FILE to write one
+    /// to a file; repeatable, e.g. `--format text --format junit=kridik.xml`.
+    #[arg(long, default_value = "text", value_parser = parse_output)]
+    format: Vec<Output>,
+    /// Write the (single) output to FILE instead of stdout.
+    #[arg(short = 'o', long = "output", value_name = "FILE")]
+    output: Option<PathBuf>,
     /// Exit 1 when a finding is at or above this severity.
     #[arg(long, value_enum, default_value_t = Severity::High)]
     fail_on: Severity,
@@ -172,6 +176,25 @@ enum CatalogFormat {
 enum Format {
     Text,
     Json,
+    Markdown,
+    Junit,
+}
+
+#[derive(Clone)]
+struct Output {
+    format: Format,
+    path: Option<PathBuf>,
+}
+
+fn parse_output(s: &str) -> Result<Output, String> {
+    let (name, path) = match s.split_once('=') {
+        Some((n, p)) if !p.is_empty() => (n, Some(PathBuf::from(p))),
+        Some(_) => return Err(format!("`{s}`: write FORMAT=FILE")),
+        None => (s, None),
+    };
+    let format = Format::from_str(name, true)
+        .map_err(|_| format!("`{name}` is not a format (text, json, markdown, junit)"))?;
+    Ok(Output { format, path })
 }
 
 #[derive(Clone, Copy, ValueEnum)]
@@ -219,6 +242,19 @@ fn options(checks: &Checks) -> Options {
 }
 
 fn scan_cmd(args: ScanArgs) -> Result<i32> {
+    // Where each output goes is settled before the scan runs.
+    let mut outputs = args.format.clone();
+    if let Some(path) = &args.output {
+        match outputs.as_mut_slice() {
+            [only] if only.path.is_none() => only.path = Some(path.clone()),
+            _ => bail!(
+                "-o FILE takes one --format without =FILE; for several, write --format FORMAT=FILE"
+            ),
+        }
+    }
+    if outputs.iter().filter(|o| o.path.is_none()).count() > 1 {
+        bail!("only one --format can go to stdout; write the others as --format FORMAT=FILE");
+    }
     if args.checks.no_builtin
         && args.checks.plugins.is_empty()
         && kridik::plugins::Store::open(None)?.list()?.is_empty()
@@ -257,11 +293,7 @@ fn scan_cmd(args: ScanArgs) -> Result<i32> {
     for e in &report.input_errors {
         eprintln!("kridik: warning: {e}");
     }
-    for c in report
-        .checks
-        .iter()
-        .filter(|c| c.status == report::model::Status::Error)
-    {
+    for c in report.errored() {
         eprintln!(
             "kridik: warning: check {} failed to run: {}",
             c.id,
@@ -275,20 +307,30 @@ fn scan_cmd(args: ScanArgs) -> Result<i32> {
             h.error.as_deref().unwrap_or_default()
         );
     }
-    let out = match args.format {
-        Format::Json => report::json(&report),
-        Format::Text => {
-            let color = match args.color {
-                Color::Always => true,
-                Color::Never => false,
-                Color::Auto => {
-                    std::io::stdout().is_terminal() && std::env::var_os("NO_COLOR").is_none()
-                }
-            };
-            report::text(&report, color)
+    for o in &outputs {
+        let text = match o.format {
+            Format::Json => report::json(&report),
+            Format::Markdown => report::markdown(&report),
+            Format::Junit => report::junit(&report),
+            Format::Text => {
+                let color = match args.color {
+                    Color::Always => true,
+                    Color::Never => false,
+                    Color::Auto => {
+                        o.path.is_none()
+                            && std::io::stdout().is_terminal()
+                            && std::env::var_os("NO_COLOR").is_none()
+                    }
+                };
+                report::text(&report, color)
+            }
+        };
+        match &o.path {
+            None => write_stdout(&text)?,
+            Some(path) => std::fs::write(path, text)
+                .with_context(|| format!("cannot write the report to {}", path.display()))?,
         }
-    };
-    write_stdout(&out)?;
+    }
     Ok(report::exit_code(&report, args.fail_on))
 }
 

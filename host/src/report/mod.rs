@@ -1,13 +1,32 @@
 //! Report: collect outcomes into a [`model::Report`] and render it.
 
 pub mod catalog;
+mod junit;
+mod markdown;
 pub mod model;
 mod text;
 
+pub use junit::render as junit;
+pub use markdown::render as markdown;
 pub use text::render as text;
 
 use crate::vocab::Severity;
-use model::{Report, Status};
+use model::Report;
+
+/// ` (1 critical, 8 high, ...)`, highest first; empty without findings.
+fn by_severity(s: &model::Summary) -> String {
+    let parts: Vec<String> = s
+        .by_severity
+        .iter()
+        .rev()
+        .map(|(k, v)| format!("{v} {}", k.to_string().to_lowercase()))
+        .collect();
+    if parts.is_empty() {
+        String::new()
+    } else {
+        format!(" ({})", parts.join(", "))
+    }
+}
 
 /// One JSON document, pretty-printed, newline-terminated.
 pub fn json(report: &Report) -> String {
@@ -29,7 +48,7 @@ pub mod exit {
 pub fn exit_code(report: &Report, fail_on: Severity) -> i32 {
     if !report.input_errors.is_empty() {
         exit::INPUT
-    } else if report.checks.iter().any(|c| c.status == Status::Error) {
+    } else if report.errored().next().is_some() {
         exit::CHECK_FAILED
     } else if report
         .findings

@@ -148,6 +148,13 @@ pub struct Report {
     pub hooks: Vec<HookRecord>,
 }
 
+impl Report {
+    /// Checks (and components) that could not run.
+    pub fn errored(&self) -> impl Iterator<Item = &CheckRecord> {
+        self.checks.iter().filter(|c| c.status == Status::Error)
+    }
+}
+
 #[derive(Clone, Debug, Serialize)]
 pub struct HookRecord {
     pub name: String,

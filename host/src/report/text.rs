@@ -1,7 +1,7 @@
 //! Human output: findings grouped by severity, then checks that failed to run,
 //! input problems, and a summary line. Colour only when asked (a TTY).
 
-use super::model::{Report, Status};
+use super::model::Report;
 use crate::vocab::{ObjectRef, Severity};
 use std::fmt::Write;
 
@@ -109,11 +109,7 @@ pub fn render(report: &Report, color: bool) -> String {
             let _ = writeln!(out);
         }
     }
-    let errored: Vec<_> = report
-        .checks
-        .iter()
-        .filter(|c| c.status == Status::Error)
-        .collect();
+    let errored: Vec<_> = report.errored().collect();
     if !errored.is_empty() {
         let _ = writeln!(
             out,
@@ -206,21 +202,11 @@ pub fn render(report: &Report, color: bool) -> String {
         let _ = writeln!(out);
     }
     let s = &report.summary;
-    let sev: Vec<String> = s
-        .by_severity
-        .iter()
-        .rev()
-        .map(|(k, v)| format!("{v} {}", k.to_string().to_lowercase()))
-        .collect();
     let _ = writeln!(
         out,
         "{} finding(s){} from {} check(s) ({} failing, {} errored) over {} objects, {} workloads{}",
         s.findings,
-        if sev.is_empty() {
-            String::new()
-        } else {
-            format!(" ({})", sev.join(", "))
-        },
+        super::by_severity(s),
         s.checks_run,
         s.checks_failed,
         s.checks_errored,

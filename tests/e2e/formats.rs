@@ -1,0 +1,124 @@
+//! Report formats besides text and JSON, and writing several in one run.
+
+use crate::support::*;
+
+fn insecure() -> String {
+    example("insecure-mesh").display().to_string()
+}
+
+/// Parses JUnit XML with Python's XML parser and returns the totals.
+fn junit_totals(path: &std::path::Path) -> serde_json::Value {
+    let script = "import json,sys,xml.etree.ElementTree as ET\n\
+r=ET.parse(sys.argv[1]).getroot()\n\
+cases=r.findall('testsuite/testcase')\n\
+print(json.dumps({'root':r.tag,'suites':len(r.findall('testsuite')),'cases':len(cases),\
+'failures':sum(1 for c in cases if c.find('failure') is not None),\
+'skipped':sum(1 for c in cases if c.find('skipped') is not None),\
+'attr_failures':int(r.get('failures')),'attr_tests':int(r.get('tests'))}))";
+    let out = std::process::Command::new("python3")
+        .args(["-c", script])
+        .arg(path)
+        .output()
+        .expect("python3");
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    serde_json::from_slice(&out.stdout).unwrap()
+}
+
+#[test]
+fn several_formats_in_one_run_agree() {
+    let dir = tempfile::tempdir().unwrap();
+    let (xml, json, md) = (
+        dir.path().join("k.xml"),
+        dir.path().join("k.json"),
+        dir.path().join("k.md"),
+    );
+    let multi = run(kridik()
+        .args(["scan", "-f", &insecure(), "--format", "text"])
+        .args([
+            format!("--format=junit={}", xml.display()),
+            format!("--format=json={}", json.display()),
+            format!("--format=markdown={}", md.display()),
+        ]));
+    assert_eq!(multi.code, 1, "{}", multi.stderr);
+    assert!(
+        multi.stdout.contains("== HIGH (8) =="),
+        "text goes to stdout"
+    );
+    let report: serde_json::Value = serde_json::from_slice(&std::fs::read(&json).unwrap()).unwrap();
+    let findings = report["summary"]["findings"].as_u64().unwrap();
+    let checks = report["checks"].as_array().unwrap().len() as u64;
+
+    let totals = junit_totals(&xml);
+    assert_eq!(totals["root"], "testsuites");
+    assert_eq!(totals["suites"], checks, "one suite per check");
+    assert_eq!(totals["failures"], findings, "one failure per finding");
+    assert_eq!(totals["attr_failures"], findings);
+    assert_eq!(totals["attr_tests"], totals["cases"]);
+
+    let markdown = std::fs::read_to_string(&md).unwrap();
+    assert!(
+        markdown.starts_with(&format!(
+            "## kridik: {findings} finding(s) (1 critical, 8 high"
+        )),
+        "{markdown}"
+    );
+    let rows = markdown
+        .lines()
+        .filter(|l| l.starts_with("| ") && !l.starts_with("| Severity"))
+        .count();
+    assert_eq!(rows as u64, findings);
+    assert!(markdown.contains("| HIGH | `IST-AUTHZ-001` | AuthorizationPolicy shop/allow-all"));
+    assert!(markdown.contains("```yaml\napiVersion: security.istio.io/v1"));
+}
+
+#[test]
+fn suppressed_findings_are_skipped_cases_and_outputs_are_checked_first() {
+    let dir = tempfile::tempdir().unwrap();
+    std::fs::write(
+        dir.path().join(".kridik.yaml"),
+        "suppressions:\n- check: IST-AUTHZ-001\n  reason: replaced next sprint\n",
+    )
+    .unwrap();
+    let xml = dir.path().join("k.xml");
+    let junit = run(kridik()
+        .current_dir(dir.path())
+        .args(["scan", "-f", &insecure(), "--format", "junit", "-o"])
+        .arg(&xml));
+    assert_eq!(junit.code, 1, "{}", junit.stderr);
+    assert!(
+        junit.stdout.is_empty(),
+        "-o writes the file instead of stdout"
+    );
+    let totals = junit_totals(&xml);
+    assert_eq!(totals["skipped"], 1);
+    assert!(std::fs::read_to_string(&xml)
+        .unwrap()
+        .contains("<skipped message=\"suppressed: replaced next sprint\"/>"));
+
+    for (args, message) in [
+        (
+            vec!["--format", "json", "--format", "markdown"],
+            "only one --format can go to stdout",
+        ),
+        (
+            vec!["--format", "json", "--format", "text", "-o", "x"],
+            "-o FILE takes one --format",
+        ),
+        (
+            vec!["--format", "xml"],
+            "`xml` is not a format (text, json, markdown, junit)",
+        ),
+    ] {
+        let refused = run(kridik().args(["scan", "-f", &insecure()]).args(&args));
+        assert_eq!(refused.code, 2, "{args:?}");
+        assert!(
+            refused.stderr.contains(message),
+            "{args:?}: {}",
+            refused.stderr
+        );
+    }
+}
