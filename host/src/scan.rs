@@ -293,6 +293,7 @@ fn assemble(
         unavailable_kinds: snapshot.unavailable.values().cloned().collect(),
         model_problems: data.model.problems.clone(),
         triage: Default::default(),
+        evidence_gaps: crate::report::gaps::find(snapshot, &data.model),
         hooks: Vec::new(),
     }
 }

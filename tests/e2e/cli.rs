@@ -118,6 +118,21 @@ fn insecure_example_flags_exactly_the_planted_defects() {
 }
 
 #[test]
+fn offline_scans_name_what_they_could_not_observe() {
+    let report = scan_json(&["-f", &s(example("insecure-mesh"))]).json();
+    let gaps = report["evidence_gaps"].as_array().unwrap();
+    assert_eq!(gaps.len(), 1, "{gaps:?}");
+    assert!(gaps[0]["what"]
+        .as_str()
+        .unwrap()
+        .starts_with("8 workload(s) have no running pods in the input"));
+    assert!(gaps[0]["command"]
+        .as_str()
+        .unwrap()
+        .starts_with("kubectl get pods -A -o yaml > pods.yaml"));
+}
+
+#[test]
 fn hardened_example_is_clean() {
     let run = scan_json(&["-f", &s(example("hardened-mesh"))]);
     assert_eq!(run.code, 0, "{}", run.stdout);

@@ -141,6 +141,38 @@ fn forbidden_and_missing_kinds_are_unknown_not_fatal() {
         unavailable.contains(&("networking.istio.io/Sidecar".into(), "not-installed".into())),
         "{unavailable:?}"
     );
+    // ...and the evidence gaps say how to close each one.
+    let gaps: Vec<(String, String)> = report["evidence_gaps"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|g| {
+            (
+                g["what"].as_str().unwrap().to_string(),
+                g["command"].as_str().unwrap().to_string(),
+            )
+        })
+        .collect();
+    assert!(
+        gaps.iter().any(|(what, command)| what
+            .starts_with("security.istio.io/AuthorizationPolicy could not be read")
+            && command.starts_with(
+                "kubectl auth can-i list authorizationpolicy.security.istio.io --all-namespaces"
+            )),
+        "{gaps:?}"
+    );
+    assert!(
+        gaps.iter().any(|(what, command)| what
+            .starts_with("networking.istio.io/Sidecar could not be read")
+            && command.starts_with("kubectl api-resources --api-group=networking.istio.io")),
+        "{gaps:?}"
+    );
+    assert!(
+        !gaps
+            .iter()
+            .any(|(what, _)| what.contains("no running pods")),
+        "a live scan observes pods: {gaps:?}"
+    );
     // The authorization checks say UNKNOWN instead of passing or failing...
     for id in ["IST-AUTHZ-001", "ZT-AUTHZ-001"] {
         let findings: Vec<_> = report["findings"]

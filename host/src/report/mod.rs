@@ -1,6 +1,7 @@
 //! Report: collect outcomes into a [`model::Report`] and render it.
 
 pub mod catalog;
+pub mod gaps;
 mod junit;
 mod markdown;
 pub mod model;

@@ -144,6 +144,8 @@ pub struct Report {
     pub unavailable_kinds: Vec<crate::gather::Unavailable>,
     pub model_problems: Vec<String>,
     pub triage: TriageInfo,
+    /// What could not be assessed, and how to close each gap.
+    pub evidence_gaps: Vec<EvidenceGap>,
     /// Result hooks that ran after the scan (they see the report without this).
     pub hooks: Vec<HookRecord>,
 }
@@ -153,6 +155,14 @@ impl Report {
     pub fn errored(&self) -> impl Iterator<Item = &CheckRecord> {
         self.checks.iter().filter(|c| c.status == Status::Error)
     }
+}
+
+#[derive(Clone, Debug, Serialize)]
+pub struct EvidenceGap {
+    pub what: String,
+    pub checks_affected: String,
+    /// The command that would close the gap.
+    pub command: String,
 }
 
 #[derive(Clone, Debug, Serialize)]

@@ -155,6 +155,18 @@ pub fn render(report: &Report, color: bool) -> String {
         }
         let _ = writeln!(out);
     }
+    if !report.evidence_gaps.is_empty() {
+        let _ = writeln!(
+            out,
+            "{}",
+            p.bold("== evidence gaps (what could not be assessed) ==")
+        );
+        for g in &report.evidence_gaps {
+            let _ = writeln!(out, "  {} ({})", g.what, g.checks_affected);
+            let _ = writeln!(out, "    close it: {}", g.command);
+        }
+        let _ = writeln!(out);
+    }
     let t = &report.triage;
     if t.suppressed > 0 || t.baseline.is_some() || !t.expired.is_empty() || !t.unused.is_empty() {
         let _ = writeln!(out, "{}", p.bold("== triage =="));
