@@ -117,7 +117,16 @@ fn a_granted_directory_receives_the_report_and_an_ungranted_one_does_not() {
         "{}",
         add.stdout
     );
-    let report = scan(&home);
+    // A suppression, so the hook's copy must carry the mark too.
+    let config = out.path().join("kridik.yaml");
+    std::fs::write(
+        &config,
+        "suppressions:\n- check: IST-AUTHZ-001\n  reason: replaced next sprint\n",
+    )
+    .unwrap();
+    let run = home.scan_insecure(&["--config", &s(&config)]);
+    assert_eq!(run.code, 1, "{}", run.stderr);
+    let report = run.json();
     assert_eq!(
         hook(&report, "to-file")["status"],
         "pass",
@@ -137,15 +146,33 @@ fn a_granted_directory_receives_the_report_and_an_ungranted_one_does_not() {
         written["summary"]["critical"],
         report["summary"]["by_severity"]["critical"]
     );
-    let ids = |v: &serde_json::Value| -> Vec<String> {
-        v["findings"]
-            .as_array()
-            .unwrap()
-            .iter()
-            .map(|f| f["check_id"].as_str().unwrap().to_string())
-            .collect()
-    };
-    assert_eq!(ids(&written), ids(&report));
+    // The hook sees each finding with its fingerprint, as the JSON output has it.
+    let written_ids: Vec<(String, String)> = written["findings"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|f| {
+            let id = f["finding"]["check_id"].as_str().unwrap().to_string();
+            (id, f["fingerprint"].as_str().unwrap().to_string())
+        })
+        .collect();
+    let report_ids: Vec<(String, String)> = report["findings"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|f| {
+            let id = f["check_id"].as_str().unwrap().to_string();
+            (id, f["fingerprint"].as_str().unwrap().to_string())
+        })
+        .collect();
+    assert_eq!(written_ids, report_ids);
+    let allow_all = written["findings"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|f| f["finding"]["check_id"] == "IST-AUTHZ-001")
+        .unwrap();
+    assert_eq!(allow_all["suppressed"], "replaced next sprint");
     assert_eq!(
         written["checks"].as_array().unwrap().len(),
         report["checks"].as_array().unwrap().len()

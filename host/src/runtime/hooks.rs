@@ -370,7 +370,16 @@ fn wit_report(r: &Report) -> wr::Report {
             low: count(S::Low),
             info: count(S::Info),
         },
-        findings: r.findings.iter().map(host_impl::wit_finding).collect(),
+        findings: r
+            .findings
+            .iter()
+            .map(|f| wr::ReportedFinding {
+                finding: host_impl::wit_finding(f),
+                fingerprint: f.fingerprint.clone(),
+                suppressed: f.suppressed.as_ref().map(|s| s.reason.clone()),
+                in_baseline: f.in_baseline,
+            })
+            .collect(),
         checks: r
             .checks
             .iter()
