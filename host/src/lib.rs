@@ -12,5 +12,6 @@ pub mod report;
 pub mod runtime;
 pub mod scaffold;
 pub mod scan;
+pub mod state_file;
 pub mod triage;
 pub mod vocab;

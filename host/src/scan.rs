@@ -41,6 +41,8 @@ pub struct Options {
 pub struct Loaded {
     pub plugins: Vec<Plugin>,
     pub failures: Vec<CheckRecord>,
+    /// Installed result hooks with their bytes (read with the index, once).
+    pub hooks: Vec<(plugins::Installed, anyhow::Result<Vec<u8>>)>,
 }
 
 pub fn runtime(opts: &Options) -> Result<Runtime> {
@@ -64,13 +66,18 @@ pub fn load_plugins(rt: &Runtime, opts: &Options) -> Loaded {
                 .map(|(name, bytes)| (name.to_string(), Ok(bytes.to_vec()))),
         );
     }
+    let mut hooks = Vec::new();
     if !opts.no_installed {
         match plugins::Store::open(opts.home.clone()).and_then(|s| Ok((s.list()?, s))) {
             Ok((installed, store)) => {
-                sources.extend(installed.iter().filter(|p| p.world == "check").map(|p| {
-                    let bytes = store.read(p).map_err(|e| format!("{e:#}"));
-                    (p.name.clone(), bytes)
-                }))
+                for p in installed {
+                    let bytes = store.read(&p);
+                    if p.world == "hook" {
+                        hooks.push((p, bytes));
+                    } else {
+                        sources.push((p.name, bytes.map_err(|e| format!("{e:#}"))));
+                    }
+                }
             }
             Err(e) => sources.push(("installed plugins".into(), Err(format!("{e:#}")))),
         }
@@ -90,6 +97,7 @@ pub fn load_plugins(rt: &Runtime, opts: &Options) -> Loaded {
     let mut loaded = Loaded {
         plugins: Vec::new(),
         failures: Vec::new(),
+        hooks,
     };
     let mut ids = BTreeSet::new();
     for (name, result) in results {
@@ -203,30 +211,24 @@ pub fn scan(opts: &Options) -> Result<Report> {
         baseline,
         opts.triage.report_unused,
     );
-    report.hooks = run_hooks(&rt, opts, &report);
+    report.hooks = run_hooks(&rt, &loaded.hooks, &report);
     Ok(report)
 }
 
 /// Runs every installed result hook, in name order, with the finished report.
-fn run_hooks(rt: &Runtime, opts: &Options, report: &Report) -> Vec<HookRecord> {
-    if opts.no_installed {
-        return Vec::new();
-    }
-    let listed = plugins::Store::open(opts.home.clone()).and_then(|s| {
-        let list = s.list()?;
-        Ok((s, list))
-    });
-    let Ok((store, installed)) = listed else {
-        return Vec::new(); // already reported by load_plugins
-    };
-    installed
+fn run_hooks(
+    rt: &Runtime,
+    hooks: &[(plugins::Installed, anyhow::Result<Vec<u8>>)],
+    report: &Report,
+) -> Vec<HookRecord> {
+    hooks
         .iter()
-        .filter(|p| p.world == "hook")
-        .map(|p| {
-            match store
-                .read(p)
-                .and_then(|bytes| rt.load_hook(&p.name, &bytes))
-            {
+        .map(|(p, bytes)| {
+            let loaded = match bytes {
+                Ok(bytes) => rt.load_hook(&p.name, bytes),
+                Err(e) => Err(anyhow::anyhow!("{e:#}")),
+            };
+            match loaded {
                 Ok(hook) => rt.run_hook(&hook, &p.grants, report),
                 Err(e) => HookRecord {
                     name: p.name.clone(),

@@ -39,15 +39,11 @@ pub fn path(explicit: Option<PathBuf>, store: &Store) -> PathBuf {
 
 impl Lock {
     pub fn read(path: &Path) -> Result<Lock> {
-        let text = match std::fs::read_to_string(path) {
-            Ok(t) => t,
-            Err(e) if e.kind() == std::io::ErrorKind::NotFound => {
-                return Ok(Lock {
-                    version: VERSION,
-                    packs: Vec::new(),
-                })
-            }
-            Err(e) => return Err(e).with_context(|| format!("cannot read {}", path.display())),
+        let Some(text) = crate::state_file::read_if_present(path)? else {
+            return Ok(Lock {
+                version: VERSION,
+                packs: Vec::new(),
+            });
         };
         let lock: Lock = serde_json::from_str(&text).with_context(|| {
             format!(
@@ -80,11 +76,7 @@ impl Lock {
     }
 
     pub fn write(&self, path: &Path) -> Result<()> {
-        if let Some(dir) = path.parent().filter(|d| !d.as_os_str().is_empty()) {
-            std::fs::create_dir_all(dir)
-                .with_context(|| format!("cannot create {}", dir.display()))?;
-        }
         let text = serde_json::to_string_pretty(self)? + "\n";
-        std::fs::write(path, text).with_context(|| format!("cannot write {}", path.display()))
+        crate::state_file::write_atomic(path, text.as_bytes())
     }
 }

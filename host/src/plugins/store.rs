@@ -5,6 +5,7 @@
 
 use crate::report::model::CheckInfo;
 use crate::runtime::{Capability, Grants};
+use crate::state_file::{read_if_present, write_atomic};
 use anyhow::{bail, Context, Result};
 use serde::{Deserialize, Serialize};
 use std::path::{Path, PathBuf};
@@ -76,10 +77,8 @@ impl Store {
     /// The installed plugins, in name order. No index yet means none.
     pub fn list(&self) -> Result<Vec<Installed>> {
         let path = self.index_path();
-        let text = match std::fs::read_to_string(&path) {
-            Ok(t) => t,
-            Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Ok(Vec::new()),
-            Err(e) => return Err(e).with_context(|| format!("cannot read {}", path.display())),
+        let Some(text) = read_if_present(&path)? else {
+            return Ok(Vec::new());
         };
         let index: Index = serde_json::from_str(&text).with_context(|| {
             format!(
@@ -154,16 +153,4 @@ impl Store {
             }
         }
     }
-}
-
-fn write_atomic(path: &Path, bytes: &[u8]) -> Result<()> {
-    let dir = path.parent().context("path has no parent")?;
-    std::fs::create_dir_all(dir).with_context(|| format!("cannot create {}", dir.display()))?;
-    let tmp = dir.join(format!(
-        ".{}.{}",
-        std::process::id(),
-        path.file_name().unwrap_or_default().to_string_lossy()
-    ));
-    std::fs::write(&tmp, bytes).with_context(|| format!("cannot write {}", tmp.display()))?;
-    std::fs::rename(&tmp, path).with_context(|| format!("cannot write {}", path.display()))
 }

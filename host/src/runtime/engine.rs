@@ -110,18 +110,9 @@ impl CompileCache {
     }
 }
 
-fn store(component: &Component, path: &PathBuf) -> Result<()> {
+fn store(component: &Component, path: &std::path::Path) -> Result<()> {
     let bytes = component.serialize().map_err(anyhow::Error::from)?;
-    let dir = path.parent().context("cache path has no parent")?;
-    std::fs::create_dir_all(dir)?;
-    let tmp = dir.join(format!(
-        ".{}.{}",
-        std::process::id(),
-        path.file_name().unwrap().to_string_lossy()
-    ));
-    std::fs::write(&tmp, bytes)?;
-    std::fs::rename(&tmp, path)?;
-    Ok(())
+    crate::state_file::write_atomic(path, &bytes)
 }
 
 /// Feeds std's Hash into SHA-256, so the key is stable across processes.

@@ -39,7 +39,7 @@ pub fn write(path: &Path, findings: &[&Finding]) -> Result<usize> {
             .collect(),
     };
     let text = serde_json::to_string_pretty(&file)? + "\n";
-    std::fs::write(path, text)
+    crate::state_file::write_atomic(path, text.as_bytes())
         .with_context(|| format!("cannot write the baseline {}", path.display()))?;
     Ok(file.findings.len())
 }
