@@ -38,6 +38,7 @@ pub const SIDECAR: &str = "networking.istio.io/Sidecar";
 pub const ISTIO_OPERATOR: &str = "install.istio.io/IstioOperator";
 pub const K8S_GATEWAY: &str = "gateway.networking.k8s.io/Gateway";
 pub const GATEWAY: &str = "networking.istio.io/Gateway";
+pub const SERVICE_ENTRY: &str = "networking.istio.io/ServiceEntry";
 pub const VIRTUAL_SERVICE: &str = "networking.istio.io/VirtualService";
 pub const HTTP_ROUTE: &str = "gateway.networking.k8s.io/HTTPRoute";
 pub const GRPC_ROUTE: &str = "gateway.networking.k8s.io/GRPCRoute";

@@ -1,8 +1,10 @@
 //! kridik: a security scanner for Istio meshes whose checks are sandboxed
 //! WebAssembly components. The modules follow the data flow:
-//! [`gather`] -> [`model`] -> [`runtime`] -> [`report`], tied together by [`scan`];
+//! [`gather`] -> [`model`] -> [`runtime`] -> [`assess`] -> [`report`], tied
+//! together by [`scan`];
 //! [`plugins`] keeps the components users install.
 
+pub mod assess;
 pub mod clock;
 pub mod gather;
 pub mod kinds;

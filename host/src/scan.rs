@@ -35,6 +35,8 @@ pub struct Options {
     pub no_cache: bool,
     /// Suppressions and baseline.
     pub triage: crate::triage::Options,
+    /// Extra sensitive workloads for attack paths: `NAMESPACE`, `NAMESPACE/NAME`, `LABEL=VALUE`.
+    pub sensitive: Vec<String>,
 }
 
 /// Components that loaded, and records for those that did not.
@@ -211,6 +213,17 @@ pub fn scan(opts: &Options) -> Result<Report> {
         baseline,
         opts.triage.report_unused,
     );
+    let inputs: String = opts
+        .inputs
+        .iter()
+        .map(|p| format!("-f {} ", p.display()))
+        .collect();
+    report.assessment = Some(crate::assess::run(
+        &mut report,
+        &data,
+        &opts.sensitive,
+        &inputs,
+    ));
     report.hooks = run_hooks(&rt, &loaded.hooks, &report);
     Ok(report)
 }
@@ -296,6 +309,7 @@ fn assemble(
         model_problems: data.model.problems.clone(),
         triage: Default::default(),
         evidence_gaps: crate::report::gaps::find(snapshot, &data.model),
+        assessment: None,
         hooks: Vec::new(),
     }
 }

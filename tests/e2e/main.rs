@@ -2,6 +2,7 @@
 //! built from source by host/build.rs, and a loopback API server.
 
 mod apiserver;
+mod assess;
 mod checks;
 mod cli;
 mod corpus;

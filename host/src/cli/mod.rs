@@ -145,6 +145,11 @@ struct ScanArgs {
     /// List suppressions that matched no finding.
     #[arg(long)]
     report_unused_suppressions: bool,
+    /// Also treat these as sensitive for attack paths: NAMESPACE,
+    /// NAMESPACE/WORKLOAD or LABEL=VALUE (repeatable; labels
+    /// data-classification and kridik.io/sensitive count already).
+    #[arg(long, value_name = "PATTERN")]
+    sensitive: Vec<String>,
 }
 
 #[derive(Args)]
@@ -271,6 +276,7 @@ fn scan_cmd(args: ScanArgs) -> Result<i32> {
             baseline: args.baseline.clone(),
             report_unused: args.report_unused_suppressions,
         },
+        sensitive: args.sensitive.clone(),
         ..options(&args.checks)
     };
     let report = scan::scan(&opts)?;

@@ -9,6 +9,26 @@ use crate::vocab::ObjectRef;
 use serde::Deserialize;
 use std::collections::{BTreeSet, HashMap};
 
+const GATEWAY_NAME: &str = "gateway.networking.k8s.io/gateway-name";
+const GATEWAY_CLASS: &str = "gateway.networking.k8s.io/gateway-class-name";
+
+/// A gateway's own pods (ingress, egress, east-west or waypoint): Istio's
+/// `istio: *gateway` label or the Gateway API deployment label.
+pub fn is_gateway(labels: &std::collections::BTreeMap<String, String>) -> bool {
+    labels.get("istio").is_some_and(|v| v.contains("gateway")) || labels.contains_key(GATEWAY_NAME)
+}
+
+/// An ingress gateway's pods: `istio: *ingress*`, or a Gateway API deployment
+/// of a class other than waypoint and east-west.
+pub fn is_ingress_gateway(labels: &std::collections::BTreeMap<String, String>) -> bool {
+    labels.get("istio").is_some_and(|v| v.contains("ingress"))
+        || (labels.contains_key(GATEWAY_NAME)
+            && !matches!(
+                labels.get(GATEWAY_CLASS).map(String::as_str),
+                Some("istio-waypoint" | "istio-east-west")
+            ))
+}
+
 /// The routes that expose a Service, by (namespace, name) of the Service.
 pub type Exposure = HashMap<(String, String), Vec<ObjectRef>>;
 

@@ -37,6 +37,15 @@ pub struct Finding {
     /// Known from `--baseline`: reported, but not new.
     #[serde(skip_serializing_if = "std::ops::Not::not")]
     pub in_baseline: bool,
+    /// Set when the assessment raised the severity (the finding is on an attack path).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub raised: Option<Raised>,
+}
+
+#[derive(Clone, Debug, Serialize)]
+pub struct Raised {
+    pub from: Severity,
+    pub reason: String,
 }
 
 impl Finding {
@@ -124,6 +133,17 @@ pub struct Summary {
     pub input_errors: usize,
 }
 
+impl Summary {
+    /// Counts the findings that still need attention (see [`Finding::counts`]).
+    pub fn recount(&mut self, findings: &[Finding]) {
+        self.findings = findings.iter().filter(|f| f.counts()).count();
+        self.by_severity.clear();
+        for f in findings.iter().filter(|f| f.counts()) {
+            *self.by_severity.entry(f.severity).or_default() += 1;
+        }
+    }
+}
+
 #[derive(Clone, Debug, Serialize)]
 pub struct SourceInfo {
     /// `live` or `offline`.
@@ -146,6 +166,9 @@ pub struct Report {
     pub triage: TriageInfo,
     /// What could not be assessed, and how to close each gap.
     pub evidence_gaps: Vec<EvidenceGap>,
+    /// Zero Trust score, attack paths and remediation plan.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub assessment: Option<crate::assess::Assessment>,
     /// Result hooks that ran after the scan (they see the report without this).
     pub hooks: Vec<HookRecord>,
 }

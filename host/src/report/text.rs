@@ -77,6 +77,9 @@ pub fn render(report: &Report, color: bool) -> String {
                 f.confidence
             );
             let _ = writeln!(out, "    resource: {}", location(&f.resource));
+            if let Some(r) = &f.raised {
+                let _ = writeln!(out, "    raised from {}: {}", r.from, r.reason);
+            }
             for line in textwrap(&f.message, 100) {
                 let _ = writeln!(out, "    {line}");
             }
@@ -108,6 +111,9 @@ pub fn render(report: &Report, color: bool) -> String {
             }
             let _ = writeln!(out);
         }
+    }
+    if let Some(a) = &report.assessment {
+        assessment(&mut out, a, &p);
     }
     let errored: Vec<_> = report.errored().collect();
     if !errored.is_empty() {
@@ -213,6 +219,22 @@ pub fn render(report: &Report, color: bool) -> String {
         }
         let _ = writeln!(out);
     }
+    if let Some(a) = &report.assessment {
+        let s = &a.score;
+        let pillars: Vec<String> = s
+            .pillars
+            .iter()
+            .filter_map(|p| Some(format!("{} {}", p.name, p.score?)))
+            .collect();
+        let _ = writeln!(
+            out,
+            "Zero Trust score {}/100 ({:?}), confidence {}%: {}",
+            s.score,
+            s.maturity,
+            s.confidence,
+            pillars.join(", ")
+        );
+    }
     let s = &report.summary;
     let _ = writeln!(
         out,
@@ -231,6 +253,92 @@ pub fn render(report: &Report, color: bool) -> String {
         }
     );
     out
+}
+
+/// Attack paths and the remediation plan (the score is on the summary lines).
+fn assessment(out: &mut String, a: &crate::assess::Assessment, p: &Paint) {
+    let ap = &a.attack_paths;
+    if !ap.targets.is_empty() {
+        let _ = writeln!(
+            out,
+            "{}",
+            p.bold(&format!(
+                "== attack paths ({} of {} sensitive workloads reachable) ==",
+                ap.reachable,
+                ap.targets.len()
+            ))
+        );
+        for path in &ap.paths {
+            let _ = writeln!(
+                out,
+                "  [{}] {} ({}; {})",
+                path.certainty,
+                path.route(),
+                path.kinds.join(", "),
+                path.why_sensitive
+            );
+            for h in &path.hops {
+                let _ = writeln!(
+                    out,
+                    "    {} -> {}: as {}, {}, {}{}",
+                    h.from,
+                    h.to,
+                    h.identity,
+                    h.transport,
+                    h.allowed_by,
+                    h.limits
+                        .as_ref()
+                        .map(|l| format!(" ({l})"))
+                        .unwrap_or_default()
+                );
+                if let Some(u) = &h.uncertainty {
+                    let _ = writeln!(out, "      {}", p.dim(&format!("{}: {u}", h.certainty)));
+                }
+            }
+        }
+        if ap.omitted > 0 {
+            let _ = writeln!(out, "  ... {} more path(s) in --format json", ap.omitted);
+        }
+        let _ = writeln!(out);
+    }
+    if a.plan.items.is_empty() {
+        return;
+    }
+    let _ = writeln!(out, "{}", p.bold("== remediation plan =="));
+    use crate::assess::plan::Phase;
+    for (phase, title) in [
+        (Phase::Immediate, "immediate containment"),
+        (Phase::Days30, "within 30 days"),
+        (Phase::Days90, "within 90 days"),
+    ] {
+        let items: Vec<_> = a.plan.phase(phase).collect();
+        if items.is_empty() {
+            continue;
+        }
+        let _ = writeln!(out, "  {title} ({}):", items.len());
+        for i in items {
+            let _ = writeln!(
+                out,
+                "    {} {} {}{}",
+                i.severity,
+                i.check_id,
+                i.resource,
+                if i.on_attack_path {
+                    " [on an attack path]"
+                } else {
+                    ""
+                }
+            );
+            if phase != Phase::Days90 {
+                let _ = writeln!(
+                    out,
+                    "      {}",
+                    p.dim(&format!("verify: {}", i.validate.negative))
+                );
+            }
+        }
+    }
+    let _ = writeln!(out);
 }
 
 fn textwrap(text: &str, width: usize) -> Vec<String> {

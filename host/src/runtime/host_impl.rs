@@ -346,6 +346,7 @@ pub fn finding(check_id: &str, f: wt::Finding) -> report::Finding {
         fingerprint: crate::triage::fingerprint(check_id, &resource, &title),
         suppressed: None,
         in_baseline: false,
+        raised: None,
         check_id: check_id.to_string(),
         severity: severity(f.severity),
         confidence: label(f.confidence),

@@ -140,11 +140,7 @@ pub fn apply(
         .count();
     report.triage = info;
     // The summary counts what still needs attention.
-    report.summary.findings = report.findings.iter().filter(|f| f.counts()).count();
-    report.summary.by_severity.clear();
-    for f in report.findings.iter().filter(|f| f.counts()) {
-        *report.summary.by_severity.entry(f.severity).or_default() += 1;
-    }
+    report.summary.recount(&report.findings);
 }
 
 /// `kridik.io/suppress: "CHECK-ID: reason"` (several separated by `;` or new

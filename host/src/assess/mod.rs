@@ -1,0 +1,94 @@
+//! Assess: from the model and the findings to what a security team acts on,
+//! the Zero Trust score, the attack paths to sensitive workloads, and a
+//! remediation plan. Runs after triage, so suppressed findings are accepted
+//! risk and baseline findings are known work.
+
+pub mod authz;
+pub mod paths;
+pub mod plan;
+pub mod score;
+
+use crate::kinds;
+use crate::report::model::{Raised, Report};
+use crate::runtime::ScanData;
+use serde::Serialize;
+use std::collections::HashMap;
+
+/// Attack paths listed in full; the rest are counted.
+const MAX_PATHS: usize = 25;
+
+#[derive(Clone, Debug, Serialize)]
+pub struct Assessment {
+    pub score: score::Score,
+    pub attack_paths: paths::AttackPaths,
+    pub plan: plan::Plan,
+}
+
+/// AuthorizationPolicies parsed once, by (namespace, name).
+pub fn policies(data: &ScanData) -> HashMap<(String, String), authz::Policy> {
+    data.snapshot
+        .of(kinds::AUTHORIZATION_POLICY)
+        .iter()
+        .map(|o| {
+            (
+                (o.namespace.clone(), o.name.clone()),
+                authz::Policy::parse(o),
+            )
+        })
+        .collect()
+}
+
+/// Computes the assessment and raises the severity of the open findings on
+/// an attack path by one level, saying which path.
+pub fn run(report: &mut Report, data: &ScanData, sensitive: &[String], inputs: &str) -> Assessment {
+    let policies = policies(data);
+    let mut attack_paths = paths::find(&data.model, &policies, sensitive);
+    let mut on_path: HashMap<(String, String, String), String> = HashMap::new();
+    for p in &attack_paths.paths {
+        for h in &p.hops {
+            for r in &h.objects {
+                on_path
+                    .entry((r.kind.clone(), r.namespace.clone(), r.name.clone()))
+                    .or_insert_with(|| p.route());
+            }
+        }
+    }
+    for f in report.findings.iter_mut() {
+        let r = &f.resource;
+        let Some(route) = on_path.get(&(r.kind.clone(), r.namespace.clone(), r.name.clone()))
+        else {
+            continue;
+        };
+        let from = f.severity;
+        if from == from.raised() {
+            continue;
+        }
+        f.severity = from.raised();
+        f.raised = Some(Raised {
+            from,
+            reason: format!("on the attack path {route}"),
+        });
+    }
+    report.summary.recount(&report.findings);
+    attack_paths.omitted = attack_paths.paths.len().saturating_sub(MAX_PATHS);
+    attack_paths.paths.truncate(MAX_PATHS);
+    let score = score::compute(&score::Inputs {
+        model: &data.model,
+        snapshot: &data.snapshot,
+        policies: &policies,
+        findings: &report.findings,
+        checks: &report.checks,
+    });
+    let plan = plan::build(
+        &data.model,
+        &report.findings,
+        &report.checks,
+        &on_path,
+        inputs,
+    );
+    Assessment {
+        score,
+        attack_paths,
+        plan,
+    }
+}

@@ -1,0 +1,474 @@
+//! The Zero Trust score: controls evaluated per subject, credited by evidence.
+//! docs/scoring.md is the reader's version of this file; keep them together.
+//!
+//! Each evaluation of a control on a subject passes or fails with evidence
+//! VERIFIED, INFERRED or UNKNOWN. A pass earns 1 when VERIFIED, 0.5 when
+//! INFERRED, nothing when UNKNOWN. A pillar's score is 100 x credit /
+//! evaluations, its confidence 100 x (VERIFIED + 0.5 x INFERRED) /
+//! evaluations. The overall figures are the means over the pillars that had
+//! something to evaluate.
+
+use super::authz::Policy;
+use crate::gather::Snapshot;
+use crate::kinds;
+use crate::model::{ingress, Dataplane, MeshModel, MtlsMode, Workload};
+use crate::report::model::{CheckRecord, Finding, Status};
+use crate::vocab::{Confidence, ObjectRef};
+use serde::Serialize;
+use std::collections::{BTreeMap, HashMap, HashSet};
+
+/// Namespaces of the platform itself, outside the assessment's scope.
+const SYSTEM_NAMESPACES: &[&str] = &["kube-system", "kube-public", "kube-node-lease"];
+/// Failed subjects named per control.
+const EXAMPLES: usize = 10;
+
+#[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, Serialize)]
+pub enum Maturity {
+    Traditional,
+    Initial,
+    Advanced,
+    Optimal,
+}
+
+impl Maturity {
+    /// CISA Zero Trust Maturity Model stage for a score.
+    pub fn of(score: f64) -> Maturity {
+        match score {
+            s if s >= 90.0 => Maturity::Optimal,
+            s if s >= 70.0 => Maturity::Advanced,
+            s if s >= 40.0 => Maturity::Initial,
+            _ => Maturity::Traditional,
+        }
+    }
+}
+
+#[derive(Clone, Debug, Default, Serialize)]
+pub struct Control {
+    pub id: &'static str,
+    pub description: &'static str,
+    pub evaluated: usize,
+    pub passed_verified: usize,
+    pub passed_inferred: usize,
+    pub failed: usize,
+    /// Evaluations without evidence (no credit, lower confidence).
+    pub unknown: usize,
+    /// Evaluations whose evidence was VERIFIED (pass or fail).
+    pub verified: usize,
+    /// Evaluations whose evidence was INFERRED (pass or fail).
+    pub inferred: usize,
+    /// Some subjects that failed (or could not be assessed), with why.
+    pub failing: Vec<String>,
+}
+
+impl Control {
+    fn new(id: &'static str, description: &'static str) -> Self {
+        Control {
+            id,
+            description,
+            ..Control::default()
+        }
+    }
+
+    fn record(&mut self, subject: &str, pass: bool, evidence: Confidence, why: &str) {
+        self.evaluated += 1;
+        match evidence {
+            Confidence::Verified => self.verified += 1,
+            Confidence::Inferred => self.inferred += 1,
+            Confidence::Unknown => self.unknown += 1,
+        }
+        match (pass, evidence) {
+            (true, Confidence::Verified) => self.passed_verified += 1,
+            (true, Confidence::Inferred) => self.passed_inferred += 1,
+            _ => {
+                if !pass {
+                    self.failed += 1;
+                }
+                if self.failing.len() < EXAMPLES {
+                    let state = if evidence == Confidence::Unknown {
+                        "UNKNOWN"
+                    } else {
+                        "fails"
+                    };
+                    self.failing.push(format!("{subject} ({state}: {why})"));
+                }
+            }
+        }
+    }
+
+    fn credit(&self) -> f64 {
+        self.passed_verified as f64 + 0.5 * self.passed_inferred as f64
+    }
+
+    fn evidence(&self) -> f64 {
+        self.verified as f64 + 0.5 * self.inferred as f64
+    }
+}
+
+#[derive(Clone, Debug, Serialize)]
+pub struct Pillar {
+    pub name: &'static str,
+    /// None when the pillar had nothing to evaluate (it then does not count).
+    pub score: Option<f64>,
+    pub confidence: Option<f64>,
+    pub maturity: Option<Maturity>,
+    pub controls: Vec<Control>,
+}
+
+impl Pillar {
+    fn new(name: &'static str, controls: Vec<Control>) -> Pillar {
+        let n: usize = controls.iter().map(|c| c.evaluated).sum();
+        let (score, confidence) = if n == 0 {
+            (None, None)
+        } else {
+            let credit: f64 = controls.iter().map(Control::credit).sum();
+            let evidence: f64 = controls.iter().map(Control::evidence).sum();
+            (
+                Some(round1(100.0 * credit / n as f64)),
+                Some(round1(100.0 * evidence / n as f64)),
+            )
+        };
+        Pillar {
+            name,
+            score,
+            confidence,
+            maturity: score.map(Maturity::of),
+            controls,
+        }
+    }
+}
+
+#[derive(Clone, Debug, Serialize)]
+pub struct Score {
+    /// 0-100, the mean of the pillar scores.
+    pub score: f64,
+    /// 0-100: how much of the score rests on evidence (UNKNOWN lowers it).
+    pub confidence: f64,
+    pub maturity: Maturity,
+    pub pillars: Vec<Pillar>,
+    /// Workloads assessed (outside system namespaces, the root namespace and gateways).
+    pub workloads_in_scope: usize,
+}
+
+/// One decimal, so a reader recomputing by hand gets the same figure.
+fn round1(x: f64) -> f64 {
+    (x * 10.0).round() / 10.0
+}
+
+/// Application workloads: not the platform's, not Istio's own, not gateways.
+pub fn in_scope(w: &Workload, root_namespace: &str) -> bool {
+    !SYSTEM_NAMESPACES.contains(&w.namespace.as_str())
+        && w.namespace != root_namespace
+        && !ingress::is_gateway(&w.labels)
+}
+
+pub struct Inputs<'a> {
+    pub model: &'a MeshModel,
+    pub snapshot: &'a Snapshot,
+    pub policies: &'a HashMap<(String, String), Policy>,
+    pub findings: &'a [Finding],
+    pub checks: &'a [CheckRecord],
+}
+
+pub fn compute(i: &Inputs) -> Score {
+    let root = &i.model.config.root_namespace;
+    let scope: Vec<&Workload> = i
+        .model
+        .workloads
+        .iter()
+        .filter(|w| in_scope(w, root))
+        .collect();
+    let pillars = vec![
+        identity(i, &scope),
+        transport(&scope),
+        authorization(i, &scope),
+        Pillar::new(
+            "ingress",
+            vec![by_findings(
+                i,
+                "ingress",
+                Control::new(
+                    "ingress-hardened",
+                    "Gateway with no open finding of the ingress checks",
+                ),
+                &[kinds::GATEWAY, kinds::K8S_GATEWAY],
+            )],
+        ),
+        egress(i),
+        hygiene(i),
+    ];
+    let counted: Vec<&Pillar> = pillars.iter().filter(|p| p.score.is_some()).collect();
+    let mean = |f: fn(&Pillar) -> Option<f64>| {
+        if counted.is_empty() {
+            0.0
+        } else {
+            round1(counted.iter().filter_map(|p| f(p)).sum::<f64>() / counted.len() as f64)
+        }
+    };
+    let score = mean(|p| p.score);
+    Score {
+        score,
+        confidence: mean(|p| p.confidence),
+        maturity: Maturity::of(score),
+        pillars,
+        workloads_in_scope: scope.len(),
+    }
+}
+
+fn enrolled(w: &Workload) -> bool {
+    w.enrollment.dataplane != Dataplane::None
+}
+
+fn identity(i: &Inputs, scope: &[&Workload]) -> Pillar {
+    let mut mesh = Control::new(
+        "mesh-identity",
+        "Workload is in the mesh, so it holds a SPIFFE identity",
+    );
+    let mut unique = Control::new(
+        "unique-identity",
+        "Workload's service account is its own (not `default`, not shared in its namespace)",
+    );
+    let mut domain = Control::new(
+        "trust-domain",
+        "The trust domain the identities carry is read from meshConfig, not assumed",
+    );
+    let mut users: HashMap<(&str, &str), usize> = HashMap::new();
+    for w in scope {
+        *users
+            .entry((w.namespace.as_str(), w.service_account.as_str()))
+            .or_default() += 1;
+    }
+    for w in scope {
+        mesh.record(
+            &w.id,
+            enrolled(w),
+            w.enrollment.confidence,
+            &w.enrollment.reason,
+        );
+        let shared = users[&(w.namespace.as_str(), w.service_account.as_str())] > 1;
+        let why = if w.service_account == "default" {
+            "runs as the default service account".to_string()
+        } else {
+            format!("service account {} is shared", w.service_account)
+        };
+        unique.record(
+            &w.id,
+            w.service_account != "default" && !shared,
+            Confidence::Verified,
+            &why,
+        );
+    }
+    let config = &i.model.config;
+    let read = config.source.is_some();
+    domain.record(
+        "meshConfig",
+        read,
+        if read {
+            Confidence::Verified
+        } else {
+            Confidence::Inferred
+        },
+        &format!(
+            "no mesh config in the snapshot: Istio's default trust domain {:?} is assumed",
+            config.trust_domain
+        ),
+    );
+    Pillar::new("identity", vec![mesh, unique, domain])
+}
+
+fn transport(scope: &[&Workload]) -> Pillar {
+    let mut strict = Control::new(
+        "mtls-strict",
+        "Effective mTLS is STRICT on the workload and on each of its ports",
+    );
+    for w in scope {
+        if !enrolled(w) {
+            strict.record(
+                &w.id,
+                false,
+                w.enrollment.confidence,
+                "not in the mesh: plaintext only",
+            );
+            continue;
+        }
+        let ports: Vec<Option<u32>> = if w.container_ports.is_empty() {
+            vec![None]
+        } else {
+            w.container_ports.iter().copied().map(Some).collect()
+        };
+        for port in ports {
+            let mode = port
+                .and_then(|p| w.mtls.ports.iter().find(|m| m.port == p))
+                .map(|m| m.mode)
+                .unwrap_or(w.mtls.mode);
+            let subject = match port {
+                Some(p) => format!("{}:{p}", w.id),
+                None => w.id.clone(),
+            };
+            strict.record(
+                &subject,
+                mode == MtlsMode::Strict,
+                w.mtls.confidence,
+                &format!("mTLS {}", mode.as_str()),
+            );
+        }
+    }
+    Pillar::new("transport", vec![strict])
+}
+
+fn authorization(i: &Inputs, scope: &[&Workload]) -> Pillar {
+    let mut deny = Control::new(
+        "default-deny",
+        "An enforced ALLOW AuthorizationPolicy applies, so unmatched requests are denied",
+    );
+    let mut least = Control::new(
+        "least-privilege",
+        "Every ALLOW rule applying names its callers (principals or namespaces, no wildcards)",
+    );
+    let readable = !i
+        .snapshot
+        .unavailable
+        .contains_key(kinds::AUTHORIZATION_POLICY);
+    for w in scope {
+        let allows: Vec<&Policy> = w
+            .authorization_policies
+            .iter()
+            .filter_map(|r| i.policies.get(&(r.namespace.clone(), r.name.clone())))
+            .filter(|p| p.allows() && !p.dry_run)
+            .collect();
+        let evidence = if readable {
+            w.enrollment.confidence
+        } else {
+            Confidence::Unknown
+        };
+        let covered = enrolled(w) && !allows.is_empty();
+        let why = if !enrolled(w) {
+            "not in the mesh: no policy is enforced"
+        } else if readable {
+            "no ALLOW policy applies: every request is allowed"
+        } else {
+            "AuthorizationPolicies could not be read"
+        };
+        deny.record(&w.id, covered, evidence, why);
+        let open: Vec<String> = allows
+            .iter()
+            .filter(|p| !p.names_callers())
+            .map(|p| p.target.display())
+            .collect();
+        let why = if covered {
+            format!("{} admits callers without naming them", open.join(", "))
+        } else {
+            why.to_string()
+        };
+        least.record(&w.id, covered && open.is_empty(), evidence, &why);
+    }
+    Pillar::new("authorization", vec![deny, least])
+}
+
+fn egress(i: &Inputs) -> Pillar {
+    let config = &i.model.config;
+    let mut registry = Control::new(
+        "registry-only",
+        "meshConfig outboundTrafficPolicy is REGISTRY_ONLY (unknown hosts are refused)",
+    );
+    registry.record(
+        "meshConfig",
+        config.outbound_traffic_policy == "REGISTRY_ONLY",
+        if config.source.is_some() {
+            Confidence::Verified
+        } else {
+            Confidence::Inferred
+        },
+        &format!("outboundTrafficPolicy {}", config.outbound_traffic_policy),
+    );
+    let hardened = by_findings(
+        i,
+        "egress",
+        Control::new(
+            "egress-hardened",
+            "ServiceEntry or Sidecar with no open finding of the egress checks",
+        ),
+        &[kinds::SERVICE_ENTRY, kinds::SIDECAR],
+    );
+    Pillar::new("egress", vec![registry, hardened])
+}
+
+/// The objects a check category looks at pass when none of its open findings
+/// names them; the evidence is UNKNOWN when one of its checks did not run.
+fn by_findings(i: &Inputs, category: &str, mut control: Control, kinds: &[&str]) -> Control {
+    let ran = i
+        .checks
+        .iter()
+        .filter(|c| c.category == category)
+        .all(|c| matches!(c.status, Status::Pass | Status::Fail));
+    let flagged = flagged(i.findings, |f| {
+        i.checks
+            .iter()
+            .any(|c| c.id == f.check_id && c.category == category)
+    });
+    for kind in kinds {
+        let evidence = if ran && !i.snapshot.unavailable.contains_key(*kind) {
+            Confidence::Verified
+        } else {
+            Confidence::Unknown
+        };
+        for o in i.snapshot.of(kind) {
+            // Waypoints and east-west gateways are not ingress.
+            if *kind == kinds::K8S_GATEWAY
+                && o.body
+                    .pointer("/spec/gatewayClassName")
+                    .and_then(|v| v.as_str())
+                    != Some("istio")
+            {
+                continue;
+            }
+            let key = (o.kind.clone(), o.namespace.clone(), o.name.clone());
+            let why = flagged.get(&key).cloned().unwrap_or_default();
+            control.record(&o.display(), why.is_empty(), evidence, &why);
+        }
+    }
+    control
+}
+
+fn hygiene(i: &Inputs) -> Pillar {
+    let mut effective = Control::new(
+        "policy-effective",
+        "Security policy selects workloads, is enforced (not dry-run) and has no open finding",
+    );
+    let flagged = flagged(i.findings, |_| true);
+    for p in &i.model.policies {
+        let r = &p.target;
+        let key = (r.kind.clone(), r.namespace.clone(), r.name.clone());
+        let dry = i
+            .policies
+            .get(&(r.namespace.clone(), r.name.clone()))
+            .is_some_and(|ap| ap.dry_run && r.kind == "AuthorizationPolicy");
+        let why = if p.matches_nothing {
+            "selects no workload".to_string()
+        } else if dry {
+            "dry-run: not enforced".to_string()
+        } else {
+            flagged.get(&key).cloned().unwrap_or_default()
+        };
+        effective.record(&r.display(), why.is_empty(), Confidence::Verified, &why);
+    }
+    Pillar::new("policy-hygiene", vec![effective])
+}
+
+/// Objects named by open findings that `pick` keeps, with the check ids.
+fn flagged(
+    findings: &[Finding],
+    pick: impl Fn(&Finding) -> bool,
+) -> BTreeMap<(String, String, String), String> {
+    let mut out: BTreeMap<(String, String, String), Vec<String>> = BTreeMap::new();
+    let mut seen = HashSet::new();
+    for f in findings.iter().filter(|f| f.counts() && pick(f)) {
+        let r: &ObjectRef = &f.resource;
+        let key = (r.kind.clone(), r.namespace.clone(), r.name.clone());
+        if seen.insert((key.clone(), f.check_id.clone())) {
+            out.entry(key).or_default().push(f.check_id.clone());
+        }
+    }
+    out.into_iter()
+        .map(|(k, ids)| (k, format!("open findings {}", ids.join(", "))))
+        .collect()
+}
