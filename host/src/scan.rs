@@ -136,6 +136,8 @@ fn errored(id: &str, title: &str, plugin: &str, error: String) -> CheckRecord {
     CheckRecord {
         id: id.into(),
         title: title.into(),
+        description: String::new(),
+        default_severity: None,
         category: String::new(),
         plugin: plugin.into(),
         status: Status::Error,

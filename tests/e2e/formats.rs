@@ -45,7 +45,7 @@ fn several_formats_in_one_run_agree() {
         ]));
     assert_eq!(multi.code, 1, "{}", multi.stderr);
     assert!(
-        multi.stdout.contains("== HIGH (8) =="),
+        multi.stdout.contains("== HIGH (7) =="),
         "text goes to stdout"
     );
     let report: serde_json::Value = serde_json::from_slice(&std::fs::read(&json).unwrap()).unwrap();
@@ -62,7 +62,7 @@ fn several_formats_in_one_run_agree() {
     let markdown = std::fs::read_to_string(&md).unwrap();
     assert!(
         markdown.starts_with(&format!(
-            "## kridik: {findings} finding(s) (1 critical, 8 high"
+            "## kridik: {findings} finding(s) (3 critical, 7 high"
         )),
         "{markdown}"
     );
@@ -71,7 +71,13 @@ fn several_formats_in_one_run_agree() {
         .filter(|l| l.starts_with("| ") && !l.starts_with("| Severity"))
         .count();
     assert_eq!(rows as u64, findings);
-    assert!(markdown.contains("| HIGH | `IST-AUTHZ-001` | AuthorizationPolicy shop/allow-all"));
+    assert!(markdown.contains("| CRITICAL | `IST-AUTHZ-001` | AuthorizationPolicy shop/allow-all"));
+    let score = report["assessment"]["score"]["score"].as_f64().unwrap();
+    assert!(
+        markdown.contains(&format!("**Zero Trust score {score}/100** (Traditional")),
+        "{markdown}"
+    );
+    assert!(markdown.contains("- `any pod without a mesh identity -> payments/StatefulSet/ledger`"));
     assert!(markdown.contains("```yaml\napiVersion: security.istio.io/v1"));
 }
 
@@ -110,7 +116,7 @@ fn suppressed_findings_are_skipped_cases_and_outputs_are_checked_first() {
         ),
         (
             vec!["--format", "xml"],
-            "`xml` is not a format (text, json, markdown, junit)",
+            "`xml` is not a format (text, json, sarif, junit, markdown, html)",
         ),
     ] {
         let refused = run(kridik().args(["scan", "-f", &insecure()]).args(&args));

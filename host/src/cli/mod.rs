@@ -120,7 +120,7 @@ struct ScanArgs {
     /// Skip these check ids (comma separated).
     #[arg(short = 'e', long, value_delimiter = ',')]
     exclude: Vec<String>,
-    /// Output format (text, json, markdown, junit), or FORMAT=FILE to write one
+    /// Output format (text, json, sarif, junit, markdown, html), or FORMAT=FILE to write one
     /// to a file; repeatable, e.g. `--format text --format junit=kridik.xml`.
     #[arg(long, default_value = "text", value_parser = parse_output)]
     format: Vec<Output>,
@@ -183,6 +183,8 @@ enum Format {
     Json,
     Markdown,
     Junit,
+    Sarif,
+    Html,
 }
 
 #[derive(Clone)]
@@ -197,8 +199,9 @@ fn parse_output(s: &str) -> Result<Output, String> {
         Some(_) => return Err(format!("`{s}`: write FORMAT=FILE")),
         None => (s, None),
     };
-    let format = Format::from_str(name, true)
-        .map_err(|_| format!("`{name}` is not a format (text, json, markdown, junit)"))?;
+    let format = Format::from_str(name, true).map_err(|_| {
+        format!("`{name}` is not a format (text, json, sarif, junit, markdown, html)")
+    })?;
     Ok(Output { format, path })
 }
 
@@ -318,6 +321,8 @@ fn scan_cmd(args: ScanArgs) -> Result<i32> {
             Format::Json => report::json(&report),
             Format::Markdown => report::markdown(&report),
             Format::Junit => report::junit(&report),
+            Format::Sarif => report::sarif(&report),
+            Format::Html => report::html(&report),
             Format::Text => {
                 let color = match args.color {
                     Color::Always => true,

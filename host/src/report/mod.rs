@@ -2,13 +2,17 @@
 
 pub mod catalog;
 pub mod gaps;
+mod html;
 mod junit;
 mod markdown;
 pub mod model;
+mod sarif;
 mod text;
 
+pub use html::render as html;
 pub use junit::render as junit;
 pub use markdown::render as markdown;
+pub use sarif::render as sarif;
 pub use text::render as text;
 
 use crate::vocab::Severity;

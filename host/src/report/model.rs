@@ -107,6 +107,11 @@ pub enum Status {
 pub struct CheckRecord {
     pub id: String,
     pub title: String,
+    /// What the check looks for and why it matters (empty when it did not load).
+    #[serde(skip_serializing_if = "String::is_empty")]
+    pub description: String,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub default_severity: Option<Severity>,
     pub category: String,
     /// The component the check came from.
     pub plugin: String,

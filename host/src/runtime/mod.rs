@@ -349,6 +349,8 @@ impl Runtime {
             record: CheckRecord {
                 id: check.id.clone(),
                 title: check.title.clone(),
+                description: check.description.clone(),
+                default_severity: Some(check.default_severity),
                 category: check.category.clone(),
                 plugin: plugin.name.clone(),
                 status,
