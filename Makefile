@@ -2,7 +2,7 @@
 CARGO ?= cargo
 KRIDIK := $(CARGO) run --quiet -p kridik --bin kridik --
 
-.PHONY: all build release demo demo-hardened test lint bench docs wasm-target sdk-tools sdk-examples clean
+.PHONY: all build release demo demo-hardened test lint bench docs wasm-target sdk-tools sdk-examples test-tools clean
 
 all: build
 
@@ -63,9 +63,20 @@ $(SDK_EXAMPLES)/js.wasm: sdk/js/node_modules/.package-lock.json sdk/js/build.mjs
 	@mkdir -p $(SDK_EXAMPLES)
 	node sdk/js/build.mjs sdk/js/examples/gateway-tls.js $@
 
+# Real tools the report tests drive: the SARIF SDK's 2.1.0 schema checked by
+# Python's jsonschema, and Playwright driving Debian's Chromium for the HTML report.
+JSONSCHEMA_VERSION := 4.26.0
+test-tools: tests/tools/node_modules/.package-lock.json
+	@python3 -c 'import jsonschema' 2>/dev/null || \
+		python3 -m pip install --quiet --disable-pip-version-check "jsonschema==$(JSONSCHEMA_VERSION)"
+	@command -v chromium >/dev/null || { echo "chromium is missing: apt-get install chromium (.ci/run does)"; exit 1; }
+
+tests/tools/node_modules/.package-lock.json: tests/tools/package-lock.json
+	cd tests/tools && npm install --no-audit --no-fund --loglevel=error
+
 # Host tests (end to end through the binary), then the guest crates' own unit
 # tests on the host target (--lib: their cdylib cannot link natively).
-test: wasm-target sdk-examples
+test: wasm-target sdk-examples test-tools
 	$(CARGO) test -p kridik
 	$(CARGO) test --workspace --exclude kridik --exclude kridik-go-componentize --lib
 	$(CARGO) test -p kridik-go-componentize

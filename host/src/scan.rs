@@ -200,6 +200,7 @@ pub fn scan(opts: &Options) -> Result<Report> {
         checks.push(o.record);
         findings.extend(o.findings);
     }
+    locate(&mut findings, &data.snapshot);
     findings.sort_by(|a, b| {
         b.severity
             .cmp(&a.severity)
@@ -228,6 +229,34 @@ pub fn scan(opts: &Options) -> Result<Report> {
     ));
     report.hooks = run_hooks(&rt, &loaded.hooks, &report);
     Ok(report)
+}
+
+/// Gives findings that name an object without its file (a check that wrote
+/// the reference itself, e.g. for a namespace) the file and line the object
+/// was read from, so SARIF and the text point at it.
+fn locate(findings: &mut [Finding], snapshot: &Snapshot) {
+    if findings.iter().all(|f| f.resource.file.is_some()) {
+        return;
+    }
+    let origins: std::collections::HashMap<(&str, &str, &str), &gather::Origin> = snapshot
+        .all()
+        .filter_map(|o| {
+            Some((
+                (o.kind.as_str(), o.namespace.as_str(), o.name.as_str()),
+                o.origin.as_ref()?,
+            ))
+        })
+        .collect();
+    for f in findings.iter_mut().filter(|f| f.resource.file.is_none()) {
+        let r = &f.resource;
+        let found = origins
+            .get(&(r.kind.as_str(), r.namespace.as_str(), r.name.as_str()))
+            .map(|o| (o.file.to_string(), o.line));
+        if let Some((file, line)) = found {
+            f.resource.file = Some(file);
+            f.resource.line = Some(line);
+        }
+    }
 }
 
 /// Runs every installed result hook, in name order, with the finished report.

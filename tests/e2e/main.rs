@@ -12,6 +12,7 @@ mod live;
 mod oci;
 mod plugins;
 mod registry;
+mod reports;
 mod sandbox;
 mod sdk_examples;
 mod support;

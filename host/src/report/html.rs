@@ -35,7 +35,7 @@ th{background:#f6f8fa}.sev{font-weight:600;border-radius:4px;padding:1px 6px;fon
 .bar i{display:block;height:10px;border-radius:3px;background:#1a7f37}
 .filters{display:flex;gap:12px;align-items:center;margin:8px 0;flex-wrap:wrap}
 details pre{background:#f6f8fa;padding:8px;overflow:auto;font-size:12px}.muted{color:#57606a}
-.hidden{display:none}svg text{font:12px system-ui,sans-serif}
+.hidden{display:none}#pillars td:nth-child(2){white-space:nowrap}svg text{font:12px system-ui,sans-serif}
 "#;
 
 const SCRIPT: &str = r#"
@@ -457,9 +457,9 @@ pub fn render(report: &Report) -> String {
     findings(&mut out, report);
     plan(&mut out, report);
     problems(&mut out, report);
-    let _ = write!(
+    let _ = writeln!(
         out,
-        "<p class=\"muted\">kridik {} · report schema {}</p><script>{SCRIPT}</script></body></html>\n",
+        "<p class=\"muted\">kridik {} · report schema {}</p><script>{SCRIPT}</script></body></html>",
         esc(report.kridik_version),
         esc(report.schema_version)
     );
