@@ -265,6 +265,12 @@ fn run_hooks(
     hooks: &[(plugins::Installed, anyhow::Result<Vec<u8>>)],
     report: &Report,
 ) -> Vec<HookRecord> {
+    // The JSON document hooks may ask for, serialized once for all of them.
+    let document: Arc<str> = if hooks.is_empty() {
+        Arc::from("")
+    } else {
+        Arc::from(crate::report::json(report))
+    };
     hooks
         .iter()
         .map(|(p, bytes)| {
@@ -273,7 +279,7 @@ fn run_hooks(
                 Err(e) => Err(anyhow::anyhow!("{e:#}")),
             };
             match loaded {
-                Ok(hook) => rt.run_hook(&hook, &p.grants, report),
+                Ok(hook) => rt.run_hook(&hook, &p.grants, report, &document),
                 Err(e) => HookRecord {
                     name: p.name.clone(),
                     status: Status::Error,

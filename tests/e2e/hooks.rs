@@ -109,8 +109,23 @@ fn a_granted_directory_receives_the_report_and_an_ungranted_one_does_not() {
         "to-file",
         "--allow-dir",
         &s(&reports),
+        "--set",
+        "content=typed",
+        "--set",
+        "file=typed.json",
     ]);
     assert_eq!(add.code, 0, "{}", add.stderr);
+    // The same component again, writing the JSON document (its default).
+    let full = home.kridik(&[
+        "plugin",
+        "add",
+        &wasm,
+        "--name",
+        "full-json",
+        "--allow-dir",
+        &s(&reports),
+    ]);
+    assert_eq!(full.code, 0, "{}", full.stderr);
     assert!(
         add.stdout
             .contains("result hook; asks for write-dir; granted dir"),
@@ -134,10 +149,18 @@ fn a_granted_directory_receives_the_report_and_an_ungranted_one_does_not() {
         report["hooks"]
     );
 
-    // The file holds the same content as the JSON output.
-    let written: serde_json::Value =
+    // The JSON document is the JSON output (written before the hooks ran, so
+    // without their records), assessment included.
+    let document: serde_json::Value =
         serde_json::from_slice(&std::fs::read(reports.join("kridik-report.json")).unwrap())
             .unwrap();
+    assert!(report["assessment"]["score"]["score"].is_number());
+    let mut expected = report.clone();
+    expected["hooks"] = serde_json::json!([]);
+    assert_eq!(document, expected);
+    // The typed report holds the same content.
+    let written: serde_json::Value =
+        serde_json::from_slice(&std::fs::read(reports.join("typed.json")).unwrap()).unwrap();
     assert_eq!(
         written["summary"]["findings"],
         report["summary"]["findings"]

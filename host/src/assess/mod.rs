@@ -8,6 +8,7 @@ pub mod paths;
 pub mod plan;
 pub mod score;
 
+use crate::gather::Snapshot;
 use crate::kinds;
 use crate::report::model::{Raised, Report};
 use crate::runtime::ScanData;
@@ -25,8 +26,8 @@ pub struct Assessment {
 }
 
 /// AuthorizationPolicies parsed once, by (namespace, name).
-pub fn policies(data: &ScanData) -> HashMap<(String, String), authz::Policy> {
-    data.snapshot
+pub fn policies(snapshot: &Snapshot) -> HashMap<(String, String), authz::Policy> {
+    snapshot
         .of(kinds::AUTHORIZATION_POLICY)
         .iter()
         .map(|o| {
@@ -41,7 +42,7 @@ pub fn policies(data: &ScanData) -> HashMap<(String, String), authz::Policy> {
 /// Computes the assessment and raises the severity of the open findings on
 /// an attack path by one level, saying which path.
 pub fn run(report: &mut Report, data: &ScanData, sensitive: &[String], inputs: &str) -> Assessment {
-    let policies = policies(data);
+    let policies = policies(&data.snapshot);
     let mut attack_paths = paths::find(&data.model, &policies, sensitive);
     let mut on_path: HashMap<(String, String, String), String> = HashMap::new();
     for p in &attack_paths.paths {

@@ -65,8 +65,13 @@ fn generate(workloads: usize, namespaces: usize, pods: usize) -> Vec<Value> {
     ];
     for n in 0..namespaces {
         let ns = format!("team-{n:03}");
+        // Every tenth namespace holds confidential data: attack-path targets.
+        let mut labels = json!({"istio-injection": "enabled", "kubernetes.io/metadata.name": ns});
+        if n % 10 == 0 {
+            labels["data-classification"] = json!("confidential");
+        }
         items.push(json!({"apiVersion": "v1", "kind": "Namespace",
-            "metadata": {"name": ns, "uid": uid(n, 0), "labels": {"istio-injection": "enabled", "kubernetes.io/metadata.name": ns}}}));
+            "metadata": {"name": ns, "uid": uid(n, 0), "labels": labels}}));
         // Every third namespace is still PERMISSIVE; every fourth has a default-deny.
         let mode = if n % 3 == 0 { "PERMISSIVE" } else { "STRICT" };
         items.push(json!({"apiVersion": "security.istio.io/v1", "kind": "PeerAuthentication",

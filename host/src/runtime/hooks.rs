@@ -67,6 +67,14 @@ pub struct HookState {
     pub limiter: Limiter,
     pub stdout: Capture,
     pub stderr: Capture,
+    /// The JSON report, for `report-document.json`.
+    document: Arc<str>,
+}
+
+impl super::bindings::v0_1_hook::kridik::plugin::report_document::Host for HookState {
+    fn json(&mut self) -> String {
+        self.document.to_string()
+    }
 }
 
 impl WasiView for HookState {
@@ -182,6 +190,12 @@ pub(super) fn linker(engine: &wasmtime::Engine) -> Result<Linker<HookState>> {
     wasmtime_wasi_http::p2::add_only_http_to_linker_sync(&mut linker)
         .map_err(anyhow::Error::from)
         .context("linking wasi:http for hooks")?;
+    super::bindings::v0_1_hook::kridik::plugin::report_document::add_to_linker::<
+        _,
+        wasmtime::component::HasSelf<_>,
+    >(&mut linker, |state| state)
+    .map_err(anyhow::Error::from)
+    .context("linking the report document for hooks")?;
     Ok(linker)
 }
 
@@ -199,7 +213,7 @@ impl Runtime {
                 root(&e.into())
             )
         })?;
-        let mut store = self.hook_store(&[], &Grants::default(), &Arc::default())?;
+        let mut store = self.hook_store(&[], &Grants::default(), &Arc::default(), Arc::from(""))?;
         let info = pre
             .instantiate(&mut store)
             .and_then(|i| i.kridik_plugin_hooks().call_describe(&mut store))
@@ -231,6 +245,7 @@ impl Runtime {
         asked: &[Capability],
         grants: &Grants,
         denied: &Arc<Mutex<Vec<String>>>,
+        document: Arc<str>,
     ) -> Result<Store<HookState>> {
         let limits: &Limits = &self.limits;
         let stdout = Capture::new(limits.output_bytes);
@@ -264,6 +279,7 @@ impl Runtime {
                 timeout: limits.timeout,
             },
             limiter: Limiter::new(limits.memory_bytes),
+            document,
             stdout,
             stderr,
         };
@@ -276,7 +292,14 @@ impl Runtime {
     }
 
     /// Runs one hook with the report; its failure is its own record.
-    pub fn run_hook(&self, hook: &Hook, grants: &Grants, report: &Report) -> HookRecord {
+    /// Runs a hook with the report; `document` is the same report as JSON.
+    pub fn run_hook(
+        &self,
+        hook: &Hook,
+        grants: &Grants,
+        report: &Report,
+        document: &Arc<str>,
+    ) -> HookRecord {
         let started = Instant::now();
         let denied = Arc::new(Mutex::new(Vec::new()));
         let asked = &hook.capabilities;
@@ -297,38 +320,39 @@ impl Runtime {
             .iter()
             .map(|(k, v)| (k.clone(), v.clone()))
             .collect();
-        let (error, stdout, stderr) = match self.hook_store(asked, grants, &denied) {
-            Err(e) => (Some(format!("{e:#}")), String::new(), String::new()),
-            Ok(mut store) => {
-                let result = hook.pre.instantiate(&mut store).and_then(|i: HookWorld| {
-                    i.kridik_plugin_hooks().call_on_report(
-                        &mut store,
-                        &wit_report(report),
-                        &settings,
-                    )
-                });
-                let state = store.data();
-                let stderr = state.stderr.text();
-                let error = match result {
-                    Ok(Ok(())) => None,
-                    Ok(Err(message)) => Some(format!(
-                        "the hook reported an error: {}",
-                        host_impl::text(message)
-                    )),
-                    Err(e) => Some(
-                        explain_failure(
-                            &self.limits,
-                            state.limiter.hit,
-                            &stderr,
-                            &e.into(),
-                            &hook.name,
+        let (error, stdout, stderr) =
+            match self.hook_store(asked, grants, &denied, document.clone()) {
+                Err(e) => (Some(format!("{e:#}")), String::new(), String::new()),
+                Ok(mut store) => {
+                    let result = hook.pre.instantiate(&mut store).and_then(|i: HookWorld| {
+                        i.kridik_plugin_hooks().call_on_report(
+                            &mut store,
+                            &wit_report(report),
+                            &settings,
                         )
-                        .to_string(),
-                    ),
-                };
-                (error, state.stdout.text(), stderr)
-            }
-        };
+                    });
+                    let state = store.data();
+                    let stderr = state.stderr.text();
+                    let error = match result {
+                        Ok(Ok(())) => None,
+                        Ok(Err(message)) => Some(format!(
+                            "the hook reported an error: {}",
+                            host_impl::text(message)
+                        )),
+                        Err(e) => Some(
+                            explain_failure(
+                                &self.limits,
+                                state.limiter.hit,
+                                &stderr,
+                                &e.into(),
+                                &hook.name,
+                            )
+                            .to_string(),
+                        ),
+                    };
+                    (error, state.stdout.text(), stderr)
+                }
+            };
         let denied = denied.lock().unwrap().clone();
         HookRecord {
             name: hook.name.clone(),

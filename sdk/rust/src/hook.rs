@@ -30,6 +30,12 @@ pub use bindings::exports::kridik::plugin::hooks::{Capability, HookInfo};
 pub use bindings::kridik::plugin::reports::{CheckRecord, CheckStatus, Report, Summary};
 pub use bindings::kridik::plugin::types::{Confidence, Finding, ObjectRef, Severity};
 
+/// The whole report as `kridik scan --format json` writes it, with the Zero
+/// Trust score, attack paths and remediation plan the typed [`Report`] leaves out.
+pub fn report_json() -> String {
+    bindings::kridik::plugin::report_document::json()
+}
+
 /// The `--set key=value` pairs the user gave at install time.
 pub type Settings = Vec<(String, String)>;
 
