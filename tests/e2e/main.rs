@@ -7,6 +7,7 @@ mod checks;
 mod cli;
 mod corpus;
 mod formats;
+mod golden;
 mod hooks;
 mod live;
 mod oci;

@@ -299,6 +299,9 @@ fn assessment(out: &mut String, a: &crate::assess::Assessment, p: &Paint) {
         if ap.omitted > 0 {
             let _ = writeln!(out, "  ... {} more path(s) in --format json", ap.omitted);
         }
+        for t in ap.targets.iter().filter(|t| !t.reachable) {
+            let _ = writeln!(out, "  no path reaches {} ({})", t.workload, t.why);
+        }
         let _ = writeln!(out);
     }
     if a.plan.items.is_empty() {
