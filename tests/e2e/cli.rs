@@ -114,7 +114,7 @@ fn insecure_example_flags_exactly_the_planted_defects() {
         .as_str()
         .unwrap()
         .contains("port 5432 of payments/StatefulSet/ledger to DISABLE"));
-    assert_eq!(report["schema_version"], "1.0");
+    assert_eq!(report["schema_version"], "1.1");
     assert_eq!(report["summary"]["findings"], 31);
     assert_eq!(report["summary"]["workloads"], 8);
 }

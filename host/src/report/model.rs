@@ -3,7 +3,7 @@
 use crate::vocab::{Confidence, ObjectRef, Severity};
 use serde::Serialize;
 
-pub const SCHEMA_VERSION: &str = "1.0";
+pub const SCHEMA_VERSION: &str = "1.1";
 
 #[derive(Clone, Debug, Serialize)]
 pub struct Evidence {
