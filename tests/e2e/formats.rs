@@ -74,7 +74,7 @@ fn several_formats_in_one_run_agree() {
     assert!(markdown.contains("| CRITICAL | `IST-AUTHZ-001` | AuthorizationPolicy shop/allow-all"));
     let score = report["assessment"]["score"]["score"].as_f64().unwrap();
     assert!(
-        markdown.contains(&format!("**Zero Trust score {score}/100** (Traditional")),
+        markdown.contains(&format!("**Zero Trust score {score}/100 (Traditional)")),
         "{markdown}"
     );
     assert!(markdown.contains("- `any pod without a mesh identity -> payments/StatefulSet/ledger`"));

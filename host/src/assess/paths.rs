@@ -535,6 +535,35 @@ pub fn find(
     out
 }
 
+impl Hop {
+    /// `a -> b: as IDENTITY, TRANSPORT, ALLOWED BY (LIMITS)`.
+    pub fn describe(&self) -> String {
+        format!(
+            "{} -> {}: as {}, {}, {}{}",
+            self.from,
+            self.to,
+            self.identity,
+            self.transport,
+            self.allowed_by,
+            self.limits
+                .as_ref()
+                .map(|l| format!(" ({l})"))
+                .unwrap_or_default()
+        )
+    }
+}
+
+impl AttackPaths {
+    /// `2 of 3 sensitive workloads reachable`.
+    pub fn reach(&self) -> String {
+        format!(
+            "{} of {} sensitive workloads reachable",
+            self.reachable,
+            self.targets.len()
+        )
+    }
+}
+
 impl AttackPath {
     /// `internet -> edge/ingress -> payments/ledger`.
     pub fn route(&self) -> String {

@@ -52,8 +52,19 @@ pub struct Plan {
 }
 
 impl Plan {
-    pub fn phase(&self, phase: Phase) -> impl Iterator<Item = &Item> {
-        self.items.iter().filter(move |i| i.phase == phase)
+    /// The phases that have items, in order, with their titles and items.
+    pub fn phases(&self) -> impl Iterator<Item = (Phase, &'static str, Vec<&Item>)> {
+        [
+            (Phase::Immediate, "immediate containment"),
+            (Phase::Days30, "within 30 days"),
+            (Phase::Days90, "within 90 days"),
+        ]
+        .into_iter()
+        .map(|(phase, title)| {
+            let items = self.items.iter().filter(|i| i.phase == phase).collect();
+            (phase, title, items)
+        })
+        .filter(|(_, _, items): &(Phase, &str, Vec<&Item>)| !items.is_empty())
     }
 }
 

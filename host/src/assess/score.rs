@@ -149,6 +149,26 @@ pub struct Score {
     pub workloads_in_scope: usize,
 }
 
+impl Score {
+    /// `Zero Trust score 14.4/100 (Traditional), confidence 79.5%`.
+    pub fn headline(&self) -> String {
+        format!(
+            "Zero Trust score {}/100 ({:?}), confidence {}%",
+            self.score, self.maturity, self.confidence
+        )
+    }
+
+    /// `identity 65.4, transport 0, ...` over the pillars that were assessed.
+    pub fn by_pillar(&self) -> String {
+        let parts: Vec<String> = self
+            .pillars
+            .iter()
+            .filter_map(|p| Some(format!("{} {}", p.name, p.score?)))
+            .collect();
+        parts.join(", ")
+    }
+}
+
 /// One decimal, so a reader recomputing by hand gets the same figure.
 fn round1(x: f64) -> f64 {
     (x * 10.0).round() / 10.0

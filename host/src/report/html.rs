@@ -5,7 +5,6 @@
 
 use super::model::{Finding, Report};
 use crate::assess::paths::AttackPath;
-use crate::assess::plan::Phase;
 use crate::vocab::Severity;
 use std::fmt::Write;
 
@@ -92,8 +91,9 @@ fn summary(out: &mut String, r: &Report) {
     if let Some(a) = &r.assessment {
         let _ = write!(
             out,
-            "<div class=\"card\" id=\"score\"><b>{}/100</b>Zero Trust score ({:?}), confidence {}%</div>",
-            a.score.score, a.score.maturity, a.score.confidence
+            "<div class=\"card\" id=\"score\"><b>{}/100</b>{}</div>",
+            a.score.score,
+            esc(&a.score.headline())
         );
     }
     let _ = write!(
@@ -322,9 +322,8 @@ fn attack_paths(out: &mut String, r: &Report) {
     let ap = &a.attack_paths;
     let _ = write!(
         out,
-        "<h2>Attack paths</h2><p>{} of {} sensitive workloads reachable. Entry points: {}.</p>",
-        ap.reachable,
-        ap.targets.len(),
+        "<h2>Attack paths</h2><p>{}. Entry points: {}.</p>",
+        ap.reach(),
         esc(&ap.entry_points.join("; "))
     );
     if ap.paths.is_empty() {
@@ -339,22 +338,7 @@ fn attack_paths(out: &mut String, r: &Report) {
         let hops: Vec<String> = p
             .hops
             .iter()
-            .map(|h| {
-                format!(
-                    "{} → {}: as {}, {}, {}{} [{}]",
-                    h.from,
-                    h.to,
-                    h.identity,
-                    h.transport,
-                    h.allowed_by,
-                    h.limits
-                        .as_ref()
-                        .map(|l| format!(" ({l})"))
-                        .unwrap_or_default(),
-                    h.certainty
-                )
-            })
-            .map(|s| esc(&s))
+            .map(|h| esc(&format!("{} [{}]", h.describe(), h.certainty)))
             .collect();
         let _ = write!(
             out,
@@ -383,15 +367,7 @@ fn plan(out: &mut String, r: &Report) {
         out.push_str("<p>Nothing to do: no open finding.</p>");
         return;
     }
-    for (phase, title) in [
-        (Phase::Immediate, "Immediate containment"),
-        (Phase::Days30, "Within 30 days"),
-        (Phase::Days90, "Within 90 days"),
-    ] {
-        let items: Vec<_> = a.plan.phase(phase).collect();
-        if items.is_empty() {
-            continue;
-        }
+    for (_, title, items) in a.plan.phases() {
         let _ = write!(out, "<h3>{title} ({})</h3><ol class=\"plan\">", items.len());
         for i in items {
             let yaml = i

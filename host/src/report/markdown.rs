@@ -32,28 +32,15 @@ pub fn render(report: &Report) -> String {
     }
     out.push_str("\n\n");
     if let Some(a) = &report.assessment {
-        let pillars: Vec<String> = a
-            .score
-            .pillars
-            .iter()
-            .filter_map(|p| Some(format!("{} {}", p.name, p.score?)))
-            .collect();
         let _ = writeln!(
             out,
-            "**Zero Trust score {}/100** ({:?}, confidence {}%): {}.\n",
-            a.score.score,
-            a.score.maturity,
-            a.score.confidence,
-            pillars.join(", ")
+            "**{}**: {}.\n",
+            a.score.headline(),
+            a.score.by_pillar()
         );
         let ap = &a.attack_paths;
         if !ap.targets.is_empty() {
-            let _ = writeln!(
-                out,
-                "**Attack paths**: {} of {} sensitive workloads reachable.",
-                ap.reachable,
-                ap.targets.len()
-            );
+            let _ = writeln!(out, "**Attack paths**: {}.", ap.reach());
             for p in &ap.paths {
                 let _ = writeln!(
                     out,

@@ -220,20 +220,7 @@ pub fn render(report: &Report, color: bool) -> String {
         let _ = writeln!(out);
     }
     if let Some(a) = &report.assessment {
-        let s = &a.score;
-        let pillars: Vec<String> = s
-            .pillars
-            .iter()
-            .filter_map(|p| Some(format!("{} {}", p.name, p.score?)))
-            .collect();
-        let _ = writeln!(
-            out,
-            "Zero Trust score {}/100 ({:?}), confidence {}%: {}",
-            s.score,
-            s.maturity,
-            s.confidence,
-            pillars.join(", ")
-        );
+        let _ = writeln!(out, "{}: {}", a.score.headline(), a.score.by_pillar());
     }
     let s = &report.summary;
     let _ = writeln!(
@@ -262,11 +249,7 @@ fn assessment(out: &mut String, a: &crate::assess::Assessment, p: &Paint) {
         let _ = writeln!(
             out,
             "{}",
-            p.bold(&format!(
-                "== attack paths ({} of {} sensitive workloads reachable) ==",
-                ap.reachable,
-                ap.targets.len()
-            ))
+            p.bold(&format!("== attack paths ({}) ==", ap.reach()))
         );
         for path in &ap.paths {
             let _ = writeln!(
@@ -278,19 +261,7 @@ fn assessment(out: &mut String, a: &crate::assess::Assessment, p: &Paint) {
                 path.why_sensitive
             );
             for h in &path.hops {
-                let _ = writeln!(
-                    out,
-                    "    {} -> {}: as {}, {}, {}{}",
-                    h.from,
-                    h.to,
-                    h.identity,
-                    h.transport,
-                    h.allowed_by,
-                    h.limits
-                        .as_ref()
-                        .map(|l| format!(" ({l})"))
-                        .unwrap_or_default()
-                );
+                let _ = writeln!(out, "    {}", h.describe());
                 if let Some(u) = &h.uncertainty {
                     let _ = writeln!(out, "      {}", p.dim(&format!("{}: {u}", h.certainty)));
                 }
@@ -309,15 +280,7 @@ fn assessment(out: &mut String, a: &crate::assess::Assessment, p: &Paint) {
     }
     let _ = writeln!(out, "{}", p.bold("== remediation plan =="));
     use crate::assess::plan::Phase;
-    for (phase, title) in [
-        (Phase::Immediate, "immediate containment"),
-        (Phase::Days30, "within 30 days"),
-        (Phase::Days90, "within 90 days"),
-    ] {
-        let items: Vec<_> = a.plan.phase(phase).collect();
-        if items.is_empty() {
-            continue;
-        }
+    for (phase, title, items) in a.plan.phases() {
         let _ = writeln!(out, "  {title} ({}):", items.len());
         for i in items {
             let _ = writeln!(
