@@ -572,3 +572,55 @@ impl AttackPath {
         parts.join(" -> ")
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::gather::{files, Snapshot, Source, Wants};
+
+    fn paths(yaml: &str) -> AttackPaths {
+        let batch = files::parse_text(yaml, &"test.yaml".into(), &Wants::new(Vec::<String>::new()));
+        assert!(batch.errors.is_empty(), "{:?}", batch.errors);
+        let snapshot = Snapshot::new(Source::Offline, batch, Default::default());
+        let model = crate::model::build(&snapshot);
+        find(&model, &crate::assess::policies(&snapshot), &[])
+    }
+
+    fn deploy(ns: &str, name: &str) -> String {
+        format!(
+            "apiVersion: apps/v1\nkind: Deployment\nmetadata: {{name: {name}, namespace: {ns}}}\nspec:\n  template:\n    metadata:\n      labels: {{app: {name}}}\n    spec:\n      serviceAccountName: {name}\n      containers: [{{name: app, image: app}}]\n---\n"
+        )
+    }
+
+    /// `web` (PERMISSIVE, open) may call `db` in an ambient, restricted namespace
+    /// whose ALLOW rule for web also names an HTTP path.
+    fn ambient_mesh(waypoint: &str) -> String {
+        format!(
+            "apiVersion: v1\nkind: Namespace\nmetadata: {{name: web, labels: {{istio.io/dataplane-mode: ambient}}}}\n---\n\
+             apiVersion: v1\nkind: Namespace\nmetadata: {{name: data, labels: {{istio.io/dataplane-mode: ambient, kridik.io/sensitive: \"true\"{waypoint}}}}}\n---\n\
+             apiVersion: security.istio.io/v1\nkind: PeerAuthentication\nmetadata: {{name: default, namespace: istio-system}}\nspec: {{mtls: {{mode: STRICT}}}}\n---\n\
+             apiVersion: security.istio.io/v1\nkind: PeerAuthentication\nmetadata: {{name: default, namespace: web}}\nspec: {{mtls: {{mode: PERMISSIVE}}}}\n---\n\
+             apiVersion: security.istio.io/v1\nkind: AuthorizationPolicy\nmetadata: {{name: db, namespace: data}}\n\
+             spec:\n  selector: {{matchLabels: {{app: db}}}}\n  rules:\n  - from: [{{source: {{principals: [cluster.local/ns/web/sa/web]}}}}]\n    to: [{{operation: {{paths: [/query]}}}}]\n---\n{}{}",
+            deploy("web", "web"),
+            deploy("data", "db")
+        )
+    }
+
+    #[test]
+    fn http_rules_without_a_waypoint_fail_closed_and_a_waypoint_enforces_them() {
+        // No waypoint: ztunnel cannot evaluate `paths`, the ALLOW rule matches nothing.
+        let closed = paths(&ambient_mesh(""));
+        assert_eq!(closed.targets.len(), 1);
+        assert_eq!(closed.reachable, 0, "{closed:?}");
+        // With the namespace's waypoint the rule is enforced: web gets in for /query only.
+        let open = paths(&ambient_mesh(", istio.io/use-waypoint: waypoint"));
+        assert_eq!(open.reachable, 1, "{open:?}");
+        let hops = &open.paths[0].hops;
+        assert_eq!(hops.len(), 2);
+        assert_eq!(hops[1].from, "web/Deployment/web");
+        assert_eq!(hops[1].transport, "mTLS");
+        assert!(hops[1].limits.as_deref().unwrap().contains("paths /query"));
+        assert!(hops[1].allowed_by.contains("AuthorizationPolicy data/db"));
+    }
+}
