@@ -128,9 +128,10 @@ fn report(
     let model_s = start.elapsed().as_secs_f64();
     let start = Instant::now();
     let policies = kridik::assess::policies(&snapshot);
-    let paths = kridik::assess::paths::find(&model, &policies, &[]);
+    let protocols = kridik::assess::paths::protocols(&snapshot, &model);
+    let paths = kridik::assess::paths::find(&model, &policies, &[], &protocols);
     let paths_s = start.elapsed().as_secs_f64();
-    drop((snapshot, model, policies));
+    drop((snapshot, model, policies, protocols));
 
     let scan = measure(
         Command::new(kridik)

@@ -43,7 +43,8 @@ pub fn policies(snapshot: &Snapshot) -> HashMap<(String, String), authz::Policy>
 /// an attack path by one level, saying which path.
 pub fn run(report: &mut Report, data: &ScanData, sensitive: &[String], inputs: &str) -> Assessment {
     let policies = policies(&data.snapshot);
-    let mut attack_paths = paths::find(&data.model, &policies, sensitive);
+    let protocols = paths::protocols(&data.snapshot, &data.model);
+    let mut attack_paths = paths::find(&data.model, &policies, sensitive, &protocols);
     let mut on_path: HashMap<(String, String, String), String> = HashMap::new();
     for p in &attack_paths.paths {
         for h in &p.hops {

@@ -32,6 +32,8 @@ pub struct Hop {
     pub identity: String,
     /// mTLS or plaintext, and why.
     pub transport: String,
+    /// The destination's application protocols by Service port, e.g. `http:80`.
+    pub protocol: String,
     pub allowed_by: String,
     /// What narrows the allowed requests, if anything.
     #[serde(skip_serializing_if = "Option::is_none")]
@@ -204,6 +206,8 @@ struct Node {
 
 struct Graph<'a> {
     nodes: Vec<Node>,
+    /// Per workload, its Service ports' protocols (see [`protocols`]).
+    protocols: &'a [String],
     guards: Vec<Guard<'a>>,
     workloads: &'a [Workload],
     /// Ingress gateway workloads (the internet's neighbours).
@@ -218,7 +222,11 @@ const INTERNET_NODE: usize = 0;
 const CLUSTER_NODE: usize = 1;
 
 impl<'a> Graph<'a> {
-    fn new(model: &'a MeshModel, policies: &'a HashMap<(String, String), Policy>) -> Self {
+    fn new(
+        model: &'a MeshModel,
+        policies: &'a HashMap<(String, String), Policy>,
+        protocols: &'a [String],
+    ) -> Self {
         let workloads = &model.workloads;
         let guards: Vec<Guard> = workloads.iter().map(|w| guard(w, policies)).collect();
         let mut nodes = vec![
@@ -285,6 +293,7 @@ impl<'a> Graph<'a> {
             .collect();
         Graph {
             nodes,
+            protocols,
             guards,
             workloads,
             gateways,
@@ -352,6 +361,7 @@ impl<'a> Graph<'a> {
             to: w.id.clone(),
             identity: node.identity.clone(),
             transport,
+            protocol: self.protocols[dst].clone(),
             allowed_by,
             limits: decision.limits,
             certainty: decision.certainty.max(g.certainty),
@@ -456,11 +466,69 @@ fn trace(via: &[Option<(usize, Hop)>], node: usize) -> Option<Vec<Hop>> {
     (!hops.is_empty()).then_some(hops)
 }
 
-/// Computes the attack paths to the sensitive workloads of `model`.
+#[derive(serde::Deserialize, Default)]
+#[serde(default, rename_all = "camelCase")]
+struct ServiceSpec {
+    ports: Vec<ServicePort>,
+}
+
+#[derive(serde::Deserialize, Default)]
+#[serde(default, rename_all = "camelCase")]
+struct ServicePort {
+    name: String,
+    port: u32,
+    app_protocol: Option<String>,
+}
+
+/// Per workload of `model`, the protocols its Services declare, as Istio reads
+/// them (`appProtocol`, else the port name's prefix): `http:80, tcp:5432`.
+pub fn protocols(snapshot: &crate::gather::Snapshot, model: &MeshModel) -> Vec<String> {
+    let specs: HashMap<(&str, &str), ServiceSpec> = snapshot
+        .of(crate::kinds::SERVICE)
+        .iter()
+        .map(|s| ((s.namespace.as_str(), s.name.as_str()), s.spec()))
+        .collect();
+    model
+        .workloads
+        .iter()
+        .map(|w| {
+            let ports: Vec<String> = w
+                .services
+                .iter()
+                .filter_map(|s| specs.get(&(s.namespace.as_str(), s.name.as_str())))
+                .flat_map(|spec| &spec.ports)
+                .map(|p| {
+                    let declared = p.app_protocol.clone().unwrap_or_else(|| {
+                        p.name.split('-').next().unwrap_or_default().to_string()
+                    });
+                    let known = [
+                        "http", "http2", "https", "grpc", "grpc-web", "tcp", "tls", "mongo",
+                        "mysql", "redis",
+                    ];
+                    let proto = if known.contains(&declared.to_ascii_lowercase().as_str()) {
+                        declared.to_ascii_lowercase()
+                    } else {
+                        "undeclared (sniffed)".into()
+                    };
+                    format!("{proto}:{}", p.port)
+                })
+                .collect();
+            if ports.is_empty() {
+                "unknown (no Service port)".into()
+            } else {
+                ports.join(", ")
+            }
+        })
+        .collect()
+}
+
+/// Computes the attack paths to the sensitive workloads of `model`;
+/// `protocols` comes from [`protocols`].
 pub fn find(
     model: &MeshModel,
     policies: &HashMap<(String, String), Policy>,
     sensitive: &[String],
+    protocols: &[String],
 ) -> AttackPaths {
     let ns_labels: HashMap<&str, &BTreeMap<String, String>> = model
         .namespaces
@@ -477,7 +545,7 @@ pub fn find(
         })
         .collect();
     targets.sort_by(|a, b| model.workloads[a.0].id.cmp(&model.workloads[b.0].id));
-    let graph = Graph::new(model, policies);
+    let graph = Graph::new(model, policies, protocols);
     let mut out = AttackPaths {
         entry_points: vec![
             format!(
@@ -539,11 +607,12 @@ impl Hop {
     /// `a -> b: as IDENTITY, TRANSPORT, ALLOWED BY (LIMITS)`.
     pub fn describe(&self) -> String {
         format!(
-            "{} -> {}: as {}, {}, {}{}",
+            "{} -> {}: as {}, {} to {}, {}{}",
             self.from,
             self.to,
             self.identity,
             self.transport,
+            self.protocol,
             self.allowed_by,
             self.limits
                 .as_ref()
@@ -583,7 +652,8 @@ mod tests {
         assert!(batch.errors.is_empty(), "{:?}", batch.errors);
         let snapshot = Snapshot::new(Source::Offline, batch, Default::default());
         let model = crate::model::build(&snapshot);
-        find(&model, &crate::assess::policies(&snapshot), &[])
+        let protocols = protocols(&snapshot, &model);
+        find(&model, &crate::assess::policies(&snapshot), &[], &protocols)
     }
 
     fn deploy(ns: &str, name: &str) -> String {
