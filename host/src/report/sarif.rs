@@ -9,7 +9,6 @@ use crate::vocab::{ObjectRef, Severity};
 use serde_json::{json, Value};
 
 const SCHEMA: &str = "https://json.schemastore.org/sarif-2.1.0.json";
-const INFO_URI: &str = "https://github.com/kridik/kridik";
 
 fn level(s: Severity) -> &'static str {
     match s {
@@ -183,7 +182,6 @@ pub fn render(report: &Report) -> String {
             "name": "kridik",
             "version": report.kridik_version,
             "semanticVersion": report.kridik_version,
-            "informationUri": INFO_URI,
             "rules": rules,
         }},
         "invocations": [{
