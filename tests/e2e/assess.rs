@@ -70,6 +70,16 @@ fn assessment_score_recomputed_by_hand() {
     assert_eq!(s["score"].as_f64(), Some(mean));
 }
 
+/// The plan item of one finding, by check and resource.
+fn plan_item<'a>(report: &'a Value, check: &str, resource: &str) -> &'a Value {
+    report["assessment"]["plan"]["items"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|i| i["check_id"] == check && i["resource"] == resource)
+        .unwrap_or_else(|| panic!("no plan item {check} {resource}"))
+}
+
 fn paths(report: &Value) -> &Value {
     &report["assessment"]["attack_paths"]
 }
@@ -123,7 +133,15 @@ fn one_authorization_policy_cuts_the_attack_path() {
     assert!(item["validate"]["negative"]
         .as_str()
         .unwrap()
-        .contains("http://web.web.svc.cluster.local:8080/"));
+        .contains("http://web.web.svc.cluster.local:80/"));
+
+    // The positive test runs from the caller the policy names, when one exists:
+    // secrets has no policy, so the plan item of ZT-AUTHZ-001 says whom to ask.
+    let zt = plan_item(&open, "ZT-AUTHZ-001", "Namespace vault");
+    assert!(zt["validate"]["positive"]
+        .as_str()
+        .unwrap()
+        .contains("http://secrets.vault.svc.cluster.local:8200/"));
 
     let cut = scan_json(&["-f", &fixture("paths"), "-f", &fixture("paths-cut")]).json();
     let ap = paths(&cut);
@@ -135,6 +153,12 @@ fn one_authorization_policy_cuts_the_attack_path() {
         .unwrap()
         .iter()
         .all(|f| f["raised"].is_null()));
+    // Now a policy names the caller, and the positive test runs from it.
+    let zt = plan_item(&cut, "ZT-AUTHZ-001", "Namespace vault");
+    assert!(zt["validate"]["positive"]
+        .as_str()
+        .unwrap()
+        .starts_with("kubectl exec -n admin deployment/operator -- curl"));
 }
 
 #[test]

@@ -83,6 +83,8 @@ pub fn run(report: &mut Report, data: &ScanData, sensitive: &[String], inputs: &
     });
     let plan = plan::build(
         &data.model,
+        &protocols,
+        &policies,
         &report.findings,
         &report.checks,
         &on_path,

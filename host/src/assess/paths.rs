@@ -207,7 +207,7 @@ struct Node {
 struct Graph<'a> {
     nodes: Vec<Node>,
     /// Per workload, its Service ports' protocols (see [`protocols`]).
-    protocols: &'a [String],
+    protocols: &'a [Vec<ServicePortProtocol>],
     guards: Vec<Guard<'a>>,
     workloads: &'a [Workload],
     /// Ingress gateway workloads (the internet's neighbours).
@@ -225,7 +225,7 @@ impl<'a> Graph<'a> {
     fn new(
         model: &'a MeshModel,
         policies: &'a HashMap<(String, String), Policy>,
-        protocols: &'a [String],
+        protocols: &'a [Vec<ServicePortProtocol>],
     ) -> Self {
         let workloads = &model.workloads;
         let guards: Vec<Guard> = workloads.iter().map(|w| guard(w, policies)).collect();
@@ -361,7 +361,7 @@ impl<'a> Graph<'a> {
             to: w.id.clone(),
             identity: node.identity.clone(),
             transport,
-            protocol: self.protocols[dst].clone(),
+            protocol: describe_ports(&self.protocols[dst]),
             allowed_by,
             limits: decision.limits,
             certainty: decision.certainty.max(g.certainty),
@@ -480,9 +480,24 @@ struct ServicePort {
     app_protocol: Option<String>,
 }
 
-/// Per workload of `model`, the protocols its Services declare, as Istio reads
-/// them (`appProtocol`, else the port name's prefix): `http:80, tcp:5432`.
-pub fn protocols(snapshot: &crate::gather::Snapshot, model: &MeshModel) -> Vec<String> {
+/// A Service port and the protocol Istio reads for it.
+pub type ServicePortProtocol = (String, u32);
+
+/// `http:80, tcp:5432`.
+pub fn describe_ports(ports: &[ServicePortProtocol]) -> String {
+    if ports.is_empty() {
+        return "unknown (no Service port)".into();
+    }
+    let parts: Vec<String> = ports.iter().map(|(p, n)| format!("{p}:{n}")).collect();
+    parts.join(", ")
+}
+
+/// Per workload of `model`, its Services' ports with the protocol Istio reads
+/// for each (`appProtocol`, else the port name's prefix).
+pub fn protocols(
+    snapshot: &crate::gather::Snapshot,
+    model: &MeshModel,
+) -> Vec<Vec<ServicePortProtocol>> {
     let specs: HashMap<(&str, &str), ServiceSpec> = snapshot
         .of(crate::kinds::SERVICE)
         .iter()
@@ -492,8 +507,7 @@ pub fn protocols(snapshot: &crate::gather::Snapshot, model: &MeshModel) -> Vec<S
         .workloads
         .iter()
         .map(|w| {
-            let ports: Vec<String> = w
-                .services
+            w.services
                 .iter()
                 .filter_map(|s| specs.get(&(s.namespace.as_str(), s.name.as_str())))
                 .flat_map(|spec| &spec.ports)
@@ -510,14 +524,9 @@ pub fn protocols(snapshot: &crate::gather::Snapshot, model: &MeshModel) -> Vec<S
                     } else {
                         "undeclared (sniffed)".into()
                     };
-                    format!("{proto}:{}", p.port)
+                    (proto, p.port)
                 })
-                .collect();
-            if ports.is_empty() {
-                "unknown (no Service port)".into()
-            } else {
-                ports.join(", ")
-            }
+                .collect()
         })
         .collect()
 }
@@ -528,7 +537,7 @@ pub fn find(
     model: &MeshModel,
     policies: &HashMap<(String, String), Policy>,
     sensitive: &[String],
-    protocols: &[String],
+    protocols: &[Vec<ServicePortProtocol>],
 ) -> AttackPaths {
     let ns_labels: HashMap<&str, &BTreeMap<String, String>> = model
         .namespaces

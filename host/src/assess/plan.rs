@@ -2,6 +2,8 @@
 //! times reachability, each with the fix, how to prove it works, and how to
 //! undo it.
 
+use super::authz::Policy;
+use super::paths::ServicePortProtocol;
 use crate::model::{MeshModel, Workload};
 use crate::report::model::{CheckRecord, Finding};
 use crate::vocab::{ObjectRef, Severity};
@@ -86,29 +88,33 @@ fn phase(s: Severity, on_path: bool) -> Phase {
     }
 }
 
-/// `-n NS ` for namespaced objects.
+/// `-n NS ` for namespaced objects (and for a Namespace, itself).
 fn ns_flag(r: &ObjectRef) -> String {
-    if r.namespace.is_empty() {
+    if r.kind == "Namespace" {
+        format!("-n {} ", r.name)
+    } else if r.namespace.is_empty() {
         String::new()
     } else {
         format!("-n {} ", r.namespace)
     }
 }
 
-/// A URL for the workload a finding is about: its first Service and port.
-fn url(w: Option<&Workload>) -> String {
+/// A URL for the workload a finding is about: its first Service and that
+/// Service's first port (a container port on the pod IP without a Service).
+fn url(w: Option<&Workload>, ports: &[ServicePortProtocol]) -> String {
     match w {
         Some(w) => {
-            let host = w
-                .services
-                .first()
-                .map(|s| format!("{}.{}.svc.cluster.local", s.name, s.namespace))
-                .unwrap_or_else(|| format!("<{} pod IP>", w.id));
-            let port = w
-                .container_ports
-                .first()
-                .map(|p| format!(":{p}"))
-                .unwrap_or_default();
+            let (host, port) = match w.services.first() {
+                Some(s) => (
+                    format!("{}.{}.svc.cluster.local", s.name, s.namespace),
+                    ports.first().map(|(_, p)| *p),
+                ),
+                None => (
+                    format!("<{} pod IP>", w.id),
+                    w.container_ports.first().copied(),
+                ),
+            };
+            let port = port.map(|p| format!(":{p}")).unwrap_or_default();
             format!("http://{host}{port}/")
         }
         None => "http://<service>.<namespace>.svc.cluster.local/".into(),
@@ -122,8 +128,24 @@ fn probe(namespace: &str, mesh: bool, url: &str) -> String {
     )
 }
 
-fn validation(f: &Finding, category: &str, w: Option<&Workload>, inputs: &str) -> Validation {
-    let url = url(w);
+/// `kubectl exec -n NS deployment/NAME` for a workload, to run a client from it.
+fn exec(w: &Workload) -> String {
+    format!(
+        "kubectl exec -n {} {}/{}",
+        w.namespace,
+        w.target.kind.to_lowercase(),
+        w.name
+    )
+}
+
+fn validation(
+    f: &Finding,
+    category: &str,
+    (w, ports): (Option<&Workload>, &[ServicePortProtocol]),
+    caller: Option<&Workload>,
+    inputs: &str,
+) -> Validation {
+    let url = url(w, ports);
     let ns = if f.resource.namespace.is_empty() {
         "default"
     } else {
@@ -160,8 +182,11 @@ fn validation(f: &Finding, category: &str, w: Option<&Workload>, inputs: &str) -
                 probe("default", true, &url)
             ),
             format!(
-                "kubectl exec -n <caller-namespace> deploy/<allowed-caller> -- curl -sS -m 5 -o /dev/null \
-                 -w '%{{http_code}}' {url} must print 2xx for a caller the policy names"
+                "{} -- curl -sS -m 5 -o /dev/null -w '%{{http_code}}' {url} must print 2xx for a caller \
+                 the policy names",
+                caller
+                    .map(exec)
+                    .unwrap_or_else(|| "kubectl exec -n <caller-namespace> deploy/<allowed-caller>".into())
             ),
         ),
         "ingress" if f.resource.kind == "Gateway" => (
@@ -213,6 +238,8 @@ fn rollback(f: &Finding) -> String {
 
 pub fn build(
     model: &MeshModel,
+    ports: &[Vec<ServicePortProtocol>],
+    policies: &HashMap<(String, String), Policy>,
     findings: &[Finding],
     checks: &[CheckRecord],
     on_path: &HashMap<(String, String, String), String>,
@@ -243,6 +270,30 @@ pub fn build(
             let r = &p.target;
             Some(((r.kind.as_str(), r.namespace.as_str(), r.name.as_str()), *w))
         })
+        .collect();
+    // A caller an AuthorizationPolicy names, for the positive traffic test.
+    let by_identity: HashMap<String, &Workload> = model
+        .workloads
+        .iter()
+        .map(|w| (w.identity.trim_start_matches("spiffe://").to_string(), w))
+        .collect();
+    let caller = |r: &ObjectRef, w: Option<&Workload>| -> Option<&Workload> {
+        let refs: Vec<&ObjectRef> = if r.kind == "AuthorizationPolicy" {
+            vec![r]
+        } else {
+            w.map(|w| w.authorization_policies.iter().collect())
+                .unwrap_or_default()
+        };
+        refs.iter()
+            .filter_map(|p| policies.get(&(p.namespace.clone(), p.name.clone())))
+            .flat_map(|p| p.named_callers().0)
+            .find_map(|principal| by_identity.get(principal).copied())
+    };
+    let port_of: HashMap<&str, &Vec<ServicePortProtocol>> = model
+        .workloads
+        .iter()
+        .zip(ports)
+        .map(|(w, p)| (w.id.as_str(), p))
         .collect();
     let category: HashMap<&str, &str> = checks
         .iter()
@@ -284,7 +335,17 @@ pub fn build(
                     .map(|m| m.summary.clone())
                     .unwrap_or_else(|| f.message.clone()),
                 yaml: f.remediation.as_ref().and_then(|m| m.yaml.clone()),
-                validate: validation(f, cat, w, inputs),
+                validate: validation(
+                    f,
+                    cat,
+                    (
+                        w,
+                        w.and_then(|w| port_of.get(w.id.as_str()))
+                            .map_or(&[], |p| p),
+                    ),
+                    caller(r, w),
+                    inputs,
+                ),
                 rollback: rollback(f),
             }
         })
