@@ -6,9 +6,11 @@
 //! request is allowed, with ALLOW policies it must match one of their rules.
 //! A policy annotated `istio.io/dry-run: "true"` is not enforced.
 
-use crate::gather::Object;
+use crate::gather::{Object, Snapshot};
+use crate::model::Workload;
 use crate::vocab::{Confidence, ObjectRef};
 use serde::Deserialize;
+use std::collections::HashMap;
 
 /// Who connects: the peer principal (`td/ns/NS/sa/SA`) when the connection is
 /// mutual TLS, none for plaintext.
@@ -168,6 +170,39 @@ impl Policy {
             }
         }
         (principals, namespaces, pattern)
+    }
+}
+
+/// The snapshot's AuthorizationPolicies, parsed once, by namespace and name.
+#[derive(Debug, Default)]
+pub struct Policies(HashMap<String, HashMap<String, Policy>>);
+
+impl Policies {
+    pub fn parse(snapshot: &Snapshot) -> Policies {
+        let mut by_ns: HashMap<String, HashMap<String, Policy>> = HashMap::new();
+        for o in snapshot.of(crate::kinds::AUTHORIZATION_POLICY) {
+            by_ns
+                .entry(o.namespace.clone())
+                .or_default()
+                .insert(o.name.clone(), Policy::parse(o));
+        }
+        Policies(by_ns)
+    }
+
+    /// The policy an object reference names, if it is an AuthorizationPolicy.
+    pub fn get(&self, r: &ObjectRef) -> Option<&Policy> {
+        if r.kind != "AuthorizationPolicy" {
+            return None;
+        }
+        self.0.get(&r.namespace)?.get(&r.name)
+    }
+
+    /// The enforced (not dry-run) policies that apply to a workload.
+    pub fn enforced<'a>(&'a self, w: &'a Workload) -> impl Iterator<Item = &'a Policy> {
+        w.authorization_policies
+            .iter()
+            .filter_map(|r| self.get(r))
+            .filter(|p| !p.dry_run)
     }
 }
 

@@ -8,8 +8,6 @@ pub mod paths;
 pub mod plan;
 pub mod score;
 
-use crate::gather::Snapshot;
-use crate::kinds;
 use crate::report::model::{Raised, Report};
 use crate::runtime::ScanData;
 use serde::Serialize;
@@ -25,24 +23,10 @@ pub struct Assessment {
     pub plan: plan::Plan,
 }
 
-/// AuthorizationPolicies parsed once, by (namespace, name).
-pub fn policies(snapshot: &Snapshot) -> HashMap<(String, String), authz::Policy> {
-    snapshot
-        .of(kinds::AUTHORIZATION_POLICY)
-        .iter()
-        .map(|o| {
-            (
-                (o.namespace.clone(), o.name.clone()),
-                authz::Policy::parse(o),
-            )
-        })
-        .collect()
-}
-
 /// Computes the assessment and raises the severity of the open findings on
 /// an attack path by one level, saying which path.
 pub fn run(report: &mut Report, data: &ScanData, sensitive: &[String], inputs: &str) -> Assessment {
-    let policies = policies(&data.snapshot);
+    let policies = authz::Policies::parse(&data.snapshot);
     let protocols = paths::protocols(&data.snapshot, &data.model);
     let mut attack_paths = paths::find(&data.model, &policies, sensitive, &protocols);
     let mut on_path: HashMap<(String, String, String), String> = HashMap::new();

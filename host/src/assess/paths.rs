@@ -15,7 +15,7 @@
 //! caller class; the rest are found through the principals and namespaces
 //! their rules name.
 
-use super::authz::{self, Peer, Policy};
+use super::authz::{self, Peer, Policies, Policy};
 use crate::model::{ingress, Dataplane, MeshModel, MtlsMode, Workload};
 use crate::vocab::{Confidence, ObjectRef};
 use serde::Serialize;
@@ -140,8 +140,8 @@ struct Guard<'a> {
     why_uncertain: Option<String>,
 }
 
-fn guard<'a>(w: &Workload, policies: &'a HashMap<(String, String), Policy>) -> Guard<'a> {
-    let enrolled = w.enrollment.dataplane != Dataplane::None;
+fn guard<'a>(w: &'a Workload, policies: &'a Policies) -> Guard<'a> {
+    let enrolled = w.enrolled();
     let mut open: Vec<String> = Vec::new();
     if w.mtls.mode != MtlsMode::Strict {
         let overridden: Vec<u32> = w
@@ -164,12 +164,7 @@ fn guard<'a>(w: &Workload, policies: &'a HashMap<(String, String), Policy>) -> G
     }
     let disabled = w.mtls.mode == MtlsMode::Disable
         && w.mtls.ports.iter().all(|p| p.mode == MtlsMode::Disable);
-    let policies: Vec<&Policy> = w
-        .authorization_policies
-        .iter()
-        .filter_map(|r| policies.get(&(r.namespace.clone(), r.name.clone())))
-        .filter(|p| !p.dry_run)
-        .collect();
+    let policies: Vec<&Policy> = policies.enforced(w).collect();
     let caller_blind = !enrolled || disabled || policies.iter().all(|p| p.caller_blind());
     let mut certainty = w.enrollment.confidence.max(w.mtls.confidence);
     let mut why = Vec::new();
@@ -224,7 +219,7 @@ const CLUSTER_NODE: usize = 1;
 impl<'a> Graph<'a> {
     fn new(
         model: &'a MeshModel,
-        policies: &'a HashMap<(String, String), Policy>,
+        policies: &'a Policies,
         protocols: &'a [Vec<ServicePortProtocol>],
     ) -> Self {
         let workloads = &model.workloads;
@@ -254,7 +249,7 @@ impl<'a> Graph<'a> {
                 },
                 peer: if enrolled {
                     Peer {
-                        principal: Some(w.identity.trim_start_matches("spiffe://").to_string()),
+                        principal: Some(w.principal().to_string()),
                         namespace: Some(w.namespace.clone()),
                     }
                 } else {
@@ -535,7 +530,7 @@ pub fn protocols(
 /// `protocols` comes from [`protocols`].
 pub fn find(
     model: &MeshModel,
-    policies: &HashMap<(String, String), Policy>,
+    policies: &Policies,
     sensitive: &[String],
     protocols: &[Vec<ServicePortProtocol>],
 ) -> AttackPaths {
@@ -662,7 +657,7 @@ mod tests {
         let snapshot = Snapshot::new(Source::Offline, batch, Default::default());
         let model = crate::model::build(&snapshot);
         let protocols = protocols(&snapshot, &model);
-        find(&model, &crate::assess::policies(&snapshot), &[], &protocols)
+        find(&model, &Policies::parse(&snapshot), &[], &protocols)
     }
 
     fn deploy(ns: &str, name: &str) -> String {

@@ -2,7 +2,7 @@
 //! times reachability, each with the fix, how to prove it works, and how to
 //! undo it.
 
-use super::authz::Policy;
+use super::authz::Policies;
 use super::paths::ServicePortProtocol;
 use crate::model::{MeshModel, Workload};
 use crate::report::model::{CheckRecord, Finding};
@@ -239,7 +239,7 @@ fn rollback(f: &Finding) -> String {
 pub fn build(
     model: &MeshModel,
     ports: &[Vec<ServicePortProtocol>],
-    policies: &HashMap<(String, String), Policy>,
+    policies: &Policies,
     findings: &[Finding],
     checks: &[CheckRecord],
     on_path: &HashMap<(String, String, String), String>,
@@ -272,11 +272,8 @@ pub fn build(
         })
         .collect();
     // A caller an AuthorizationPolicy names, for the positive traffic test.
-    let by_identity: HashMap<String, &Workload> = model
-        .workloads
-        .iter()
-        .map(|w| (w.identity.trim_start_matches("spiffe://").to_string(), w))
-        .collect();
+    let by_identity: HashMap<&str, &Workload> =
+        model.workloads.iter().map(|w| (w.principal(), w)).collect();
     let caller = |r: &ObjectRef, w: Option<&Workload>| -> Option<&Workload> {
         let refs: Vec<&ObjectRef> = if r.kind == "AuthorizationPolicy" {
             vec![r]
@@ -285,7 +282,7 @@ pub fn build(
                 .unwrap_or_default()
         };
         refs.iter()
-            .filter_map(|p| policies.get(&(p.namespace.clone(), p.name.clone())))
+            .filter_map(|p| policies.get(p))
             .flat_map(|p| p.named_callers().0)
             .find_map(|principal| by_identity.get(principal).copied())
     };

@@ -8,10 +8,10 @@
 //! evaluations. The overall figures are the means over the pillars that had
 //! something to evaluate.
 
-use super::authz::Policy;
+use super::authz::Policies;
 use crate::gather::Snapshot;
 use crate::kinds;
-use crate::model::{ingress, Dataplane, MeshModel, MtlsMode, Workload};
+use crate::model::{ingress, MeshModel, MtlsMode, Workload};
 use crate::report::model::{CheckRecord, Finding, Status};
 use crate::vocab::{Confidence, ObjectRef};
 use serde::Serialize;
@@ -184,7 +184,7 @@ pub fn in_scope(w: &Workload, root_namespace: &str) -> bool {
 pub struct Inputs<'a> {
     pub model: &'a MeshModel,
     pub snapshot: &'a Snapshot,
-    pub policies: &'a HashMap<(String, String), Policy>,
+    pub policies: &'a Policies,
     pub findings: &'a [Finding],
     pub checks: &'a [CheckRecord],
 }
@@ -234,10 +234,6 @@ pub fn compute(i: &Inputs) -> Score {
     }
 }
 
-fn enrolled(w: &Workload) -> bool {
-    w.enrollment.dataplane != Dataplane::None
-}
-
 fn identity(i: &Inputs, scope: &[&Workload]) -> Pillar {
     let mut mesh = Control::new(
         "mesh-identity",
@@ -260,7 +256,7 @@ fn identity(i: &Inputs, scope: &[&Workload]) -> Pillar {
     for w in scope {
         mesh.record(
             &w.id,
-            enrolled(w),
+            w.enrolled(),
             w.enrollment.confidence,
             &w.enrollment.reason,
         );
@@ -301,7 +297,7 @@ fn transport(scope: &[&Workload]) -> Pillar {
         "Effective mTLS is STRICT on the workload and on each of its ports",
     );
     for w in scope {
-        if !enrolled(w) {
+        if !w.enrolled() {
             strict.record(
                 &w.id,
                 false,
@@ -349,19 +345,14 @@ fn authorization(i: &Inputs, scope: &[&Workload]) -> Pillar {
         .unavailable
         .contains_key(kinds::AUTHORIZATION_POLICY);
     for w in scope {
-        let allows: Vec<&Policy> = w
-            .authorization_policies
-            .iter()
-            .filter_map(|r| i.policies.get(&(r.namespace.clone(), r.name.clone())))
-            .filter(|p| p.allows() && !p.dry_run)
-            .collect();
+        let allows: Vec<_> = i.policies.enforced(w).filter(|p| p.allows()).collect();
         let evidence = if readable {
             w.enrollment.confidence
         } else {
             Confidence::Unknown
         };
-        let covered = enrolled(w) && !allows.is_empty();
-        let why = if !enrolled(w) {
+        let covered = w.enrolled() && !allows.is_empty();
+        let why = if !w.enrolled() {
             "not in the mesh: no policy is enforced"
         } else if readable {
             "no ALLOW policy applies: every request is allowed"
@@ -458,10 +449,7 @@ fn hygiene(i: &Inputs) -> Pillar {
     for p in &i.model.policies {
         let r = &p.target;
         let key = (r.kind.clone(), r.namespace.clone(), r.name.clone());
-        let dry = i
-            .policies
-            .get(&(r.namespace.clone(), r.name.clone()))
-            .is_some_and(|ap| ap.dry_run && r.kind == "AuthorizationPolicy");
+        let dry = i.policies.get(r).is_some_and(|ap| ap.dry_run);
         let why = if p.matches_nothing {
             "selects no workload".to_string()
         } else if dry {

@@ -69,6 +69,18 @@ pub struct Workload {
     pub ingress: Vec<ObjectRef>,
 }
 
+impl Workload {
+    /// In the mesh, with a sidecar or ambient.
+    pub fn enrolled(&self) -> bool {
+        self.enrollment.dataplane != Dataplane::None
+    }
+
+    /// The peer principal AuthorizationPolicies match: the identity without `spiffe://`.
+    pub fn principal(&self) -> &str {
+        self.identity.trim_start_matches("spiffe://")
+    }
+}
+
 #[derive(Clone, Debug, Serialize)]
 pub struct NamespaceInfo {
     pub name: String,
