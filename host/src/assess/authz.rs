@@ -376,6 +376,19 @@ pub fn decide(policies: &[&Policy], peer: &Peer, l4_only: bool) -> Decision {
             p.provider
         ));
     }
+    // Every outcome carries the uncertainty gathered on the way.
+    let decision = |allowed: bool,
+                    allowed_by: String,
+                    policy: Option<&Policy>,
+                    limits: &[String],
+                    uncertain: &[String]| Decision {
+        allowed,
+        allowed_by,
+        policy: policy.map(|p| p.target.clone()),
+        limits: join(limits),
+        certainty: certainty(uncertain),
+        uncertainty: join(uncertain),
+    };
     for p in enforced.iter().filter(|p| p.action == Action::Deny) {
         let m = p
             .rules
@@ -384,14 +397,8 @@ pub fn decide(policies: &[&Policy], peer: &Peer, l4_only: bool) -> Decision {
             .fold(Match::Never, or);
         match m {
             Match::Always => {
-                return Decision {
-                    allowed: false,
-                    allowed_by: format!("denied by {}", p.target.display()),
-                    policy: Some(p.target.clone()),
-                    limits: None,
-                    certainty: certainty(&uncertain),
-                    uncertainty: join(&uncertain),
-                }
+                let by = format!("denied by {}", p.target.display());
+                return decision(false, by, Some(p), &[], &uncertain);
             }
             Match::Some(what) => limits.push(format!(
                 "{} denies requests with {what}",
@@ -405,14 +412,8 @@ pub fn decide(policies: &[&Policy], peer: &Peer, l4_only: bool) -> Decision {
         .filter(|p| p.action == Action::Allow)
         .collect();
     if allows.is_empty() {
-        return Decision {
-            allowed: true,
-            allowed_by: "no ALLOW AuthorizationPolicy applies (everything is allowed)".into(),
-            policy: None,
-            limits: join(&limits),
-            certainty: certainty(&uncertain),
-            uncertainty: join(&uncertain),
-        };
+        let by = "no ALLOW AuthorizationPolicy applies (everything is allowed)".to_string();
+        return decision(true, by, None, &limits, &uncertain);
     }
     let mut best: Option<(&Policy, Match)> = None;
     for p in allows {
@@ -436,23 +437,13 @@ pub fn decide(policies: &[&Policy], peer: &Peer, l4_only: bool) -> Decision {
             if let Match::Some(what) = m {
                 limits.insert(0, format!("only requests with {what}"));
             }
-            Decision {
-                allowed: true,
-                allowed_by: format!("allowed by {}", p.target.display()),
-                policy: Some(p.target.clone()),
-                limits: join(&limits),
-                certainty: certainty(&uncertain),
-                uncertainty: join(&uncertain),
-            }
+            let by = format!("allowed by {}", p.target.display());
+            decision(true, by, Some(p), &limits, &uncertain)
         }
-        None => Decision {
-            allowed: false,
-            allowed_by: "no ALLOW rule matches this caller".into(),
-            policy: None,
-            limits: None,
-            certainty: certainty(&uncertain),
-            uncertainty: join(&uncertain),
-        },
+        None => {
+            let by = "no ALLOW rule matches this caller".to_string();
+            decision(false, by, None, &[], &uncertain)
+        }
     }
 }
 

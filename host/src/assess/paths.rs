@@ -166,7 +166,12 @@ fn guard<'a>(w: &'a Workload, policies: &'a Policies) -> Guard<'a> {
         && w.mtls.ports.iter().all(|p| p.mode == MtlsMode::Disable);
     let policies: Vec<&Policy> = policies.enforced(w).collect();
     let caller_blind = !enrolled || disabled || policies.iter().all(|p| p.caller_blind());
-    let mut certainty = w.enrollment.confidence.max(w.mtls.confidence);
+    // Outside the mesh nothing but enrollment matters.
+    let certainty = if enrolled {
+        w.enrollment.confidence.max(w.mtls.confidence)
+    } else {
+        w.enrollment.confidence
+    };
     let mut why = Vec::new();
     if w.enrollment.confidence != Confidence::Verified {
         why.push(w.enrollment.reason.clone());
@@ -176,9 +181,6 @@ fn guard<'a>(w: &'a Workload, policies: &'a Policies) -> Guard<'a> {
             "effective mTLS is {}: {}",
             w.mtls.confidence, w.mtls.reason
         ));
-    }
-    if !enrolled {
-        certainty = w.enrollment.confidence;
     }
     Guard {
         enrolled,
@@ -267,17 +269,20 @@ impl<'a> Graph<'a> {
             if g.caller_blind {
                 continue;
             }
+            let mut pattern = false;
             for p in &g.policies {
-                let (principals, namespaces, pattern) = p.named_callers();
+                let (principals, namespaces, by_pattern) = p.named_callers();
                 for v in principals {
                     by_principal.entry(v).or_default().push(i);
                 }
                 for v in namespaces {
                     by_namespace.entry(v).or_default().push(i);
                 }
-                if pattern {
-                    by_pattern.push(i);
-                }
+                pattern |= by_pattern;
+            }
+            // Once per destination, however many of its policies match by pattern.
+            if pattern {
+                by_pattern.push(i);
             }
         }
         let gateways = workloads

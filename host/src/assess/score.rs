@@ -234,6 +234,15 @@ pub fn compute(i: &Inputs) -> Score {
     }
 }
 
+/// VERIFIED when meshConfig was in the snapshot; INFERRED when Istio's defaults are assumed.
+fn config_evidence(config: &crate::model::MeshConfig) -> Confidence {
+    if config.source.is_some() {
+        Confidence::Verified
+    } else {
+        Confidence::Inferred
+    }
+}
+
 fn identity(i: &Inputs, scope: &[&Workload]) -> Pillar {
     let mut mesh = Control::new(
         "mesh-identity",
@@ -274,15 +283,10 @@ fn identity(i: &Inputs, scope: &[&Workload]) -> Pillar {
         );
     }
     let config = &i.model.config;
-    let read = config.source.is_some();
     domain.record(
         "meshConfig",
-        read,
-        if read {
-            Confidence::Verified
-        } else {
-            Confidence::Inferred
-        },
+        config.source.is_some(),
+        config_evidence(config),
         &format!(
             "no mesh config in the snapshot: Istio's default trust domain {:?} is assumed",
             config.trust_domain
@@ -384,11 +388,7 @@ fn egress(i: &Inputs) -> Pillar {
     registry.record(
         "meshConfig",
         config.outbound_traffic_policy == "REGISTRY_ONLY",
-        if config.source.is_some() {
-            Confidence::Verified
-        } else {
-            Confidence::Inferred
-        },
+        config_evidence(config),
         &format!("outboundTrafficPolicy {}", config.outbound_traffic_policy),
     );
     let hardened = by_findings(
