@@ -249,9 +249,7 @@ fn locate(findings: &mut [Finding], snapshot: &Snapshot) {
         .collect();
     for f in findings.iter_mut().filter(|f| f.resource.file.is_none()) {
         let r = &f.resource;
-        let found = origins
-            .get(&(r.kind.as_str(), r.namespace.as_str(), r.name.as_str()))
-            .map(|o| (o.file.to_string(), o.line));
+        let found = origins.get(&r.key()).map(|o| (o.file.to_string(), o.line));
         if let Some((file, line)) = found {
             f.resource.file = Some(file);
             f.resource.line = Some(line);

@@ -26,6 +26,15 @@ pub enum Severity {
 }
 
 impl Severity {
+    /// Highest first, the order reports list them in.
+    pub const DESCENDING: [Severity; 5] = [
+        Severity::Critical,
+        Severity::High,
+        Severity::Medium,
+        Severity::Low,
+        Severity::Info,
+    ];
+
     /// One level up (critical stays critical).
     pub fn raised(self) -> Severity {
         match self {
@@ -89,6 +98,11 @@ impl ObjectRef {
             file: o.origin.as_ref().map(|x| x.file.to_string()),
             line: o.origin.as_ref().map(|x| x.line),
         }
+    }
+
+    /// (kind, namespace, name): what names an object within a snapshot.
+    pub fn key(&self) -> (&str, &str, &str) {
+        (&self.kind, &self.namespace, &self.name)
     }
 
     pub fn display(&self) -> String {

@@ -29,20 +29,17 @@ pub fn run(report: &mut Report, data: &ScanData, sensitive: &[String], inputs: &
     let policies = authz::Policies::parse(&data.snapshot);
     let protocols = paths::protocols(&data.snapshot, &data.model);
     let mut attack_paths = paths::find(&data.model, &policies, sensitive, &protocols);
-    let mut on_path: HashMap<(String, String, String), String> = HashMap::new();
+    // Every object on a path found (listed or not), with the first path's route.
+    let mut on_path: HashMap<(&str, &str, &str), String> = HashMap::new();
     for p in &attack_paths.paths {
         for h in &p.hops {
             for r in &h.objects {
-                on_path
-                    .entry((r.kind.clone(), r.namespace.clone(), r.name.clone()))
-                    .or_insert_with(|| p.route());
+                on_path.entry(r.key()).or_insert_with(|| p.route());
             }
         }
     }
     for f in report.findings.iter_mut() {
-        let r = &f.resource;
-        let Some(route) = on_path.get(&(r.kind.clone(), r.namespace.clone(), r.name.clone()))
-        else {
+        let Some(route) = on_path.get(&f.resource.key()) else {
             continue;
         };
         let from = f.severity;
@@ -56,8 +53,6 @@ pub fn run(report: &mut Report, data: &ScanData, sensitive: &[String], inputs: &
         });
     }
     report.summary.recount(&report.findings);
-    attack_paths.omitted = attack_paths.paths.len().saturating_sub(MAX_PATHS);
-    attack_paths.paths.truncate(MAX_PATHS);
     let score = score::compute(&score::Inputs {
         model: &data.model,
         snapshot: &data.snapshot,
@@ -74,6 +69,9 @@ pub fn run(report: &mut Report, data: &ScanData, sensitive: &[String], inputs: &
         &on_path,
         inputs,
     );
+    drop(on_path);
+    attack_paths.omitted = attack_paths.paths.len().saturating_sub(MAX_PATHS);
+    attack_paths.paths.truncate(MAX_PATHS);
     Assessment {
         score,
         attack_paths,

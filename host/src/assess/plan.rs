@@ -242,22 +242,13 @@ pub fn build(
     policies: &Policies,
     findings: &[Finding],
     checks: &[CheckRecord],
-    on_path: &HashMap<(String, String, String), String>,
+    on_path: &HashMap<(&str, &str, &str), String>,
     inputs: &str,
 ) -> Plan {
     let workloads: HashMap<(&str, &str, &str), &Workload> = model
         .workloads
         .iter()
-        .map(|w| {
-            (
-                (
-                    w.target.kind.as_str(),
-                    w.target.namespace.as_str(),
-                    w.target.name.as_str(),
-                ),
-                w,
-            )
-        })
+        .map(|w| (w.target.key(), w))
         .collect();
     // A policy's test traffic goes to the first workload it selects.
     let by_id: HashMap<&str, &Workload> =
@@ -267,8 +258,7 @@ pub fn build(
         .iter()
         .filter_map(|p| {
             let w = by_id.get(p.workloads.first()?.as_str())?;
-            let r = &p.target;
-            Some(((r.kind.as_str(), r.namespace.as_str(), r.name.as_str()), *w))
+            Some((p.target.key(), *w))
         })
         .collect();
     // A caller an AuthorizationPolicy names, for the positive traffic test.
@@ -301,8 +291,8 @@ pub fn build(
         .filter(|f| f.counts())
         .map(|f| {
             let r = &f.resource;
-            let path = on_path.contains_key(&(r.kind.clone(), r.namespace.clone(), r.name.clone()));
-            let key = (r.kind.as_str(), r.namespace.as_str(), r.name.as_str());
+            let key = r.key();
+            let path = on_path.contains_key(&key);
             let w = workloads
                 .get(&key)
                 .or_else(|| selected.get(&key))

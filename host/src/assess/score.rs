@@ -13,9 +13,9 @@ use crate::gather::Snapshot;
 use crate::kinds;
 use crate::model::{ingress, MeshModel, MtlsMode, Workload};
 use crate::report::model::{CheckRecord, Finding, Status};
-use crate::vocab::{Confidence, ObjectRef};
+use crate::vocab::Confidence;
 use serde::Serialize;
-use std::collections::{BTreeMap, HashMap, HashSet};
+use std::collections::HashMap;
 
 /// Namespaces of the platform itself, outside the assessment's scope.
 const SYSTEM_NAMESPACES: &[&str] = &["kube-system", "kube-public", "kube-node-lease"];
@@ -432,7 +432,7 @@ fn by_findings(i: &Inputs, category: &str, mut control: Control, kinds: &[&str])
             {
                 continue;
             }
-            let key = (o.kind.clone(), o.namespace.clone(), o.name.clone());
+            let key = (o.kind.as_str(), o.namespace.as_str(), o.name.as_str());
             let why = flagged.get(&key).cloned().unwrap_or_default();
             control.record(&o.display(), why.is_empty(), evidence, &why);
         }
@@ -448,14 +448,13 @@ fn hygiene(i: &Inputs) -> Pillar {
     let flagged = flagged(i.findings, |_| true);
     for p in &i.model.policies {
         let r = &p.target;
-        let key = (r.kind.clone(), r.namespace.clone(), r.name.clone());
         let dry = i.policies.get(r).is_some_and(|ap| ap.dry_run);
         let why = if p.matches_nothing {
             "selects no workload".to_string()
         } else if dry {
             "dry-run: not enforced".to_string()
         } else {
-            flagged.get(&key).cloned().unwrap_or_default()
+            flagged.get(&r.key()).cloned().unwrap_or_default()
         };
         effective.record(&r.display(), why.is_empty(), Confidence::Verified, &why);
     }
@@ -466,14 +465,12 @@ fn hygiene(i: &Inputs) -> Pillar {
 fn flagged(
     findings: &[Finding],
     pick: impl Fn(&Finding) -> bool,
-) -> BTreeMap<(String, String, String), String> {
-    let mut out: BTreeMap<(String, String, String), Vec<String>> = BTreeMap::new();
-    let mut seen = HashSet::new();
+) -> HashMap<(&str, &str, &str), String> {
+    let mut out: HashMap<(&str, &str, &str), Vec<&str>> = HashMap::new();
     for f in findings.iter().filter(|f| f.counts() && pick(f)) {
-        let r: &ObjectRef = &f.resource;
-        let key = (r.kind.clone(), r.namespace.clone(), r.name.clone());
-        if seen.insert((key.clone(), f.check_id.clone())) {
-            out.entry(key).or_default().push(f.check_id.clone());
+        let ids = out.entry(f.resource.key()).or_default();
+        if !ids.contains(&f.check_id.as_str()) {
+            ids.push(&f.check_id);
         }
     }
     out.into_iter()

@@ -59,14 +59,6 @@ const SCRIPT: &str = r#"
 })();
 "#;
 
-const SEVERITIES: [Severity; 5] = [
-    Severity::Critical,
-    Severity::High,
-    Severity::Medium,
-    Severity::Low,
-    Severity::Info,
-];
-
 fn sev_badge(s: Severity) -> String {
     let name = s.to_string().to_lowercase();
     format!("<span class=\"sev {name}\">{s}</span>")
@@ -80,7 +72,7 @@ fn summary(out: &mut String, r: &Report) {
         "<div class=\"card\" id=\"open-findings\"><b>{}</b>open findings</div>",
         s.findings
     );
-    for sev in SEVERITIES {
+    for sev in Severity::DESCENDING {
         let n = s.by_severity.get(&sev).copied().unwrap_or(0);
         let _ = write!(
             out,
@@ -227,7 +219,7 @@ fn findings(out: &mut String, r: &Report) {
         out,
         "<h2>Findings</h2><div class=\"filters\" id=\"filters\">"
     );
-    for sev in SEVERITIES {
+    for sev in Severity::DESCENDING {
         let name = sev.to_string().to_lowercase();
         let _ = write!(
             out,

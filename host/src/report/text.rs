@@ -51,13 +51,7 @@ fn location(r: &ObjectRef) -> String {
 pub fn render(report: &Report, color: bool) -> String {
     let p = Paint(color);
     let mut out = String::new();
-    for sev in [
-        Severity::Critical,
-        Severity::High,
-        Severity::Medium,
-        Severity::Low,
-        Severity::Info,
-    ] {
+    for sev in Severity::DESCENDING {
         let group: Vec<_> = report
             .findings
             .iter()
