@@ -3,25 +3,11 @@
 //! external assets: styles and the filter script are inline, and every value
 //! from the report is escaped.
 
+use super::escape_attr as esc;
 use super::model::{Finding, Report};
 use crate::assess::paths::AttackPath;
 use crate::vocab::Severity;
 use std::fmt::Write;
-
-fn esc(s: &str) -> String {
-    let mut out = String::with_capacity(s.len());
-    for c in s.chars() {
-        match c {
-            '&' => out.push_str("&amp;"),
-            '<' => out.push_str("&lt;"),
-            '>' => out.push_str("&gt;"),
-            '"' => out.push_str("&quot;"),
-            '\'' => out.push_str("&#39;"),
-            c => out.push(c),
-        }
-    }
-    out
-}
 
 const STYLE: &str = r#"
 body{font:14px/1.45 system-ui,sans-serif;margin:0 auto;max-width:1200px;padding:16px 24px;color:#1b1f24}

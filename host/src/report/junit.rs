@@ -77,12 +77,9 @@ pub fn render(report: &Report) -> String {
     )
 }
 
-fn text(s: &str) -> String {
-    s.replace('&', "&amp;")
-        .replace('<', "&lt;")
-        .replace('>', "&gt;")
-}
+use super::{escape_attr, escape_text as text};
 
+/// Newlines kept as character references: a parser would fold them to spaces.
 fn attr(s: &str) -> String {
-    text(s).replace('"', "&quot;").replace('\n', "&#10;")
+    escape_attr(s).replace('\n', "&#10;")
 }

@@ -33,6 +33,18 @@ fn by_severity(s: &model::Summary) -> String {
     }
 }
 
+/// `&`, `<` and `>` escaped: safe as XML or HTML text.
+fn escape_text(s: &str) -> String {
+    s.replace('&', "&amp;")
+        .replace('<', "&lt;")
+        .replace('>', "&gt;")
+}
+
+/// Quotes escaped too: safe inside a quoted XML or HTML attribute.
+fn escape_attr(s: &str) -> String {
+    escape_text(s).replace('"', "&quot;").replace('\'', "&#39;")
+}
+
 /// One JSON document, pretty-printed, newline-terminated.
 pub fn json(report: &Report) -> String {
     let mut s = serde_json::to_string_pretty(report).expect("report serializes");
