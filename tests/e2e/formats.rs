@@ -83,12 +83,7 @@ fn several_formats_in_one_run_agree() {
 
 #[test]
 fn suppressed_findings_are_skipped_cases_and_outputs_are_checked_first() {
-    let dir = tempfile::tempdir().unwrap();
-    std::fs::write(
-        dir.path().join(".kridik.yaml"),
-        "suppressions:\n- check: IST-AUTHZ-001\n  reason: replaced next sprint\n",
-    )
-    .unwrap();
+    let dir = suppressing("IST-AUTHZ-001", "replaced next sprint");
     let xml = dir.path().join("k.xml");
     let junit = run(kridik()
         .current_dir(dir.path())

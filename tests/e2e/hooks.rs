@@ -133,12 +133,8 @@ fn a_granted_directory_receives_the_report_and_an_ungranted_one_does_not() {
         add.stdout
     );
     // A suppression, so the hook's copy must carry the mark too.
-    let config = out.path().join("kridik.yaml");
-    std::fs::write(
-        &config,
-        "suppressions:\n- check: IST-AUTHZ-001\n  reason: replaced next sprint\n",
-    )
-    .unwrap();
+    let suppressions = suppressing("IST-AUTHZ-001", "replaced next sprint");
+    let config = suppressions.path().join(".kridik.yaml");
     let run = home.scan_insecure(&["--config", &s(&config)]);
     assert_eq!(run.code, 1, "{}", run.stderr);
     let report = run.json();

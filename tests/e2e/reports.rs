@@ -54,12 +54,7 @@ fn insecure() -> String {
 
 #[test]
 fn sarif_validates_and_keeps_suppressed_findings_with_locations() {
-    let dir = tempfile::tempdir().unwrap();
-    std::fs::write(
-        dir.path().join(".kridik.yaml"),
-        "suppressions:\n- check: IST-AUTHZ-001\n  reason: replaced next sprint\n",
-    )
-    .unwrap();
+    let dir = suppressing("IST-AUTHZ-001", "replaced next sprint");
     let (sarif, json) = (dir.path().join("k.sarif"), dir.path().join("k.json"));
     let scan = run(kridik()
         .current_dir(dir.path())
@@ -182,12 +177,7 @@ fn sarif_from_stdin_has_logical_locations_and_baseline_states() {
 
 #[test]
 fn html_report_renders_filters_and_draws_the_attack_paths_in_chromium() {
-    let dir = tempfile::tempdir().unwrap();
-    std::fs::write(
-        dir.path().join(".kridik.yaml"),
-        "suppressions:\n- check: IST-HYG-001\n  reason: the agent is replaced in Q1\n",
-    )
-    .unwrap();
+    let dir = suppressing("IST-HYG-001", "the agent is replaced in Q1");
     let (html, json) = (dir.path().join("k.html"), dir.path().join("k.json"));
     let scan = run(kridik()
         .current_dir(dir.path())

@@ -127,3 +127,14 @@ pub fn flagged(report: &Value) -> Vec<(String, String, String)> {
     v.sort();
     v
 }
+
+/// A temporary directory whose `.kridik.yaml` suppresses one check, with a reason.
+pub fn suppressing(check: &str, reason: &str) -> tempfile::TempDir {
+    let dir = tempfile::tempdir().unwrap();
+    std::fs::write(
+        dir.path().join(".kridik.yaml"),
+        format!("suppressions:\n- check: {check}\n  reason: {reason}\n"),
+    )
+    .unwrap();
+    dir
+}
