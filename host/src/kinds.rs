@@ -73,6 +73,7 @@ pub const MODEL_KINDS: &[&str] = &[
     ISTIO_OPERATOR,
     K8S_GATEWAY,
     GATEWAY,
+    SERVICE_ENTRY,
     VIRTUAL_SERVICE,
     HTTP_ROUTE,
     GRPC_ROUTE,

@@ -127,7 +127,7 @@ fn report(
     let model = kridik::model::build(&snapshot);
     let model_s = start.elapsed().as_secs_f64();
     let start = Instant::now();
-    let policies = kridik::assess::authz::Policies::parse(&snapshot);
+    let policies = kridik::assess::authz::Policies::parse(&snapshot, &model);
     let protocols = kridik::assess::paths::protocols(&snapshot, &model);
     let paths = kridik::assess::paths::find(&model, &policies, &[], &protocols);
     let paths_s = start.elapsed().as_secs_f64();

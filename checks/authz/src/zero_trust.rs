@@ -18,33 +18,38 @@ const HTTP_ONLY: &[&str] = &[
     "notHosts",
 ];
 const HTTP_ONLY_SOURCE: &[&str] = &["requestPrincipals", "notRequestPrincipals"];
-/// Attributes that exist only when the peer presented an Istio certificate.
-const MTLS_ONLY: &[&str] = &["principals", "notPrincipals", "namespaces", "notNamespaces"];
 
 fn policies(ctx: &Ctx, what: &str) -> Result<Vec<(Object, Policy)>, Box<kridik_sdk::Finding>> {
     ctx.parsed::<Policy>(AP_KIND, what)
 }
 
-/// `when` conditions on request attributes (HTTP only).
-fn http_conditions(rules: &[BTreeMap<String, Value>]) -> Vec<String> {
-    let mut found = Vec::new();
-    for (i, rule) in rules.iter().enumerate() {
-        for (j, c) in rule
-            .get("when")
+/// Every `when` condition of the rules: (rule index, condition index, key, condition).
+fn conditions(
+    rules: &[BTreeMap<String, Value>],
+) -> impl Iterator<Item = (usize, usize, &str, &Value)> {
+    rules.iter().enumerate().flat_map(|(i, rule)| {
+        rule.get("when")
             .and_then(Value::as_array)
             .into_iter()
             .flatten()
             .enumerate()
-        {
-            if c.get("key")
-                .and_then(Value::as_str)
-                .is_some_and(|k| k.starts_with("request."))
-            {
-                found.push(format!("rules[{i}].when[{j}]"));
-            }
-        }
-    }
-    found
+            .map(move |(j, c)| {
+                (
+                    i,
+                    j,
+                    c.get("key").and_then(Value::as_str).unwrap_or_default(),
+                    c,
+                )
+            })
+    })
+}
+
+/// `when` conditions on request attributes (HTTP only).
+fn http_conditions(rules: &[BTreeMap<String, Value>]) -> Vec<String> {
+    conditions(rules)
+        .filter(|(_, _, key, _)| key.starts_with("request."))
+        .map(|(i, j, _, _)| format!("rules[{i}].when[{j}]"))
+        .collect()
 }
 
 /// Every HTTP-only match in the rules, as field paths.
@@ -499,11 +504,88 @@ pub fn plaintext_principal_info() -> CheckInfo {
         &[AP_KIND],
     )
     .description(
-        "`principals` and `namespaces` come from the peer's mTLS certificate. On a workload \
-         whose effective mTLS is PERMISSIVE or DISABLE, plaintext callers have none: a DENY \
-         rule on them silently lets plaintext through (high), an ALLOW rule denies them \
-         (medium, and the protection depends on the mTLS mode, not the policy).",
+        "`principals`, `namespaces`, `serviceAccounts`, `trustDomains` (and their `not` \
+         forms) and the `when` keys `source.principal`, `source.namespace`, \
+         `source.serviceAccount` and `source.trustDomain` come from the peer's mTLS \
+         certificate (pilot/pkg/security/authz/model/model.go). On a workload or port whose \
+         effective mTLS is PERMISSIVE or DISABLE (port-level modes and uncaptured ports \
+         included), plaintext callers have no identity: a DENY rule on a positive match \
+         silently lets them through, and an ALLOW rule on a negative match (`notNamespaces`, \
+         `notValues`) admits them (both high); an ALLOW rule on a positive match denies them \
+         only because they lack an identity (medium: the protection depends on the mTLS \
+         mode, not on the policy).",
     )
+}
+
+const IDENTITY_SOURCE: &[&str] = &[
+    "principals",
+    "namespaces",
+    "serviceAccounts",
+    "trustDomains",
+];
+const NOT_IDENTITY_SOURCE: &[&str] = &[
+    "notPrincipals",
+    "notNamespaces",
+    "notServiceAccounts",
+    "notTrustDomains",
+];
+const IDENTITY_WHEN: &[&str] = &[
+    "source.principal",
+    "source.namespace",
+    "source.serviceAccount",
+    "source.trustDomain",
+];
+
+/// The identity matches of the rules, positive and negative, as field paths.
+fn identity_matches(rules: &[BTreeMap<String, Value>]) -> (Vec<String>, Vec<String>) {
+    let paths = |fields| -> Vec<String> {
+        fields_in(rules, "from", "source", fields)
+            .into_iter()
+            .map(|(_, f)| f)
+            .collect()
+    };
+    let (mut positive, mut negative) = (paths(IDENTITY_SOURCE), paths(NOT_IDENTITY_SOURCE));
+    for (i, rule) in rules.iter().enumerate() {
+        for (j, c) in rule
+            .get("when")
+            .and_then(Value::as_array)
+            .into_iter()
+            .flatten()
+            .enumerate()
+        {
+            let key = c.get("key").and_then(Value::as_str).unwrap_or_default();
+            if !IDENTITY_WHEN.contains(&key) {
+                continue;
+            }
+            let set = |k: &str| {
+                c.get(k)
+                    .and_then(Value::as_array)
+                    .is_some_and(|a| !a.is_empty())
+            };
+            if set("values") {
+                positive.push(format!("rules[{i}].when[{j}] {key}"));
+            }
+            if set("notValues") {
+                negative.push(format!("rules[{i}].when[{j}] {key} notValues"));
+            }
+        }
+    }
+    (positive, negative)
+}
+
+/// Where a workload accepts plaintext: its mode, or the ports that do.
+fn plaintext_ports(w: &Workload) -> Option<String> {
+    if w.mtls.mode != MtlsMode::Strict {
+        return Some(format!("{} {}", w.id, w.mtls.mode.as_str()));
+    }
+    let ports: Vec<String> = w
+        .mtls
+        .ports
+        .iter()
+        .filter(|p| p.mode != MtlsMode::Strict)
+        .map(|p| format!("port {} {}", p.port, p.mode.as_str()))
+        .collect();
+    (!ports.is_empty()).then(|| format!("{} {}", w.id, ports.join(", ")))
 }
 
 pub fn run_plaintext_principal(ctx: &Ctx) -> CheckResult {
@@ -514,46 +596,62 @@ pub fn run_plaintext_principal(ctx: &Ctx) -> CheckResult {
     let mut findings = Vec::new();
     for (o, p) in &aps {
         let rules = p.spec.rules.clone().unwrap_or_default();
-        let ids: Vec<String> = fields_in(&rules, "from", "source", MTLS_ONLY)
-            .into_iter()
-            .map(|(_, f)| f)
-            .collect();
-        if ids.is_empty() || p.spec.provider.is_some() {
+        let (positive, negative) = identity_matches(&rules);
+        if (positive.is_empty() && negative.is_empty()) || p.spec.provider.is_some() {
             continue;
         }
-        let weak: Vec<&Workload> = ctx
+        let weak: Vec<(&Workload, String)> = ctx
             .selected(&o.target)
             .into_iter()
-            .filter(|w| w.enrolled() && w.mtls.mode != MtlsMode::Strict)
+            .filter(|w| w.enrolled())
+            .filter_map(|w| plaintext_ports(w).map(|why| (w, why)))
             .collect();
         if weak.is_empty() {
             continue;
         }
         let deny = p.spec.action.as_deref() == Some("DENY");
+        let (severity, ids, effect) = match (deny, positive.is_empty(), negative.is_empty()) {
+            (true, false, _) => (
+                Severity::High,
+                &positive,
+                "plaintext callers have no identity, so the DENY never matches them",
+            ),
+            (false, _, false) => (
+                Severity::High,
+                &negative,
+                "plaintext callers have no identity, so the negative match holds for them and the ALLOW admits them",
+            ),
+            (false, false, true) => (
+                Severity::Medium,
+                &positive,
+                "plaintext callers are denied only because they have no identity",
+            ),
+            // A DENY on negative matches catches plaintext callers: fails closed.
+            _ => continue,
+        };
         let mut f = ctx
-            .finding(if deny { Severity::High } else { Severity::Medium }, &o.target, "Identity-based rule on workloads that accept plaintext")
-            .confidence(kridik_sdk::weakest(weak.iter().map(|w| w.mtls.confidence)))
+            .finding(severity, &o.target, "Identity-based rule on workloads that accept plaintext")
+            .confidence(kridik_sdk::weakest(weak.iter().map(|(w, _)| w.mtls.confidence)))
             .message(format!(
-                "{} matches on {} but {} selected workload(s) accept plaintext ({}): {}.",
+                "{} matches on {} but {} selected workload(s) accept plaintext ({}): {effect}.",
                 o.target.display(),
                 ids.join(", "),
                 weak.len(),
-                weak.iter().take(5).map(|w| format!("{} {}", w.id, w.mtls.mode.as_str())).collect::<Vec<_>>().join(", "),
-                if deny { "plaintext callers have no identity, so the DENY never matches them" } else { "plaintext callers are denied only because they have no identity" }
+                weak.iter().take(5).map(|(_, why)| why.as_str()).collect::<Vec<_>>().join("; "),
             ))
             .remediation(
-                "Make the workloads STRICT so identities are always present.",
+                "Make the workloads STRICT on every port (no PERMISSIVE/DISABLE port-level override, no excluded inbound port) so identities are always present.",
                 Some(format!(
                     "apiVersion: security.istio.io/v1\nkind: PeerAuthentication\nmetadata:\n  name: default\n  namespace: {}\nspec:\n  mtls:\n    mode: STRICT\n",
                     o.target.namespace
                 )),
             )
             .reference("https://istio.io/latest/docs/ops/best-practices/security/#mutual-tls");
-        for w in weak.iter().take(10) {
+        for (w, why) in weak.iter().take(10) {
             f = f.evidence(
                 w.mtls.confidence,
                 Some(&w.target),
-                &format!("{}: {} ({})", w.id, w.mtls.mode.as_str(), w.mtls.reason),
+                &format!("{why} ({})", w.mtls.reason),
             );
         }
         findings.push(f);
@@ -564,18 +662,129 @@ pub fn run_plaintext_principal(ctx: &Ctx) -> CheckResult {
 pub fn waypoint_info() -> CheckInfo {
     kridik_sdk::info(
         "ZT-AUTHZ-008",
-        "L7 authorization on ambient workloads without a waypoint",
+        "Selector policy with HTTP rules on ambient workloads (ztunnel enforces L4 only)",
         Severity::High,
         "authorization",
         &[AP_KIND],
     )
     .description(
-        "In ambient mode ztunnel enforces only L4. A selector-attached policy that uses \
-         HTTP attributes on an ambient workload without a waypoint is not enforced as \
-         written (ALLOW rules with L7 fields never match, DENY rules do not see paths or \
-         methods). Attach L7 policies to a waypoint with `targetRefs`. High: the HTTP \
-         controls the policy describes do not exist.",
+        "On ambient workloads a selector, namespace or mesh-wide AuthorizationPolicy is \
+         enforced by ztunnel, never by a waypoint (pilot/pkg/model/policyattachment.go), and \
+         istiod sends ztunnel only the L4 parts, rule by rule (`handleRule`, \
+         pilot/pkg/serviceregistry/ambient/authorization.go): an ALLOW rule with an HTTP \
+         attribute (paths, methods, hosts, requestPrincipals, remoteIpBlocks, request.* and \
+         other non-L4 `when` keys) is dropped and allows nothing; in a DENY rule those \
+         attributes and `trustDomains` are left out, and a rule left with an empty clause is \
+         a no-op. High when a DENY rule does nothing (the block is absent), medium when ALLOW \
+         rules are dropped (callers meant to be allowed are refused, which invites loosening \
+         the policy), low when a DENY is enforced more broadly than written. Attach HTTP \
+         policies to a waypoint with `targetRefs`.",
     )
+}
+
+const L4_WHEN: &[&str] = &[
+    "source.ip",
+    "source.namespace",
+    "source.principal",
+    "destination.ip",
+    "destination.port",
+];
+const ZTUNNEL_SOURCE: &[&str] = &[
+    "principals",
+    "notPrincipals",
+    "namespaces",
+    "notNamespaces",
+    "serviceAccounts",
+    "notServiceAccounts",
+    "ipBlocks",
+    "notIpBlocks",
+];
+const HTTP_SOURCE: &[&str] = &[
+    "requestPrincipals",
+    "notRequestPrincipals",
+    "remoteIpBlocks",
+    "notRemoteIpBlocks",
+];
+
+/// What ztunnel does with one rule after istiod's translation.
+#[derive(PartialEq)]
+enum AtZtunnel {
+    AsWritten,
+    /// ALLOW rule with HTTP attributes: dropped, allows nothing.
+    Dropped(Vec<String>),
+    /// DENY rule left with an empty clause: never fires.
+    NoOp(Vec<String>),
+    /// DENY rule enforced without its HTTP attributes: blocks more.
+    Broadened(Vec<String>),
+    /// ALLOW rule whose `trustDomains` ztunnel never sees: admits other trust domains.
+    Widened(Vec<String>),
+}
+
+fn at_ztunnel(deny: bool, i: usize, rule: &BTreeMap<String, Value>) -> AtZtunnel {
+    let list = |k: &str| -> Vec<Value> {
+        rule.get(k)
+            .and_then(Value::as_array)
+            .cloned()
+            .unwrap_or_default()
+    };
+    let set = |v: &Value, k: &str| {
+        v.get(k)
+            .and_then(Value::as_array)
+            .is_some_and(|a| !a.is_empty())
+    };
+    let mut http: Vec<String> = Vec::new();
+    let mut empty_clause = false;
+    let to = list("to");
+    for t in &to {
+        for k in HTTP_ONLY.iter().filter(|k| set(&t["operation"], k)) {
+            http.push(format!("rules[{i}].to.operation.{k}"));
+        }
+    }
+    if !to.is_empty()
+        && !to
+            .iter()
+            .any(|t| set(&t["operation"], "ports") || set(&t["operation"], "notPorts"))
+    {
+        empty_clause = true;
+    }
+    let from = list("from");
+    for f in &from {
+        for k in HTTP_SOURCE.iter().filter(|k| set(&f["source"], k)) {
+            http.push(format!("rules[{i}].from.source.{k}"));
+        }
+        for k in ["trustDomains", "notTrustDomains"]
+            .iter()
+            .filter(|k| set(&f["source"], k))
+        {
+            http.push(format!(
+                "rules[{i}].from.source.{k} (not translated for ztunnel)"
+            ));
+        }
+    }
+    if !from.is_empty()
+        && !from
+            .iter()
+            .any(|f| ZTUNNEL_SOURCE.iter().any(|k| set(&f["source"], k)))
+    {
+        empty_clause = true;
+    }
+    for (_, j, key, _) in conditions(std::slice::from_ref(rule)) {
+        if !L4_WHEN.contains(&key) {
+            http.push(format!("rules[{i}].when[{j}] {key}"));
+            empty_clause = true;
+        }
+    }
+    let allow_l7 = http
+        .iter()
+        .any(|h| !h.ends_with("(not translated for ztunnel)"));
+    match (deny, http.is_empty()) {
+        (_, true) if !empty_clause => AtZtunnel::AsWritten,
+        (false, _) if allow_l7 => AtZtunnel::Dropped(http),
+        (false, _) if empty_clause => AtZtunnel::Dropped(http),
+        (false, _) => AtZtunnel::Widened(http),
+        (true, _) if empty_clause => AtZtunnel::NoOp(http),
+        (true, _) => AtZtunnel::Broadened(http),
+    }
 }
 
 pub fn run_waypoint(ctx: &Ctx) -> CheckResult {
@@ -585,36 +794,101 @@ pub fn run_waypoint(ctx: &Ctx) -> CheckResult {
     };
     let mut findings = Vec::new();
     for (o, p) in &aps {
-        let l7 = l7_fields(&p.spec.rules.clone().unwrap_or_default());
-        if l7.is_empty() {
+        if p.spec.provider.is_some() || !enforced(o) {
             continue;
         }
         let Some(scope) = ctx.policy(&o.target) else {
             continue;
         };
         if scope.scope == PolicyScope::TargetRefs {
-            continue; // attached to a waypoint or gateway, which speaks HTTP
+            continue; // enforced by a waypoint or gateway, which speaks HTTP
         }
-        let bare: Vec<&Workload> = ctx
+        let ambient: Vec<&Workload> = ctx
             .selected(&o.target)
             .into_iter()
-            .filter(|w| w.enrollment.dataplane == Dataplane::Ambient && w.waypoint.is_none())
+            .filter(|w| w.enrollment.dataplane == Dataplane::Ambient)
             .collect();
-        if bare.is_empty() {
+        if ambient.is_empty() {
             continue;
         }
+        let deny = p.spec.action.as_deref() == Some("DENY");
+        let rules = p.spec.rules.clone().unwrap_or_default();
+        let effects: Vec<AtZtunnel> = rules
+            .iter()
+            .enumerate()
+            .map(|(i, r)| at_ztunnel(deny, i, r))
+            .filter(|e| *e != AtZtunnel::AsWritten)
+            .collect();
+        let fields = |pick: fn(&AtZtunnel) -> Option<&Vec<String>>| -> Vec<String> {
+            effects.iter().filter_map(pick).flatten().cloned().collect()
+        };
+        let noop = fields(|e| match e {
+            AtZtunnel::NoOp(f) => Some(f),
+            _ => None,
+        });
+        let dropped = fields(|e| match e {
+            AtZtunnel::Dropped(f) => Some(f),
+            _ => None,
+        });
+        let broadened = fields(|e| match e {
+            AtZtunnel::Broadened(f) => Some(f),
+            _ => None,
+        });
+        let widened = fields(|e| match e {
+            AtZtunnel::Widened(f) => Some(f),
+            _ => None,
+        });
+        let (severity, what) = if !noop.is_empty() {
+            (
+                Severity::High,
+                format!(
+                    "its DENY rule(s) with {} have no enforceable match left at ztunnel and block nothing",
+                    noop.join(", ")
+                ),
+            )
+        } else if !widened.is_empty() {
+            (
+                Severity::Medium,
+                format!(
+                    "ztunnel enforces its ALLOW rule(s) without {}, so peers of any trust domain match",
+                    widened.join(", ")
+                ),
+            )
+        } else if !dropped.is_empty() {
+            (
+                Severity::Medium,
+                format!(
+                    "its ALLOW rule(s) with {} are dropped at ztunnel and allow nothing",
+                    dropped.join(", ")
+                ),
+            )
+        } else if !broadened.is_empty() {
+            (
+                Severity::Low,
+                format!(
+                    "ztunnel enforces its DENY rule(s) without {}, so they block more than written",
+                    broadened.join(", ")
+                ),
+            )
+        } else {
+            continue;
+        };
+        let with_waypoint = ambient.iter().filter(|w| w.waypoint.is_some()).count();
         let mut f = ctx
-            .finding(Severity::High, &o.target, "L7 rules on ambient workloads without a waypoint")
-            .confidence(kridik_sdk::weakest(bare.iter().map(|w| w.enrollment.confidence)))
+            .finding(severity, &o.target, "HTTP rules in a selector policy on ambient workloads")
+            .confidence(kridik_sdk::weakest(ambient.iter().map(|w| w.enrollment.confidence)))
             .message(format!(
-                "{} uses HTTP attributes ({}) on ambient workload(s) {} that have no waypoint: \
-                 ztunnel enforces L4 only.",
+                "{} applies to ambient workload(s) {} through ztunnel, which enforces L4 only: {what}.{}",
                 o.target.display(),
-                l7.join(", "),
-                bare.iter().take(5).map(|w| w.id.as_str()).collect::<Vec<_>>().join(", ")
+                ambient.iter().take(5).map(|w| w.id.as_str()).collect::<Vec<_>>().join(", "),
+                if with_waypoint > 0 {
+                    " Their waypoint does not help: waypoints never apply selector policies."
+                } else {
+                    ""
+                }
             ))
             .remediation(
-                "Deploy a waypoint for the namespace and attach the policy to it with targetRefs.",
+                "Deploy a waypoint, bind the Service to it (istio.io/use-waypoint) and attach the HTTP rules to the Service with targetRefs; keep only L4 rules (ports, principals, namespaces, ipBlocks) in selector policies.",
                 Some(format!(
                     "# istioctl waypoint apply -n {ns} --enroll-namespace\napiVersion: security.istio.io/v1\nkind: AuthorizationPolicy\nmetadata:\n  name: {name}\n  namespace: {ns}\nspec:\n  targetRefs:\n  - kind: Service\n    group: \"\"\n    name: SERVICE  # the service the rules protect\n  # rules unchanged\n",
                     ns = o.target.namespace,
@@ -622,13 +896,18 @@ pub fn run_waypoint(ctx: &Ctx) -> CheckResult {
                 )),
             )
             .reference("https://istio.io/latest/docs/ambient/usage/l7-features/");
-        for w in bare.iter().take(10) {
+        for w in ambient.iter().take(10) {
             f = f.evidence(
                 w.enrollment.confidence,
                 Some(&w.target),
                 &format!(
-                    "{} is ambient ({}) and names no waypoint",
-                    w.id, w.enrollment.reason
+                    "{} is ambient ({}){}",
+                    w.id,
+                    w.enrollment.reason,
+                    w.waypoint
+                        .as_ref()
+                        .map(|wp| format!("; its waypoint {wp} ignores selector policies"))
+                        .unwrap_or_default()
                 ),
             );
         }

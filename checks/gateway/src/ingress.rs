@@ -2,7 +2,7 @@
 //! them match, and whether they limit connections.
 
 use kridik_sdk::kinds::{
-    AUTHORIZATION_POLICY, CLUSTER_ROLE, CLUSTER_ROLE_BINDING, ROLE, ROLE_BINDING,
+    AUTHORIZATION_POLICY, CLUSTER_ROLE, CLUSTER_ROLE_BINDING, ROLE, ROLE_BINDING, SERVICE,
 };
 use kridik_sdk::prelude::*;
 use kridik_sdk::yaml;
@@ -23,16 +23,19 @@ pub fn is_ingress(w: &Workload) -> bool {
 pub fn ports_info() -> CheckInfo {
     kridik_sdk::info(
         "IST-GW-005",
-        "AuthorizationPolicy on an ingress gateway matches Service ports, not container ports",
+        "AuthorizationPolicy matches Service ports, not the container (target) ports",
         Severity::Medium,
-        "ingress",
-        &[AUTHORIZATION_POLICY],
+        "authorization",
+        &[AUTHORIZATION_POLICY, SERVICE],
     )
     .description(
-        "Policies are enforced by the gateway's Envoy, which listens on the container \
-         ports (8080, 8443 by default), not the Service ports (80, 443). A rule on `ports: \
-         [\"80\"]` never matches: an ALLOW rule silently denies, a DENY rule silently does \
-         nothing (ISTIO-SECURITY-2021-002). Medium for DENY rules, low for ALLOW.",
+        "Sidecars, gateways and ztunnel match `to.operation.ports` against the port the \
+         connection arrives on at the pod: the container (target) port, never the Service \
+         port. A rule on a Service port that maps to another target port (`port: 80, \
+         targetPort: 8080`), or on 80/443 of an ingress gateway that listens on 8080/8443, \
+         never matches: an ALLOW rule silently denies, a DENY rule silently does nothing \
+         (ISTIO-SECURITY-2021-002). Medium for DENY rules (one step higher when the workload \
+         is sensitive or reachable from outside the mesh), low for ALLOW.",
     )
 }
 
@@ -49,20 +52,89 @@ struct PolicySpec {
     rules: Vec<Value>,
 }
 
+/// Service port -> numeric target port, for the Services of a namespace.
+fn service_ports(svc: &Value) -> Vec<(u32, u32)> {
+    svc.pointer("/spec/ports")
+        .and_then(Value::as_array)
+        .into_iter()
+        .flatten()
+        .filter_map(|p| {
+            let port = p.get("port").and_then(Value::as_u64)? as u32;
+            let target = match p.get("targetPort") {
+                None => port,
+                Some(t) => t
+                    .as_u64()
+                    .or_else(|| t.as_str().and_then(|s| s.parse().ok()))?
+                    as u32,
+            };
+            Some((port, target))
+        })
+        .collect()
+}
+
+/// Why `port` in a rule cannot match traffic to `w`, if it cannot.
+fn wrong_port(
+    w: &Workload,
+    port: u32,
+    services: &std::collections::BTreeMap<(String, String), Vec<(u32, u32)>>,
+) -> Option<String> {
+    if w.container_ports.contains(&port) {
+        return None;
+    }
+    for s in &w.services {
+        let key = (s.namespace.clone(), s.name.clone());
+        for (svc_port, target) in services.get(&key).into_iter().flatten() {
+            if *svc_port == port && *target != port {
+                return Some(format!(
+                    "Service {} maps port {port} to target port {target}",
+                    s.display()
+                ));
+            }
+        }
+    }
+    // A gateway's Envoy listens on 8080/8443 unless it declares 80/443 (its
+    // own istio-proxy ports are not in the model's container ports).
+    (is_ingress(w) && matches!(port, 80 | 443)).then(|| {
+        format!(
+            "ingress gateway {} listens on the container ports (8080/8443 by default), not {port}",
+            w.id
+        )
+    })
+}
+
 pub fn run_ports(ctx: &Ctx) -> CheckResult {
-    let policies = match ctx.parsed::<Policy>(AUTHORIZATION_POLICY, "Gateway policy ports") {
+    let policies = match ctx.parsed::<Policy>(AUTHORIZATION_POLICY, "Policy ports") {
         Ok(p) => p,
         Err(unknown) => return Ok(vec![*unknown]),
     };
+    let services: std::collections::BTreeMap<(String, String), Vec<(u32, u32)>> = ctx
+        .parsed::<Value>(SERVICE, "Policy ports")
+        .unwrap_or_default()
+        .into_iter()
+        .map(|(o, v)| {
+            (
+                (o.target.namespace.clone(), o.target.name.clone()),
+                service_ports(&v),
+            )
+        })
+        .collect();
     let mut findings = Vec::new();
     for (o, p) in &policies {
-        let gateways: Vec<&Workload> = ctx
+        // Waypoint policies (targetRefs to a Service) see Service traffic: not this rule.
+        if ctx
+            .policy(&o.target)
+            .is_some_and(|s| s.scope == PolicyScope::TargetRefs)
+            && !ctx.selected(&o.target).iter().any(|w| is_ingress(w))
+        {
+            continue;
+        }
+        let selected: Vec<&Workload> = ctx
             .selected(&o.target)
             .into_iter()
-            .filter(|w| is_ingress(w))
+            .filter(|w| w.enrolled() || is_ingress(w))
             .collect();
-        let Some(gw) = gateways.first() else { continue };
         let mut wrong = Vec::new();
+        let mut affected: Vec<&Workload> = Vec::new();
         for (i, rule) in p.spec.rules.iter().enumerate() {
             for (j, op) in rule
                 .get("to")
@@ -77,10 +149,22 @@ pub fn run_ports(ctx: &Ctx) -> CheckResult {
                     .into_iter()
                     .flatten()
                 {
-                    let port = port.as_str().unwrap_or_default();
-                    let n: u32 = port.parse().unwrap_or(0);
-                    if matches!(n, 80 | 443) && !gw.container_ports.contains(&n) {
-                        wrong.push(format!("rules[{i}].to[{j}].operation.ports has {port}"));
+                    let text = port.as_str().unwrap_or_default();
+                    let Ok(n) = text.parse::<u32>() else { continue };
+                    // Wrong only when it matches on none of the selected workloads.
+                    let reasons: Vec<(&Workload, String)> = selected
+                        .iter()
+                        .map(|w| (*w, wrong_port(w, n, &services)))
+                        .filter_map(|(w, r)| r.map(|r| (w, r)))
+                        .collect();
+                    let matches_somewhere = selected.iter().any(|w| w.container_ports.contains(&n));
+                    if let (false, Some((w, why))) = (matches_somewhere, reasons.first()) {
+                        wrong.push(format!(
+                            "rules[{i}].to[{j}].operation.ports has {text}: {why}"
+                        ));
+                        if !affected.iter().any(|a| a.id == w.id) {
+                            affected.push(w);
+                        }
                     }
                 }
             }
@@ -95,25 +179,26 @@ pub fn run_ports(ctx: &Ctx) -> CheckResult {
             Severity::Low
         };
         let mut finding = ctx
-            .finding(severity, &o.target, "Gateway policy matches Service ports, not container ports")
-            .confidence(gw.enrollment.confidence)
+            .finding(severity, &o.target, "AuthorizationPolicy matches Service ports, not container ports")
+            .confidence(kridik_sdk::weakest(affected.iter().map(|w| w.enrollment.confidence)))
             .message(format!(
-                "{} applies to ingress gateway {} whose container ports are {:?}, but matches {}: \
-                 the rule never matches, so {}.",
+                "{} matches {}: the proxy sees the container (target) port, so the rule never \
+                 matches and {}.",
                 o.target.display(),
-                gw.id,
-                gw.container_ports,
-                wrong.join(", "),
+                wrong.join("; "),
                 if deny { "the DENY does nothing" } else { "the ALLOW denies those requests" }
             ))
             .remediation(
-                "Match the gateway's container ports (e.g. 8080 for 80, 8443 for 443).",
+                "Match the container (target) ports the workload listens on (e.g. 8080 for Service port 80, 8443 for 443 on a gateway).",
                 Some(
                     yaml::header("security.istio.io/v1", "AuthorizationPolicy", &o.target.namespace, &o.target.name)
                         + "spec:\n  # keep the selector and action; in each rule use the container port\n  rules:\n  - to:\n    - operation:\n        ports: [\"8080\", \"8443\"]\n",
                 ),
             )
             .reference("https://istio.io/latest/news/security/istio-security-2021-002/");
+        if deny {
+            finding = finding.raised(ctx.observed(), ctx.blast_radius(affected.iter().copied()));
+        }
         for w in &wrong {
             finding = finding.evidence(ctx.observed(), Some(&o.target), w);
         }

@@ -95,7 +95,12 @@ fn run_not_strict(ctx: &Ctx) -> CheckResult {
         }
         for port in &w.mtls.ports {
             if matches!(port.mode, MtlsMode::Permissive | MtlsMode::Disable) {
-                if let Some(policy) = &port.decided_by {
+                // Uncaptured ports name the workload itself: IST-DP-001 reports those.
+                if let Some(policy) = port
+                    .decided_by
+                    .as_ref()
+                    .filter(|p| p.kind == "PeerAuthentication")
+                {
                     port_findings.push(port_finding(
                         ctx, w, port.port, port.mode, policy, &policies,
                     ));

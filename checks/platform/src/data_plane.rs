@@ -15,7 +15,9 @@ pub fn bypass_info() -> CheckInfo {
     )
     .description(
         "`traffic.sidecar.istio.io/excludeInboundPorts`, `excludeOutboundPorts` and \
-         `excludeOutboundIPRanges` (and an `includeOutboundIPRanges` narrower than `*`) take \
+         `excludeOutboundIPRanges`, an `includeInboundPorts` that leaves a container port out \
+         or an `includeOutboundIPRanges` narrower than `*`, `sidecar.istio.io/interceptionMode: \
+         NONE`, and in ambient `ambient.istio.io/bypass-inbound-capture: \"true\"` take \
          traffic out of the proxy: those connections get no mTLS, no authorization policy \
          and no egress control. Medium: each is a deliberate hole that is easy to widen.",
     )
@@ -47,6 +49,36 @@ pub fn run_bypass(ctx: &Ctx) -> CheckResult {
                 holes.push(format!("{key}: {}", own.join(",")));
             }
         }
+        if w.enrollment.dataplane == Dataplane::Sidecar {
+            if let Some(v) = w.annotation("traffic.sidecar.istio.io/includeInboundPorts") {
+                let listed: Vec<&str> = v.split(',').map(str::trim).collect();
+                let left_out: Vec<String> = w
+                    .container_ports
+                    .iter()
+                    .map(u32::to_string)
+                    .filter(|p| !listed.contains(&"*") && !listed.contains(&p.as_str()))
+                    .collect();
+                if !left_out.is_empty() {
+                    holes.push(format!(
+                        "traffic.sidecar.istio.io/includeInboundPorts: {v:?} leaves container port(s) {} uncaptured",
+                        left_out.join(",")
+                    ));
+                }
+            }
+            if w.annotation("sidecar.istio.io/interceptionMode") == Some("NONE") {
+                holes.push(
+                    "sidecar.istio.io/interceptionMode: NONE (no traffic is captured)".into(),
+                );
+            }
+        }
+        if w.enrollment.dataplane == Dataplane::Ambient
+            && w.annotation("ambient.istio.io/bypass-inbound-capture") == Some("true")
+        {
+            holes.push(
+                "ambient.istio.io/bypass-inbound-capture: \"true\" (ztunnel does not capture inbound traffic)"
+                    .into(),
+            );
+        }
         if let Some(v) = w.annotation("traffic.sidecar.istio.io/includeOutboundIPRanges") {
             if v.trim() != "*" {
                 holes.push(format!("traffic.sidecar.istio.io/includeOutboundIPRanges: {v:?} (only these ranges are captured)"));
@@ -68,7 +100,7 @@ pub fn run_bypass(ctx: &Ctx) -> CheckResult {
                 "Remove the exclusions; if a port must bypass the proxy, protect it with a \
                  NetworkPolicy and document why.",
                 Some(format!(
-                    "# {}: pod template annotations\nspec:\n  template:\n    metadata:\n      annotations: {{}}  # no traffic.sidecar.istio.io/exclude* annotations\n",
+                    "# {}: pod template annotations\nspec:\n  template:\n    metadata:\n      annotations: {{}}  # no traffic.sidecar.istio.io/exclude* or narrowing include* annotations, no capture bypass\n",
                     w.target.display()
                 )),
             )

@@ -22,7 +22,11 @@ pub fn mtls_off_info() -> CheckInfo {
          toward a host whose server is in the mesh sends plaintext (or breaks against a \
          STRICT server); `SIMPLE` replaces the mesh certificate with plain TLS, so the \
          client presents no workload identity. Either way the server cannot authenticate \
-         the caller. High for DISABLE (plaintext), medium for SIMPLE.",
+         the caller. High for DISABLE (plaintext), medium for SIMPLE. With meshConfig \
+         `enableAutoMtls: false`, clients use mTLS only where a DestinationRule says \
+         ISTIO_MUTUAL: a DestinationRule without TLS settings for an in-mesh host overrides a \
+         wildcard ISTIO_MUTUAL rule (the most specific host wins) and its clients send \
+         plaintext (high).",
     )
 }
 
@@ -81,6 +85,10 @@ pub fn run_mtls_off(ctx: &Ctx) -> CheckResult {
         Err(unknown) => return Ok(vec![*unknown]),
     };
     let mut findings = Vec::new();
+    let mesh = ctx.mesh_config();
+    if !mesh.enable_auto_mtls {
+        findings.extend(auto_mtls_off(ctx, &mesh, &rules));
+    }
     for Resolved {
         object: o,
         rule: dr,
@@ -146,6 +154,80 @@ pub fn run_mtls_off(ctx: &Ctx) -> CheckResult {
         findings.push(finding);
     }
     Ok(findings)
+}
+
+/// With auto mTLS off, in-mesh DestinationRules without TLS make their clients
+/// send plaintext, also where a wildcard rule would have said ISTIO_MUTUAL.
+fn auto_mtls_off(
+    ctx: &Ctx,
+    mesh: &kridik_sdk::MeshConfig,
+    rules: &[Resolved],
+) -> Vec<kridik_sdk::Finding> {
+    let mutual = |r: &Resolved| {
+        r.rule
+            .spec
+            .traffic_policy
+            .as_ref()
+            .and_then(|t| t.tls.as_ref())
+            .is_some_and(|t| t.mode == "ISTIO_MUTUAL")
+    };
+    let wildcards: Vec<&Resolved> = rules
+        .iter()
+        .filter(|r| r.host.starts_with('*') && mutual(r))
+        .collect();
+    let mut out = Vec::new();
+    for r in rules
+        .iter()
+        .filter(|r| !r.servers.is_empty() && !r.host.starts_with('*'))
+    {
+        let tls = r
+            .rule
+            .spec
+            .traffic_policy
+            .as_ref()
+            .and_then(|t| t.tls.as_ref());
+        if tls.is_some() {
+            continue;
+        }
+        let overridden: Vec<String> = wildcards
+            .iter()
+            .filter(|w| hosts::covers(&w.host, &r.host))
+            .map(|w| w.object.target.display())
+            .collect();
+        let mut f = ctx
+            .finding(Severity::High, &r.object.target, "DestinationRule without TLS while auto mTLS is off: clients send plaintext")
+            .confidence(Confidence::Inferred)
+            .message(format!(
+                "meshConfig enableAutoMtls is false and {} sets no TLS for {}{}: its clients send plaintext to in-mesh server(s) {} (rejected by STRICT servers, accepted without identity by PERMISSIVE ones).",
+                r.object.target.display(),
+                r.host,
+                if overridden.is_empty() {
+                    String::new()
+                } else {
+                    format!(", overriding the ISTIO_MUTUAL of {}", overridden.join(", "))
+                },
+                r.servers.iter().take(5).cloned().collect::<Vec<_>>().join(", ")
+            ))
+            .remediation(
+                "Set ISTIO_MUTUAL in this DestinationRule (or turn auto mTLS back on).",
+                Some(istio_mutual_yaml(&r.object, &r.rule.spec.host)),
+            )
+            .reference("https://istio.io/latest/docs/reference/config/istio.mesh.v1alpha1/#MeshConfig")
+            .evidence(
+                Confidence::Inferred,
+                mesh.source.as_ref(),
+                "meshConfig.enableAutoMtls: false",
+            );
+        for w in &overridden {
+            f = f.evidence(
+                ctx.observed(),
+                Some(&r.object.target),
+                &format!("more specific than {w}, which it replaces for this host"),
+            );
+        }
+        out.push(f);
+    }
+    out
 }
 
 pub fn run_unverified(ctx: &Ctx) -> CheckResult {

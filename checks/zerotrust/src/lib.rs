@@ -12,19 +12,63 @@ fn unmatched_info() -> CheckInfo {
         "Policy selects no workload",
         Severity::Low,
         "policy-hygiene",
-        &[],
+        &[AUTHORIZATION_POLICY],
     )
     .description(
         "An AuthorizationPolicy, RequestAuthentication, PeerAuthentication or Sidecar whose \
          selector or targetRefs matches no workload (or a namespace-wide one in a namespace \
          without workloads) protects nothing: usually a typo in a label or a renamed app, \
-         and the workload it was written for runs without it (istioctl IST0127). Low by \
-         itself; the unprotected workload is what matters.",
+         and the workload it was written for runs without it (istioctl IST0127). This \
+         includes policies Istio ignores: a PeerAuthentication with a selector in the root \
+         namespace, and targetRefs on a Service or ServiceEntry that no waypoint serves \
+         (sidecars never enforce those). Severity follows what is missing: an ALLOW that \
+         selects nothing is hygiene (low), but a DENY or CUSTOM that selects nothing leaves \
+         the intended block absent (medium, high when its namespace is labelled sensitive \
+         or a workload the selector names is reachable from outside the mesh).",
     )
+}
+
+/// The action of an AuthorizationPolicy (ALLOW when unset).
+fn action_of(o: &Object) -> String {
+    o.parse::<Value>()
+        .ok()
+        .and_then(|v| {
+            v.pointer("/spec/action")
+                .and_then(Value::as_str)
+                .map(str::to_string)
+        })
+        .unwrap_or_else(|| "ALLOW".into())
+}
+
+/// The selector values of a policy, to find the workload it was written for.
+fn selector_values(o: &Object) -> Vec<String> {
+    let v: Value = o.parse().unwrap_or_default();
+    let mut out: Vec<String> = v
+        .pointer("/spec/selector/matchLabels")
+        .and_then(Value::as_object)
+        .map(|m| {
+            m.values()
+                .filter_map(Value::as_str)
+                .map(str::to_string)
+                .collect()
+        })
+        .unwrap_or_default();
+    for r in v
+        .pointer("/spec/targetRefs")
+        .and_then(Value::as_array)
+        .into_iter()
+        .flatten()
+        .chain(v.pointer("/spec/targetRef"))
+    {
+        out.extend(r.get("name").and_then(Value::as_str).map(str::to_string));
+    }
+    out
 }
 
 fn run_unmatched(ctx: &Ctx) -> CheckResult {
     let root = ctx.mesh_config().root_namespace;
+    // Unreadable AuthorizationPolicies leave every unmatched policy at its base severity.
+    let aps: Vec<Object> = ctx.objects(AUTHORIZATION_POLICY).unwrap_or_default();
     let populated: std::collections::BTreeSet<&str> = ctx
         .workloads()
         .iter()
@@ -47,8 +91,49 @@ fn run_unmatched(ctx: &Ctx) -> CheckResult {
         } else {
             p.reason.clone()
         };
+        // A DENY or CUSTOM that applies nowhere is a missing block, not hygiene.
+        let ap = (p.target.kind == "AuthorizationPolicy")
+            .then(|| {
+                aps.iter().find(|o| {
+                    o.target.namespace == p.target.namespace && o.target.name == p.target.name
+                })
+            })
+            .flatten();
+        let blocking = ap
+            .map(action_of)
+            .is_some_and(|a| a == "DENY" || a == "CUSTOM");
+        let severity = if blocking {
+            Severity::Medium
+        } else {
+            Severity::Low
+        };
+        let mut raise = None;
+        if let Some(ap) = ap.filter(|_| blocking) {
+            let named = selector_values(ap);
+            let intended: Vec<&Workload> = ctx
+                .workloads()
+                .iter()
+                .filter(|w| {
+                    w.namespace == p.target.namespace
+                        && named.iter().any(|n| {
+                            *n == w.name
+                                || w.label("app") == Some(n)
+                                || w.services.iter().any(|s| s.name == *n)
+                        })
+                })
+                .collect();
+            raise = ctx
+                .sensitivity(&p.target.namespace)
+                .or_else(|| ctx.blast_radius(intended));
+        }
+        let title = if blocking {
+            "DENY/CUSTOM policy applies to no workload: the block it describes is absent"
+        } else {
+            "Policy selects no workload"
+        };
         findings.push(
-            ctx.finding(Severity::Low, &p.target, "Policy selects no workload")
+            ctx.finding(severity, &p.target, title)
+                .raised(ctx.observed(), raise)
                 .confidence(ctx.observed())
                 .message(format!("{} applies to nothing: {why}.", p.target.display()))
                 .evidence(ctx.observed(), Some(&p.target), &why)
@@ -79,6 +164,9 @@ fn unenrolled_info() -> CheckInfo {
     )
 }
 
+/// How the model's enrollment reason starts for a hostNetwork pod.
+const HOST_NETWORK: &str = "hostNetwork: true";
+
 const SYSTEM: &[&str] = &[
     "kube-system",
     "kube-public",
@@ -94,9 +182,12 @@ fn run_unenrolled(ctx: &Ctx) -> CheckResult {
     }
     let mut findings = Vec::new();
     for w in ctx.workloads() {
+        // hostNetwork pods can be neither injected nor captured (the model's
+        // enrollment reason says so): asking to enroll them would be wrong.
         if w.enrolled()
             || w.namespace == root
             || SYSTEM.contains(&w.namespace.as_str())
+            || w.enrollment.reason.starts_with(HOST_NETWORK)
             || w.label("sidecar.istio.io/inject") == Some("false")
             || w.annotation("sidecar.istio.io/inject") == Some("false")
         {

@@ -5,6 +5,23 @@
 //! Istio's order: CUSTOM, then DENY, then ALLOW; with no ALLOW policy the
 //! request is allowed, with ALLOW policies it must match one of their rules.
 //! A policy annotated `istio.io/dry-run: "true"` is not enforced.
+//!
+//! Where a policy is enforced matters as much as what it says:
+//! - a policy attached by targetRefs to a Service, ServiceEntry or waypoint is
+//!   enforced by the waypoint only, so callers whose traffic skips the waypoint
+//!   (sidecar clients, ingress gateways without `istio.io/ingress-use-waypoint`,
+//!   plaintext clients) never meet it;
+//! - a selector, namespace or mesh policy on an ambient workload is enforced by
+//!   ztunnel, which istiod gives only the L4 parts, rule by rule
+//!   (`handleRule`, pilot/pkg/serviceregistry/ambient/authorization.go): an ALLOW
+//!   rule with an HTTP attribute is dropped; in a DENY rule the HTTP attributes
+//!   (and `trustDomains`, which is not translated at all) are left out, and a
+//!   clause left without any match makes the rule a no-op. Waypoints never apply
+//!   selector policies (pilot/pkg/model/policyattachment.go).
+//! - identity fields (`principals`, `namespaces`, `serviceAccounts`,
+//!   `trustDomains` and the `source.*` conditions) need a verified peer
+//!   (pilot/pkg/security/authz/model/model.go): against plaintext a positive one
+//!   never matches and a negative one always does.
 
 use crate::gather::{Object, Snapshot};
 use crate::model::Workload;
@@ -25,6 +42,19 @@ impl Peer {
         principal: None,
         namespace: None,
     };
+
+    /// The trust domain of the principal (`td/ns/NS/sa/SA`).
+    fn trust_domain(&self) -> Option<&str> {
+        self.principal.as_deref()?.split("/ns/").next()
+    }
+
+    /// `NS/SA`, as `serviceAccounts` and `source.serviceAccount` spell it.
+    fn service_account(&self) -> Option<String> {
+        let p = self.principal.as_deref()?;
+        let (_, rest) = p.split_once("/ns/")?;
+        let (ns, sa) = rest.split_once("/sa/")?;
+        Some(format!("{ns}/{sa}"))
+    }
 }
 
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -54,7 +84,7 @@ struct Provider {
 pub struct Rule {
     from: Vec<From>,
     to: Vec<To>,
-    when: Vec<serde_json::Value>,
+    when: Vec<Condition>,
 }
 
 #[derive(Clone, Deserialize, Default, Debug)]
@@ -72,6 +102,10 @@ struct Source {
     not_namespaces: Vec<String>,
     request_principals: Vec<String>,
     not_request_principals: Vec<String>,
+    service_accounts: Vec<String>,
+    not_service_accounts: Vec<String>,
+    trust_domains: Vec<String>,
+    not_trust_domains: Vec<String>,
     ip_blocks: Vec<String>,
     not_ip_blocks: Vec<String>,
     remote_ip_blocks: Vec<String>,
@@ -82,6 +116,14 @@ struct Source {
 #[serde(default)]
 struct To {
     operation: serde_json::Map<String, serde_json::Value>,
+}
+
+#[derive(Clone, Deserialize, Default, Debug)]
+#[serde(default, rename_all = "camelCase")]
+struct Condition {
+    key: String,
+    values: Vec<String>,
+    not_values: Vec<String>,
 }
 
 /// How a rule (or a policy) matches the connections of one peer.
@@ -101,6 +143,9 @@ pub struct Policy {
     rules: Vec<Rule>,
     provider: String,
     pub dry_run: bool,
+    /// Attached by targetRefs to what a waypoint serves: only the waypoint enforces it.
+    pub via_waypoint: bool,
+    namespace: String,
 }
 
 impl Policy {
@@ -118,6 +163,8 @@ impl Policy {
             rules: spec.rules.unwrap_or_default(),
             provider: spec.provider.unwrap_or_default().name,
             dry_run: o.annotations.get("istio.io/dry-run").map(String::as_str) == Some("true"),
+            via_waypoint: false,
+            namespace: o.namespace.clone(),
         }
     }
 
@@ -178,13 +225,21 @@ impl Policy {
 pub struct Policies(HashMap<String, HashMap<String, Policy>>);
 
 impl Policies {
-    pub fn parse(snapshot: &Snapshot) -> Policies {
+    pub fn parse(snapshot: &Snapshot, model: &crate::model::MeshModel) -> Policies {
+        let waypoint: std::collections::HashSet<&ObjectRef> = model
+            .policies
+            .iter()
+            .filter(|p| p.enforcer == crate::model::Enforcer::Waypoint)
+            .map(|p| &p.target)
+            .collect();
         let mut by_ns: HashMap<String, HashMap<String, Policy>> = HashMap::new();
         for o in snapshot.of(crate::kinds::AUTHORIZATION_POLICY) {
+            let mut p = Policy::parse(o);
+            p.via_waypoint = waypoint.contains(&p.target);
             by_ns
                 .entry(o.namespace.clone())
                 .or_default()
-                .insert(o.name.clone(), Policy::parse(o));
+                .insert(o.name.clone(), p);
         }
         Policies(by_ns)
     }
@@ -241,13 +296,36 @@ fn or(a: Match, b: Match) -> Match {
     }
 }
 
-fn source_match(s: &Source, peer: &Peer) -> Match {
+/// `serviceAccounts` entries are `NS/SA`, or `SA` in the policy's namespace.
+fn qualified_accounts(v: &[String], ns: &str) -> Vec<String> {
+    v.iter()
+        .map(|a| {
+            if a.contains('/') {
+                a.clone()
+            } else {
+                format!("{ns}/{a}")
+            }
+        })
+        .collect()
+}
+
+/// Positive values must match (when given), negative ones must not.
+fn identity_field(values: &[String], not_values: &[String], actual: Option<&str>) -> bool {
+    (values.is_empty() || any_matches(values, actual)) && !any_matches(not_values, actual)
+}
+
+fn source_match(s: &Source, peer: &Peer, ns: &str) -> Match {
     let principal = peer.principal.as_deref();
     let namespace = peer.namespace.as_deref();
-    let fixed = (s.principals.is_empty() || any_matches(&s.principals, principal))
-        && !any_matches(&s.not_principals, principal)
-        && (s.namespaces.is_empty() || any_matches(&s.namespaces, namespace))
-        && !any_matches(&s.not_namespaces, namespace);
+    let account = peer.service_account();
+    let fixed = identity_field(&s.principals, &s.not_principals, principal)
+        && identity_field(&s.namespaces, &s.not_namespaces, namespace)
+        && identity_field(
+            &qualified_accounts(&s.service_accounts, ns),
+            &qualified_accounts(&s.not_service_accounts, ns),
+            account.as_deref(),
+        )
+        && identity_field(&s.trust_domains, &s.not_trust_domains, peer.trust_domain());
     if !fixed {
         return Match::Never;
     }
@@ -271,6 +349,34 @@ fn source_match(s: &Source, peer: &Peer) -> Match {
     }
 }
 
+/// `when` keys that describe the peer's verified identity.
+const IDENTITY_WHEN: &[&str] = &[
+    "source.principal",
+    "source.namespace",
+    "source.serviceAccount",
+    "source.trustDomain",
+];
+
+/// A `when` condition on the peer's identity, decided for this peer; None for other keys.
+fn identity_condition(c: &Condition, peer: &Peer, ns: &str) -> Option<bool> {
+    let actual: Option<String> = match c.key.as_str() {
+        "source.principal" => peer.principal.clone(),
+        "source.namespace" => peer.namespace.clone(),
+        "source.serviceAccount" => peer.service_account(),
+        "source.trustDomain" => peer.trust_domain().map(str::to_string),
+        _ => return None,
+    };
+    let (values, not_values) = if c.key == "source.serviceAccount" {
+        (
+            qualified_accounts(&c.values, ns),
+            qualified_accounts(&c.not_values, ns),
+        )
+    } else {
+        (c.values.clone(), c.not_values.clone())
+    };
+    Some(identity_field(&values, &not_values, actual.as_deref()))
+}
+
 /// What a rule's `to` and `when` restrict, e.g. `POST /v1/charges`; None when nothing.
 fn request_limits(rule: &Rule) -> Option<String> {
     let mut parts = Vec::new();
@@ -283,51 +389,189 @@ fn request_limits(rule: &Rule) -> Option<String> {
             parts.push(format!("{key} {}", values.join(",")));
         }
     }
-    for w in &rule.when {
-        if let Some(key) = w.get("key").and_then(|k| k.as_str()) {
-            parts.push(format!("when {key}"));
-        }
+    for w in rule
+        .when
+        .iter()
+        .filter(|w| !IDENTITY_WHEN.contains(&w.key.as_str()))
+    {
+        parts.push(format!("when {}", w.key));
     }
     (!parts.is_empty()).then(|| parts.join(", "))
 }
 
-/// Whether a rule needs HTTP to be evaluated (ztunnel alone cannot).
+/// `when` keys istiod translates for ztunnel (`l4WhenAttributes`,
+/// pilot/pkg/serviceregistry/ambient/authorization.go); every other key is HTTP.
+const L4_WHEN: &[&str] = &[
+    "source.ip",
+    "source.namespace",
+    "source.principal",
+    "destination.ip",
+    "destination.port",
+];
+const HTTP_OPERATION: &[&str] = &[
+    "hosts",
+    "notHosts",
+    "methods",
+    "notMethods",
+    "paths",
+    "notPaths",
+];
+
+/// Whether istiod finds HTTP attributes in a rule (`httpOperations`, `httpSources`).
 fn is_l7(rule: &Rule) -> bool {
-    const L4_OPERATION: &[&str] = &["ports", "notPorts"];
-    const L4_WHEN: &[&str] = &[
-        "source.ip",
-        "source.namespace",
-        "source.principal",
-        "destination.ip",
-        "destination.port",
-        "remote.ip",
-    ];
-    rule.to.iter().any(|t| {
-        t.operation
-            .keys()
-            .any(|k| !L4_OPERATION.contains(&k.as_str()))
-    }) || rule.when.iter().any(|w| {
-        w.get("key")
-            .and_then(|k| k.as_str())
-            .is_some_and(|k| !L4_WHEN.contains(&k))
-    }) || rule.from.iter().any(|f| {
-        !f.source.request_principals.is_empty() || !f.source.not_request_principals.is_empty()
-    })
+    let nonempty =
+        |v: Option<&serde_json::Value>| v.and_then(|v| v.as_array()).is_some_and(|a| !a.is_empty());
+    rule.to
+        .iter()
+        .any(|t| HTTP_OPERATION.iter().any(|k| nonempty(t.operation.get(*k))))
+        || rule.when.iter().any(|w| !L4_WHEN.contains(&w.key.as_str()))
+        || rule.from.iter().any(|f| {
+            let s = &f.source;
+            !s.request_principals.is_empty()
+                || !s.not_request_principals.is_empty()
+                || !s.remote_ip_blocks.is_empty()
+                || !s.not_remote_ip_blocks.is_empty()
+        })
 }
 
-fn rule_match(rule: &Rule, peer: &Peer) -> Match {
+/// A rule as Envoy (sidecar, gateway, waypoint) evaluates it for a peer.
+fn rule_match(rule: &Rule, peer: &Peer, ns: &str) -> Match {
     let from = if rule.from.is_empty() {
         Match::Always
     } else {
         rule.from
             .iter()
-            .map(|f| source_match(&f.source, peer))
+            .map(|f| source_match(&f.source, peer, ns))
             .fold(Match::Never, or)
     };
+    let identity = rule
+        .when
+        .iter()
+        .filter_map(|c| identity_condition(c, peer, ns))
+        .all(|ok| ok);
+    if !identity {
+        return Match::Never;
+    }
     match request_limits(rule) {
         Some(limits) => and(from, Match::Some(limits)),
         None => from,
     }
+}
+
+/// A rule as ztunnel evaluates it after istiod's translation (`handleRule`):
+/// clauses (the `to` list, the `from` list, each `when`) must all match; a
+/// clause whose matches are all empty is skipped by ztunnel and never matches.
+fn ztunnel_rule(action: Action, rule: &Rule, peer: &Peer, ns: &str) -> Match {
+    if action == Action::Allow && is_l7(rule) {
+        return Match::Never;
+    }
+    let ports = |v: Option<&serde_json::Value>| -> Vec<String> {
+        v.and_then(|v| v.as_array())
+            .into_iter()
+            .flatten()
+            .filter_map(|p| p.as_str().map(str::to_string))
+            .collect()
+    };
+    // Each clause: the results of its non-empty matches.
+    let mut clauses: Vec<Vec<Match>> = Vec::new();
+    if !rule.to.is_empty() {
+        clauses.push(
+            rule.to
+                .iter()
+                .filter_map(|t| {
+                    let (p, np) = (
+                        ports(t.operation.get("ports")),
+                        ports(t.operation.get("notPorts")),
+                    );
+                    if p.is_empty() && np.is_empty() {
+                        return None;
+                    }
+                    let mut what = Vec::new();
+                    if !p.is_empty() {
+                        what.push(format!("ports {}", p.join(",")));
+                    }
+                    if !np.is_empty() {
+                        what.push(format!("ports other than {}", np.join(",")));
+                    }
+                    Some(Match::Some(what.join(" and ")))
+                })
+                .collect(),
+        );
+    }
+    if !rule.from.is_empty() {
+        clauses.push(
+            rule.from
+                .iter()
+                .filter_map(|f| {
+                    let s = &f.source;
+                    // trustDomains and the HTTP sources are not translated for ztunnel.
+                    let l4 = Source {
+                        principals: s.principals.clone(),
+                        not_principals: s.not_principals.clone(),
+                        namespaces: s.namespaces.clone(),
+                        not_namespaces: s.not_namespaces.clone(),
+                        service_accounts: s.service_accounts.clone(),
+                        not_service_accounts: s.not_service_accounts.clone(),
+                        ip_blocks: s.ip_blocks.clone(),
+                        not_ip_blocks: s.not_ip_blocks.clone(),
+                        ..Default::default()
+                    };
+                    let empty = [
+                        &l4.principals,
+                        &l4.not_principals,
+                        &l4.namespaces,
+                        &l4.not_namespaces,
+                        &l4.service_accounts,
+                        &l4.not_service_accounts,
+                        &l4.ip_blocks,
+                        &l4.not_ip_blocks,
+                    ]
+                    .iter()
+                    .all(|v| v.is_empty());
+                    (!empty).then(|| source_match(&l4, peer, ns))
+                })
+                .collect(),
+        );
+    }
+    for c in &rule.when {
+        let m = match c.key.as_str() {
+            "source.namespace" | "source.principal" => {
+                if identity_condition(c, peer, ns) == Some(true) {
+                    Match::Always
+                } else {
+                    Match::Never
+                }
+            }
+            "source.ip" | "destination.ip" | "destination.port" => {
+                Match::Some(format!("when {}", c.key))
+            }
+            // Not translated: an empty match, skipped.
+            _ => {
+                clauses.push(Vec::new());
+                continue;
+            }
+        };
+        clauses.push(vec![m]);
+    }
+    clauses
+        .into_iter()
+        .map(|c| {
+            if c.is_empty() {
+                Match::Never
+            } else {
+                c.into_iter().fold(Match::Never, or)
+            }
+        })
+        .fold(Match::Always, and)
+}
+
+/// Where the destination's policies meet this caller's traffic.
+#[derive(Clone, Copy, Debug, Default)]
+pub struct Enforcement {
+    /// The destination is ambient: its selector policies run in ztunnel, L4 only.
+    pub ztunnel: bool,
+    /// The caller's traffic passes the destination's waypoint.
+    pub through_waypoint: bool,
 }
 
 /// The decision for one peer at one workload.
@@ -347,28 +591,37 @@ pub struct Decision {
 }
 
 /// Decides for `peer` under `policies` (those applying to the workload).
-/// `l4_only`: an ambient workload without a waypoint, where ztunnel cannot
-/// evaluate HTTP attributes and such rules fail closed.
-pub fn decide(policies: &[&Policy], peer: &Peer, l4_only: bool) -> Decision {
+pub fn decide(policies: &[&Policy], peer: &Peer, at: Enforcement) -> Decision {
     let mut uncertain: Vec<String> = Vec::new();
     let mut limits: Vec<String> = Vec::new();
-    let enforced: Vec<&&Policy> = policies.iter().filter(|p| !p.dry_run).collect();
-    let rule_of = |p: &Policy, r: &Rule, uncertain: &mut Vec<String>| -> Match {
-        if l4_only && is_l7(r) {
-            uncertain.push(format!(
-                "{} has HTTP rules on an ambient workload without a waypoint: ztunnel cannot \
-                 evaluate them",
-                p.target.display()
-            ));
-            // Fails closed: an ALLOW rule never matches, a DENY rule always does.
-            return if p.action == Action::Deny {
-                Match::Always
-            } else {
-                Match::Never
-            };
+    let mut skipped: Vec<String> = Vec::new();
+    let enforced: Vec<&&Policy> = policies
+        .iter()
+        .filter(|p| !p.dry_run)
+        .filter(|p| {
+            let meets = !p.via_waypoint || at.through_waypoint;
+            if !meets {
+                skipped.push(format!(
+                    "{} is enforced only by the waypoint, which this caller's traffic does not pass",
+                    p.target.display()
+                ));
+            }
+            meets
+        })
+        .collect();
+    let rule_of = |p: &Policy, r: &Rule, limits: &mut Vec<String>| -> Match {
+        if at.ztunnel && !p.via_waypoint {
+            if is_l7(r) {
+                limits.push(format!(
+                    "ztunnel enforces {} without its HTTP attributes (istiod drops them for ambient workloads)",
+                    p.target.display()
+                ));
+            }
+            return ztunnel_rule(p.action, r, peer, &p.namespace);
         }
-        rule_match(r, peer)
+        rule_match(r, peer, &p.namespace)
     };
+    limits.extend(skipped);
     for p in enforced.iter().filter(|p| p.action == Action::Custom) {
         uncertain.push(format!(
             "{} sends the request to the external authorizer {:?}, whose answer is not in the snapshot",
@@ -393,7 +646,7 @@ pub fn decide(policies: &[&Policy], peer: &Peer, l4_only: bool) -> Decision {
         let m = p
             .rules
             .iter()
-            .map(|r| rule_of(p, r, &mut uncertain))
+            .map(|r| rule_of(p, r, &mut limits))
             .fold(Match::Never, or);
         match m {
             Match::Always => {
@@ -420,7 +673,7 @@ pub fn decide(policies: &[&Policy], peer: &Peer, l4_only: bool) -> Decision {
         let m = p
             .rules
             .iter()
-            .map(|r| rule_of(p, r, &mut uncertain))
+            .map(|r| rule_of(p, r, &mut limits))
             .fold(Match::Never, or);
         let better = match (&best, &m) {
             (_, Match::Never) => false,
@@ -442,7 +695,7 @@ pub fn decide(policies: &[&Policy], peer: &Peer, l4_only: bool) -> Decision {
         }
         None => {
             let by = "no ALLOW rule matches this caller".to_string();
-            decision(false, by, None, &[], &uncertain)
+            decision(false, by, None, &limits, &uncertain)
         }
     }
 }
@@ -482,7 +735,7 @@ mod tests {
     #[test]
     fn allow_rules_admit_only_named_callers_and_say_what_they_limit() {
         let p = policy(ALLOW_CART);
-        let d = decide(&[&p], &peer("shop", "cart"), false);
+        let d = decide(&[&p], &peer("shop", "cart"), Enforcement::default());
         assert!(d.allowed);
         assert_eq!(d.certainty, Confidence::Verified);
         let limits = d.limits.unwrap();
@@ -490,38 +743,94 @@ mod tests {
             limits.contains("methods POST") && limits.contains("/v1/charges"),
             "{limits}"
         );
-        assert!(!decide(&[&p], &peer("shop", "web"), false).allowed);
-        assert!(!decide(&[&p], &Peer::ANONYMOUS, false).allowed);
+        assert!(!decide(&[&p], &peer("shop", "web"), Enforcement::default()).allowed);
+        assert!(!decide(&[&p], &Peer::ANONYMOUS, Enforcement::default()).allowed);
         // With no policy at all, everyone gets in.
-        assert!(decide(&[], &Peer::ANONYMOUS, false).allowed);
+        assert!(decide(&[], &Peer::ANONYMOUS, Enforcement::default()).allowed);
     }
 
     #[test]
     fn deny_and_allow_nothing_refuse_and_dry_run_does_not_count() {
         let deny_all = policy("apiVersion: security.istio.io/v1\nkind: AuthorizationPolicy\nmetadata: {name: d, namespace: x}\nspec:\n  action: DENY\n  rules: [{}]\n");
-        let d = decide(&[&deny_all], &peer("x", "a"), false);
+        let d = decide(&[&deny_all], &peer("x", "a"), Enforcement::default());
         assert!(!d.allowed && d.allowed_by.contains("denied by"));
         let nothing = policy("apiVersion: security.istio.io/v1\nkind: AuthorizationPolicy\nmetadata: {name: n, namespace: x}\nspec: {}\n");
-        assert!(!decide(&[&nothing], &peer("x", "a"), false).allowed);
+        assert!(!decide(&[&nothing], &peer("x", "a"), Enforcement::default()).allowed);
         let dry = policy("apiVersion: security.istio.io/v1\nkind: AuthorizationPolicy\nmetadata: {name: n, namespace: x, annotations: {istio.io/dry-run: \"true\"}}\nspec: {}\n");
-        assert!(decide(&[&dry], &peer("x", "a"), false).allowed);
+        assert!(decide(&[&dry], &peer("x", "a"), Enforcement::default()).allowed);
+    }
+
+    const ZTUNNEL: Enforcement = Enforcement {
+        ztunnel: true,
+        through_waypoint: false,
+    };
+
+    #[test]
+    fn http_allow_rules_are_dropped_by_ztunnel() {
+        // handleRule: an ALLOW rule with an HTTP attribute never matches at ztunnel.
+        let p = policy(ALLOW_CART);
+        let d = decide(&[&p], &peer("shop", "cart"), ZTUNNEL);
+        assert!(!d.allowed);
+        assert_eq!(d.certainty, Confidence::Verified);
+        assert!(d.limits.unwrap().contains("without its HTTP attributes"));
     }
 
     #[test]
-    fn http_rules_fail_closed_on_ztunnel_and_lower_certainty() {
-        let p = policy(ALLOW_CART);
-        let d = decide(&[&p], &peer("shop", "cart"), true);
-        assert!(!d.allowed);
-        assert_eq!(d.certainty, Confidence::Inferred);
-        assert!(d.uncertainty.unwrap().contains("without a waypoint"));
+    fn ztunnel_deny_keeps_l4_parts_and_an_http_only_deny_is_a_no_op() {
+        // authorization.go: "DENY policy with HTTP attributes is enforced without
+        // the HTTP rules" / "no enforceable rules at ztunnel and will have no effect".
+        let mixed = policy("apiVersion: security.istio.io/v1\nkind: AuthorizationPolicy\nmetadata: {name: d, namespace: x}\nspec:\n  action: DENY\n  rules:\n  - from: [{source: {namespaces: [shop]}}]\n    to: [{operation: {paths: [/admin]}}]\n");
+        // The `to` clause holds only an HTTP match: empty at ztunnel, so the rule never fires.
+        assert!(decide(&[&mixed], &peer("shop", "a"), ZTUNNEL).allowed);
+        let l4_and_http = policy("apiVersion: security.istio.io/v1\nkind: AuthorizationPolicy\nmetadata: {name: d, namespace: x}\nspec:\n  action: DENY\n  rules:\n  - from: [{source: {namespaces: [shop], requestPrincipals: [\"*\"]}}]\n");
+        // requestPrincipals is dropped, namespaces stays: every shop caller is denied.
+        assert!(!decide(&[&l4_and_http], &peer("shop", "a"), ZTUNNEL).allowed);
+        assert!(decide(&[&l4_and_http], &peer("web", "a"), ZTUNNEL).allowed);
+        // On a sidecar the same rule needs a JWT too: only a partial deny.
+        let d = decide(&[&l4_and_http], &peer("shop", "a"), Enforcement::default());
+        assert!(d.allowed && d.limits.unwrap().contains("denies requests with"));
+        // trustDomains is not translated for ztunnel: a DENY on it alone does nothing there.
+        let td = policy("apiVersion: security.istio.io/v1\nkind: AuthorizationPolicy\nmetadata: {name: d, namespace: x}\nspec:\n  action: DENY\n  rules:\n  - from: [{source: {trustDomains: [cluster.local]}}]\n");
+        assert!(decide(&[&td], &peer("shop", "a"), ZTUNNEL).allowed);
+        assert!(!decide(&[&td], &peer("shop", "a"), Enforcement::default()).allowed);
+    }
+
+    #[test]
+    fn identity_fields_need_a_verified_peer() {
+        // model.go: serviceAccounts, trustDomains and source.* conditions match the peer identity.
+        let deny_sa = policy("apiVersion: security.istio.io/v1\nkind: AuthorizationPolicy\nmetadata: {name: d, namespace: x}\nspec:\n  action: DENY\n  rules:\n  - from: [{source: {serviceAccounts: [shop/cart]}}]\n");
+        assert!(!decide(&[&deny_sa], &peer("shop", "cart"), Enforcement::default()).allowed);
+        // Plaintext has no identity: the DENY is bypassed.
+        assert!(decide(&[&deny_sa], &Peer::ANONYMOUS, Enforcement::default()).allowed);
+        // A bare service account is relative to the policy's namespace.
+        let allow_local = policy("apiVersion: security.istio.io/v1\nkind: AuthorizationPolicy\nmetadata: {name: a, namespace: x}\nspec:\n  rules:\n  - from: [{source: {serviceAccounts: [api]}}]\n");
+        assert!(decide(&[&allow_local], &peer("x", "api"), Enforcement::default()).allowed);
+        assert!(!decide(&[&allow_local], &peer("y", "api"), Enforcement::default()).allowed);
+        // A negative `when` on the identity lets plaintext in.
+        let allow_not = policy("apiVersion: security.istio.io/v1\nkind: AuthorizationPolicy\nmetadata: {name: a, namespace: x}\nspec:\n  rules:\n  - when: [{key: source.namespace, notValues: [evil]}]\n");
+        assert!(decide(&[&allow_not], &Peer::ANONYMOUS, Enforcement::default()).allowed);
+        assert!(!decide(&[&allow_not], &peer("evil", "a"), Enforcement::default()).allowed);
+    }
+
+    #[test]
+    fn waypoint_policies_do_not_meet_traffic_that_skips_the_waypoint() {
+        let mut p = policy("apiVersion: security.istio.io/v1\nkind: AuthorizationPolicy\nmetadata: {name: d, namespace: x}\nspec:\n  action: DENY\n  rules: [{}]\n");
+        p.via_waypoint = true;
+        let through = Enforcement {
+            ztunnel: true,
+            through_waypoint: true,
+        };
+        assert!(!decide(&[&p], &peer("x", "a"), through).allowed);
+        let d = decide(&[&p], &peer("x", "a"), ZTUNNEL);
+        assert!(d.allowed && d.limits.unwrap().contains("only by the waypoint"));
     }
 
     #[test]
     fn wildcards_and_namespaces_match_like_istio() {
         let p = policy("apiVersion: security.istio.io/v1\nkind: AuthorizationPolicy\nmetadata: {name: a, namespace: x}\nspec:\n  rules:\n  - from: [{source: {namespaces: [\"team-*\"], notPrincipals: [\"*/sa/default\"]}}]\n");
-        assert!(decide(&[&p], &peer("team-a", "api"), false).allowed);
-        assert!(!decide(&[&p], &peer("team-a", "default"), false).allowed);
-        assert!(!decide(&[&p], &peer("shop", "api"), false).allowed);
+        assert!(decide(&[&p], &peer("team-a", "api"), Enforcement::default()).allowed);
+        assert!(!decide(&[&p], &peer("team-a", "default"), Enforcement::default()).allowed);
+        assert!(!decide(&[&p], &peer("shop", "api"), Enforcement::default()).allowed);
         let (_, _, pattern) = p.named_callers();
         assert!(pattern);
     }

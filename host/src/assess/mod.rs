@@ -26,7 +26,7 @@ pub struct Assessment {
 /// Computes the assessment and raises the severity of the open findings on
 /// an attack path by one level, saying which path.
 pub fn run(report: &mut Report, data: &ScanData, sensitive: &[String], inputs: &str) -> Assessment {
-    let policies = authz::Policies::parse(&data.snapshot);
+    let policies = authz::Policies::parse(&data.snapshot, &data.model);
     let protocols = paths::protocols(&data.snapshot, &data.model);
     let mut attack_paths = paths::find(&data.model, &policies, sensitive, &protocols);
     // Every object on a path found (listed or not), with the first path's route.

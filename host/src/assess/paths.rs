@@ -15,7 +15,7 @@
 //! caller class; the rest are found through the principals and namespaces
 //! their rules name.
 
-use super::authz::{self, Peer, Policies, Policy};
+use super::authz::{self, Enforcement, Peer, Policies, Policy};
 use crate::model::{ingress, Dataplane, MeshModel, MtlsMode, Workload};
 use crate::vocab::{Confidence, ObjectRef};
 use serde::Serialize;
@@ -133,7 +133,10 @@ struct Guard<'a> {
     /// mTLS DISABLE on every port: callers arrive without a principal.
     disabled: bool,
     policies: Vec<&'a Policy>,
-    l4_only: bool,
+    /// Ambient: selector policies run in ztunnel.
+    ztunnel: bool,
+    /// Ingress gateways reach it through its Service's waypoint.
+    ingress_via_waypoint: bool,
     /// The decision does not depend on which mesh identity calls.
     caller_blind: bool,
     certainty: Confidence,
@@ -187,7 +190,8 @@ fn guard<'a>(w: &'a Workload, policies: &'a Policies) -> Guard<'a> {
         plaintext: (!open.is_empty()).then(|| open.join(", ")),
         disabled,
         policies,
-        l4_only: w.enrollment.dataplane == Dataplane::Ambient && w.waypoint.is_none(),
+        ztunnel: w.enrollment.dataplane == Dataplane::Ambient,
+        ingress_via_waypoint: w.ingress_via_waypoint,
         caller_blind,
         certainty,
         why_uncertain: (!why.is_empty()).then(|| why.join("; ")),
@@ -303,6 +307,23 @@ impl<'a> Graph<'a> {
         }
     }
 
+    /// Where `dst`'s policies meet mTLS traffic from `src`: ambient callers go
+    /// through the destination's waypoint, sidecar callers never do, ingress
+    /// gateways only with `istio.io/ingress-use-waypoint`.
+    fn enforcement(&self, src: usize, dst: usize) -> Enforcement {
+        let g = &self.guards[dst];
+        let caller = self.nodes[src].workload.map(|i| &self.workloads[i]);
+        let ambient_caller = caller.is_some_and(|c| c.enrollment.dataplane == Dataplane::Ambient);
+        let gateway = self.nodes[src]
+            .workload
+            .is_some_and(|i| self.gateways.contains(&i));
+        Enforcement {
+            ztunnel: g.ztunnel,
+            through_waypoint: self.workloads[dst].waypoint.is_some()
+                && (ambient_caller || (gateway && g.ingress_via_waypoint)),
+        }
+    }
+
     /// The hop from node `src` into workload `dst`, if the destination admits it.
     fn hop(&self, src: usize, dst: usize) -> Option<Hop> {
         let node = &self.nodes[src];
@@ -316,7 +337,7 @@ impl<'a> Graph<'a> {
             // The gateway's listener: PeerAuthentication does not apply, its policies do.
             (
                 "HTTP(S) from outside the cluster to the gateway listener".to_string(),
-                authz::decide(&g.policies, &Peer::ANONYMOUS, false),
+                authz::decide(&g.policies, &Peer::ANONYMOUS, Enforcement::default()),
             )
         } else if !g.enrolled {
             (
@@ -332,17 +353,22 @@ impl<'a> Graph<'a> {
                 },
             )
         } else if node.peer.principal.is_none() || g.disabled {
+            // Plaintext callers do not travel through a waypoint.
+            let at = Enforcement {
+                ztunnel: g.ztunnel,
+                through_waypoint: false,
+            };
             let open = g.plaintext.as_ref()?;
             objects.extend(w.mtls.decided_by.clone());
             objects.extend(w.mtls.ports.iter().filter_map(|p| p.decided_by.clone()));
             (
                 format!("plaintext ({open})"),
-                authz::decide(&g.policies, &Peer::ANONYMOUS, g.l4_only),
+                authz::decide(&g.policies, &Peer::ANONYMOUS, at),
             )
         } else {
             (
                 "mTLS".to_string(),
-                authz::decide(&g.policies, &node.peer, g.l4_only),
+                authz::decide(&g.policies, &node.peer, self.enforcement(src, dst)),
             )
         };
         if !decision.allowed {
@@ -662,7 +688,7 @@ mod tests {
         let snapshot = Snapshot::new(Source::Offline, batch, Default::default());
         let model = crate::model::build(&snapshot);
         let protocols = protocols(&snapshot, &model);
-        find(&model, &Policies::parse(&snapshot), &[], &protocols)
+        find(&model, &Policies::parse(&snapshot, &model), &[], &protocols)
     }
 
     fn deploy(ns: &str, name: &str) -> String {
@@ -671,29 +697,47 @@ mod tests {
         )
     }
 
-    /// `web` (PERMISSIVE, open) may call `db` in an ambient, restricted namespace
-    /// whose ALLOW rule for web also names an HTTP path.
-    fn ambient_mesh(waypoint: &str) -> String {
+    const WAYPOINT: &str = "apiVersion: gateway.networking.k8s.io/v1\nkind: Gateway\nmetadata: {name: waypoint, namespace: data, labels: {istio.io/waypoint-for: service}}\nspec:\n  gatewayClassName: istio-waypoint\n  listeners: [{name: mesh, port: 15008, protocol: HBONE}]\n---\n";
+
+    /// `web` (ambient, PERMISSIVE) may call `db` in an ambient, sensitive
+    /// namespace, under an ALLOW rule for web that also names an HTTP path:
+    /// `attach` is the policy's selector or targetRefs, `waypoint` the
+    /// namespace's waypoint label.
+    fn ambient_mesh(waypoint: &str, attach: &str) -> String {
         format!(
             "apiVersion: v1\nkind: Namespace\nmetadata: {{name: web, labels: {{istio.io/dataplane-mode: ambient}}}}\n---\n\
              apiVersion: v1\nkind: Namespace\nmetadata: {{name: data, labels: {{istio.io/dataplane-mode: ambient, kridik.io/sensitive: \"true\"{waypoint}}}}}\n---\n\
              apiVersion: security.istio.io/v1\nkind: PeerAuthentication\nmetadata: {{name: default, namespace: istio-system}}\nspec: {{mtls: {{mode: STRICT}}}}\n---\n\
              apiVersion: security.istio.io/v1\nkind: PeerAuthentication\nmetadata: {{name: default, namespace: web}}\nspec: {{mtls: {{mode: PERMISSIVE}}}}\n---\n\
+             apiVersion: v1\nkind: Service\nmetadata: {{name: db, namespace: data}}\nspec: {{selector: {{app: db}}, ports: [{{port: 5432}}]}}\n---\n\
              apiVersion: security.istio.io/v1\nkind: AuthorizationPolicy\nmetadata: {{name: db, namespace: data}}\n\
-             spec:\n  selector: {{matchLabels: {{app: db}}}}\n  rules:\n  - from: [{{source: {{principals: [cluster.local/ns/web/sa/web]}}}}]\n    to: [{{operation: {{paths: [/query]}}}}]\n---\n{}{}",
+             spec:\n  {attach}\n  rules:\n  - from: [{{source: {{principals: [cluster.local/ns/web/sa/web]}}}}]\n    to: [{{operation: {{paths: [/query]}}}}]\n---\n{WAYPOINT}{}{}",
             deploy("web", "web"),
             deploy("data", "db")
         )
     }
 
+    const SELECTOR: &str = "selector: {matchLabels: {app: db}}";
+    const TARGET_SERVICE: &str = "targetRefs: [{kind: Service, group: \"\", name: db}]";
+
     #[test]
-    fn http_rules_without_a_waypoint_fail_closed_and_a_waypoint_enforces_them() {
-        // No waypoint: ztunnel cannot evaluate `paths`, the ALLOW rule matches nothing.
-        let closed = paths(&ambient_mesh(""));
-        assert_eq!(closed.targets.len(), 1);
-        assert_eq!(closed.reachable, 0, "{closed:?}");
-        // With the namespace's waypoint the rule is enforced: web gets in for /query only.
-        let open = paths(&ambient_mesh(", istio.io/use-waypoint: waypoint"));
+    fn selector_policies_stay_l4_on_ambient_workloads_even_with_a_waypoint() {
+        // ztunnel drops the HTTP ALLOW rule; a waypoint never applies selector
+        // policies (pilot/pkg/model/policyattachment.go): closed either way.
+        for waypoint in ["", ", istio.io/use-waypoint: waypoint"] {
+            let closed = paths(&ambient_mesh(waypoint, SELECTOR));
+            assert_eq!(closed.targets.len(), 1);
+            assert_eq!(closed.reachable, 0, "{closed:?}");
+        }
+    }
+
+    #[test]
+    fn a_service_policy_is_enforced_by_the_bound_waypoint_only() {
+        // Bound waypoint: web (ambient) goes through it, gets in for /query only.
+        let open = paths(&ambient_mesh(
+            ", istio.io/use-waypoint: waypoint",
+            TARGET_SERVICE,
+        ));
         assert_eq!(open.reachable, 1, "{open:?}");
         let hops = &open.paths[0].hops;
         assert_eq!(hops.len(), 2);
@@ -701,5 +745,14 @@ mod tests {
         assert_eq!(hops[1].transport, "mTLS");
         assert!(hops[1].limits.as_deref().unwrap().contains("paths /query"));
         assert!(hops[1].allowed_by.contains("AuthorizationPolicy data/db"));
+        // No waypoint bound: the policy protects nothing and every caller gets in.
+        let unbound = paths(&ambient_mesh("", TARGET_SERVICE));
+        assert!(
+            unbound
+                .paths
+                .iter()
+                .any(|p| p.hops.len() == 2 && p.hops[1].limits.is_none()),
+            "{unbound:?}"
+        );
     }
 }

@@ -70,53 +70,222 @@ pub fn namespace(labels: &BTreeMap<String, String>, live: bool) -> Enrollment {
     }
 }
 
-/// What a pod template (labels and annotations) will get in a namespace.
-pub fn template(
-    ns: &Enrollment,
-    labels: &BTreeMap<String, String>,
-    annotations: &BTreeMap<String, String>,
-) -> Enrollment {
-    let inject = labels
-        .get("sidecar.istio.io/inject")
-        .or_else(|| annotations.get("sidecar.istio.io/inject"));
-    match labels.get("istio.io/dataplane-mode").map(String::as_str) {
-        Some("none") => {
-            return Enrollment::new(
-                Dataplane::None,
-                Confidence::Inferred,
-                "pod label istio.io/dataplane-mode=none",
-            )
-        }
-        Some("ambient") if inject.map(String::as_str) != Some("true") => {
-            return Enrollment::new(
-                Dataplane::Ambient,
-                Confidence::Inferred,
-                "pod label istio.io/dataplane-mode=ambient",
-            )
-        }
-        _ => {}
-    }
-    match inject.map(String::as_str) {
-        Some("false") if ns.dataplane == Dataplane::Sidecar => Enrollment::new(
+/// Namespaces the injector never touches (`pkg/kube/inject/initializer.go` IgnoredNamespaces).
+pub const IGNORED_NAMESPACES: &[&str] = &[
+    "kube-system",
+    "kube-public",
+    "kube-node-lease",
+    "local-path-storage",
+];
+
+/// The injector's own settings: ConfigMap `istio-sidecar-injector`, key `config`
+/// (`policy`, `neverInjectSelector`, `alwaysInjectSelector`), and the install
+/// value `sidecarInjectorWebhook.enableNamespacesByDefault`.
+#[derive(Clone, Debug, Default, Serialize)]
+pub struct Injector {
+    /// `policy: disabled` injects only pods that ask for it.
+    pub policy_disabled: bool,
+    pub never: Vec<BTreeMap<String, String>>,
+    pub always: Vec<BTreeMap<String, String>>,
+    pub namespaces_by_default: bool,
+}
+
+/// Everything injection and ztunnel capture depend on for one pod template.
+pub struct Pod<'a> {
+    pub namespace: &'a str,
+    pub ns_labels: Option<&'a BTreeMap<String, String>>,
+    pub ns: &'a Enrollment,
+    pub labels: &'a BTreeMap<String, String>,
+    pub annotations: &'a BTreeMap<String, String>,
+    pub host_network: bool,
+    pub injector: &'a Injector,
+}
+
+/// What a pod template will get. Sidecar injection first, as the webhooks and
+/// `injectRequired` (`pkg/kube/inject/inject.go`) decide it; a pod that gets no
+/// sidecar is captured by ztunnel when its namespace or its own label asks for
+/// ambient, unless it opts out with `istio.io/dataplane-mode: none`.
+pub fn template(pod: &Pod) -> Enrollment {
+    if pod.host_network {
+        return Enrollment::new(
             Dataplane::None,
             Confidence::Inferred,
-            format!("sidecar.istio.io/inject=false overrides {}", ns.reason),
-        ),
-        // The injector's object selector enrols labelled pods unless the namespace opts out.
-        Some("true")
-            if ns.dataplane != Dataplane::Sidecar
-                && ns.reason != "namespace label istio-injection=disabled" =>
-        {
-            Enrollment::new(
-                Dataplane::Sidecar,
-                Confidence::Inferred,
-                "pod label sidecar.istio.io/inject=true",
-            )
+            "hostNetwork: true: Istio never injects such pods and ztunnel cannot capture them",
+        );
+    }
+    if IGNORED_NAMESPACES.contains(&pod.namespace) {
+        return Enrollment::new(
+            Dataplane::None,
+            Confidence::Inferred,
+            format!("the injector never injects pods in {}", pod.namespace),
+        );
+    }
+    match injection(pod) {
+        Ok(reason) => Enrollment::new(Dataplane::Sidecar, Confidence::Inferred, reason),
+        Err(no_sidecar) => {
+            let mode = pod
+                .labels
+                .get("istio.io/dataplane-mode")
+                .map(String::as_str);
+            if mode == Some("none") {
+                return Enrollment::new(
+                    Dataplane::None,
+                    Confidence::Inferred,
+                    "pod label istio.io/dataplane-mode=none opts out of ambient",
+                );
+            }
+            if mode == Some("ambient") {
+                return Enrollment::new(
+                    Dataplane::Ambient,
+                    Confidence::Inferred,
+                    "pod label istio.io/dataplane-mode=ambient",
+                );
+            }
+            if pod.ns.dataplane == Dataplane::Ambient {
+                return Enrollment {
+                    confidence: Confidence::Inferred,
+                    ..pod.ns.clone()
+                };
+            }
+            Enrollment::new(Dataplane::None, Confidence::Inferred, no_sidecar)
         }
-        _ => Enrollment {
-            confidence: Confidence::Inferred,
-            ..ns.clone()
+    }
+}
+
+/// Ok(why) when the sidecar is injected, Err(why not) otherwise.
+fn injection(pod: &Pod) -> Result<String, String> {
+    let empty = BTreeMap::new();
+    let ns = pod.ns_labels.unwrap_or(&empty);
+    let ns_inject = ns.get("istio-injection").map(String::as_str);
+    let ns_rev = ns.get("istio.io/rev");
+    let label = pod
+        .labels
+        .get("sidecar.istio.io/inject")
+        .map(String::as_str);
+    // The webhooks' selectors (mutatingwebhook.yaml) look only at the label.
+    let webhook = match (ns_inject, ns_rev) {
+        (Some("enabled"), _) => {
+            (label != Some("false")).then(|| "namespace label istio-injection=enabled".to_string())
+        }
+        (Some(_), _) => None,
+        (None, Some(rev)) => {
+            (label != Some("false")).then(|| format!("namespace label istio.io/rev={rev}"))
+        }
+        (None, None) => match (label, pod.labels.get("istio.io/rev")) {
+            (Some("true"), None) => Some("pod label sidecar.istio.io/inject=true".into()),
+            (l, Some(rev)) if l != Some("false") => Some(format!("pod label istio.io/rev={rev}")),
+            (None, None) if pod.injector.namespaces_by_default => {
+                Some("the injector's enableNamespacesByDefault".into())
+            }
+            _ => None,
         },
+    };
+    let Some(why) = webhook else {
+        return Err(match (ns_inject, label) {
+            (Some("disabled"), _) => "namespace label istio-injection=disabled".into(),
+            (_, Some("false")) => "pod label sidecar.istio.io/inject=false".into(),
+            _ if pod
+                .annotations
+                .get("sidecar.istio.io/inject")
+                .map(String::as_str)
+                == Some("true") =>
+            {
+                "only the annotation sidecar.istio.io/inject=true asks for a sidecar, and the \
+                 injector webhook selects pods by the label"
+                    .into()
+            }
+            _ => pod.ns.reason.clone(),
+        });
+    };
+    // injectRequired: the label beats the annotation; only "true"/"false" count.
+    let explicit = label
+        .or_else(|| {
+            pod.annotations
+                .get("sidecar.istio.io/inject")
+                .map(String::as_str)
+        })
+        .and_then(|v| match v {
+            "true" => Some(true),
+            "false" => Some(false),
+            _ => None,
+        });
+    let matches_any = |sels: &[BTreeMap<String, String>]| {
+        sels.iter()
+            .any(|s| !s.is_empty() && super::selector::matches(s, pod.labels))
+    };
+    let (inject, how) = match explicit {
+        Some(v) => (Some(v), "sidecar.istio.io/inject"),
+        None if matches_any(&pod.injector.never) => {
+            (Some(false), "the injector's neverInjectSelector")
+        }
+        None if matches_any(&pod.injector.always) => {
+            (Some(true), "the injector's alwaysInjectSelector")
+        }
+        None => (None, "the injector policy"),
+    };
+    match (inject, pod.injector.policy_disabled) {
+        (Some(true), _) => Ok(format!("{why}; {how} asks for injection")),
+        (Some(false), _) => Err(format!("{how} turns injection off despite {why}")),
+        (None, false) => Ok(why),
+        (None, true) => Err(format!(
+            "the injector's policy is disabled, so {why} injects only pods that ask for it"
+        )),
+    }
+}
+
+/// Container ports whose inbound traffic the data plane does not capture, with
+/// why: such a port gets neither mTLS nor AuthorizationPolicy. Sidecar:
+/// `traffic.sidecar.istio.io/includeInboundPorts` (default `*`, empty = none),
+/// `excludeInboundPorts`, `sidecar.istio.io/interceptionMode: NONE`
+/// (`tools/istio-iptables`); ambient: `ambient.istio.io/bypass-inbound-capture`.
+pub fn uncaptured_ports(
+    dataplane: Dataplane,
+    annotations: &BTreeMap<String, String>,
+    ports: &[u32],
+) -> Vec<(u32, String)> {
+    let get = |k: &str| annotations.get(k).map(String::as_str);
+    let list =
+        |v: &str| -> Vec<u32> { v.split(',').filter_map(|p| p.trim().parse().ok()).collect() };
+    let all = |why: &str| ports.iter().map(|&p| (p, why.to_string())).collect();
+    match dataplane {
+        Dataplane::None => Vec::new(),
+        Dataplane::Ambient => {
+            if get("ambient.istio.io/bypass-inbound-capture") == Some("true") {
+                all("annotation ambient.istio.io/bypass-inbound-capture=true")
+            } else {
+                Vec::new()
+            }
+        }
+        Dataplane::Sidecar => {
+            if get("sidecar.istio.io/interceptionMode") == Some("NONE") {
+                return all("annotation sidecar.istio.io/interceptionMode=NONE");
+            }
+            let excluded = get("traffic.sidecar.istio.io/excludeInboundPorts")
+                .map(list)
+                .unwrap_or_default();
+            let included = get("traffic.sidecar.istio.io/includeInboundPorts")
+                .map(str::trim)
+                .filter(|v| *v != "*");
+            ports
+                .iter()
+                .filter_map(|&p| {
+                    if excluded.contains(&p) {
+                        Some((
+                            p,
+                            "annotation traffic.sidecar.istio.io/excludeInboundPorts".into(),
+                        ))
+                    } else if included.is_some_and(|v| !list(v).contains(&p)) {
+                        Some((
+                            p,
+                            "annotation traffic.sidecar.istio.io/includeInboundPorts leaves it out"
+                                .into(),
+                        ))
+                    } else {
+                        None
+                    }
+                })
+                .collect()
+        }
     }
 }
 

@@ -34,6 +34,8 @@ pub struct MeshConfig {
     /// `{"values": ..., "components": ...}` from the injector ConfigMap or an IstioOperator.
     pub install: Value,
     pub install_source: Option<ObjectRef>,
+    /// The injector's policy and selectors (host-side only).
+    pub injector: super::enrollment::Injector,
 }
 
 const DEFAULT_ROOT: &str = "istio-system";
@@ -112,6 +114,7 @@ pub fn build(snapshot: &Snapshot) -> (MeshConfig, Vec<String>) {
         })
         .unwrap_or_default();
     let (install, install_source) = install(snapshot, &mut problems);
+    let injector = injector(snapshot, &install, &mut problems);
     let config = MeshConfig {
         root_namespace,
         trust_domain: text("/trustDomain").unwrap_or_else(|| "cluster.local".into()),
@@ -127,6 +130,7 @@ pub fn build(snapshot: &Snapshot) -> (MeshConfig, Vec<String>) {
         json,
         install,
         install_source,
+        injector,
     };
     (config, problems)
 }
@@ -170,4 +174,49 @@ fn install(snapshot: &Snapshot, problems: &mut Vec<String>) -> (Value, Option<Ob
         Some((v, o)) => (v, Some(o)),
         None => (Value::Object(Default::default()), None),
     }
+}
+
+/// The default revision's injector settings: ConfigMap `istio-sidecar-injector`
+/// key `config` (YAML with `policy`, `neverInjectSelector`, `alwaysInjectSelector`).
+fn injector(
+    snapshot: &Snapshot,
+    install: &Value,
+    problems: &mut Vec<String>,
+) -> super::enrollment::Injector {
+    let selectors = |v: Option<&Value>| -> Vec<std::collections::BTreeMap<String, String>> {
+        v.and_then(Value::as_array)
+            .into_iter()
+            .flatten()
+            .map(|s| super::selector::from_json(s.get("matchLabels")))
+            .collect()
+    };
+    let mut out = super::enrollment::Injector {
+        namespaces_by_default: install
+            .pointer("/values/sidecarInjectorWebhook/enableNamespacesByDefault")
+            .and_then(Value::as_bool)
+            .unwrap_or(false),
+        ..Default::default()
+    };
+    let Some(cm) = snapshot
+        .of(kinds::CONFIG_MAP)
+        .iter()
+        .find(|cm| cm.name == "istio-sidecar-injector")
+    else {
+        return out;
+    };
+    let Some(text) = cm.body.pointer("/data/config").and_then(Value::as_str) else {
+        return out;
+    };
+    match serde_norway::from_str::<Value>(text) {
+        Ok(config) => {
+            out.policy_disabled = config.get("policy").and_then(Value::as_str) == Some("disabled");
+            out.never = selectors(config.get("neverInjectSelector"));
+            out.always = selectors(config.get("alwaysInjectSelector"));
+        }
+        Err(e) => problems.push(format!(
+            "{}: data.config is not valid YAML: {e}",
+            cm.display()
+        )),
+    }
+    out
 }

@@ -7,12 +7,13 @@ pub mod meshconfig;
 pub mod mtls;
 pub mod policies;
 pub mod selector;
+pub mod waypoints;
 pub mod workloads;
 
 pub use enrollment::{Dataplane, Enrollment};
 pub use meshconfig::MeshConfig;
 pub use mtls::Mtls;
-pub use policies::{Policy, PolicyScope};
+pub use policies::{Enforcer, Policy, PolicyScope};
 pub use workloads::Container;
 
 use crate::gather::Snapshot;
@@ -67,6 +68,11 @@ pub struct Workload {
     pub waypoint: Option<String>,
     /// Routes that bring traffic from a gateway to a Service of this workload.
     pub ingress: Vec<ObjectRef>,
+    /// Container ports the data plane does not capture (no mTLS, no policy), with why.
+    pub uncaptured_ports: Vec<(u32, String)>,
+    /// Ingress gateways send to it through its Service's waypoint
+    /// (`istio.io/ingress-use-waypoint` on the Service or its namespace).
+    pub ingress_via_waypoint: bool,
 }
 
 impl Workload {
@@ -144,16 +150,77 @@ pub fn build(snapshot: &Snapshot) -> MeshModel {
         })
         .collect();
 
-    // Policy scopes first: workloads list the policies that select them.
+    // Enrollment and waypoint bindings come first: targetRefs policies attach through them.
+    let enrollments: Vec<Enrollment> = raws
+        .iter()
+        .map(|w| {
+            let ns = ns_enrollment
+                .get(w.namespace.as_str())
+                .copied()
+                .unwrap_or(&none);
+            workloads::enrollment(
+                w,
+                ns,
+                ns_labels.get(w.namespace.as_str()).copied(),
+                &config.injector,
+            )
+        })
+        .collect();
+    let waypoints = waypoints::Waypoints::collect(snapshot);
+    let service_binding = |o: &crate::gather::Object| {
+        waypoints.for_service(o, ns_labels.get(o.namespace.as_str()).copied())
+    };
+    let bindings: Vec<Vec<Option<String>>> = service_lists
+        .iter()
+        .map(|svcs| {
+            svcs.iter()
+                .map(|s| service_binding(s).waypoint().map(str::to_string))
+                .collect()
+        })
+        .collect();
+    let own_waypoints: Vec<Option<String>> = raws
+        .iter()
+        .map(|w| {
+            waypoints
+                .for_workload(
+                    &w.labels,
+                    &w.namespace,
+                    ns_labels.get(w.namespace.as_str()).copied(),
+                )
+                .waypoint()
+                .map(str::to_string)
+        })
+        .collect();
+    let attach = policies::Attachments {
+        waypoints: snapshot
+            .of(kinds::K8S_GATEWAY)
+            .iter()
+            .filter(|g| waypoints::is_waypoint(g))
+            .map(|g| format!("{}/{}", g.namespace, g.name))
+            .collect(),
+        bound_service_entries: snapshot
+            .of(kinds::SERVICE_ENTRY)
+            .iter()
+            .filter(|se| service_binding(se).waypoint().is_some())
+            .map(|se| format!("{}/{}", se.namespace, se.name))
+            .collect(),
+    };
+
+    // Policy scopes next: workloads list the policies that select them.
     let candidates: Vec<policies::Candidate> = raws
         .iter()
-        .zip(&ids)
-        .zip(&service_lists)
-        .map(|((w, id), svcs)| policies::Candidate {
-            id,
+        .enumerate()
+        .map(|(i, w)| policies::Candidate {
+            id: &ids[i],
             namespace: &w.namespace,
             labels: &w.labels,
-            services: svcs.iter().map(|s| s.name.as_str()).collect(),
+            services: service_lists[i]
+                .iter()
+                .zip(&bindings[i])
+                .map(|(s, b)| (s.name.as_str(), b.as_deref()))
+                .collect(),
+            waypoint: own_waypoints[i].as_deref(),
+            ambient: enrollments[i].dataplane == Dataplane::Ambient,
         })
         .collect();
     let scope = policies::Workloads::new(&candidates);
@@ -166,7 +233,7 @@ pub fn build(snapshot: &Snapshot) -> MeshModel {
     let mut policy_list = Vec::new();
     for (slot, kind) in POLICY_KINDS.iter().enumerate() {
         for o in snapshot.of(kind) {
-            let p = policies::resolve(o, &config.root_namespace, &scope);
+            let p = policies::resolve(o, &config.root_namespace, &scope, &attach);
             for id in &p.workloads {
                 if let Some(&i) = index.get(id.as_str()) {
                     attached[i][slot].push(p.target.clone());
@@ -191,14 +258,13 @@ pub fn build(snapshot: &Snapshot) -> MeshModel {
         .unwrap_or_default();
     let exposure = ingress::build(snapshot);
     let mut out = Vec::with_capacity(raws.len());
-    for (((w, id), svcs), [authz, reqauthn, peer, _sidecar]) in
-        raws.iter().zip(&ids).zip(&service_lists).zip(attached)
+    for (i, (((w, enrollment), svcs), [authz, reqauthn, peer, _sidecar])) in raws
+        .iter()
+        .zip(enrollments)
+        .zip(&service_lists)
+        .zip(attached)
+        .enumerate()
     {
-        let ns = ns_enrollment
-            .get(w.namespace.as_str())
-            .copied()
-            .unwrap_or(&none);
-        let enrollment = workloads::enrollment(w, ns);
         let base = if pa_readable {
             enrollment.confidence
         } else {
@@ -208,17 +274,32 @@ pub fn build(snapshot: &Snapshot) -> MeshModel {
             .get(w.namespace.as_str())
             .map(Vec::as_slice)
             .unwrap_or(&[]);
+        let uncaptured =
+            enrollment::uncaptured_ports(enrollment.dataplane, &w.annotations, &w.container_ports);
         let mtls = mtls::effective(
             &root_peer,
             local,
             &config.root_namespace,
-            &w.namespace,
-            &w.labels,
-            enrollment.dataplane == Dataplane::Ambient,
-            base,
+            &mtls::Subject {
+                namespace: &w.namespace,
+                labels: &w.labels,
+                ambient: enrollment.dataplane == Dataplane::Ambient,
+                base,
+                uncaptured: &uncaptured,
+                target: &w.target(),
+            },
         );
+        let ns_meta = ns_labels.get(w.namespace.as_str()).copied();
+        let ingress_via_waypoint = bindings[i].iter().zip(svcs).any(|(b, s)| {
+            b.is_some()
+                && (s.label(INGRESS_USE_WAYPOINT) == Some("true")
+                    || ns_meta
+                        .and_then(|l| l.get(INGRESS_USE_WAYPOINT))
+                        .map(String::as_str)
+                        == Some("true"))
+        });
         out.push(Workload {
-            id: id.clone(),
+            id: ids[i].clone(),
             target: w.target(),
             namespace: w.namespace.clone(),
             name: w.object.name.clone(),
@@ -238,12 +319,13 @@ pub fn build(snapshot: &Snapshot) -> MeshModel {
             authorization_policies: authz,
             request_authentications: reqauthn,
             peer_authentications: peer,
-            waypoint: waypoint(
-                &w.labels,
-                svcs,
-                ns_labels.get(w.namespace.as_str()).copied(),
-            ),
+            // The waypoint of the pods' own addresses, else of a Service of theirs.
+            waypoint: own_waypoints[i]
+                .clone()
+                .or_else(|| bindings[i].iter().flatten().next().cloned()),
             ingress: ingress_routes(&exposure, svcs),
+            uncaptured_ports: uncaptured,
+            ingress_via_waypoint,
         });
     }
     MeshModel {
@@ -255,20 +337,7 @@ pub fn build(snapshot: &Snapshot) -> MeshModel {
     }
 }
 
-const USE_WAYPOINT: &str = "istio.io/use-waypoint";
-
-/// The waypoint named for a workload, most specific label first.
-fn waypoint(
-    labels: &BTreeMap<String, String>,
-    services: &[&crate::gather::Object],
-    namespace: Option<&BTreeMap<String, String>>,
-) -> Option<String> {
-    let named = labels
-        .get(USE_WAYPOINT)
-        .or_else(|| services.iter().find_map(|s| s.labels.get(USE_WAYPOINT)))
-        .or_else(|| namespace.and_then(|n| n.get(USE_WAYPOINT)))?;
-    (named != "none").then(|| named.clone())
-}
+const INGRESS_USE_WAYPOINT: &str = "istio.io/ingress-use-waypoint";
 
 /// The routes exposing any of a workload's Services, each once.
 fn ingress_routes(

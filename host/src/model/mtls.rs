@@ -3,7 +3,10 @@
 //! Istio: a workload policy (selector) beats the namespace policy, which beats
 //! the mesh policy (root namespace, no selector). UNSET inherits from the
 //! level above; with nothing set the mode is PERMISSIVE. Ties at one level go
-//! to the oldest policy. portLevelMtls works only on a workload policy.
+//! to the oldest policy. portLevelMtls works only on a workload policy, and a
+//! selector policy in the root namespace is no workload policy at all: istiod
+//! ignores it (`ComposePeerAuthentication`, pilot/pkg/security/authn/policy_applier.go).
+//! A port the data plane does not capture accepts plaintext whatever the policies say.
 
 use super::MtlsMode;
 use crate::gather::Object;
@@ -100,16 +103,26 @@ where
     })
 }
 
-/// The effective mode of a workload in `ns` with `labels`.
+/// What the effective mode depends on besides the policies.
+pub struct Subject<'a> {
+    pub namespace: &'a str,
+    pub labels: &'a BTreeMap<String, String>,
+    pub ambient: bool,
+    /// The confidence of what the mode rests on (enrollment, readable policies).
+    pub base: Confidence,
+    /// Ports the data plane does not capture, with why.
+    pub uncaptured: &'a [(u32, String)],
+    pub target: &'a ObjectRef,
+}
+
+/// The effective mode of a workload.
 pub fn effective(
     root_policies: &[&Policy],
     ns_policies: &[&Policy],
     root_ns: &str,
-    ns: &str,
-    labels: &BTreeMap<String, String>,
-    ambient: bool,
-    base: Confidence,
+    w: &Subject,
 ) -> Mtls {
+    let (ns, labels, ambient, base) = (w.namespace, w.labels, w.ambient, w.base);
     let mesh = oldest(
         root_policies
             .iter()
@@ -122,12 +135,9 @@ pub fn effective(
             .copied()
             .filter(|p| ns != root_ns && p.selector.is_empty()),
     );
-    let workload = oldest(
-        ns_policies
-            .iter()
-            .copied()
-            .filter(|p| !p.selector.is_empty() && super::selector::matches(&p.selector, labels)),
-    );
+    let workload = oldest(ns_policies.iter().copied().filter(|p| {
+        ns != root_ns && !p.selector.is_empty() && super::selector::matches(&p.selector, labels)
+    }));
     let mut mode = MtlsMode::Permissive;
     let mut decided_by: Option<&Policy> = None;
     let mut reason = "no PeerAuthentication sets a mode: Istio's default PERMISSIVE".to_string();
@@ -152,7 +162,7 @@ pub fn effective(
             "; ambient does not support DISABLE, ztunnel accepts plaintext and mTLS (PERMISSIVE)",
         );
     }
-    let ports = workload
+    let mut ports: Vec<PortMtls> = workload
         .map(|p| {
             p.ports
                 .iter()
@@ -164,6 +174,18 @@ pub fn effective(
                 .collect()
         })
         .unwrap_or_default();
+    for (port, why) in w.uncaptured {
+        ports.retain(|p| p.port != *port);
+        ports.push(PortMtls {
+            port: *port,
+            mode: MtlsMode::Disable,
+            decided_by: Some(w.target.clone()),
+        });
+        reason.push_str(&format!(
+            "; port {port} is not captured ({why}): plaintext, no policy"
+        ));
+    }
+    ports.sort_by_key(|p| p.port);
     Mtls {
         mode,
         confidence: base,

@@ -17,10 +17,23 @@ pub enum PolicyScope {
     TargetRefs,
 }
 
+/// Which proxy enforces a policy for the workloads it lists.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "kebab-case")]
+pub enum Enforcer {
+    /// The workload's own sidecar or ztunnel, or a gateway's own proxy.
+    Proxy,
+    /// A waypoint (policies attached by targetRefs to a Service, ServiceEntry,
+    /// waypoint Gateway or the waypoint GatewayClass): only traffic that goes
+    /// through the waypoint meets it.
+    Waypoint,
+}
+
 #[derive(Clone, Debug, Serialize)]
 pub struct Policy {
     pub target: ObjectRef,
     pub scope: PolicyScope,
+    pub enforcer: Enforcer,
     pub workloads: Vec<String>,
     pub matches_nothing: bool,
     pub reason: String,
@@ -31,8 +44,32 @@ pub struct Candidate<'a> {
     pub id: &'a str,
     pub namespace: &'a str,
     pub labels: &'a BTreeMap<String, String>,
-    /// Services selecting the workload, by name.
-    pub services: Vec<&'a str>,
+    /// Services selecting the workload, by name, with the waypoint each is bound to.
+    pub services: Vec<(&'a str, Option<&'a str>)>,
+    /// The waypoint bound to the workload's own addresses (`workload`/`all` traffic).
+    pub waypoint: Option<&'a str>,
+    pub ambient: bool,
+}
+
+impl Candidate<'_> {
+    /// Bound to the waypoint `key` through a Service or its own label.
+    fn behind(&self, key: Option<&str>) -> bool {
+        self.ambient
+            && (self
+                .services
+                .iter()
+                .any(|(_, w)| w.is_some() && (key.is_none() || *w == key))
+                || (self.waypoint.is_some() && (key.is_none() || self.waypoint == key)))
+    }
+}
+
+/// What targetRefs resolution needs beyond the workloads.
+#[derive(Default)]
+pub struct Attachments {
+    /// `namespace/name` of every waypoint Gateway.
+    pub waypoints: std::collections::HashSet<String>,
+    /// ServiceEntries bound to a waypoint, as `namespace/name`.
+    pub bound_service_entries: std::collections::HashSet<String>,
 }
 
 /// The label selector of a policy: `selector.matchLabels`, or Sidecar's `workloadSelector.labels`.
@@ -41,17 +78,10 @@ fn selector(o: &Object) -> BTreeMap<String, String> {
     let labels = spec
         .and_then(|s| s.pointer("/selector/matchLabels"))
         .or_else(|| spec.and_then(|s| s.pointer("/workloadSelector/labels")));
-    labels
-        .and_then(Value::as_object)
-        .map(|m| {
-            m.iter()
-                .map(|(k, v)| (k.clone(), v.as_str().unwrap_or_default().to_string()))
-                .collect()
-        })
-        .unwrap_or_default()
+    super::selector::from_json(labels)
 }
 
-fn target_refs(o: &Object) -> Vec<(String, String)> {
+fn target_refs(o: &Object) -> Vec<(String, String, String)> {
     let spec = o.body.get("spec");
     let mut refs: Vec<&Value> = spec
         .and_then(|s| s.get("targetRefs"))
@@ -67,7 +97,7 @@ fn target_refs(o: &Object) -> Vec<(String, String)> {
                     .unwrap_or_default()
                     .to_string()
             };
-            (text("kind"), text("name"))
+            (text("group"), text("kind"), text("name"))
         })
         .collect()
 }
@@ -92,28 +122,94 @@ impl<'a> Workloads<'a> {
     }
 }
 
-pub fn resolve<'a>(o: &Object, root_ns: &str, workloads: &Workloads<'a>) -> Policy {
+pub fn resolve<'a>(
+    o: &Object,
+    root_ns: &str,
+    workloads: &Workloads<'a>,
+    attach: &Attachments,
+) -> Policy {
     let refs = target_refs(o);
     let sel = selector(o);
+    let mut enforcer = Enforcer::Proxy;
+    let mut effective_elsewhere = false;
     let (scope, matched, reason): (PolicyScope, Vec<&Candidate>, String) = if !refs.is_empty() {
-        let matched = workloads
-            .in_namespace(&o.namespace)
-            .copied()
-            .filter(|w| {
-                refs.iter().any(|(kind, name)| match kind.as_str() {
-                    "Gateway" => {
-                        w.labels.get("gateway.networking.k8s.io/gateway-name") == Some(name)
+        let mut matched: Vec<&Candidate> = Vec::new();
+        let mut notes: Vec<String> = Vec::new();
+        for (_group, kind, name) in &refs {
+            let key = format!("{}/{name}", o.namespace);
+            match kind.as_str() {
+                "Gateway" if attach.waypoints.contains(&key) => {
+                    enforcer = Enforcer::Waypoint;
+                    matched.extend(workloads.all.iter().filter(|w| w.behind(Some(&key))));
+                }
+                "Gateway" => matched.extend(workloads.in_namespace(&o.namespace).copied().filter(
+                    |w| w.labels.get("gateway.networking.k8s.io/gateway-name") == Some(name),
+                )),
+                "Service" => {
+                    // Sidecars never enforce targetRefs policies: only the waypoint
+                    // the Service is bound to does, for ambient workloads.
+                    enforcer = Enforcer::Waypoint;
+                    let selected: Vec<&Candidate> = workloads
+                        .in_namespace(&o.namespace)
+                        .copied()
+                        .filter(|w| w.services.iter().any(|(s, _)| s == name))
+                        .collect();
+                    let bound = selected.iter().any(|w| {
+                        w.services.iter().any(|(s, wp)| s == name && wp.is_some())
+                    });
+                    if !bound {
+                        notes.push(format!(
+                            "Service {name} is not bound to a waypoint (istio.io/use-waypoint on the Service or its namespace), so nothing enforces it"
+                        ));
+                    } else if selected.iter().any(|w| !w.ambient) {
+                        notes.push(format!(
+                            "workloads of Service {name} that run sidecars ignore it"
+                        ));
                     }
-                    "Service" => w.services.contains(&name.as_str()),
-                    _ => false,
-                })
-            })
-            .collect();
-        let names: Vec<String> = refs.iter().map(|(k, n)| format!("{k}/{n}")).collect();
+                    matched.extend(selected.into_iter().filter(|w| {
+                        w.ambient && w.services.iter().any(|(s, wp)| s == name && wp.is_some())
+                    }));
+                }
+                "ServiceEntry" => {
+                    enforcer = Enforcer::Waypoint;
+                    if attach.bound_service_entries.contains(&key) {
+                        effective_elsewhere = true;
+                    } else {
+                        notes.push(format!(
+                            "ServiceEntry {name} is not bound to a waypoint, so nothing enforces it"
+                        ));
+                    }
+                }
+                "GatewayClass" if name == super::waypoints::WAYPOINT_CLASS && o.namespace == root_ns => {
+                    enforcer = Enforcer::Waypoint;
+                    matched.extend(workloads.all.iter().filter(|w| w.behind(None)));
+                    effective_elsewhere |= !attach.waypoints.is_empty();
+                }
+                "GatewayClass" => notes.push(format!(
+                    "a GatewayClass target applies only to istio-waypoint from the root namespace {root_ns}"
+                )),
+                other => notes.push(format!("targetRefs kind {other} is not a policy target")),
+            }
+        }
+        let mut seen = std::collections::HashSet::new();
+        matched.retain(|w| seen.insert(w.id));
+        let names: Vec<String> = refs.iter().map(|(_, k, n)| format!("{k}/{n}")).collect();
+        let mut reason = format!("targetRefs {} (selector ignored)", names.join(", "));
+        if !notes.is_empty() {
+            reason = format!("{reason}: {}", notes.join("; "));
+        }
+        (PolicyScope::TargetRefs, matched, reason)
+    } else if !sel.is_empty() && o.namespace == root_ns && o.kind == "PeerAuthentication" {
+        // istiod treats selector PeerAuthentications as workload policies only
+        // outside the root namespace (`ComposePeerAuthentication`,
+        // pilot/pkg/security/authn/policy_applier.go; ztunnel's view in
+        // pilot/pkg/serviceregistry/ambient/authorization.go).
         (
-            PolicyScope::TargetRefs,
-            matched,
-            format!("targetRefs {} (selector ignored)", names.join(", ")),
+            PolicyScope::Workload,
+            Vec::new(),
+            format!(
+                "a PeerAuthentication with a selector in the root namespace {root_ns} is ignored by istiod"
+            ),
         )
     } else if !sel.is_empty() {
         // An AuthorizationPolicy or RequestAuthentication selector in the root
@@ -156,7 +252,8 @@ pub fn resolve<'a>(o: &Object, root_ns: &str, workloads: &Workloads<'a>) -> Poli
     Policy {
         target: ObjectRef::of(o),
         scope,
-        matches_nothing: narrow && matched.is_empty(),
+        enforcer,
+        matches_nothing: narrow && matched.is_empty() && !effective_elsewhere,
         workloads: matched.iter().map(|w| w.id.to_string()).collect(),
         reason,
     }

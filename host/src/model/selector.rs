@@ -1,6 +1,19 @@
 //! Label selectors as Istio uses them (`matchLabels` only; all must match).
 
+use serde_json::Value;
 use std::collections::BTreeMap;
+
+/// A JSON object of labels (`matchLabels`), non-string values as empty strings;
+/// anything else is the empty selector.
+pub fn from_json(v: Option<&Value>) -> BTreeMap<String, String> {
+    v.and_then(Value::as_object)
+        .map(|m| {
+            m.iter()
+                .map(|(k, v)| (k.clone(), v.as_str().unwrap_or_default().to_string()))
+                .collect()
+        })
+        .unwrap_or_default()
+}
 
 /// True when every selector label is present with the same value.
 /// An empty selector matches everything.

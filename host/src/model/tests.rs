@@ -261,3 +261,316 @@ apiVersion: gateway.networking.k8s.io/v1\nkind: HTTPRoute\nmetadata:\n  name: ap
         names("app/Deployment/db")
     );
 }
+
+/// A Deployment with pod-template annotations and extra pod spec lines.
+fn deploy_full(ns: &str, name: &str, labels: &str, annotations: &str, spec: &str) -> String {
+    format!(
+        "apiVersion: apps/v1\nkind: Deployment\nmetadata:\n  name: {name}\n  namespace: {ns}\nspec:\n  template:\n    metadata:\n      labels: {labels}\n      annotations: {annotations}\n    spec:\n{spec}      containers:\n      - name: app\n        image: app\n        ports:\n        - containerPort: 8080\n        - containerPort: 9090\n---\n"
+    )
+}
+
+fn namespace(name: &str, labels: &str) -> String {
+    format!("apiVersion: v1\nkind: Namespace\nmetadata:\n  name: {name}\n  labels: {labels}\n---\n")
+}
+
+#[test]
+fn a_selector_peer_authentication_in_the_root_namespace_is_ignored() {
+    // pilot/pkg/security/authn/policy_applier.go ComposePeerAuthentication: only
+    // selector policies outside the root namespace are workload policies.
+    let yaml = format!(
+        "{NS}{}{}{}",
+        deploy("app", "web", "{app: web}"),
+        pa("istio-system", "default", "  mtls:\n    mode: STRICT", "2026-01-01T00:00:00Z"),
+        pa("istio-system", "web-off", "  selector:\n    matchLabels:\n      app: web\n  mtls:\n    mode: DISABLE\n  portLevelMtls:\n    8080:\n      mode: DISABLE", "2026-01-01T00:00:00Z"),
+    );
+    let m = mesh(&yaml);
+    let web = workload(&m, "app/Deployment/web");
+    assert_eq!(web.mtls.mode, MtlsMode::Strict);
+    assert!(web.mtls.ports.is_empty());
+    assert_eq!(web.mtls.decided_by.as_ref().unwrap().name, "default");
+    let ignored = m
+        .policies
+        .iter()
+        .find(|p| p.target.name == "web-off")
+        .unwrap();
+    assert!(ignored.matches_nothing && ignored.reason.contains("ignored by istiod"));
+}
+
+#[test]
+fn injection_follows_the_webhook_selectors_and_inject_required() {
+    // pkg/kube/inject/inject.go injectRequired and the webhooks' selectors in
+    // manifests/charts/istio-control/istio-discovery/templates/mutatingwebhook.yaml.
+    let yaml = format!(
+        "{NS}{}{}{}{}{}{}{}{}",
+        namespace("plain", "{}"),
+        namespace("off", "{istio-injection: disabled}"),
+        namespace("kube-system", "{istio-injection: enabled}"),
+        deploy_full(
+            "app",
+            "host",
+            "{app: host}",
+            "{}",
+            "      hostNetwork: true\n"
+        ),
+        deploy_full(
+            "plain",
+            "by-annotation",
+            "{app: a}",
+            "{sidecar.istio.io/inject: \"true\"}",
+            ""
+        ),
+        deploy_full(
+            "plain",
+            "by-label",
+            "{app: b, sidecar.istio.io/inject: \"true\"}",
+            "{}",
+            ""
+        ),
+        deploy_full(
+            "off",
+            "label-in-disabled-ns",
+            "{app: c, sidecar.istio.io/inject: \"true\"}",
+            "{}",
+            ""
+        ),
+        deploy_full("kube-system", "dns", "{app: dns}", "{}", ""),
+    ) + &format!(
+        "{}{}",
+        // The label beats the annotation.
+        deploy_full(
+            "app",
+            "label-wins",
+            "{app: d, sidecar.istio.io/inject: \"false\"}",
+            "{sidecar.istio.io/inject: \"true\"}",
+            ""
+        ),
+        deploy_full(
+            "app",
+            "odd-value",
+            "{app: e, sidecar.istio.io/inject: \"yes\"}",
+            "{}",
+            ""
+        ),
+    );
+    let m = mesh(&yaml);
+    let plane = |id: &str| workload(&m, id).enrollment.dataplane;
+    assert_eq!(plane("app/Deployment/host"), Dataplane::None);
+    assert!(workload(&m, "app/Deployment/host")
+        .enrollment
+        .reason
+        .starts_with("hostNetwork: true"));
+    assert_eq!(
+        plane("plain/Deployment/by-annotation"),
+        Dataplane::None,
+        "the webhook selects by label only"
+    );
+    assert_eq!(plane("plain/Deployment/by-label"), Dataplane::Sidecar);
+    assert_eq!(
+        plane("off/Deployment/label-in-disabled-ns"),
+        Dataplane::None
+    );
+    assert_eq!(plane("kube-system/Deployment/dns"), Dataplane::None);
+    assert_eq!(plane("app/Deployment/label-wins"), Dataplane::None);
+    // Values other than true/false fall back to the namespace default.
+    assert_eq!(plane("app/Deployment/odd-value"), Dataplane::Sidecar);
+}
+
+#[test]
+fn the_injector_policy_and_selectors_decide_after_the_webhook() {
+    let injector = |config: &str| {
+        format!("apiVersion: v1\nkind: ConfigMap\nmetadata:\n  name: istio-sidecar-injector\n  namespace: istio-system\ndata:\n  config: |\n{config}\n---\n")
+    };
+    let workloads = format!(
+        "{NS}{}{}{}",
+        deploy("app", "plain", "{app: plain}"),
+        deploy("app", "batch", "{app: batch, kind: job}"),
+        deploy_full(
+            "app",
+            "asks",
+            "{app: asks, sidecar.istio.io/inject: \"true\"}",
+            "{}",
+            ""
+        ),
+    );
+    let disabled = mesh(&format!(
+        "{workloads}{}",
+        injector("    policy: disabled\n    alwaysInjectSelector:\n    - matchLabels: {kind: job}")
+    ));
+    let plane = |m: &MeshModel, id: &str| workload(m, id).enrollment.dataplane;
+    assert_eq!(plane(&disabled, "app/Deployment/plain"), Dataplane::None);
+    assert_eq!(plane(&disabled, "app/Deployment/batch"), Dataplane::Sidecar);
+    assert_eq!(plane(&disabled, "app/Deployment/asks"), Dataplane::Sidecar);
+    let never = mesh(&format!(
+        "{workloads}{}",
+        injector("    policy: enabled\n    neverInjectSelector:\n    - matchLabels: {kind: job}")
+    ));
+    assert_eq!(plane(&never, "app/Deployment/plain"), Dataplane::Sidecar);
+    assert_eq!(plane(&never, "app/Deployment/batch"), Dataplane::None);
+    // An explicit label beats neverInjectSelector.
+    assert_eq!(plane(&never, "app/Deployment/asks"), Dataplane::Sidecar);
+}
+
+#[test]
+fn ambient_opt_outs_and_uncaptured_ports() {
+    let yaml = format!(
+        "{NS}{}{}{}{}{}",
+        namespace("amb", "{istio.io/dataplane-mode: ambient}"),
+        deploy_full(
+            "amb",
+            "out",
+            "{app: out, istio.io/dataplane-mode: none}",
+            "{}",
+            ""
+        ),
+        deploy_full(
+            "amb",
+            "bypass",
+            "{app: bypass}",
+            "{ambient.istio.io/bypass-inbound-capture: \"true\"}",
+            ""
+        ),
+        deploy_full(
+            "app",
+            "include",
+            "{app: inc}",
+            "{traffic.sidecar.istio.io/includeInboundPorts: \"8080\"}",
+            ""
+        ),
+        pa(
+            "istio-system",
+            "default",
+            "  mtls:\n    mode: STRICT",
+            "2026-01-01T00:00:00Z"
+        ),
+    );
+    let m = mesh(&yaml);
+    assert_eq!(
+        workload(&m, "amb/Deployment/out").enrollment.dataplane,
+        Dataplane::None
+    );
+    let bypass = workload(&m, "amb/Deployment/bypass");
+    assert_eq!(bypass.enrollment.dataplane, Dataplane::Ambient);
+    let off: Vec<(u32, MtlsMode)> = bypass.mtls.ports.iter().map(|p| (p.port, p.mode)).collect();
+    assert_eq!(
+        off,
+        vec![(8080, MtlsMode::Disable), (9090, MtlsMode::Disable)]
+    );
+    // includeInboundPorts leaves 9090 out: plaintext there despite the mesh-wide STRICT.
+    let inc = workload(&m, "app/Deployment/include");
+    assert_eq!(inc.mtls.mode, MtlsMode::Strict);
+    let off: Vec<(u32, MtlsMode)> = inc.mtls.ports.iter().map(|p| (p.port, p.mode)).collect();
+    assert_eq!(off, vec![(9090, MtlsMode::Disable)]);
+    assert_eq!(inc.uncaptured_ports.len(), 1);
+}
+
+#[test]
+fn target_refs_attach_through_the_waypoint_a_service_actually_uses() {
+    // pilot/pkg/serviceregistry/ambient/waypoints.go: the Service's own label,
+    // else its namespace's; `none` opts out; the waypoint must exist, carry
+    // service traffic and admit the namespace.
+    let waypoint = |ns: &str, name: &str, labels: &str, from: &str| {
+        format!("apiVersion: gateway.networking.k8s.io/v1\nkind: Gateway\nmetadata:\n  name: {name}\n  namespace: {ns}\n  labels: {labels}\nspec:\n  gatewayClassName: istio-waypoint\n  listeners:\n  - name: mesh\n    port: 15008\n    protocol: HBONE\n    allowedRoutes: {{namespaces: {{from: {from}}}}}\n---\n")
+    };
+    let svc = |ns: &str, name: &str, labels: &str| {
+        format!("apiVersion: v1\nkind: Service\nmetadata:\n  name: {name}\n  namespace: {ns}\n  labels: {labels}\nspec:\n  selector: {{app: {name}}}\n  ports: [{{port: 80, targetPort: 8080}}]\n---\n")
+    };
+    let ap = |ns: &str, name: &str, target: &str| {
+        format!("apiVersion: security.istio.io/v1\nkind: AuthorizationPolicy\nmetadata:\n  name: {name}\n  namespace: {ns}\nspec:\n  targetRefs: [{target}]\n  action: DENY\n  rules: [{{}}]\n---\n")
+    };
+    let yaml = [
+        namespace(
+            "amb",
+            "{istio.io/dataplane-mode: ambient, istio.io/use-waypoint: wp}",
+        ),
+        namespace("other", "{istio.io/dataplane-mode: ambient}"),
+        waypoint("amb", "wp", "{}", "Same"),
+        waypoint("amb", "wl-only", "{istio.io/waypoint-for: workload}", "All"),
+        deploy("amb", "bound", "{app: bound}"),
+        svc("amb", "bound", "{}"),
+        deploy("amb", "optout", "{app: optout}"),
+        svc("amb", "optout", "{istio.io/use-waypoint: none}"),
+        deploy("amb", "wrongtype", "{app: wrongtype}"),
+        svc("amb", "wrongtype", "{istio.io/use-waypoint: wl-only}"),
+        deploy("other", "foreign", "{app: foreign}"),
+        svc(
+            "other",
+            "foreign",
+            "{istio.io/use-waypoint: wp, istio.io/use-waypoint-namespace: amb}",
+        ),
+        // A sidecar workload behind a Service bound to the waypoint.
+        deploy_full(
+            "amb",
+            "sc",
+            "{app: sc, sidecar.istio.io/inject: \"true\"}",
+            "{}",
+            "",
+        ),
+        svc("amb", "sc", "{}"),
+        ap(
+            "amb",
+            "p-bound",
+            "{kind: Service, group: \"\", name: bound}",
+        ),
+        ap(
+            "amb",
+            "p-optout",
+            "{kind: Service, group: \"\", name: optout}",
+        ),
+        ap(
+            "amb",
+            "p-wrongtype",
+            "{kind: Service, group: \"\", name: wrongtype}",
+        ),
+        ap(
+            "other",
+            "p-foreign",
+            "{kind: Service, group: \"\", name: foreign}",
+        ),
+        ap("amb", "p-sc", "{kind: Service, group: \"\", name: sc}"),
+        ap(
+            "amb",
+            "p-gateway",
+            "{kind: Gateway, group: gateway.networking.k8s.io, name: wp}",
+        ),
+        ap(
+            "istio-system",
+            "p-class",
+            "{kind: GatewayClass, group: gateway.networking.k8s.io, name: istio-waypoint}",
+        ),
+        ap(
+            "amb",
+            "p-class-local",
+            "{kind: GatewayClass, group: gateway.networking.k8s.io, name: istio-waypoint}",
+        ),
+    ]
+    .concat();
+    let m = mesh(&yaml);
+    let policy = |name: &str| m.policies.iter().find(|p| p.target.name == name).unwrap();
+    let applies = |name: &str| policy(name).workloads.clone();
+    assert_eq!(applies("p-bound"), vec!["amb/Deployment/bound"]);
+    assert_eq!(policy("p-bound").enforcer, Enforcer::Waypoint);
+    for unenforced in [
+        "p-optout",
+        "p-wrongtype",
+        "p-foreign",
+        "p-sc",
+        "p-class-local",
+    ] {
+        assert!(
+            policy(unenforced).matches_nothing,
+            "{unenforced}: {:?}",
+            policy(unenforced)
+        );
+    }
+    assert!(policy("p-foreign").reason.contains("not bound"));
+    // The sidecar workload's Service is bound, but sidecars ignore targetRefs.
+    assert!(applies("p-sc").is_empty());
+    // A policy on the waypoint itself covers what the waypoint serves.
+    assert_eq!(applies("p-gateway"), vec!["amb/Deployment/bound"]);
+    assert_eq!(applies("p-class"), vec!["amb/Deployment/bound"]);
+    assert_eq!(
+        workload(&m, "amb/Deployment/bound").waypoint.as_deref(),
+        Some("amb/wp")
+    );
+    assert_eq!(workload(&m, "amb/Deployment/optout").waypoint, None);
+}

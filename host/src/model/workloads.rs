@@ -18,6 +18,7 @@ pub struct Raw<'a> {
     pub container_ports: Vec<u32>,
     pub containers: Vec<Container>,
     pub pods: Vec<&'a Object>,
+    pub host_network: bool,
 }
 
 /// A container of a workload's pods: from the template, plus any that only the
@@ -279,13 +280,30 @@ fn raw(o: &Object) -> Raw<'_> {
         container_ports: container_ports(spec),
         containers: containers(spec),
         pods: Vec::new(),
+        host_network: spec
+            .and_then(|s| s.get("hostNetwork"))
+            .and_then(Value::as_bool)
+            .unwrap_or(false),
     }
 }
 
 /// Enrollment of a workload: what its pods show if any were observed, else what
 /// its template and namespace ask for.
-pub fn enrollment(w: &Raw, ns: &Enrollment) -> Enrollment {
-    let intended = enrollment::template(ns, &w.labels, &w.annotations);
+pub fn enrollment(
+    w: &Raw,
+    ns: &Enrollment,
+    ns_labels: Option<&BTreeMap<String, String>>,
+    injector: &enrollment::Injector,
+) -> Enrollment {
+    let intended = enrollment::template(&enrollment::Pod {
+        namespace: &w.namespace,
+        ns_labels,
+        ns,
+        labels: &w.labels,
+        annotations: &w.annotations,
+        host_network: w.host_network,
+        injector,
+    });
     let observed: Vec<Enrollment> = w
         .pods
         .iter()
