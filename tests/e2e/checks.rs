@@ -249,6 +249,17 @@ fn example_meshes_cover_the_rest_of_the_pack() {
         "IST-HYG-001",
         "IST-JWT-001",
         "ZT-EGRESS-001",
+        // wider_attack_surface
+        "IST-AUTHZ-005",
+        "IST-AUTHZ-006",
+        "IST-AUTHZ-007",
+        "IST-CP-002",
+        "IST-EF-001",
+        "IST-EGRESS-004",
+        "IST-GW-008",
+        "IST-GW-009",
+        "IST-TLS-001",
+        "ZT-AUTHZ-009",
     ];
     let all = run(kridik().args(["checks", "--format", "json"]));
     let ids: Vec<String> = serde_json::from_str::<serde_json::Value>(&all.stdout)
@@ -278,4 +289,161 @@ fn the_check_catalogue_in_docs_is_current() {
         "docs/checks.md is stale: run `make docs`"
     );
     assert!(run.stdout.contains("\n## ZT-AUTHZ-008\n"));
+}
+
+/// Issue 12's wider attack surface: EnvoyFilter, TLS strength, Gateway API,
+/// ReferenceGrant, ServiceEntry, JWT rules, rule shapes, CUSTOM fail-open and
+/// control-plane flags, each against its safe look-alike.
+#[test]
+fn wider_attack_surface() {
+    let checks = "IST-EF-001,IST-CP-002,IST-TLS-001,IST-GW-008,IST-GW-009,IST-EGRESS-004,ZT-AUTHN-002,IST-AUTHZ-005,IST-AUTHZ-006,IST-AUTHZ-007,ZT-AUTHZ-005,ZT-AUTHZ-009";
+    let vulnerable = scan_json(&[
+        "-f",
+        &fixture("attack-surface/vulnerable.yaml"),
+        "-i",
+        checks,
+    ]);
+    let report = vulnerable.json();
+    assert_eq!(
+        flagged(&report),
+        triples(&[
+            ("IST-AUTHZ-005", "AuthorizationPolicy", "shop/web-split"),
+            ("IST-AUTHZ-006", "AuthorizationPolicy", "shop/web-by-ip"),
+            (
+                "IST-AUTHZ-007",
+                "AuthorizationPolicy",
+                "istio-system/trust-team-namespaces"
+            ),
+            ("IST-CP-002", "Deployment", "istio-system/istiod"),
+            ("IST-EF-001", "EnvoyFilter", "istio-system/no-rbac"),
+            ("IST-EGRESS-004", "ServiceEntry", "shop/anything"),
+            ("IST-GW-008", "Gateway", "shop/public"),
+            ("IST-GW-009", "ReferenceGrant", "vault/certs-for-all"),
+            ("IST-TLS-001", "ConfigMap", "istio-system/istio"),
+            ("IST-TLS-001", "Gateway", "shop/legacy-tls"),
+            ("ZT-AUTHN-002", "RequestAuthentication", "shop/jwt"),
+            ("ZT-AUTHZ-005", "AuthorizationPolicy", "shop/web-ext"),
+            ("ZT-AUTHZ-009", "AuthorizationPolicy", "shop/no-guests"),
+        ])
+    );
+    let finding = |id: &str| {
+        report["findings"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .find(|f| f["check_id"] == id)
+            .unwrap()
+            .clone()
+    };
+    // Mesh-wide removal of the RBAC filter is raised to critical.
+    assert_eq!(finding("IST-EF-001")["severity"], "critical");
+    // The HTTP listener serves the route the HTTPS listener serves.
+    let gw = finding("IST-GW-008")["message"]
+        .as_str()
+        .unwrap()
+        .to_string();
+    assert!(
+        gw.contains("HTTP listener http serves HTTPRoute shop/storefront"),
+        "{gw}"
+    );
+    assert!(
+        gw.contains("from is All") && gw.contains("listeners[2] (any) has no hostname"),
+        "{gw}"
+    );
+    let cp = finding("IST-CP-002")["message"]
+        .as_str()
+        .unwrap()
+        .to_string();
+    assert!(
+        cp.contains("TRUSTED_GATEWAY_CIDR=0.0.0.0/0") && cp.contains("trustDomainAliases"),
+        "{cp}"
+    );
+    // REGISTRY_ONLY makes the wildcard NONE entry an open door: high.
+    assert_eq!(finding("IST-EGRESS-004")["severity"], "high");
+    // Each comes with hardened YAML for the exact object.
+    assert!(finding("ZT-AUTHN-002")["remediation"]["yaml"]
+        .as_str()
+        .unwrap()
+        .contains("name: jwt\n  namespace: shop"));
+
+    let hardened = scan_json(&[
+        "-f",
+        &fixture("attack-surface/hardened.yaml"),
+        "-i",
+        checks,
+        "--fail-on",
+        "info",
+    ]);
+    assert_eq!(hardened.code, 0, "{:?}", flagged(&hardened.json()));
+}
+
+/// Issue 12's model rules seen through the checks: root-namespace selector
+/// PeerAuthentications, targetRefs without a waypoint, ztunnel's L4 translation,
+/// identity fields on a plaintext port, Service vs target ports, auto mTLS off,
+/// uncaptured ports and hostNetwork pods, each beside a look-alike that is safe.
+#[test]
+fn istio_semantics() {
+    let checks = "ZT-POLICY-001,IST-MTLS-001,ZT-AUTHZ-008,ZT-AUTHZ-007,IST-DP-001,IST-MTLS-003,IST-GW-005,ZT-ENROLL-001";
+    let report = scan_json(&[
+        "-f",
+        &fixture("istio-semantics/vulnerable.yaml"),
+        "-i",
+        checks,
+    ])
+    .json();
+    let severity = |check: &str, name: &str| {
+        report["findings"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .find(|f| f["check_id"] == check && f["resource"]["name"] == name)
+            .map(|f| f["severity"].as_str().unwrap().to_string())
+    };
+    assert_eq!(
+        flagged(&report),
+        triples(&[
+            ("IST-DP-001", "Deployment", "pay/ledger"),
+            ("IST-GW-005", "AuthorizationPolicy", "pay/ledger-port-deny"),
+            ("IST-MTLS-003", "DestinationRule", "pay/ledger"),
+            ("ZT-AUTHZ-007", "AuthorizationPolicy", "pay/ledger-no-batch"),
+            ("ZT-AUTHZ-008", "AuthorizationPolicy", "amb/api-deny-admin"),
+            ("ZT-POLICY-001", "AuthorizationPolicy", "pay/deny-debug"),
+            (
+                "ZT-POLICY-001",
+                "AuthorizationPolicy",
+                "pay/ledger-waypoint-deny"
+            ),
+            (
+                "ZT-POLICY-001",
+                "PeerAuthentication",
+                "istio-system/ledger-off"
+            ),
+        ])
+    );
+    // The ignored root-namespace DISABLE never makes IST-MTLS-001 blame it.
+    assert_eq!(severity("IST-MTLS-001", "ledger-off"), None);
+    // A DENY that applies nowhere is a missing block (raised: sensitive namespace);
+    // the ignored PeerAuthentication is hygiene.
+    assert_eq!(
+        severity("ZT-POLICY-001", "deny-debug").as_deref(),
+        Some("high")
+    );
+    assert_eq!(
+        severity("ZT-POLICY-001", "ledger-off").as_deref(),
+        Some("low")
+    );
+    // A DENY left without any ztunnel match blocks nothing: high.
+    assert_eq!(
+        severity("ZT-AUTHZ-008", "api-deny-admin").as_deref(),
+        Some("high")
+    );
+    let hardened = scan_json(&[
+        "-f",
+        &fixture("istio-semantics/hardened.yaml"),
+        "-i",
+        checks,
+        "--fail-on",
+        "info",
+    ]);
+    assert_eq!(hardened.code, 0, "{:?}", flagged(&hardened.json()));
 }

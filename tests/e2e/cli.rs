@@ -55,6 +55,7 @@ fn insecure_example_flags_exactly_the_planted_defects() {
         ("IST-MTLS-003", "DestinationRule", "shop/cart"),
         ("IST-PROTO-001", "Service", "legacy/report-batch"),
         ("ZT-AUTHN-001", "Deployment", "istio-system/istiod"),
+        ("ZT-AUTHN-002", "RequestAuthentication", "shop/frontend-jwt"),
         ("ZT-AUTHZ-001", "Namespace", "/payments"),
         ("ZT-AUTHZ-001", "Namespace", "/shop"),
         ("ZT-AUTHZ-003", "RequestAuthentication", "shop/frontend-jwt"),
@@ -115,7 +116,7 @@ fn insecure_example_flags_exactly_the_planted_defects() {
         .unwrap()
         .contains("port 5432 of payments/StatefulSet/ledger to DISABLE"));
     assert_eq!(report["schema_version"], "1.1");
-    assert_eq!(report["summary"]["findings"], 31);
+    assert_eq!(report["summary"]["findings"], 32);
     assert_eq!(report["summary"]["workloads"], 8);
 }
 

@@ -460,6 +460,7 @@ fn narrowed_yaml(o: &Object, spec: &Spec) -> String {
         )
 }
 
+mod shape;
 mod zero_trust;
 
 kridik_sdk::export_checks!(
@@ -510,5 +511,21 @@ kridik_sdk::export_checks!(
     Check {
         info: zero_trust::waypoint_info,
         run: zero_trust::run_waypoint
+    },
+    Check {
+        info: zero_trust::token_deny_info,
+        run: zero_trust::run_token_deny
+    },
+    Check {
+        info: shape::split_info,
+        run: shape::run_split
+    },
+    Check {
+        info: shape::ip_only_info,
+        run: shape::run_ip_only
+    },
+    Check {
+        info: shape::root_grant_info,
+        run: shape::run_root_grant
     },
 );

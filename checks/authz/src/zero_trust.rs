@@ -381,7 +381,7 @@ pub fn run_tcp_deny(ctx: &Ctx) -> CheckResult {
 pub fn custom_info() -> CheckInfo {
     kridik_sdk::info(
         "ZT-AUTHZ-005",
-        "CUSTOM authorization names a provider meshConfig does not define",
+        "CUSTOM authorization names an undefined provider or one that fails open",
         Severity::High,
         "authorization",
         &[AP_KIND],
@@ -390,8 +390,10 @@ pub fn custom_info() -> CheckInfo {
         "An AuthorizationPolicy with `action: CUSTOM` delegates to `provider.name`, which \
          must be one of `meshConfig.extensionProviders`. With an unknown provider the \
          external authorization the policy promises does not run as intended (Istio \
-         rejects the policy or denies the requests). High: an authorization layer is \
-         missing or the workload is down.",
+         rejects the policy or denies the requests): high, an authorization layer is \
+         missing or the workload is down. A provider with `failOpen: true` \
+         (`envoyExtAuthzHttp`/`envoyExtAuthzGrpc`) lets every request through while the \
+         authorizer is down or slow, which an attacker can provoke: medium.",
     )
 }
 
@@ -419,6 +421,7 @@ pub fn run_custom(ctx: &Ctx) -> CheckResult {
             .and_then(Value::as_str)
             .unwrap_or("");
         if known.contains(&name) {
+            findings.extend(fail_open(ctx, &mesh, o, name));
             continue;
         }
         let confidence = if mesh.source.is_some() {
@@ -448,6 +451,41 @@ pub fn run_custom(ctx: &Ctx) -> CheckResult {
         );
     }
     Ok(findings)
+}
+
+/// A CUSTOM policy whose provider lets requests through when the authorizer fails.
+fn fail_open(ctx: &Ctx, mesh: &MeshConfig, o: &Object, name: &str) -> Option<kridik_sdk::Finding> {
+    let config: Value = serde_json::from_str(&mesh.json).unwrap_or_default();
+    let provider = config
+        .get("extensionProviders")
+        .and_then(Value::as_array)?
+        .iter()
+        .find(|p| p.get("name").and_then(Value::as_str) == Some(name))?;
+    let kind = ["envoyExtAuthzHttp", "envoyExtAuthzGrpc"]
+        .into_iter()
+        .find(|k| {
+            provider
+                .pointer(&format!("/{k}/failOpen"))
+                .and_then(Value::as_bool)
+                == Some(true)
+        })?;
+    Some(
+        ctx.finding(Severity::Medium, &o.target, "CUSTOM provider fails open")
+            .confidence(ctx.observed())
+            .message(format!(
+                "{} delegates to provider {name:?}, whose {kind}.failOpen is true: while the authorizer is unreachable or times out, every request is allowed.",
+                o.target.display()
+            ))
+            .evidence(ctx.observed(), mesh.source.as_ref(), &format!("meshConfig.extensionProviders[{name}].{kind}.failOpen: true"))
+            .evidence(ctx.observed(), Some(&o.target), "action: CUSTOM")
+            .remediation(
+                "Fail closed: remove failOpen (the default is false) and run the authorizer with enough replicas.",
+                Some(format!(
+                    "meshConfig:\n  extensionProviders:\n  - name: {name}\n    {kind}:\n      # keep service and port\n      failOpen: false\n"
+                )),
+            )
+            .reference("https://istio.io/latest/docs/reference/config/istio.mesh.v1alpha1/#MeshConfig-ExtensionProvider-EnvoyExternalAuthorizationHttpProvider"),
+    )
 }
 
 pub fn dry_run_info() -> CheckInfo {
@@ -912,6 +950,99 @@ pub fn run_waypoint(ctx: &Ctx) -> CheckResult {
             );
         }
         findings.push(f);
+    }
+    Ok(findings)
+}
+
+pub fn token_deny_info() -> CheckInfo {
+    kridik_sdk::info(
+        "ZT-AUTHZ-009",
+        "DENY on JWT claims is bypassed by requests without a token",
+        Severity::Medium,
+        "authorization",
+        &[AP_KIND],
+    )
+    .description(
+        "`requestPrincipals` and the `request.auth.*` conditions describe a validated JWT. A \
+         request with no token has none of them, so a DENY rule that matches positive values \
+         (`requestPrincipals: [\"evil-issuer/*\"]`, `request.auth.claims[groups]: [\"guest\"]`) \
+         never matches it: sending no token at all bypasses the DENY, unless another policy \
+         on the same workloads requires a token (a DENY with `notRequestPrincipals: [\"*\"]`). \
+         Medium; one step higher when a selected workload is sensitive or reachable from \
+         outside the mesh.",
+    )
+}
+
+/// A DENY rule that refuses every request without a token.
+fn requires_token(rule: &BTreeMap<String, Value>) -> bool {
+    rule.get("from")
+        .and_then(Value::as_array)
+        .into_iter()
+        .flatten()
+        .any(|f| {
+            f.pointer("/source/notRequestPrincipals")
+                .and_then(Value::as_array)
+                .is_some_and(|a| a.iter().any(|v| v.as_str() == Some("*")))
+        })
+        && rule.get("to").is_none()
+        && rule.get("when").is_none()
+}
+
+pub fn run_token_deny(ctx: &Ctx) -> CheckResult {
+    let aps = match policies(ctx, "Token-dependent DENY rules") {
+        Ok(p) => p,
+        Err(unknown) => return Ok(vec![*unknown]),
+    };
+    let deny = |p: &Policy| p.spec.action.as_deref() == Some("DENY");
+    // Workloads on which some enforced DENY refuses token-less requests.
+    let guarded: std::collections::BTreeSet<String> = aps
+        .iter()
+        .filter(|(o, p)| deny(p) && enforced(o))
+        .filter(|(_, p)| p.spec.rules.iter().flatten().any(requires_token))
+        .flat_map(|(o, _)| ctx.selected(&o.target).into_iter().map(|w| w.id.clone()))
+        .collect();
+    let mut findings = Vec::new();
+    for (o, p) in aps.iter().filter(|(o, p)| deny(p) && enforced(o)) {
+        let rules = p.spec.rules.clone().unwrap_or_default();
+        let mut on_token: Vec<String> = fields_in(&rules, "from", "source", &["requestPrincipals"])
+            .into_iter()
+            .map(|(_, f)| f)
+            .collect();
+        on_token.extend(
+            conditions(&rules)
+                .filter(|(_, _, k, c)| k.starts_with("request.auth.") && c.get("values").is_some())
+                .map(|(i, j, k, _)| format!("rules[{i}].when[{j}] {k}")),
+        );
+        if on_token.is_empty() {
+            continue;
+        }
+        let open: Vec<&Workload> = ctx
+            .selected(&o.target)
+            .into_iter()
+            .filter(|w| !guarded.contains(&w.id))
+            .collect();
+        if open.is_empty() {
+            continue;
+        }
+        let f = ctx
+            .finding(Severity::Medium, &o.target, "DENY on JWT claims is bypassed by requests without a token")
+            .confidence(ctx.observed())
+            .message(format!(
+                "{} denies on {} but nothing requires a token on {}: a request without any token matches no JWT condition and is not denied.",
+                o.target.display(),
+                on_token.join(", "),
+                open.iter().take(5).map(|w| w.id.as_str()).collect::<Vec<_>>().join(", ")
+            ))
+            .evidence(ctx.observed(), Some(&o.target), &on_token.join(", "))
+            .remediation(
+                "Require a token first, then deny on its claims (or turn the rule into an ALLOW on the accepted claims).",
+                Some(format!(
+                    "apiVersion: security.istio.io/v1\nkind: AuthorizationPolicy\nmetadata:\n  name: require-jwt\n  namespace: {}\nspec:\n  # same selector as {}\n  action: DENY\n  rules:\n  - from:\n    - source:\n        notRequestPrincipals: [\"*\"]\n",
+                    o.target.namespace, o.target.name
+                )),
+            )
+            .reference("https://istio.io/latest/docs/tasks/security/authentication/authn-policy/#require-a-valid-token");
+        findings.push(f.raised(ctx.observed(), ctx.blast_radius(open)));
     }
     Ok(findings)
 }

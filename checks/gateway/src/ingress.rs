@@ -86,7 +86,7 @@ fn wrong_port(
         for (svc_port, target) in services.get(&key).into_iter().flatten() {
             if *svc_port == port && *target != port {
                 return Some(format!(
-                    "Service {} maps port {port} to target port {target}",
+                    "{} maps port {port} to target port {target}",
                     s.display()
                 ));
             }

@@ -1,8 +1,10 @@
 //! Ingress checks: what gateways expose and who may create them.
 
 mod exposure;
+mod gateway_api;
 mod ingress;
 mod servers;
+mod tls;
 
 use kridik_sdk::Check;
 
@@ -34,5 +36,17 @@ kridik_sdk::export_checks!(
     Check {
         info: ingress::connections_info,
         run: ingress::run_connections
+    },
+    Check {
+        info: tls::info,
+        run: tls::run
+    },
+    Check {
+        info: gateway_api::listeners_info,
+        run: gateway_api::run_listeners
+    },
+    Check {
+        info: gateway_api::grants_info,
+        run: gateway_api::run_grants
     },
 );

@@ -235,3 +235,171 @@ pub fn run_cni(ctx: &Ctx) -> CheckResult {
     }
     Ok(vec![f])
 }
+
+pub fn weakened_info() -> CheckInfo {
+    kridik_sdk::info(
+        "IST-CP-002",
+        "Control plane or injector settings that weaken identity and authentication",
+        Severity::High,
+        "control-plane",
+        &[],
+    )
+    .description(
+        "istiod settings (container env or `values.pilot.env`) that turn off checks the mesh's \
+         identities rest on: `XDS_AUTH=false` (configuration served to unauthenticated \
+         clients), `PILOT_ENABLE_XDS_IDENTITY_CHECK=false` (a proxy may ask for another \
+         workload's configuration), `PILOT_SKIP_VALIDATE_TRUST_DOMAIN=true` (peer \
+         certificates from any trust domain accepted), a `TRUSTED_GATEWAY_CIDR` of /16 or \
+         wider (clients there may assert identities through forwarded certificates) (high); \
+         `CA_TRUSTED_NODE_ACCOUNTS` beyond ztunnel (those accounts may obtain certificates \
+         for any pod on their node), injector `values.global.proxy.privileged: true` (every \
+         sidecar runs privileged) and meshConfig `trustDomainAliases` (policies naming the \
+         mesh's principals also admit the aliased trust domains) (medium).",
+    )
+}
+
+/// An istiod env value, from the running istiod or the installation values.
+fn istiod_env<'a>(
+    ctx: &'a Ctx,
+    install: &'a Value,
+    name: &str,
+) -> Vec<(Option<ObjectRef>, String, String)> {
+    let mut out: Vec<(Option<ObjectRef>, String, String)> = istiods(ctx)
+        .into_iter()
+        .filter_map(|w| env(w, name).map(|v| (Some(w.target.clone()), v.to_string(), w.id.clone())))
+        .collect();
+    if let Some(v) = install.pointer(&format!("/values/pilot/env/{name}")) {
+        let text = v
+            .as_str()
+            .map(str::to_string)
+            .unwrap_or_else(|| v.to_string());
+        out.push((None, text, "values.pilot.env".into()));
+    }
+    out
+}
+
+/// A CIDR list as wide as /16 or wider.
+fn broad_cidr(list: &str) -> Option<&str> {
+    list.split(',').map(str::trim).find(|c| {
+        c.split_once('/')
+            .and_then(|(ip, bits)| Some((ip.contains(':'), bits.parse::<u8>().ok()?)))
+            .is_some_and(|(v6, bits)| bits <= if v6 { 48 } else { 16 })
+    })
+}
+
+pub fn run_weakened(ctx: &Ctx) -> CheckResult {
+    let (install, install_source) = istio::install(ctx);
+    let mesh = ctx.mesh_config();
+    let mut problems: Vec<(bool, Option<ObjectRef>, String)> = Vec::new();
+    let mut flagged = |name: &str, bad: &dyn Fn(&str) -> Option<(bool, String)>| {
+        for (object, value, where_) in istiod_env(ctx, &install, name) {
+            if let Some((high, why)) = bad(&value) {
+                problems.push((
+                    high,
+                    object.or(install_source.clone()),
+                    format!("{where_}: {name}={value}: {why}"),
+                ));
+            }
+        }
+    };
+    flagged("XDS_AUTH", &|v| {
+        (v == "false").then(|| {
+            (
+                true,
+                "istiod serves configuration without authenticating clients".into(),
+            )
+        })
+    });
+    flagged("PILOT_ENABLE_XDS_IDENTITY_CHECK", &|v| {
+        (v == "false").then(|| {
+            (
+                true,
+                "a proxy may request another workload's configuration".into(),
+            )
+        })
+    });
+    flagged("PILOT_SKIP_VALIDATE_TRUST_DOMAIN", &|v| {
+        (v == "true").then(|| {
+            (
+                true,
+                "peer certificates of any trust domain are accepted".into(),
+            )
+        })
+    });
+    flagged("TRUSTED_GATEWAY_CIDR", &|v| {
+        broad_cidr(v).map(|c| (true, format!("{c} is trusted to forward client identities")))
+    });
+    flagged("CA_TRUSTED_NODE_ACCOUNTS", &|v| {
+        let extra: Vec<&str> = v
+            .split(',')
+            .map(str::trim)
+            .filter(|a| !a.is_empty() && !a.ends_with("/ztunnel"))
+            .collect();
+        (!extra.is_empty()).then(|| {
+            (
+                false,
+                format!(
+                    "{} may obtain certificates for any pod on their node",
+                    extra.join(", ")
+                ),
+            )
+        })
+    });
+    if install
+        .pointer("/values/global/proxy/privileged")
+        .and_then(Value::as_bool)
+        == Some(true)
+    {
+        problems.push((
+            false,
+            install_source.clone(),
+            "values.global.proxy.privileged is true: every injected sidecar runs privileged".into(),
+        ));
+    }
+    let config: Value = serde_json::from_str(&mesh.json).unwrap_or_default();
+    let aliases: Vec<&str> = config
+        .get("trustDomainAliases")
+        .and_then(Value::as_array)
+        .into_iter()
+        .flatten()
+        .filter_map(Value::as_str)
+        .collect();
+    if !aliases.is_empty() {
+        problems.push((
+            false,
+            mesh.source.clone(),
+            format!(
+                "meshConfig.trustDomainAliases {aliases:?}: principals of these trust domains match policies written for {}",
+                mesh.trust_domain
+            ),
+        ));
+    }
+    let Some(object) = problems
+        .iter()
+        .find_map(|(_, o, _)| o.clone())
+        .or_else(|| (!problems.is_empty()).then(|| ObjectRef::namespace(&mesh.root_namespace)))
+    else {
+        return Ok(vec![]);
+    };
+    let high = problems.iter().any(|(h, _, _)| *h);
+    let mut f = ctx
+        .finding(
+            if high { Severity::High } else { Severity::Medium },
+            &object,
+            "Control plane settings weaken identity and authentication",
+        )
+        .confidence(ctx.observed())
+        .message(format!(
+            "{}.",
+            problems.iter().map(|(_, _, p)| p.as_str()).collect::<Vec<_>>().join("; ")
+        ))
+        .remediation(
+            "Remove these overrides so istiod runs with its secure defaults.",
+            Some("# IstioOperator / Helm values\nspec:\n  values:\n    global:\n      proxy:\n        privileged: false\n    pilot:\n      env: {}  # no XDS_AUTH, PILOT_ENABLE_XDS_IDENTITY_CHECK, PILOT_SKIP_VALIDATE_TRUST_DOMAIN, TRUSTED_GATEWAY_CIDR overrides\n  meshConfig:\n    trustDomainAliases: []  # only during a trust domain migration\n".into()),
+        )
+        .reference("https://istio.io/latest/docs/reference/commands/pilot-discovery/#envvars");
+    for (_, o, p) in &problems {
+        f = f.evidence(ctx.observed(), o.as_ref(), p);
+    }
+    Ok(vec![f])
+}

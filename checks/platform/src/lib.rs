@@ -2,6 +2,7 @@
 
 mod control_plane;
 mod data_plane;
+mod envoy_filter;
 mod hygiene;
 mod istio;
 
@@ -39,5 +40,13 @@ kridik_sdk::export_checks!(
     Check {
         info: hygiene::version_info,
         run: hygiene::run_version
+    },
+    Check {
+        info: control_plane::weakened_info,
+        run: control_plane::run_weakened
+    },
+    Check {
+        info: envoy_filter::info,
+        run: envoy_filter::run
     },
 );

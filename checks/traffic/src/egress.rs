@@ -53,10 +53,11 @@ pub fn open_sidecar_info() -> CheckInfo {
         &[SIDECAR],
     )
     .description(
-        "A Sidecar resource whose egress hosts include `*/*` (or that lists no egress, \
-         which means the same) lets workloads in a namespace labelled sensitive reach every \
-         service in the mesh. Zero Trust scopes egress to the namespaces and hosts the \
-         workloads call.",
+        "A Sidecar resource whose egress hosts admit every namespace with a host wildcard \
+         (`*/*`, or any `*/*.suffix` such as `*/*.svc.cluster.local` or `*/*.com`: every \
+         host of a domain in every namespace), or that lists no egress (the same as `*/*`), \
+         lets workloads in a namespace labelled sensitive reach every service in the mesh. \
+         Zero Trust scopes egress to the namespaces and hosts the workloads call.",
     )
 }
 
@@ -352,6 +353,13 @@ fn partial_control(
         .reference("https://istio.io/latest/docs/ops/best-practices/security/#understand-traffic-capture-limitations")]
 }
 
+/// A Sidecar egress host (`namespace/dnsName`) that admits every namespace and
+/// every host of a domain: `*/*`, `*/*.svc.cluster.local`, `*/*.com`.
+fn open_host(h: &str) -> bool {
+    h.split_once('/')
+        .is_some_and(|(ns, host)| ns == "*" && host.starts_with('*'))
+}
+
 pub fn run_open_sidecar(ctx: &Ctx) -> CheckResult {
     let sidecars = match ctx.parsed::<Sidecar>(SIDECAR, "Sidecar egress scope") {
         Ok(s) => s,
@@ -364,11 +372,12 @@ pub fn run_open_sidecar(ctx: &Ctx) -> CheckResult {
         };
         let open = match &sc.spec.egress {
             None => Some("spec.egress is not set (all hosts)".to_string()),
-            Some(list) => list
-                .iter()
-                .enumerate()
-                .find(|(_, e)| e.hosts.iter().any(|h| h == "*/*"))
-                .map(|(i, _)| format!("spec.egress[{i}].hosts contains */*")),
+            Some(list) => list.iter().enumerate().find_map(|(i, e)| {
+                e.hosts
+                    .iter()
+                    .find(|h| open_host(h))
+                    .map(|h| format!("spec.egress[{i}].hosts contains {h}"))
+            }),
         };
         let Some(detail) = open else { continue };
         findings.push(
@@ -389,6 +398,98 @@ pub fn run_open_sidecar(ctx: &Ctx) -> CheckResult {
                 )
                 .reference("https://istio.io/latest/docs/reference/config/networking/sidecar/"),
         );
+    }
+    Ok(findings)
+}
+
+pub fn wildcard_entry_info() -> CheckInfo {
+    kridik_sdk::info(
+        "IST-EGRESS-004",
+        "ServiceEntry opens wildcard hosts or exports a sensitive host to every namespace",
+        Severity::High,
+        "egress",
+        &[SERVICE_ENTRY],
+    )
+    .description(
+        "A ServiceEntry with a wildcard host (`*`, `*.com`, `*.example.com`) and `resolution: \
+         NONE` forwards to whatever address the client asked for: it is an open door past \
+         REGISTRY_ONLY (high when the mesh is REGISTRY_ONLY, since it undoes it; low under \
+         ALLOW_ANY, where everything is open already and IST-EGRESS-003 reports that). A \
+         ServiceEntry in a \
+         namespace labelled sensitive without `exportTo` (the default is every namespace) or \
+         with `exportTo: [\"*\"]` makes its host routable from the whole mesh (medium).",
+    )
+}
+
+#[derive(Deserialize, Default)]
+#[serde(default, rename_all = "camelCase")]
+struct OpenEntrySpec {
+    hosts: Vec<String>,
+    resolution: Option<String>,
+    export_to: Option<Vec<String>>,
+}
+
+#[derive(Deserialize, Default)]
+#[serde(default)]
+struct OpenEntry {
+    spec: OpenEntrySpec,
+}
+
+pub fn run_wildcard_entry(ctx: &Ctx) -> CheckResult {
+    let entries = match ctx.parsed::<OpenEntry>(SERVICE_ENTRY, "ServiceEntry scope") {
+        Ok(e) => e,
+        Err(unknown) => return Ok(vec![*unknown]),
+    };
+    let registry_only = ctx.mesh_config().outbound_traffic_policy == "REGISTRY_ONLY";
+    let mut findings = Vec::new();
+    for (o, e) in &entries {
+        let mut problems: Vec<(Severity, String)> = Vec::new();
+        let wild: Vec<&String> = e.spec.hosts.iter().filter(|h| h.starts_with('*')).collect();
+        if !wild.is_empty() && e.spec.resolution.as_deref().unwrap_or("NONE") == "NONE" {
+            problems.push((
+                if registry_only { Severity::High } else { Severity::Low },
+                format!(
+                    "hosts {wild:?} with resolution NONE: traffic to any matching name goes to the address the client chose{}",
+                    if registry_only { ", undoing REGISTRY_ONLY" } else { "" }
+                ),
+            ));
+        }
+        let exported = e
+            .spec
+            .export_to
+            .as_ref()
+            .is_none_or(|x| x.iter().any(|n| n == "*"));
+        if let (true, Some(why)) = (exported, ctx.sensitivity(&o.target.namespace)) {
+            problems.push((
+                Severity::Medium,
+                format!(
+                    "{why}, and exportTo {} makes {:?} routable from every namespace",
+                    if e.spec.export_to.is_none() {
+                        "is not set"
+                    } else {
+                        "has *"
+                    },
+                    e.spec.hosts
+                ),
+            ));
+        }
+        let Some(f) = ctx.problems(
+            &o.target,
+            "ServiceEntry opens wildcard hosts or exports a sensitive host",
+            &problems,
+        ) else {
+            continue;
+        };
+        let f = f
+            .remediation(
+                "Name each external host exactly, resolve it with DNS, and export it only to the namespaces that call it.",
+                Some(
+                    yaml::header("networking.istio.io/v1", "ServiceEntry", &o.target.namespace, &o.target.name)
+                        + "spec:\n  hosts: [\"api.partner.example.com\"]  # exact names\n  location: MESH_EXTERNAL\n  resolution: DNS\n  exportTo: [\".\"]\n  ports:\n  - {number: 443, name: tls, protocol: TLS}\n",
+                ),
+            )
+            .reference("https://istio.io/latest/docs/reference/config/networking/service-entry/");
+        findings.push(f);
     }
     Ok(findings)
 }

@@ -33,4 +33,8 @@ kridik_sdk::export_checks!(
         info: protocol::info,
         run: protocol::run
     },
+    Check {
+        info: egress::wildcard_entry_info,
+        run: egress::run_wildcard_entry
+    },
 );

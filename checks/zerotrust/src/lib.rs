@@ -24,7 +24,9 @@ fn unmatched_info() -> CheckInfo {
          (sidecars never enforce those). Severity follows what is missing: an ALLOW that \
          selects nothing is hygiene (low), but a DENY or CUSTOM that selects nothing leaves \
          the intended block absent (medium, high when its namespace is labelled sensitive \
-         or a workload the selector names is reachable from outside the mesh).",
+         or a workload the selector names is reachable from outside the mesh). A policy in \
+         a namespace with no workloads in the snapshot stays low: nothing there is \
+         unprotected yet, and offline the input may simply be partial.",
     )
 }
 
@@ -99,9 +101,17 @@ fn run_unmatched(ctx: &Ctx) -> CheckResult {
                 })
             })
             .flatten();
-        let blocking = ap
-            .map(action_of)
-            .is_some_and(|a| a == "DENY" || a == "CUSTOM");
+        // Only where the namespace has workloads in the snapshot is a miss a typo
+        // rather than a partial input (or a namespace still empty).
+        let has_workloads = if p.target.namespace == root {
+            !populated.is_empty()
+        } else {
+            populated.contains(p.target.namespace.as_str())
+        };
+        let blocking = has_workloads
+            && ap
+                .map(action_of)
+                .is_some_and(|a| a == "DENY" || a == "CUSTOM");
         let severity = if blocking {
             Severity::Medium
         } else {
@@ -395,6 +405,82 @@ fn run_jwks(ctx: &Ctx) -> CheckResult {
     Ok(findings)
 }
 
+fn jwt_rules_info() -> CheckInfo {
+    kridik_sdk::info(
+        "ZT-AUTHN-002",
+        "RequestAuthentication fetches keys over plain HTTP or accepts tokens for any audience",
+        Severity::High,
+        "authentication",
+        &[REQUEST_AUTHENTICATION],
+    )
+    .description(
+        "A `jwtRules` entry whose `jwksUri` is `http://` fetches the signing keys in the \
+         clear: whoever can tamper with that path substitutes keys and mints accepted tokens \
+         (high). An entry without `audiences` accepts a token of the issuer minted for any \
+         other application, so a token leaked by or phished for one service opens this one \
+         (medium).",
+    )
+}
+
+fn run_jwt_rules(ctx: &Ctx) -> CheckResult {
+    let ras = match ctx.parsed::<Value>(REQUEST_AUTHENTICATION, "JWT rules") {
+        Ok(r) => r,
+        Err(unknown) => return Ok(vec![*unknown]),
+    };
+    let mut findings = Vec::new();
+    for (o, v) in &ras {
+        let mut problems: Vec<(Severity, String)> = Vec::new();
+        for (i, rule) in v
+            .pointer("/spec/jwtRules")
+            .and_then(Value::as_array)
+            .into_iter()
+            .flatten()
+            .enumerate()
+        {
+            let issuer = rule
+                .get("issuer")
+                .and_then(Value::as_str)
+                .unwrap_or_default();
+            if let Some(uri) = rule.get("jwksUri").and_then(Value::as_str) {
+                if uri.to_ascii_lowercase().starts_with("http://") {
+                    problems.push((
+                        Severity::High,
+                        format!("spec.jwtRules[{i}] ({issuer}) jwksUri {uri} is plain HTTP"),
+                    ));
+                }
+            }
+            if rule
+                .get("audiences")
+                .and_then(Value::as_array)
+                .is_none_or(|a| a.is_empty())
+            {
+                problems.push((
+                    Severity::Medium,
+                    format!("spec.jwtRules[{i}] ({issuer}) has no audiences: tokens minted for any application are accepted"),
+                ));
+            }
+        }
+        let Some(f) = ctx.problems(
+            &o.target,
+            "RequestAuthentication accepts tokens it should not",
+            &problems,
+        ) else {
+            continue;
+        };
+        let f = f
+            .remediation(
+                "Fetch keys over https and pin the audiences this service accepts.",
+                Some(
+                    kridik_sdk::yaml::header("security.istio.io/v1", "RequestAuthentication", &o.target.namespace, &o.target.name)
+                        + "spec:\n  # keep selector or targetRefs\n  jwtRules:\n  - issuer: https://issuer.example.com\n    jwksUri: https://issuer.example.com/.well-known/jwks.json\n    audiences: [\"this-service\"]\n",
+                ),
+            )
+            .reference("https://istio.io/latest/docs/reference/config/security/jwt/");
+        findings.push(f);
+    }
+    Ok(findings)
+}
+
 kridik_sdk::export_checks!(
     Check {
         info: unmatched_info,
@@ -411,5 +497,9 @@ kridik_sdk::export_checks!(
     Check {
         info: jwks_info,
         run: run_jwks
+    },
+    Check {
+        info: jwt_rules_info,
+        run: run_jwt_rules
     },
 );

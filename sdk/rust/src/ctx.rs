@@ -34,9 +34,14 @@ impl Ctx {
         &self.check_id
     }
 
-    /// Objects of a declared kind, or why they are not available.
+    /// Objects of a declared kind, or why they are not available. A kind the
+    /// cluster does not serve (its CRD is not installed) has no objects: that
+    /// is proof of absence, not a gap.
     pub fn objects(&self, kind: &str) -> Result<Vec<Object>, Unavailable> {
-        snapshot::objects(kind)
+        match snapshot::objects(kind) {
+            Err(u) if u.reason == crate::UnavailableReason::NotInstalled => Ok(Vec::new()),
+            other => other,
+        }
     }
 
     pub fn source(&self) -> SourceKind {
@@ -148,6 +153,27 @@ impl Ctx {
                     .collect()
             })
             .unwrap_or_default()
+    }
+
+    /// One finding about `object` for several problems: the worst severity, the
+    /// problems as the message and one evidence each; None when there are none.
+    pub fn problems(
+        &self,
+        object: &ObjectRef,
+        title: &str,
+        problems: &[(Severity, String)],
+    ) -> Option<Finding> {
+        let severity = problems.iter().map(|(s, _)| *s).max()?;
+        let listed: Vec<&str> = problems.iter().map(|(_, p)| p.as_str()).collect();
+        let finding = self
+            .finding(severity, object, title)
+            .confidence(self.observed())
+            .message(format!("{}: {}.", object.display(), listed.join("; ")));
+        Some(
+            listed
+                .iter()
+                .fold(finding, |f, p| f.evidence(self.observed(), Some(object), p)),
+        )
     }
 
     /// Starts a finding of this check about `object`.

@@ -1,0 +1,331 @@
+//! ALLOW rules whose shape grants more than the author meant: a `to` without a
+//! `from` beside rules that name callers, addresses taken for identities, and
+//! root-namespace grants to whole namespaces.
+
+use crate::{enforced, header_yaml, Policy, AP_DOCS, AP_KIND};
+use kridik_sdk::prelude::*;
+use serde_json::Value;
+use std::collections::BTreeMap;
+
+pub fn split_info() -> CheckInfo {
+    kridik_sdk::info(
+        "IST-AUTHZ-005",
+        "ALLOW rule without `from` beside rules that name callers",
+        Severity::Medium,
+        "authorization",
+        &[AP_KIND],
+    )
+    .description(
+        "Rules of an AuthorizationPolicy are alternatives (OR); within a rule `from`, `to` \
+         and `when` must all match (AND). `rules: [{from: ...}, {to: ...}]` (or a rule with \
+         `to` but no `from` beside rules that name their callers) is usually an AND written \
+         as an OR: the rule without `from` opens its operations to every caller, including \
+         callers without any identity. Medium; one step higher when a selected workload is \
+         sensitive or reachable from outside the mesh.",
+    )
+}
+
+pub fn ip_only_info() -> CheckInfo {
+    kridik_sdk::info(
+        "IST-AUTHZ-006",
+        "ALLOW rule that identifies callers only by IP address",
+        Severity::Medium,
+        "authorization",
+        &[AP_KIND],
+    )
+    .description(
+        "`ipBlocks` matches the connection's source address, which belongs to whatever pod \
+         holds it now (pod IPs are reused, and a node or NAT hides callers); `remoteIpBlocks` \
+         comes from X-Forwarded-For, which clients set unless `numTrustedProxies` is right. \
+         An ALLOW rule whose only caller condition is an address grants access to whoever \
+         has or claims that address, not to a workload identity. Medium; low on ingress \
+         gateways, where external clients have no mesh identity and an address allow-list \
+         is the documented pattern (with `numTrustedProxies` set for `remoteIpBlocks`).",
+    )
+}
+
+pub fn root_grant_info() -> CheckInfo {
+    kridik_sdk::info(
+        "IST-AUTHZ-007",
+        "Root-namespace ALLOW grants whole namespaces access to every workload",
+        Severity::Medium,
+        "authorization",
+        &[AP_KIND],
+    )
+    .description(
+        "An ALLOW policy in the root namespace without a selector applies to every workload \
+         in the mesh. A rule in it that admits callers by namespace (or by a principal \
+         pattern covering a namespace) with no `to` restriction lets every workload of those \
+         namespaces call every workload of the mesh on any port and path, and every other \
+         ALLOW policy is widened by it. Medium; high when a namespace pattern is a wildcard.",
+    )
+}
+
+type Rule = BTreeMap<String, Value>;
+
+fn set(v: &Value, k: &str) -> bool {
+    v.get(k)
+        .and_then(Value::as_array)
+        .is_some_and(|a| !a.is_empty())
+}
+
+fn has(rule: &Rule, k: &str) -> bool {
+    rule.get(k)
+        .and_then(Value::as_array)
+        .is_some_and(|a| !a.is_empty())
+}
+
+/// Sources of a rule's `from` list.
+fn sources(rule: &Rule) -> Vec<&Value> {
+    rule.get("from")
+        .and_then(Value::as_array)
+        .into_iter()
+        .flatten()
+        .filter_map(|f| f.get("source"))
+        .collect()
+}
+
+/// A rule names its callers: a `from`, or a `when` on the caller's identity or token.
+fn names_callers(rule: &Rule) -> bool {
+    has(rule, "from")
+        || rule
+            .get("when")
+            .and_then(Value::as_array)
+            .into_iter()
+            .flatten()
+            .filter_map(|c| c.get("key").and_then(Value::as_str))
+            .any(|k| k.starts_with("source.") || k.starts_with("request.auth."))
+}
+
+fn allow_policies(
+    ctx: &Ctx,
+    what: &str,
+) -> Result<Vec<(Object, Policy)>, Box<kridik_sdk::Finding>> {
+    Ok(ctx
+        .parsed::<Policy>(AP_KIND, what)?
+        .into_iter()
+        .filter(|(o, p)| p.spec.is_allow() && p.spec.provider.is_none() && enforced(o))
+        .collect())
+}
+
+pub fn run_split(ctx: &Ctx) -> CheckResult {
+    let aps = match allow_policies(ctx, "Split ALLOW rules") {
+        Ok(p) => p,
+        Err(unknown) => return Ok(vec![*unknown]),
+    };
+    let mut findings = Vec::new();
+    for (o, p) in &aps {
+        let rules: Vec<Rule> = p.spec.rules.clone().unwrap_or_default();
+        if !rules.iter().any(names_callers) {
+            continue; // caller-blind by design (or IST-AUTHZ-001's allow-all)
+        }
+        let open: Vec<String> = rules
+            .iter()
+            .enumerate()
+            .filter(|(_, r)| !names_callers(r) && (has(r, "to") || has(r, "when")))
+            .map(|(i, _)| {
+                format!("rules[{i}] has no from: its operations are open to every caller")
+            })
+            .collect();
+        if open.is_empty() {
+            continue;
+        }
+        let selected = ctx.selected(&o.target);
+        let mut f = ctx
+            .finding(Severity::Medium, &o.target, "ALLOW rule without `from` beside rules that name callers")
+            .confidence(ctx.observed())
+            .message(format!(
+                "{}: {}, while its other rules restrict callers. Rules are ORed: put `from` and `to` in the same rule.",
+                o.target.display(),
+                open.join("; ")
+            ))
+            .remediation(
+                "Merge each `to` into the rule that names its callers.",
+                Some(
+                    header_yaml(o, &p.spec)
+                        + "  action: ALLOW\n  rules:\n  - from:\n    - source:\n        principals: [\"cluster.local/ns/NS/sa/CALLER\"]\n    to:\n    - operation:\n        methods: [\"GET\"]\n        paths: [\"/api/*\"]\n",
+                ),
+            )
+            .reference(AP_DOCS);
+        for d in &open {
+            f = f.evidence(ctx.observed(), Some(&o.target), d);
+        }
+        findings.push(f.raised(ctx.observed(), ctx.blast_radius(selected)));
+    }
+    Ok(findings)
+}
+
+const IDENTITY: &[&str] = &[
+    "principals",
+    "namespaces",
+    "serviceAccounts",
+    "requestPrincipals",
+    "notPrincipals",
+    "notNamespaces",
+    "notServiceAccounts",
+    "notRequestPrincipals",
+];
+const ADDRESS: &[&str] = &[
+    "ipBlocks",
+    "remoteIpBlocks",
+    "notIpBlocks",
+    "notRemoteIpBlocks",
+];
+
+pub fn run_ip_only(ctx: &Ctx) -> CheckResult {
+    let aps = match allow_policies(ctx, "Address-only ALLOW rules") {
+        Ok(p) => p,
+        Err(unknown) => return Ok(vec![*unknown]),
+    };
+    let mut findings = Vec::new();
+    for (o, p) in &aps {
+        let mut found = Vec::new();
+        for (i, rule) in p.spec.rules.clone().unwrap_or_default().iter().enumerate() {
+            for (j, s) in sources(rule).into_iter().enumerate() {
+                let addr: Vec<&str> = ADDRESS.iter().copied().filter(|k| set(s, k)).collect();
+                if !addr.is_empty() && !IDENTITY.iter().any(|k| set(s, k)) {
+                    found.push(format!(
+                        "rules[{i}].from[{j}] admits callers by {} only",
+                        addr.join(", ")
+                    ));
+                }
+            }
+        }
+        if found.is_empty() {
+            continue;
+        }
+        let severity = if at_ingress(ctx, o, p) {
+            Severity::Low
+        } else {
+            Severity::Medium
+        };
+        let mut f = ctx
+            .finding(severity, &o.target, "ALLOW rule identifies callers only by IP address")
+            .confidence(ctx.observed())
+            .message(format!(
+                "{}: {}. Addresses are not identities: pod IPs are reused and X-Forwarded-For is set by clients.",
+                o.target.display(),
+                found.join("; ")
+            ))
+            .remediation(
+                "Admit callers by workload identity (principals) or by a validated JWT (requestPrincipals); keep addresses only as an extra condition.",
+                Some(
+                    header_yaml(o, &p.spec)
+                        + "  action: ALLOW\n  rules:\n  - from:\n    - source:\n        principals: [\"cluster.local/ns/NS/sa/CALLER\"]\n        ipBlocks: [\"10.0.0.0/16\"]  # optional, in addition\n",
+                ),
+            )
+            .reference(AP_DOCS);
+        for d in &found {
+            f = f.evidence(ctx.observed(), Some(&o.target), d);
+        }
+        findings.push(f);
+    }
+    Ok(findings)
+}
+
+/// The policy is for ingress gateways: every workload it selects is one, or
+/// (nothing selected) its selector names one, e.g. `istio: ingressgateway`.
+fn at_ingress(ctx: &Ctx, o: &Object, p: &Policy) -> bool {
+    let ingress = |k: &str, v: &str| (k == "istio" || k == "app") && v.contains("ingress");
+    let selected = ctx.selected(&o.target);
+    if !selected.is_empty() {
+        return selected.iter().all(|w| {
+            w.label("gateway.networking.k8s.io/gateway-name").is_some()
+                || w.labels.iter().any(|(k, v)| ingress(k, v))
+        });
+    }
+    p.spec
+        .selector
+        .as_ref()
+        .and_then(|s| s.get("matchLabels"))
+        .and_then(Value::as_object)
+        .is_some_and(|m| m.iter().any(|(k, v)| ingress(k, v.as_str().unwrap_or(""))))
+}
+
+pub fn run_root_grant(ctx: &Ctx) -> CheckResult {
+    let aps = match allow_policies(ctx, "Root-namespace grants") {
+        Ok(p) => p,
+        Err(unknown) => return Ok(vec![*unknown]),
+    };
+    let root = ctx.mesh_config().root_namespace;
+    let mut findings = Vec::new();
+    for (o, p) in &aps {
+        let mesh_wide = o.target.namespace == root
+            && p.spec.selector.is_none()
+            && p.spec.target_refs.is_none()
+            && p.spec.target_ref.is_none();
+        if !mesh_wide {
+            continue;
+        }
+        let mut grants = Vec::new();
+        let mut wildcard = false;
+        for (i, rule) in p.spec.rules.clone().unwrap_or_default().iter().enumerate() {
+            if has(rule, "to") || has(rule, "when") {
+                continue;
+            }
+            for s in sources(rule) {
+                let namespaces: Vec<&str> = s
+                    .get("namespaces")
+                    .and_then(Value::as_array)
+                    .into_iter()
+                    .flatten()
+                    .filter_map(Value::as_str)
+                    .collect();
+                // A principal pattern ending in a wildcard covers a namespace (or more).
+                let patterns: Vec<&str> = s
+                    .get("principals")
+                    .and_then(Value::as_array)
+                    .into_iter()
+                    .flatten()
+                    .filter_map(Value::as_str)
+                    .filter(|p| p.ends_with('*'))
+                    .collect();
+                // `ns-*` or `*` namespaces, or principals such as `*` or `td/*`
+                // that are not confined to one namespace (`td/ns/NS/*`).
+                wildcard |= namespaces.iter().any(|n| n.contains('*'))
+                    || patterns
+                        .iter()
+                        .any(|p| !p.contains("/ns/") || p.ends_with("/ns/*"));
+                if !namespaces.is_empty() || !patterns.is_empty() {
+                    grants.push(format!(
+                        "rules[{i}] admits {} with no `to`",
+                        namespaces
+                            .iter()
+                            .map(|n| format!("namespace {n}"))
+                            .chain(patterns.iter().map(|p| format!("principals {p}")))
+                            .collect::<Vec<_>>()
+                            .join(", ")
+                    ));
+                }
+            }
+        }
+        if grants.is_empty() {
+            continue;
+        }
+        let mut f = ctx
+            .finding(
+                if wildcard { Severity::High } else { Severity::Medium },
+                &o.target,
+                "Root-namespace ALLOW grants whole namespaces access to every workload",
+            )
+            .confidence(ctx.observed())
+            .message(format!(
+                "{} is in the root namespace {root} without a selector, so it applies to every workload in the mesh: {}.",
+                o.target.display(),
+                grants.join("; ")
+            ))
+            .remediation(
+                "Keep the root namespace for a default-deny (`spec: {}`); grant each workload its callers in its own namespace.",
+                Some(format!(
+                    "apiVersion: security.istio.io/v1\nkind: AuthorizationPolicy\nmetadata:\n  name: {}\n  namespace: {root}\nspec: {{}}  # mesh-wide default-deny; per-namespace ALLOW policies grant access\n",
+                    o.target.name
+                )),
+            )
+            .reference(AP_DOCS);
+        for g in &grants {
+            f = f.evidence(ctx.observed(), Some(&o.target), g);
+        }
+        findings.push(f);
+    }
+    Ok(findings)
+}
