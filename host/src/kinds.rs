@@ -42,6 +42,8 @@ pub const SERVICE_ENTRY: &str = "networking.istio.io/ServiceEntry";
 pub const VIRTUAL_SERVICE: &str = "networking.istio.io/VirtualService";
 pub const HTTP_ROUTE: &str = "gateway.networking.k8s.io/HTTPRoute";
 pub const GRPC_ROUTE: &str = "gateway.networking.k8s.io/GRPCRoute";
+pub const TLS_ROUTE: &str = "gateway.networking.k8s.io/TLSRoute";
+pub const TCP_ROUTE: &str = "gateway.networking.k8s.io/TCPRoute";
 
 /// Kinds that carry a pod template (or are pods): the workload kinds.
 pub const WORKLOAD_KINDS: &[&str] = &[
@@ -77,6 +79,8 @@ pub const MODEL_KINDS: &[&str] = &[
     VIRTUAL_SERVICE,
     HTTP_ROUTE,
     GRPC_ROUTE,
+    TLS_ROUTE,
+    TCP_ROUTE,
 ];
 
 /// Kinds kridik never reads, whatever a check declares: their data is secret.

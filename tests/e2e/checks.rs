@@ -296,7 +296,7 @@ fn the_check_catalogue_in_docs_is_current() {
 /// control-plane flags, each against its safe look-alike.
 #[test]
 fn wider_attack_surface() {
-    let checks = "IST-EF-001,IST-CP-002,IST-TLS-001,IST-GW-008,IST-GW-009,IST-EGRESS-004,ZT-AUTHN-002,IST-AUTHZ-005,IST-AUTHZ-006,IST-AUTHZ-007,ZT-AUTHZ-005,ZT-AUTHZ-009";
+    let checks = "IST-EF-001,IST-CP-002,IST-TLS-001,IST-GW-008,IST-GW-009,IST-EGRESS-004,ZT-AUTHN-002,IST-AUTHZ-005,IST-AUTHZ-006,IST-AUTHZ-007,ZT-AUTHZ-005,ZT-AUTHZ-009,IST-DP-001";
     let vulnerable = scan_json(&[
         "-f",
         &fixture("attack-surface/vulnerable.yaml"),
@@ -315,6 +315,11 @@ fn wider_attack_surface() {
                 "istio-system/trust-team-namespaces"
             ),
             ("IST-CP-002", "Deployment", "istio-system/istiod"),
+            (
+                "IST-DP-001",
+                "ConfigMap",
+                "istio-system/istio-sidecar-injector"
+            ),
             ("IST-EF-001", "EnvoyFilter", "istio-system/no-rbac"),
             ("IST-EGRESS-004", "ServiceEntry", "shop/anything"),
             ("IST-GW-008", "Gateway", "shop/public"),

@@ -6,6 +6,7 @@ mod assess;
 mod checks;
 mod cli;
 mod corpus;
+mod coverage;
 mod formats;
 mod golden;
 mod hooks;

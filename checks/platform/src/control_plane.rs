@@ -253,8 +253,9 @@ pub fn weakened_info() -> CheckInfo {
          wider (clients there may assert identities through forwarded certificates) (high); \
          `CA_TRUSTED_NODE_ACCOUNTS` beyond ztunnel (those accounts may obtain certificates \
          for any pod on their node), injector `values.global.proxy.privileged: true` (every \
-         sidecar runs privileged) and meshConfig `trustDomainAliases` (policies naming the \
-         mesh's principals also admit the aliased trust domains) (medium).",
+         sidecar runs privileged), meshConfig `trustDomainAliases` (policies naming the \
+         mesh's principals also admit the aliased trust domains) and `caCertificates` \
+         (extra trust anchors for peer certificates) (medium).",
     )
 }
 
@@ -364,6 +365,17 @@ pub fn run_weakened(ctx: &Ctx) -> CheckResult {
         .flatten()
         .filter_map(Value::as_str)
         .collect();
+    if config
+        .get("caCertificates")
+        .and_then(Value::as_array)
+        .is_some_and(|a| !a.is_empty())
+    {
+        problems.push((
+            false,
+            mesh.source.clone(),
+            "meshConfig.caCertificates adds trust anchors: peers with certificates from those roots are accepted".into(),
+        ));
+    }
     if !aliases.is_empty() {
         problems.push((
             false,

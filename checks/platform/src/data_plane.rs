@@ -17,7 +17,9 @@ pub fn bypass_info() -> CheckInfo {
         "`traffic.sidecar.istio.io/excludeInboundPorts`, `excludeOutboundPorts` and \
          `excludeOutboundIPRanges`, an `includeInboundPorts` that leaves a container port out \
          or an `includeOutboundIPRanges` narrower than `*`, `sidecar.istio.io/interceptionMode: \
-         NONE`, and in ambient `ambient.istio.io/bypass-inbound-capture: \"true\"` take \
+         NONE`, in ambient `ambient.istio.io/bypass-inbound-capture: \"true\"`, and the same \
+         settings as injector defaults (`values.global.proxy.excludeInboundPorts`, \
+         `excludeOutboundPorts`, `excludeIPRanges`, `includeIPRanges`, `includeInboundPorts`) take \
          traffic out of the proxy: those connections get no mTLS, no authorization policy \
          and no egress control. Medium: each is a deliberate hole that is easy to widen.",
     )
@@ -32,8 +34,58 @@ const BYPASS: &[&str] = &[
 /// Ports the injector excludes itself (status and health ports).
 const ISTIO_PORTS: &[&str] = &["15020", "15021", "15090"];
 
+/// Injector defaults (`values.global.proxy.*`) that apply the same holes to every
+/// injected pod.
+const GLOBAL_BYPASS: &[(&str, &str)] = &[
+    ("excludeInboundPorts", ""),
+    ("excludeOutboundPorts", ""),
+    ("excludeIPRanges", ""),
+    ("includeIPRanges", "*"),
+    ("includeInboundPorts", "*"),
+];
+
+fn global_bypass(ctx: &Ctx) -> Option<kridik_sdk::Finding> {
+    let (install, source) = crate::istio::install(ctx);
+    let holes: Vec<String> = GLOBAL_BYPASS
+        .iter()
+        .filter_map(|(key, default)| {
+            let v = install
+                .pointer(&format!("/values/global/proxy/{key}"))?
+                .as_str()?;
+            let own: Vec<&str> = v
+                .split(',')
+                .map(str::trim)
+                .filter(|p| !p.is_empty() && !ISTIO_PORTS.contains(p))
+                .collect();
+            (v.trim() != *default && !(default.is_empty() && own.is_empty()))
+                .then(|| format!("values.global.proxy.{key}: {v:?}"))
+        })
+        .collect();
+    if holes.is_empty() {
+        return None;
+    }
+    let object = source.unwrap_or_else(|| ObjectRef::namespace(&ctx.mesh_config().root_namespace));
+    let f = ctx
+        .finding(Severity::Medium, &object, "Injector defaults let traffic bypass every sidecar")
+        .confidence(ctx.observed())
+        .message(format!(
+            "The injector's defaults take traffic out of every injected proxy ({}): those connections get no mTLS, authorization or egress policy anywhere in the mesh.",
+            holes.join("; ")
+        ))
+        .remediation(
+            "Remove the mesh-wide exclusions; exclude per workload, with a reason, where unavoidable.",
+            Some("# IstioOperator / Helm values\nspec:\n  values:\n    global:\n      proxy:\n        includeIPRanges: \"*\"\n        excludeIPRanges: \"\"\n        excludeInboundPorts: \"\"\n        excludeOutboundPorts: \"\"\n".into()),
+        )
+        .reference(&format!("{BEST}#understand-traffic-capture-limitations"));
+    Some(
+        holes
+            .iter()
+            .fold(f, |f, h| f.evidence(ctx.observed(), Some(&object), h)),
+    )
+}
+
 pub fn run_bypass(ctx: &Ctx) -> CheckResult {
-    let mut findings = Vec::new();
+    let mut findings: Vec<kridik_sdk::Finding> = global_bypass(ctx).into_iter().collect();
     for w in ctx.workloads() {
         let mut holes = Vec::new();
         for key in BYPASS {

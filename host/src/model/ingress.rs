@@ -86,9 +86,14 @@ pub fn build(snapshot: &Snapshot) -> Exposure {
         })
         .map(|g| (g.namespace.as_str(), g.name.as_str()))
         .collect();
-    for route in [kinds::HTTP_ROUTE, kinds::GRPC_ROUTE]
-        .iter()
-        .flat_map(|k| snapshot.of(k))
+    for route in [
+        kinds::HTTP_ROUTE,
+        kinds::GRPC_ROUTE,
+        kinds::TLS_ROUTE,
+        kinds::TCP_ROUTE,
+    ]
+    .iter()
+    .flat_map(|k| snapshot.of(k))
     {
         let spec: Route = route.spec();
         let attached = spec.parent_refs.iter().any(|p| {
