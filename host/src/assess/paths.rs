@@ -352,6 +352,19 @@ impl<'a> Graph<'a> {
                     uncertainty: None,
                 },
             )
+        } else if let Some((port, why)) = w.uncaptured_ports.first() {
+            // The port bypasses the proxy: no mTLS and no AuthorizationPolicy there.
+            (
+                format!("plaintext to port {port}, which the data plane does not capture"),
+                authz::Decision {
+                    allowed: true,
+                    allowed_by: format!("port {port} is not captured ({why}): no policy applies"),
+                    policy: None,
+                    limits: Some(format!("only port {port}")),
+                    certainty: w.enrollment.confidence,
+                    uncertainty: None,
+                },
+            )
         } else if node.peer.principal.is_none() || g.disabled {
             // Plaintext callers do not travel through a waypoint.
             let at = Enforcement {
@@ -754,5 +767,20 @@ mod tests {
                 .any(|p| p.hops.len() == 2 && p.hops[1].limits.is_none()),
             "{unbound:?}"
         );
+    }
+
+    #[test]
+    fn an_uncaptured_port_is_open_whatever_the_policies_say() {
+        let yaml = "apiVersion: v1\nkind: Namespace\nmetadata: {name: data, labels: {istio-injection: enabled, kridik.io/sensitive: \"true\"}}\n---\n\
+             apiVersion: security.istio.io/v1\nkind: PeerAuthentication\nmetadata: {name: default, namespace: istio-system}\nspec: {mtls: {mode: STRICT}}\n---\n\
+             apiVersion: security.istio.io/v1\nkind: AuthorizationPolicy\nmetadata: {name: deny-all, namespace: data}\nspec: {}\n---\n\
+             apiVersion: apps/v1\nkind: Deployment\nmetadata: {name: db, namespace: data}\nspec:\n  template:\n    metadata:\n      labels: {app: db}\n      annotations: {traffic.sidecar.istio.io/excludeInboundPorts: \"5432\"}\n    spec:\n      containers: [{name: db, image: db, ports: [{containerPort: 5432}]}]\n";
+        let found = paths(yaml);
+        assert_eq!(found.reachable, 1, "{found:?}");
+        let hop = &found.paths[0].hops[0];
+        assert!(hop.transport.contains("port 5432"), "{hop:?}");
+        assert!(hop.allowed_by.contains("not captured"), "{hop:?}");
+        // Without the exclusion the default-deny holds.
+        assert_eq!(paths(&yaml.replace("5432\"}", "\"}")).reachable, 0);
     }
 }
