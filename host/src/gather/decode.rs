@@ -12,50 +12,92 @@ use serde_json::Value;
 use std::borrow::Cow;
 use std::sync::Arc;
 
-/// Decodes a YAML chunk. A kind found by a cheap text scan decides the shape
-/// before anything is parsed; chunks without a plain `kind:` line are parsed whole.
+/// Flow collections nested deeper than this are refused before parsing
+/// (libyaml slows down quadratically with flow depth).
+const MAX_FLOW_DEPTH: usize = 64;
+
+/// The head of a document, parsed for real: a text scan can be fooled by a
+/// multi-line scalar with a `kind:` continuation line, so a decision to skip
+/// a document is only taken on this. serde's derive refuses a repeated key.
+#[derive(Deserialize)]
+struct YamlHead {
+    #[serde(default, rename = "apiVersion")]
+    api_version: Option<String>,
+    #[serde(default)]
+    kind: Option<String>,
+}
+
+/// Decodes a YAML chunk. A kind found by a cheap text scan routes the work
+/// (which projection to parse into); a chunk is skipped only when a real
+/// parse of its head agrees that nobody reads its kind.
 pub fn yaml_chunk(chunk: &Chunk, file: &Arc<str>, wants: &Wants) -> Batch {
     let origin = Origin {
         file: file.clone(),
         line: chunk.line,
     };
+    let error = |line: u32, msg: String| Batch::error(InputError::at(file, line, msg));
+    let depth = super::strict::flow_depth(chunk.text);
+    if depth > MAX_FLOW_DEPTH {
+        return error(
+            chunk.line,
+            format!("flow collections nested {depth} deep (more than {MAX_FLOW_DEPTH}): not a Kubernetes object"),
+        );
+    }
+    let item = chunk.item_indent.is_some();
     let head = chunk.value("apiVersion").zip(chunk.value("kind"));
-    let shape = match head {
-        Some((api, kind)) if !kind.ends_with("List") => {
-            let key = crate::kinds::key(api, kind);
-            match wants.shape(&key) {
-                Some(shape) => shape,
-                None => return Batch::skipped(key),
-            }
-        }
-        _ => Shape::Full,
+    let mut shape = match head {
+        Some((api, kind)) if !kind.ends_with("List") => wants.shape(&crate::kinds::key(api, kind)),
+        _ => Some(Shape::Full),
     };
-    let parsed = match (shape, chunk.item_indent.is_some()) {
+    if shape.is_none() {
+        let real = if item {
+            serde_norway::from_str::<[YamlHead; 1]>(chunk.text).map(|[h]| h)
+        } else {
+            serde_norway::from_str::<YamlHead>(chunk.text)
+        };
+        match real {
+            Ok(YamlHead {
+                api_version: Some(api),
+                kind: Some(kind),
+            }) if !kind.ends_with("List") => {
+                let key = crate::kinds::key(&api, &kind);
+                match wants.shape(&key) {
+                    Some(s) => shape = Some(s),
+                    None => return Batch::skipped(key),
+                }
+            }
+            Ok(_) => shape = Some(Shape::Full),
+            Err(e) => return yaml_error(e, chunk, file),
+        }
+    }
+    let parsed = match (shape.unwrap_or(Shape::Full), item) {
         (Shape::Slim, false) => serde_norway::from_str::<Slim>(chunk.text).map(Slim::into_value),
-        (Shape::Full, false) => serde_norway::from_str::<Value>(chunk.text),
+        (Shape::Full, false) => super::strict::yaml(chunk.text),
         // A List item is a one-element sequence.
         (Shape::Slim, true) => {
             serde_norway::from_str::<[Slim; 1]>(chunk.text).map(|[s]| s.into_value())
         }
-        (Shape::Full, true) => serde_norway::from_str::<[Value; 1]>(chunk.text).map(|[v]| v),
+        (Shape::Full, true) => super::strict::yaml_item(chunk.text),
     };
     match parsed {
-        Ok(body) => value(body, Some(origin), wants, None),
-        Err(e) => {
-            let line = e
-                .location()
-                .map(|l| chunk.line + l.line() as u32 - 1)
-                .unwrap_or(chunk.line);
-            Batch::error(InputError::at(
-                file,
-                line,
-                format!(
-                    "invalid YAML: {}",
-                    file_lines(&e.to_string(), chunk.line - 1)
-                ),
-            ))
-        }
+        Ok(body) => value(body, Some(origin), wants, None, false),
+        Err(e) => yaml_error(e, chunk, file),
     }
+}
+
+fn yaml_error(e: serde_norway::Error, chunk: &Chunk, file: &Arc<str>) -> Batch {
+    let line = e
+        .location()
+        .map(|l| chunk.line + l.line() as u32 - 1)
+        .unwrap_or(chunk.line);
+    Batch::error(InputError::at(
+        file,
+        line,
+        format!(
+            "invalid YAML: {}",
+            file_lines(&e.to_string(), chunk.line - 1)
+        ),
+    ))
 }
 
 /// serde_norway's positions are relative to the chunk; shift every `line N` to the file's numbering.
@@ -95,12 +137,14 @@ struct Head<'a> {
 }
 
 /// Decodes one JSON object (or list) that starts at `line` of `file`.
-/// `origin_of` gives the line of a list item from its text.
+/// `origin_of` gives the line of a list item from its text; `in_list` is true
+/// for the items of a List (which may not be Lists themselves).
 pub fn json_value(
     raw: &RawValue,
     origin: Option<Origin>,
     wants: &Wants,
     item_head: Option<ItemHead>,
+    in_list: bool,
     origin_of: &(dyn Fn(&RawValue) -> Option<Origin> + Sync),
 ) -> Batch {
     let head: Head = match serde_json::from_str(raw.get()) {
@@ -108,6 +152,9 @@ pub fn json_value(
         Err(e) => return json_error(origin, e),
     };
     if let Some(items) = head.items {
+        if in_list {
+            return Batch::error(nested_list(origin.as_ref()));
+        }
         // A List: its items, in parallel. Items of a typed list (`PodList`)
         // may lack apiVersion/kind; the list's own name tells them.
         let list_kind = head.kind.as_deref().unwrap_or("List");
@@ -120,7 +167,7 @@ pub fn json_value(
         use rayon::prelude::*;
         return items
             .par_iter()
-            .map(|item| json_value(item, origin_of(item), wants, inherited, origin_of))
+            .map(|item| json_value(item, origin_of(item), wants, inherited, true, origin_of))
             .reduce(Batch::default, Batch::merge);
     }
     let (api, kind) = match (head.api_version.as_deref(), head.kind.as_deref(), item_head) {
@@ -132,7 +179,7 @@ pub fn json_value(
     let parsed = match wants.shape(&key) {
         None => return Batch::skipped(key),
         Some(Shape::Slim) => serde_json::from_str::<Slim>(raw.get()).map(Slim::into_value),
-        Some(Shape::Full) => serde_json::from_str::<Value>(raw.get()),
+        Some(Shape::Full) => super::strict::json(raw.get()),
     };
     match parsed {
         Ok(mut body) => {
@@ -140,7 +187,7 @@ pub fn json_value(
                 map.entry("apiVersion").or_insert_with(|| api.into());
                 map.entry("kind").or_insert_with(|| kind.into());
             }
-            value(body, origin, wants, None)
+            value(body, origin, wants, None, in_list)
         }
         Err(e) => json_error(origin, e),
     }
@@ -155,6 +202,17 @@ fn json_error(origin: Option<Origin>, e: serde_json::Error) -> Batch {
         line + e.line().saturating_sub(1) as u32,
         format!("invalid JSON: {e}"),
     ))
+}
+
+fn nested_list(origin: Option<&Origin>) -> InputError {
+    let (file, line) = origin
+        .map(|o| (o.file.clone(), o.line))
+        .unwrap_or(("<api>".into(), 0));
+    InputError::at(
+        &file,
+        line,
+        "a List inside a List: kubectl and the API server never write one; flatten it".into(),
+    )
 }
 
 fn missing_kind(origin: Option<&Origin>) -> InputError {
@@ -174,14 +232,18 @@ pub fn value(
     origin: Option<Origin>,
     wants: &Wants,
     item_head: Option<ItemHead>,
+    in_list: bool,
 ) -> Batch {
     match body {
         Value::Null => Batch::default(),
         Value::Object(mut map) => {
             if let Some(Value::Array(items)) = map.remove("items") {
+                if in_list {
+                    return Batch::error(nested_list(origin.as_ref()));
+                }
                 return items
                     .into_iter()
-                    .map(|item| value(item, origin.clone(), wants, item_head))
+                    .map(|item| value(item, origin.clone(), wants, item_head, true))
                     .fold(Batch::default(), Batch::merge);
             }
             let mut body = Value::Object(map);

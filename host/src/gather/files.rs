@@ -41,13 +41,26 @@ pub fn load(paths: &[PathBuf], wants: &Wants) -> Snapshot {
 /// Decodes the text of one file (YAML or JSON, detected from the first character).
 pub fn parse_text(text: &str, file: &Arc<str>, wants: &Wants) -> Batch {
     let text = text.strip_prefix('\u{feff}').unwrap_or(text);
-    if text.trim_start().starts_with(['{', '[']) {
-        parse_json(text, file, wants)
-    } else {
+    let yaml = || {
         yaml_documents(text)
             .par_iter()
             .map(|chunk| decode::yaml_chunk(chunk, file, wants))
             .reduce(Batch::default, Batch::merge)
+    };
+    if !text.trim_start().starts_with(['{', '[']) {
+        return yaml();
+    }
+    // JSON, or YAML in flow style (`{apiVersion: v1, ...}` and `---` documents):
+    // when JSON fails, YAML decides; its errors are kept only if it fails too.
+    let json = parse_json(text, file, wants);
+    if json.errors.is_empty() {
+        return json;
+    }
+    let as_yaml = yaml();
+    if as_yaml.errors.is_empty() {
+        as_yaml
+    } else {
+        json
     }
 }
 
@@ -88,7 +101,7 @@ fn parse_json(text: &str, file: &Arc<str>, wants: &Wants) -> Batch {
     }
     values
         .par_iter()
-        .map(|raw| decode::json_value(raw, origin_of(raw), wants, None, &origin_of))
+        .map(|raw| decode::json_value(raw, origin_of(raw), wants, None, false, &origin_of))
         .reduce(Batch::default, Batch::merge)
         .merge_into(batch)
 }
@@ -112,17 +125,23 @@ impl LineIndex {
     }
 }
 
+/// The largest file (or standard input) read: far above any cluster dump
+/// (a 10,000-workload mesh is about 160 MB), far below a runaway read.
+pub const MAX_INPUT_BYTES: u64 = 1 << 30;
+
 fn read(path: &Path) -> Result<(Arc<str>, String), InputError> {
-    if path == Path::new("-") {
-        let mut text = String::new();
-        std::io::stdin()
-            .read_to_string(&mut text)
+    let (name, bytes): (Arc<str>, Vec<u8>) = if path == Path::new("-") {
+        let bytes = read_capped(std::io::stdin().lock())
             .map_err(|e| InputError::file("<stdin>", format!("cannot read standard input: {e}")))?;
-        return Ok(("<stdin>".into(), text));
-    }
-    let name: Arc<str> = path.display().to_string().into();
-    let bytes =
-        std::fs::read(path).map_err(|e| InputError::file(&name, format!("cannot read: {e}")))?;
+        ("<stdin>".into(), bytes)
+    } else {
+        let name: Arc<str> = path.display().to_string().into();
+        let file = std::fs::File::open(path)
+            .map_err(|e| InputError::file(&name, format!("cannot read: {e}")))?;
+        let bytes =
+            read_capped(file).map_err(|e| InputError::file(&name, format!("cannot read: {e}")))?;
+        (name, bytes)
+    };
     let text = String::from_utf8(bytes).map_err(|e| {
         InputError::file(
             &name,
@@ -135,8 +154,23 @@ fn read(path: &Path) -> Result<(Arc<str>, String), InputError> {
     Ok((name, text))
 }
 
-/// Files named on the command line are read whatever their name; in directories,
-/// only `.yaml`, `.yml` and `.json` files are (hidden entries are skipped).
+/// Reads at most [`MAX_INPUT_BYTES`]; more is an error, not a truncation.
+fn read_capped(reader: impl Read) -> std::io::Result<Vec<u8>> {
+    let mut bytes = Vec::new();
+    reader.take(MAX_INPUT_BYTES + 1).read_to_end(&mut bytes)?;
+    if bytes.len() as u64 > MAX_INPUT_BYTES {
+        return Err(std::io::Error::other(format!(
+            "larger than {} MiB: split the input",
+            MAX_INPUT_BYTES >> 20
+        )));
+    }
+    Ok(bytes)
+}
+
+/// Files named on the command line are read whatever their name (a pipe such
+/// as `<(kubectl get ...)` included); in directories, only regular `.yaml`,
+/// `.yml` and `.json` files are (hidden entries are skipped), each once however
+/// many symbolic links lead to it.
 fn expand(path: &Path, files: &mut Vec<PathBuf>, errors: &mut Vec<InputError>) {
     if path == Path::new("-") {
         files.push(path.into());
@@ -148,10 +182,17 @@ fn expand(path: &Path, files: &mut Vec<PathBuf>, errors: &mut Vec<InputError>) {
             &shown,
             format!("{e}: check the path given to -f"),
         )),
-        Ok(m) if m.is_file() => files.push(path.into()),
+        Ok(m) if m.is_file() || std::os::unix::fs::FileTypeExt::is_fifo(&m.file_type()) => {
+            files.push(path.into())
+        }
+        Ok(m) if !m.is_dir() => errors.push(InputError::file(
+            &shown,
+            "not a regular file or pipe (a device or socket): give a manifest file".into(),
+        )),
         Ok(_) => {
             let before = files.len();
-            walk(path, files, errors);
+            let mut seen = std::collections::HashSet::new();
+            walk(path, files, errors, &mut seen);
             if files.len() == before {
                 errors.push(InputError::file(
                     &shown,
@@ -162,7 +203,16 @@ fn expand(path: &Path, files: &mut Vec<PathBuf>, errors: &mut Vec<InputError>) {
     }
 }
 
-fn walk(dir: &Path, files: &mut Vec<PathBuf>, errors: &mut Vec<InputError>) {
+fn walk(
+    dir: &Path,
+    files: &mut Vec<PathBuf>,
+    errors: &mut Vec<InputError>,
+    seen: &mut std::collections::HashSet<PathBuf>,
+) {
+    // A directory reached again through a link (or a loop) is not walked twice.
+    if !seen.insert(std::fs::canonicalize(dir).unwrap_or_else(|_| dir.into())) {
+        return;
+    }
     let entries = match std::fs::read_dir(dir) {
         Ok(e) => e,
         Err(e) => {
@@ -182,12 +232,30 @@ fn walk(dir: &Path, files: &mut Vec<PathBuf>, errors: &mut Vec<InputError>) {
         if hidden {
             continue;
         }
-        if p.is_dir() {
-            walk(&p, files, errors);
-        } else if matches!(
+        let Ok(meta) = std::fs::metadata(&p) else {
+            errors.push(InputError::file(
+                &p.display().to_string(),
+                "cannot follow this entry (a broken link?): skipped".into(),
+            ));
+            continue;
+        };
+        if meta.is_dir() {
+            walk(&p, files, errors, seen);
+            continue;
+        }
+        let manifest = matches!(
             p.extension().and_then(|e| e.to_str()),
             Some("yaml" | "yml" | "json")
-        ) {
+        );
+        if !manifest {
+            continue;
+        }
+        if !meta.is_file() {
+            errors.push(InputError::file(
+                &p.display().to_string(),
+                "not a regular file (a FIFO, device or socket): skipped; name it with -f to read it".into(),
+            ));
+        } else if seen.insert(std::fs::canonicalize(&p).unwrap_or_else(|_| p.clone())) {
             files.push(p);
         }
     }
@@ -222,6 +290,110 @@ mod tests {
             .objects
             .iter()
             .any(|o| o.name == "p" && o.namespace == "default"));
+    }
+
+    #[test]
+    fn a_kind_line_inside_a_multi_line_scalar_never_hides_a_policy() {
+        // Issue 13, defect 1: the continuation line of a quoted scalar looks like
+        // a top-level `kind: Secret` to a text scan.
+        let text = "apiVersion: security.istio.io/v1\nmetadata:\n  name: p\n  namespace: x\n  annotations:\n    note: \"first line\nkind: Secret\n      rest\"\nkind: AuthorizationPolicy\nspec: {}\n";
+        let b = parse_text(text, &"f.yaml".into(), &wants());
+        assert!(b.errors.is_empty(), "{:?}", b.errors);
+        assert_eq!(b.objects.len(), 1);
+        assert_eq!(b.objects[0].kind, "AuthorizationPolicy");
+        // Flow style, with the fake line as the only one a scan could see.
+        let flow = "{apiVersion: security.istio.io/v1, metadata: {name: q, namespace: x, annotations: {a: \"x\nkind: Secret\napiVersion: v1\"}}, kind: AuthorizationPolicy, spec: {}}\n";
+        let b = parse_text(flow, &"f.yaml".into(), &wants());
+        assert_eq!(b.objects.len(), 1, "{:?}", b.errors);
+        assert_eq!(b.objects[0].name, "q");
+    }
+
+    #[test]
+    fn a_repeated_key_is_an_input_error_not_last_wins() {
+        let text = "apiVersion: security.istio.io/v1\nkind: AuthorizationPolicy\nmetadata: {name: p, namespace: x}\nkind: Secret\n";
+        let b = parse_text(text, &"f.yaml".into(), &wants());
+        assert!(b.objects.is_empty());
+        assert_eq!(b.errors.len(), 1, "{:?}", b.skipped);
+        assert!(b.errors[0].message.contains("duplicate"), "{:?}", b.errors);
+        let json = r#"{"apiVersion":"security.istio.io/v1","kind":"AuthorizationPolicy","metadata":{"name":"p","namespace":"x"},"kind":"Secret"}"#;
+        let b = parse_text(json, &"f.json".into(), &wants());
+        assert!(
+            b.objects.is_empty() && b.errors.len() == 1,
+            "{:?}",
+            b.errors
+        );
+    }
+
+    #[test]
+    fn deep_nesting_is_refused_quickly() {
+        // Defects 5 and 6: nested Lists overflowed the stack; deep flow mappings were quadratic.
+        let mut list = String::from(
+            r#"{"apiVersion":"security.istio.io/v1","kind":"AuthorizationPolicy","metadata":{"name":"p","namespace":"x"}}"#,
+        );
+        for _ in 0..2000 {
+            list = format!(r#"{{"apiVersion":"v1","kind":"List","items":[{list}]}}"#);
+        }
+        let b = parse_text(&list, &"f.json".into(), &wants());
+        assert!(
+            b.objects.is_empty() && b.errors.len() == 1,
+            "{:?}",
+            b.errors
+        );
+        assert!(b.errors[0].message.contains("List inside a List"));
+        let deep = format!("a: {}1{}\n", "{b: ".repeat(100_000), "}".repeat(100_000));
+        let start = std::time::Instant::now();
+        let b = parse_text(&deep, &"f.yaml".into(), &wants());
+        assert!(b.errors[0].message.contains("nested"), "{:?}", b.errors);
+        // Refused by a linear scan, not after a quadratic parse.
+        assert!(start.elapsed() < std::time::Duration::from_secs(5));
+    }
+
+    #[test]
+    fn yaml_in_flow_style_is_not_mistaken_for_json() {
+        // Defect 10: a file starting with `{` is YAML when it is not JSON.
+        let text = "{apiVersion: security.istio.io/v1, kind: AuthorizationPolicy, metadata: {name: a, namespace: x}}\n---\n{apiVersion: security.istio.io/v1, kind: AuthorizationPolicy, metadata: {name: b, namespace: x}}\n";
+        let b = parse_text(text, &"f.yaml".into(), &wants());
+        assert!(b.errors.is_empty(), "{:?}", b.errors);
+        assert_eq!(b.objects.len(), 2);
+        // Broken JSON keeps JSON's error.
+        let b = parse_text("{\"kind\": ", &"f.json".into(), &wants());
+        assert!(b.errors[0].message.contains("JSON"), "{:?}", b.errors);
+    }
+
+    #[test]
+    fn directories_yield_regular_files_once_and_never_block() {
+        // Defects 4, 7 and 13: a FIFO named *.yaml blocked, a link to /dev/zero
+        // grew without limit, a link loop repeated every file.
+        let dir = tempfile::tempdir().unwrap();
+        let policy = "apiVersion: security.istio.io/v1\nkind: AuthorizationPolicy\nmetadata: {name: p, namespace: x}\n";
+        std::fs::write(dir.path().join("p.yaml"), policy).unwrap();
+        let fifo = dir.path().join("pipe.yaml");
+        assert!(std::process::Command::new("mkfifo")
+            .arg(&fifo)
+            .status()
+            .unwrap()
+            .success());
+        std::os::unix::fs::symlink("/dev/zero", dir.path().join("zero.yaml")).unwrap();
+        std::os::unix::fs::symlink(dir.path(), dir.path().join("loop")).unwrap();
+        std::os::unix::fs::symlink(dir.path().join("p.yaml"), dir.path().join("again.yaml"))
+            .unwrap();
+        let snapshot = load(&[dir.path().to_path_buf()], &wants());
+        assert_eq!(snapshot.of(crate::kinds::AUTHORIZATION_POLICY).len(), 1);
+        let skipped: Vec<&str> = snapshot
+            .input_errors
+            .iter()
+            .map(|e| e.file.as_ref())
+            .collect();
+        assert_eq!(skipped.len(), 2, "{:?}", snapshot.input_errors);
+        assert!(
+            skipped.iter().any(|f| f.ends_with("pipe.yaml"))
+                && skipped.iter().any(|f| f.ends_with("zero.yaml"))
+        );
+        // Named on the command line, a device is refused before any read.
+        let direct = load(&[PathBuf::from("/dev/zero")], &wants());
+        assert!(direct.input_errors[0]
+            .message
+            .contains("not a regular file"));
     }
 
     #[test]

@@ -153,7 +153,7 @@ fn decode_page(text: &str, ar: &ApiResource, wants: &Wants) -> Batch {
         Ok(page) => page
             .items
             .par_iter()
-            .map(|item| decode::json_value(item, None, wants, Some(head), &|_| None))
+            .map(|item| decode::json_value(item, None, wants, Some(head), true, &|_| None))
             .reduce(Batch::default, Batch::merge),
         Err(e) => Batch {
             errors: vec![InputError::file(

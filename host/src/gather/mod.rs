@@ -6,6 +6,7 @@ pub mod live;
 mod object;
 mod slim;
 mod split;
+mod strict;
 
 pub use object::{Object, Origin, OwnerRef};
 
