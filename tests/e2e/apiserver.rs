@@ -143,6 +143,29 @@ pub struct Config {
     pub forbidden: BTreeSet<String>,
     /// API groups not served at all (as if the CRDs were not installed).
     pub absent_groups: BTreeSet<String>,
+    /// API groups whose discovery answers 500.
+    pub failing_groups: BTreeSet<String>,
+    /// Plurals whose list misbehaves.
+    pub faults: BTreeMap<String, Fault>,
+}
+
+/// How a list request misbehaves (fault injection for the live path).
+#[derive(Clone, Copy, Debug)]
+pub enum Fault {
+    /// The JSON body cut in half.
+    Truncated,
+    /// An HTML error page with status 200, as some proxies send.
+    Html,
+    /// 500 Internal Server Error.
+    ServerError,
+    /// 410 Gone (an expired continue token).
+    Gone,
+    /// Never answers.
+    Hang,
+    /// Empty pages, each with a new continue token, forever.
+    EndlessContinue,
+    /// The same continue token on every page.
+    RepeatedContinue,
 }
 
 struct Shared {
@@ -352,6 +375,16 @@ async fn handle(State(shared): State<Arc<Shared>>, req: Request<Body>) -> Respon
     }
     let uri = req.uri().clone();
     let headers = req.headers().clone();
+    let hang = shared.config.faults.iter().any(|(plural, f)| {
+        matches!(f, Fault::Hang)
+            && uri
+                .path()
+                .trim_end_matches('/')
+                .ends_with(&format!("/{plural}"))
+    });
+    if hang {
+        tokio::time::sleep(std::time::Duration::from_secs(600)).await;
+    }
     route(&shared, &uri, &headers)
 }
 
@@ -404,6 +437,13 @@ fn route(shared: &Shared, uri: &Uri, headers: &HeaderMap) -> Response {
 }
 
 fn resource_list(shared: &Shared, group: &str, version: &str) -> Response {
+    if shared.config.failing_groups.contains(group) {
+        return status(
+            StatusCode::INTERNAL_SERVER_ERROR,
+            "InternalError",
+            format!("discovery of {group} failed"),
+        );
+    }
     let resources: Vec<Value> = served(shared)
         .filter(|r| r.group == group && r.version == version)
         .map(|r| {
@@ -463,6 +503,49 @@ fn objects(
             format!("{gr} is forbidden: User \"system:serviceaccount:kridik:scanner\" cannot list resource \"{plural}\" in API group \"{group}\" at the cluster scope"),
         );
     }
+    match shared.config.faults.get(plural) {
+        Some(Fault::ServerError) => {
+            return status(
+                StatusCode::INTERNAL_SERVER_ERROR,
+                "InternalError",
+                "etcd is unhappy".into(),
+            )
+        }
+        Some(Fault::Gone) => {
+            return status(
+                StatusCode::GONE,
+                "Expired",
+                "the provided continue parameter is too old".into(),
+            )
+        }
+        Some(Fault::Html) => {
+            return Response::builder()
+                .status(StatusCode::OK)
+                .header("content-type", "text/html")
+                .body(Body::from(
+                    "<html><body><h1>502 Bad Gateway</h1></body></html>",
+                ))
+                .unwrap()
+        }
+        Some(Fault::EndlessContinue) => {
+            let next = query
+                .get("continue")
+                .and_then(|c| c.parse::<u64>().ok())
+                .unwrap_or(0)
+                + 1;
+            return json_response(
+                StatusCode::OK,
+                json!({"kind": format!("{}List", r.kind), "apiVersion": "v1", "metadata": {"continue": next.to_string()}, "items": []}),
+            );
+        }
+        Some(Fault::RepeatedContinue) => {
+            return json_response(
+                StatusCode::OK,
+                json!({"kind": format!("{}List", r.kind), "apiVersion": "v1", "metadata": {"continue": "again"}, "items": [shared.objects.get(plural).and_then(|o| o.first()).cloned().unwrap_or(json!({}))]}),
+            );
+        }
+        _ => {}
+    }
     let all = shared.objects.get(plural).cloned().unwrap_or_default();
     let mut items: Vec<Value> = all
         .into_iter()
@@ -520,10 +603,16 @@ fn objects(
     } else {
         format!("{}/{}", r.group, r.version)
     };
-    json_response(
-        StatusCode::OK,
-        json!({"kind": format!("{}List", r.kind), "apiVersion": api_version, "metadata": meta, "items": items}),
-    )
+    let body = json!({"kind": format!("{}List", r.kind), "apiVersion": api_version, "metadata": meta, "items": items});
+    if let Some(Fault::Truncated) = shared.config.faults.get(plural) {
+        let text = body.to_string();
+        return Response::builder()
+            .status(StatusCode::OK)
+            .header("content-type", "application/json")
+            .body(Body::from(text[..text.len() / 2].to_string()))
+            .unwrap();
+    }
+    json_response(StatusCode::OK, body)
 }
 
 /// The meta.k8s.io/v1 Table kubectl asks for when printing.

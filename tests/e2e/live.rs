@@ -1,7 +1,7 @@
 //! The live path, against the loopback API server: the real kubectl proves
 //! the harness is faithful, then kridik scans it like a cluster.
 
-use crate::apiserver::{ApiServer, Config};
+use crate::apiserver::{ApiServer, Config, Fault};
 use crate::support::*;
 use std::collections::BTreeSet;
 use std::path::PathBuf;
@@ -114,6 +114,7 @@ fn forbidden_and_missing_kinds_are_unknown_not_fatal() {
     let config = Config {
         forbidden: BTreeSet::from(["authorizationpolicies".to_string()]),
         absent_groups: BTreeSet::from(["networking.istio.io".to_string()]),
+        ..Config::default()
     };
     let (_server, _dir, kc) = server(config);
     let run = scan_json(&["--kubeconfig", &kc]);
@@ -261,4 +262,122 @@ fn unreachable_or_unauthorized_servers_are_one_clear_line() {
         "{}",
         none.stderr
     );
+}
+
+/// The check records and findings of a live scan under `config`, and how long it took.
+fn faulty_scan(config: Config, extra: &[&str]) -> (serde_json::Value, std::time::Duration) {
+    let (_server, _dir, kc) = server(config);
+    let start = std::time::Instant::now();
+    let mut args = vec!["--kubeconfig", kc.as_str()];
+    args.extend_from_slice(extra);
+    let run = scan_json(&args);
+    let took = start.elapsed();
+    assert!(
+        run.code <= 1,
+        "a faulty kind is never fatal: {}",
+        run.stderr
+    );
+    (run.json(), took)
+}
+
+fn unavailable_reason(report: &serde_json::Value, kind: &str) -> Option<String> {
+    report["unavailable_kinds"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|u| u["kind"] == kind)
+        .map(|u| u["reason"].as_str().unwrap().to_string())
+}
+
+fn check_status(report: &serde_json::Value, id: &str) -> String {
+    report["checks"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|c| c["id"] == id)
+        .map(|c| c["status"].as_str().unwrap().to_string())
+        .unwrap()
+}
+
+/// Issue 13, defect 2: a list that did not complete is `failed`, its checks
+/// say UNKNOWN, and nothing built on it is VERIFIED.
+#[test]
+fn an_unreadable_page_is_never_an_empty_kind() {
+    for fault in [
+        Fault::Truncated,
+        Fault::Html,
+        Fault::ServerError,
+        Fault::Gone,
+        Fault::RepeatedContinue,
+        Fault::EndlessContinue,
+    ] {
+        let config = Config {
+            faults: [
+                ("authorizationpolicies".to_string(), fault),
+                ("peerauthentications".to_string(), fault),
+            ]
+            .into(),
+            ..Config::default()
+        };
+        let (report, _) = faulty_scan(config, &[]);
+        let ap = "security.istio.io/AuthorizationPolicy";
+        assert_eq!(
+            unavailable_reason(&report, ap).as_deref(),
+            Some("failed"),
+            "{fault:?}"
+        );
+        // IST-AUTHZ-001 cannot pass on policies it never saw.
+        let unknown = report["findings"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .any(|f| f["check_id"] == "IST-AUTHZ-001" && f["confidence"] == "UNKNOWN");
+        assert!(
+            unknown,
+            "{fault:?}: {:?}",
+            check_status(&report, "IST-AUTHZ-001")
+        );
+        // Without PeerAuthentications no mTLS statement is VERIFIED.
+        let verified_mtls = report["findings"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .any(|f| f["check_id"] == "IST-MTLS-001" && f["confidence"] == "VERIFIED");
+        assert!(!verified_mtls, "{fault:?}");
+    }
+}
+
+/// Defect 3: a 500 on one group's discovery marks that group's kinds failed; the rest is scanned.
+#[test]
+fn one_failing_api_group_does_not_end_the_scan() {
+    let config = Config {
+        failing_groups: ["security.istio.io".to_string()].into(),
+        ..Config::default()
+    };
+    let (report, _) = faulty_scan(config, &[]);
+    assert_eq!(
+        unavailable_reason(&report, "security.istio.io/PeerAuthentication").as_deref(),
+        Some("failed")
+    );
+    // Workloads (core and apps groups) were still read.
+    assert!(
+        report["summary"]["workloads"].as_u64().unwrap() >= 8,
+        "{}",
+        report["summary"]
+    );
+}
+
+/// Defect 4: a list that never answers stops at --request-timeout.
+#[test]
+fn a_hanging_list_is_cut_off_by_the_request_timeout() {
+    let config = Config {
+        faults: [("authorizationpolicies".to_string(), Fault::Hang)].into(),
+        ..Config::default()
+    };
+    let (report, took) = faulty_scan(config, &["--request-timeout", "2s"]);
+    assert_eq!(
+        unavailable_reason(&report, "security.istio.io/AuthorizationPolicy").as_deref(),
+        Some("failed")
+    );
+    assert!(took < std::time::Duration::from_secs(30), "{took:?}");
 }

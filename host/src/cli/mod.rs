@@ -70,6 +70,9 @@ struct Cluster {
     /// Objects per list request.
     #[arg(long, default_value_t = 500)]
     page_size: u32,
+    /// Deadline of each API request (discovery and every list page).
+    #[arg(long, default_value = "30s", value_parser = parse_duration)]
+    request_timeout: Duration,
 }
 
 impl Cluster {
@@ -79,6 +82,7 @@ impl Cluster {
             context: self.context.clone(),
             page_size: self.page_size,
             concurrency: 8,
+            request_timeout: self.request_timeout,
         }
     }
 }

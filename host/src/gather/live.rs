@@ -24,6 +24,26 @@ pub struct LiveOptions {
     pub page_size: u32,
     /// List requests in flight at once.
     pub concurrency: usize,
+    /// Deadline of each request (discovery, every list page); zero = the default.
+    pub request_timeout: std::time::Duration,
+}
+
+/// Per-request deadline when none is given: a healthy API server answers a
+/// 500-object page in well under a second.
+pub const DEFAULT_REQUEST_TIMEOUT: std::time::Duration = std::time::Duration::from_secs(30);
+
+/// Pages per kind at most (500 objects each: 5 million objects), so a server
+/// that keeps handing out new continue tokens cannot keep a scan going forever.
+const MAX_PAGES: usize = 10_000;
+
+impl LiveOptions {
+    fn timeout(&self) -> std::time::Duration {
+        if self.request_timeout.is_zero() {
+            DEFAULT_REQUEST_TIMEOUT
+        } else {
+            self.request_timeout
+        }
+    }
 }
 
 /// Connects with the kubeconfig (or in-cluster config) and returns the client and the context name.
@@ -64,6 +84,11 @@ pub async fn connect(opts: &LiveOptions) -> Result<(Client, String)> {
         },
     };
     let url = config.cluster_url.clone();
+    // A server that accepts the connection and never answers must not hold the scan.
+    let mut config = config;
+    config.connect_timeout = Some(opts.timeout());
+    config.read_timeout = Some(opts.timeout());
+    config.write_timeout = Some(opts.timeout());
     let client =
         Client::try_from(config).with_context(|| format!("cannot create a client for {url}"))?;
     Ok((client, context))
@@ -75,21 +100,57 @@ pub async fn gather(opts: &LiveOptions, wants: &Wants) -> Result<Snapshot> {
     let mut groups: Vec<&str> = wanted.iter().map(|k| crate::kinds::group(k)).collect();
     groups.sort_unstable();
     groups.dedup();
-    // Aggregated discovery silently returns nothing from servers without it; plain discovery works everywhere.
-    let discovery = Discovery::new(client.clone())
-        .filter(&groups)
-        .run()
-        .await
-        .map_err(|e| {
-            anyhow!(
-                "cannot reach the Kubernetes API server (context `{context}`): {}",
-                describe(&e)
-            )
-        })?;
+    // Plain discovery (aggregated discovery silently returns nothing from
+    // servers without it), one group at a time and concurrently: a group whose
+    // discovery fails marks only its own kinds unavailable.
+    let timeout = opts.timeout();
+    let discovered: Vec<(&str, Result<Discovery, String>)> = futures::stream::iter(groups)
+        .map(|group| {
+            let client = client.clone();
+            async move {
+                let run = Discovery::new(client).filter(&[group]).run();
+                let result = match tokio::time::timeout(timeout, run).await {
+                    Ok(Ok(d)) => Ok(d),
+                    Ok(Err(e)) => Err(describe(&e)),
+                    Err(_) => Err(format!("no answer within {}s", timeout.as_secs())),
+                };
+                (group, result)
+            }
+        })
+        .buffer_unordered(opts.concurrency.max(1))
+        .collect()
+        .await;
+    if discovered.iter().all(|(_, r)| r.is_err()) {
+        let why = discovered
+            .iter()
+            .find_map(|(_, r)| r.as_ref().err().cloned())
+            .unwrap_or_default();
+        return Err(anyhow!(
+            "cannot reach the Kubernetes API server (context `{context}`): {why}"
+        ));
+    }
     let mut unavailable = BTreeMap::new();
     let mut targets = Vec::new();
     for key in &wanted {
         let (group, kind) = (crate::kinds::group(key), crate::kinds::kind(key));
+        let Some((_, found)) = discovered.iter().find(|(g, _)| *g == group) else {
+            continue;
+        };
+        let discovery = match found {
+            Ok(d) => d,
+            Err(why) => {
+                let shown = if group.is_empty() { "core" } else { group };
+                unavailable.insert(
+                    key.clone(),
+                    Unavailable {
+                        kind: key.clone(),
+                        reason: UnavailableReason::Failed,
+                        detail: format!("discovery of API group {shown} failed: {why}"),
+                    },
+                );
+                continue;
+            }
+        };
         match discovery.get(group).and_then(|g| g.recommended_kind(kind)) {
             Some((ar, _caps)) => targets.push((key.clone(), ar)),
             None => {
@@ -115,7 +176,7 @@ pub async fn gather(opts: &LiveOptions, wants: &Wants) -> Result<Snapshot> {
             .map(|(key, ar)| {
                 let client = client.clone();
                 async move {
-                    let pages = list_all(&client, &key, &ar, page_size).await;
+                    let pages = list_all(&client, &key, &ar, page_size, timeout).await;
                     (key, ar, pages)
                 }
             })
@@ -165,10 +226,13 @@ fn decode_page(text: &str, ar: &ApiResource, wants: &Wants) -> Batch {
     }
 }
 
-#[derive(Deserialize, Default)]
-#[serde(default)]
-struct Continue {
+/// What every page of a list must be: a complete JSON object with `items`.
+#[derive(Deserialize)]
+struct ListPage<'a> {
+    #[serde(default)]
     metadata: ContinueMeta,
+    #[serde(borrow)]
+    items: Option<Vec<&'a RawValue>>,
 }
 
 #[derive(Deserialize, Default)]
@@ -178,21 +242,34 @@ struct ContinueMeta {
     token: Option<String>,
 }
 
-/// Every page of one kind across all namespaces.
+/// Every page of one kind across all namespaces. A page that is not a complete
+/// list (truncated, an HTML error page), a continue token seen before, too many
+/// pages or a request past its deadline make the kind `failed`: a kind is never
+/// taken as empty because its list did not complete.
 async fn list_all(
     client: &Client,
     key: &str,
     ar: &ApiResource,
     limit: u32,
+    timeout: std::time::Duration,
 ) -> Result<Vec<String>, Unavailable> {
     let base = if ar.group.is_empty() {
         format!("/api/{}/{}", ar.version, ar.plural)
     } else {
         format!("/apis/{}/{}/{}", ar.group, ar.version, ar.plural)
     };
+    let failed = |detail: String| Unavailable {
+        kind: key.into(),
+        reason: UnavailableReason::Failed,
+        detail: format!("listing {key} failed: {detail}"),
+    };
     let mut pages = Vec::new();
+    let mut seen = std::collections::HashSet::new();
     let mut token: Option<String> = None;
     loop {
+        if pages.len() >= MAX_PAGES {
+            return Err(failed(format!("more than {MAX_PAGES} pages")));
+        }
         let mut url = format!("{base}?limit={limit}");
         if let Some(t) = &token {
             url.push_str("&continue=");
@@ -201,17 +278,43 @@ async fn list_all(
         let request = http::Request::get(&url)
             .body(Vec::new())
             .expect("valid request");
-        let text = client
-            .request_text(request)
-            .await
-            .map_err(|e| unavailable(key, &e))?;
-        token = serde_json::from_str::<Continue>(&text)
-            .ok()
-            .and_then(|c| c.metadata.token)
-            .filter(|t| !t.is_empty());
+        let text = match tokio::time::timeout(timeout, client.request_text(request)).await {
+            Ok(result) => result.map_err(|e| unavailable(key, &e))?,
+            Err(_) => {
+                return Err(failed(format!(
+                    "no answer within {}s (--request-timeout)",
+                    timeout.as_secs()
+                )))
+            }
+        };
+        let page = serde_json::from_str::<ListPage>(&text).map_err(|e| {
+            failed(format!(
+                "page {} is not a complete list response ({e})",
+                pages.len() + 1
+            ))
+        })?;
+        let Some(items) = &page.items else {
+            return Err(failed(format!("page {} has no items", pages.len() + 1)));
+        };
+        token = page.metadata.token.filter(|t| !t.is_empty());
+        // The API server fills every page but the last: an empty page that
+        // promises more is a server going round in circles.
+        if items.is_empty() && token.is_some() {
+            return Err(failed(format!(
+                "page {} is empty but carries a continue token",
+                pages.len() + 1
+            )));
+        }
         pages.push(text);
-        if token.is_none() {
-            return Ok(pages);
+        match &token {
+            None => return Ok(pages),
+            Some(t) if !seen.insert(t.clone()) => {
+                return Err(failed(format!(
+                    "the server repeated continue token {t:?} after {} pages",
+                    pages.len()
+                )))
+            }
+            Some(_) => {}
         }
     }
 }
