@@ -10,6 +10,7 @@ pub mod gather;
 pub mod kinds;
 pub mod model;
 pub mod plugins;
+pub mod printable;
 pub mod report;
 pub mod runtime;
 pub mod scaffold;

@@ -231,13 +231,10 @@ pub fn scan(opts: &Options) -> Result<Report> {
     Ok(report)
 }
 
-/// Gives findings that name an object without its file (a check that wrote
-/// the reference itself, e.g. for a namespace) the file and line the object
-/// was read from, so SARIF and the text point at it.
+/// Gives every object a finding names (its resource and its evidence sources)
+/// the file and line it was read from: checks never choose them, so SARIF and
+/// the text point only at objects that are in the snapshot.
 fn locate(findings: &mut [Finding], snapshot: &Snapshot) {
-    if findings.iter().all(|f| f.resource.file.is_some()) {
-        return;
-    }
     let origins: std::collections::HashMap<(&str, &str, &str), &gather::Origin> = snapshot
         .all()
         .filter_map(|o| {
@@ -247,12 +244,24 @@ fn locate(findings: &mut [Finding], snapshot: &Snapshot) {
             ))
         })
         .collect();
-    for f in findings.iter_mut().filter(|f| f.resource.file.is_none()) {
-        let r = &f.resource;
-        let found = origins.get(&r.key()).map(|o| (o.file.to_string(), o.line));
-        if let Some((file, line)) = found {
-            f.resource.file = Some(file);
-            f.resource.line = Some(line);
+    if origins.is_empty() {
+        return;
+    }
+    let fill = |r: &mut crate::vocab::ObjectRef| {
+        if r.file.is_none() {
+            let found = origins.get(&r.key()).map(|o| (o.file.to_string(), o.line));
+            if let Some((file, line)) = found {
+                r.file = Some(file);
+                r.line = Some(line);
+            }
+        }
+    };
+    for f in findings.iter_mut() {
+        fill(&mut f.resource);
+        for e in &mut f.evidence {
+            if let Some(source) = &mut e.source {
+                fill(source);
+            }
         }
     }
 }

@@ -123,3 +123,67 @@ fn suppressed_findings_are_skipped_cases_and_outputs_are_checked_first() {
         );
     }
 }
+
+/// Issue 13, defect 9: a hostile object name (terminal escapes, a forged
+/// report line, HTML) reaches no format raw.
+#[test]
+fn hostile_names_are_escaped_in_every_format() {
+    let dir = tempfile::tempdir().unwrap();
+    let manifest = dir.path().join("hostile.yaml");
+    std::fs::write(
+        &manifest,
+        "apiVersion: security.istio.io/v1\nkind: AuthorizationPolicy\nmetadata:\n  name: \"evil\\e]0;pwned\\a\\e[2J\\n== CRITICAL (0) ==<script>alert(1)</script>|`x`\"\n  namespace: shop\nspec:\n  rules: [{}]\n",
+    )
+    .unwrap();
+    let out = |format: &str| dir.path().join(format!("report.{format}"));
+    let run = run(kridik()
+        .args(["scan", "-f"])
+        .arg(&manifest)
+        .args(["-i", "IST-AUTHZ-001", "--format", "text"])
+        .arg("--format")
+        .arg(format!("markdown={}", out("md").display()))
+        .arg("--format")
+        .arg(format!("junit={}", out("xml").display()))
+        .arg("--format")
+        .arg(format!("html={}", out("html").display())));
+    assert_eq!(run.code, 1, "{}", run.stderr);
+    let outputs = [
+        ("text", run.stdout.clone()),
+        ("markdown", std::fs::read_to_string(out("md")).unwrap()),
+        ("junit", std::fs::read_to_string(out("xml")).unwrap()),
+        ("html", std::fs::read_to_string(out("html")).unwrap()),
+    ];
+    for (format, text) in &outputs {
+        assert!(text.contains("evil"), "{format}: the finding is reported");
+        assert!(
+            !text.contains('\u{7}') && !text.contains("\u{1b}]0;") && !text.contains("\u{1b}[2J"),
+            "{format} carries raw control characters"
+        );
+        assert!(
+            !text.lines().any(|l| l.starts_with("== CRITICAL (0) ==")),
+            "{format}: a forged line"
+        );
+    }
+    // Markdown renders inline HTML except inside fenced code (the hardened YAML).
+    let mut fenced = false;
+    let prose: Vec<&str> = outputs[1]
+        .1
+        .lines()
+        .filter(|l| {
+            if l.starts_with("```") {
+                fenced = !fenced;
+            }
+            !fenced
+        })
+        .collect();
+    assert!(
+        !prose.iter().any(|l| l.contains("<script>alert")),
+        "markdown carries raw HTML"
+    );
+    for (format, text) in &outputs[2..] {
+        assert!(!text.contains("<script>alert"), "{format} carries raw HTML");
+    }
+    // The JUnit document is still well-formed XML.
+    let totals = junit_totals(&out("xml"));
+    assert_eq!(totals["failures"], 1, "{totals}");
+}

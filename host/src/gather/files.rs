@@ -135,7 +135,9 @@ fn read(path: &Path) -> Result<(Arc<str>, String), InputError> {
             .map_err(|e| InputError::file("<stdin>", format!("cannot read standard input: {e}")))?;
         ("<stdin>".into(), bytes)
     } else {
-        let name: Arc<str> = path.display().to_string().into();
+        let name: Arc<str> = crate::printable::line(&path.display().to_string())
+            .as_ref()
+            .into();
         let file = std::fs::File::open(path)
             .map_err(|e| InputError::file(&name, format!("cannot read: {e}")))?;
         let bytes =

@@ -47,18 +47,14 @@ pub struct InputError {
 impl InputError {
     pub fn at(file: &str, line: u32, message: String) -> Self {
         InputError {
-            file: file.into(),
+            file: crate::printable::line(file).as_ref().into(),
             line: (line > 0).then_some(line),
-            message,
+            message: crate::printable::line_owned(message),
         }
     }
 
     pub fn file(file: &str, message: String) -> Self {
-        InputError {
-            file: file.into(),
-            line: None,
-            message,
-        }
+        Self::at(file, 0, message)
     }
 }
 

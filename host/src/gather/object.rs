@@ -43,8 +43,10 @@ const LAST_APPLIED: &str = "kubectl.kubernetes.io/last-applied-configuration";
 impl Object {
     /// Builds an object from its JSON body; None when it has no kind or apiVersion.
     pub fn from_body(mut body: Value, origin: Option<Origin>) -> Option<Object> {
-        let api_version = body.get("apiVersion")?.as_str()?.to_string();
-        let kind = body.get("kind")?.as_str()?.to_string();
+        // Identity fields are printed in every report: escaped here, once
+        // (Kubernetes itself would reject such names).
+        let api_version = crate::printable::line(body.get("apiVersion")?.as_str()?).into_owned();
+        let kind = crate::printable::line(body.get("kind")?.as_str()?).into_owned();
         if let Some(meta) = body.get_mut("metadata").and_then(Value::as_object_mut) {
             meta.remove("managedFields");
             if let Some(a) = meta.get_mut("annotations").and_then(Value::as_object_mut) {
@@ -53,10 +55,12 @@ impl Object {
         }
         let meta = body.get("metadata");
         let text = |k: &str| {
-            meta.and_then(|m| m.get(k))
-                .and_then(Value::as_str)
-                .unwrap_or_default()
-                .to_string()
+            crate::printable::line(
+                meta.and_then(|m| m.get(k))
+                    .and_then(Value::as_str)
+                    .unwrap_or_default(),
+            )
+            .into_owned()
         };
         let map = |k: &str| -> BTreeMap<String, String> {
             meta.and_then(|m| m.get(k))

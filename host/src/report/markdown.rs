@@ -44,9 +44,9 @@ pub fn render(report: &Report) -> String {
             for p in &ap.paths {
                 let _ = writeln!(
                     out,
-                    "- `{}` ({}, {})",
-                    p.route(),
-                    p.kinds.join(", "),
+                    "- {} ({}, {})",
+                    code(&p.route()),
+                    cell(&p.kinds.join(", ")),
                     p.certainty
                 );
             }
@@ -60,8 +60,8 @@ pub fn render(report: &Report) -> String {
         );
         for f in &active {
             let location = match (&f.resource.file, f.resource.line) {
-                (Some(file), Some(line)) => format!(" (`{file}:{line}`)"),
-                (Some(file), None) => format!(" (`{file}`)"),
+                (Some(file), Some(line)) => format!(" ({})", code(&format!("{file}:{line}"))),
+                (Some(file), None) => format!(" ({})", code(file)),
                 _ => String::new(),
             };
             let _ = writeln!(
@@ -89,12 +89,14 @@ pub fn render(report: &Report) -> String {
                 "#### `{}` {}\n\n{}\n",
                 f.check_id,
                 cell(&f.resource.display()),
-                f.message
+                prose(&f.message)
             );
             if let Some(r) = &f.remediation {
-                let _ = writeln!(out, "{}\n", r.summary);
+                let _ = writeln!(out, "{}\n", prose(&r.summary));
                 if let Some(yaml) = &r.yaml {
-                    let _ = writeln!(out, "```yaml\n{}\n```\n", yaml.trim_end());
+                    // A fence longer than any backtick run inside cannot be closed early.
+                    let fence = "`".repeat(3.max(longest_run(yaml, '`') + 1));
+                    let _ = writeln!(out, "{fence}yaml\n{}\n{fence}\n", yaml.trim_end());
                 }
             }
         }
@@ -115,7 +117,47 @@ pub fn render(report: &Report) -> String {
     out
 }
 
-/// Table cells hold one line and no pipes.
+/// Running text: HTML escaped outside code spans (inside them nothing is
+/// interpreted and an entity would show literally); an unbalanced backtick
+/// makes the whole text prose.
+fn prose(text: &str) -> String {
+    let parts: Vec<&str> = text.split('`').collect();
+    if parts.len() % 2 == 0 {
+        return super::escape_text(text);
+    }
+    parts
+        .iter()
+        .enumerate()
+        .map(|(i, p)| {
+            if i % 2 == 0 {
+                super::escape_text(p)
+            } else {
+                format!("`{p}`")
+            }
+        })
+        .collect()
+}
+
+/// An inline code span: nothing inside is interpreted, so only a backtick
+/// (which would end it) and line breaks need replacing.
+fn code(text: &str) -> String {
+    format!("`{}`", text.replace('`', "'").replace(['\n', '|'], " "))
+}
+
+/// The longest run of `c` in `text`.
+fn longest_run(text: &str, c: char) -> usize {
+    let (mut best, mut run) = (0, 0);
+    for ch in text.chars() {
+        run = if ch == c { run + 1 } else { 0 };
+        best = best.max(run);
+    }
+    best
+}
+
+/// A table cell: pipes and HTML escaped (GitHub renders inline HTML), one line.
 fn cell(text: &str) -> String {
-    text.replace('|', "\\|").replace('\n', " ")
+    super::escape_text(text)
+        .replace('|', "\\|")
+        .replace('`', "\\`")
+        .replace('\n', " ")
 }

@@ -296,9 +296,27 @@ pub fn wit_finding(f: &report::Finding) -> wt::Finding {
 /// Longest text kept from a guest string (messages, YAML).
 const MAX_TEXT: usize = 64 << 10;
 
-pub fn text(mut s: String) -> String {
-    if s.len() > MAX_TEXT {
-        let mut cut = MAX_TEXT;
+/// A guest's one-line text: capped at [`MAX_TEXT`], control characters escaped.
+pub fn text(s: String) -> String {
+    crate::printable::line_owned(cap(s, MAX_TEXT))
+}
+
+/// A guest's multi-line text (YAML): newlines kept.
+fn block(s: String) -> String {
+    let s = cap(s, MAX_TEXT);
+    match crate::printable::block(&s) {
+        std::borrow::Cow::Borrowed(_) => s,
+        std::borrow::Cow::Owned(o) => o,
+    }
+}
+
+/// Longest name-like string kept from a guest (kinds, names, categories):
+/// Kubernetes names are at most 253 bytes.
+const MAX_NAME: usize = 512;
+
+fn cap(mut s: String, max: usize) -> String {
+    if s.len() > max {
+        let mut cut = max;
         while !s.is_char_boundary(cut) {
             cut -= 1;
         }
@@ -306,6 +324,10 @@ pub fn text(mut s: String) -> String {
         s.push_str(" [truncated]");
     }
     s
+}
+
+fn name(s: String) -> String {
+    crate::printable::line_owned(cap(s, MAX_NAME))
 }
 
 pub fn severity(s: wt::Severity) -> Severity {
@@ -326,14 +348,16 @@ fn label(c: wt::Confidence) -> Confidence {
     }
 }
 
+/// An object a guest names. Its file and line are the host's to fill from
+/// the snapshot (`scan::locate`), never the guest's to claim.
 fn host_ref(r: wt::ObjectRef) -> ObjectRef {
     ObjectRef {
-        api_version: r.api_version,
-        kind: r.kind,
-        namespace: r.namespace,
-        name: r.name,
-        file: r.file,
-        line: r.line,
+        api_version: name(r.api_version),
+        kind: name(r.kind),
+        namespace: name(r.namespace),
+        name: name(r.name),
+        file: None,
+        line: None,
     }
 }
 
@@ -365,7 +389,7 @@ pub fn finding(check_id: &str, f: wt::Finding) -> report::Finding {
             .collect(),
         remediation: f.remediation.map(|r| report::Remediation {
             summary: text(r.summary),
-            yaml: r.yaml.map(text),
+            yaml: r.yaml.map(block),
         }),
         references: f.references.into_iter().take(20).map(text).collect(),
     }
@@ -377,7 +401,7 @@ pub fn check_info(c: wt::CheckInfo) -> report::CheckInfo {
         title: text(c.title),
         description: text(c.description),
         default_severity: severity(c.default_severity),
-        category: c.category,
-        kinds: c.kinds,
+        category: name(c.category),
+        kinds: c.kinds.into_iter().take(64).map(name).collect(),
     }
 }

@@ -1,0 +1,56 @@
+//! Text from untrusted places (manifests, file names, check components) made
+//! safe to print: control characters become visible escapes, so a name cannot
+//! retitle a terminal, clear the screen, forge report lines or break XML.
+
+use std::borrow::Cow;
+
+/// One line: every control character (newlines included) escaped as `\u{1b}`
+/// (`\n` as `\n`).
+pub fn line(s: &str) -> Cow<'_, str> {
+    escape(s, false)
+}
+
+/// A block (YAML): newlines and tabs kept, every other control character escaped.
+pub fn block(s: &str) -> Cow<'_, str> {
+    escape(s, true)
+}
+
+/// The owned form of [`line`], for fields that are already `String`s.
+pub fn line_owned(s: String) -> String {
+    match line(&s) {
+        Cow::Borrowed(_) => s,
+        Cow::Owned(o) => o,
+    }
+}
+
+fn escape(s: &str, keep_layout: bool) -> Cow<'_, str> {
+    let bad = |c: char| c.is_control() && !(keep_layout && (c == '\n' || c == '\t'));
+    if !s.chars().any(bad) {
+        return Cow::Borrowed(s);
+    }
+    let mut out = String::with_capacity(s.len() + 8);
+    for c in s.chars() {
+        match c {
+            '\n' if !keep_layout => out.push_str("\\n"),
+            '\r' => out.push_str("\\r"),
+            '\t' if !keep_layout => out.push_str("\\t"),
+            c if bad(c) => out.push_str(&format!("\\u{{{:x}}}", c as u32)),
+            c => out.push(c),
+        }
+    }
+    Cow::Owned(out)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn control_characters_become_visible() {
+        assert_eq!(line("web"), "web");
+        assert_eq!(line("a\x1b]0;pwned\x07b"), "a\\u{1b}]0;pwned\\u{7}b");
+        assert_eq!(line("x\n== CRITICAL =="), "x\\n== CRITICAL ==");
+        assert_eq!(block("a: 1\n\tb: \x1b[2J"), "a: 1\n\tb: \\u{1b}[2J");
+        assert!(matches!(line("plain"), Cow::Borrowed(_)));
+    }
+}
