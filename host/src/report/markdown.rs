@@ -122,14 +122,14 @@ pub fn render(report: &Report) -> String {
 /// makes the whole text prose.
 fn prose(text: &str) -> String {
     let parts: Vec<&str> = text.split('`').collect();
-    if parts.len() % 2 == 0 {
+    if parts.len().is_multiple_of(2) {
         return super::escape_text(text);
     }
     parts
         .iter()
         .enumerate()
         .map(|(i, p)| {
-            if i % 2 == 0 {
+            if i.is_multiple_of(2) {
                 super::escape_text(p)
             } else {
                 format!("`{p}`")
