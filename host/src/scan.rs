@@ -86,7 +86,8 @@ pub fn load_plugins(rt: &Runtime, opts: &Options) -> Loaded {
     }
     for p in &opts.plugins {
         let name = p.display().to_string();
-        let bytes = std::fs::read(p).map_err(|e| format!("cannot read plugin {name}: {e}"));
+        let bytes = crate::state_file::read_capped(p, crate::state_file::MAX_COMPONENT_BYTES)
+            .map_err(|e| format!("cannot read plugin {name}: {e}"));
         sources.push((name, bytes));
     }
     let results: Vec<(String, Result<Plugin, String>)> = sources

@@ -320,3 +320,18 @@ fn missing_paths_and_empty_directories_are_input_errors() {
         "{messages:?}"
     );
 }
+
+/// Issue 13, defect 13: limits of zero would silently keep nothing.
+#[test]
+fn zero_limits_are_refused_before_the_scan() {
+    let insecure = example("insecure-mesh").display().to_string();
+    for (flag, value) in [
+        ("--max-findings", "0"),
+        ("--memory-limit", "0"),
+        ("--memory-limit", "0MiB"),
+    ] {
+        let r = run(kridik().args(["scan", "-f", &insecure, flag, value]));
+        assert_eq!(r.code, 2, "{flag} {value}: {}", r.stdout);
+        assert!(r.stderr.contains(flag), "{flag}: {}", r.stderr);
+    }
+}

@@ -331,3 +331,102 @@ fn save_and_load_move_plugins_through_an_oci_layout() {
     );
     assert!(third.files().is_empty());
 }
+
+/// Issue 13, defect 8: parallel `plugin add`/`remove` runs and a `kill -9`
+/// mid-add leave a valid index whose every plugin's blob exists and verifies,
+/// and nothing that exited 0 is missing.
+#[test]
+fn concurrent_adds_and_killed_adds_lose_nothing() {
+    let home = Home::new();
+    let components = [
+        ("gateway-tls", EXAMPLE),
+        ("report-file", "kridik_example_hook_report_file"),
+        ("webhook", "kridik_example_hook_webhook"),
+        ("hostile", "kridik_test_hostile"),
+        ("hostile-hook", "kridik_test_hostile_hook"),
+    ];
+    for round in 0..4 {
+        let children: Vec<(String, std::process::Child)> = components
+            .iter()
+            .map(|(name, c)| {
+                let file = s(&component(c));
+                let child = home
+                    .command(&["plugin", "add", &file, "--name", name])
+                    .stdout(std::process::Stdio::null())
+                    .stderr(std::process::Stdio::null())
+                    .spawn()
+                    .unwrap();
+                (name.to_string(), child)
+            })
+            .collect();
+        let mut added = Vec::new();
+        for (name, mut child) in children {
+            if child.wait().unwrap().success() {
+                added.push(name);
+            }
+        }
+        assert_eq!(
+            added.len(),
+            components.len(),
+            "round {round}: every add succeeds"
+        );
+        let listed: Vec<String> = home
+            .list()
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|p| p["name"].as_str().unwrap().to_string())
+            .collect();
+        for name in &added {
+            assert!(
+                listed.contains(name),
+                "round {round}: {name} vanished from {listed:?}"
+            );
+            // `plugin info` reads and verifies the blob.
+            let info = home.kridik(&["plugin", "info", name]);
+            assert_eq!(info.code, 0, "round {round}: {name}: {}", info.stderr);
+        }
+        // Remove them all again, in parallel too.
+        let removals: Vec<std::process::Child> = added
+            .iter()
+            .map(|n| {
+                home.command(&["plugin", "remove", n])
+                    .stdout(std::process::Stdio::null())
+                    .stderr(std::process::Stdio::null())
+                    .spawn()
+                    .unwrap()
+            })
+            .collect();
+        for mut r in removals {
+            assert!(
+                r.wait().unwrap().success(),
+                "round {round}: a remove failed"
+            );
+        }
+        assert!(home.list().as_array().unwrap().is_empty());
+    }
+    // A killed add leaves at worst a temporary file, removed by the next change.
+    let file = s(&component(EXAMPLE));
+    for delay in [0u64, 20, 60, 150] {
+        let mut child = home
+            .command(&["plugin", "add", &file, "--name", "killed"])
+            .stdout(std::process::Stdio::null())
+            .stderr(std::process::Stdio::null())
+            .spawn()
+            .unwrap();
+        std::thread::sleep(std::time::Duration::from_millis(delay));
+        let _ = child.kill();
+        let _ = child.wait();
+        let _ = home.kridik(&["plugin", "remove", "killed"]);
+    }
+    let after = home.kridik(&["plugin", "add", &file, "--name", "survivor"]);
+    assert_eq!(after.code, 0, "{}", after.stderr);
+    let leftovers: Vec<String> = home
+        .files()
+        .iter()
+        .map(|(p, _)| p.file_name().unwrap().to_string_lossy().into_owned())
+        .filter(|n| n.starts_with('.') && n != ".lock")
+        .collect();
+    assert!(leftovers.is_empty(), "{leftovers:?}");
+    assert_eq!(home.kridik(&["plugin", "info", "survivor"]).code, 0);
+}

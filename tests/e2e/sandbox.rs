@@ -69,6 +69,18 @@ fn hostile_checks_are_contained_and_the_others_still_report() {
             .starts_with("UnavailableReason::NotDeclared"),
         "{snoop}"
     );
+    // Secret is never served: the check is told so, it does not get an empty list.
+    let secret = report["findings"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|f| f["check_id"] == "HOSTILE-SECRET")
+        .unwrap();
+    let said = secret["message"].as_str().unwrap();
+    assert!(
+        said.starts_with("UnavailableReason::Forbidden") && said.contains("never reads"),
+        "{secret}"
+    );
     let ok = report["findings"]
         .as_array()
         .unwrap()

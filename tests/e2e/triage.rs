@@ -231,3 +231,27 @@ fn a_baseline_fails_only_on_new_findings_and_counts_the_fixed() {
         missing.stderr
     );
 }
+
+/// Issue 13, defect 13: a rule for every check on every resource would hide
+/// the whole report; it is refused, not applied.
+#[test]
+fn a_suppression_of_everything_is_refused() {
+    for rule in [
+        "- check: \"*\"\n  resource: \"*\"\n  reason: quiet please\n",
+        "- check: \"*\"\n  reason: quiet please\n",
+    ] {
+        let dir = tempfile::tempdir().unwrap();
+        std::fs::write(
+            dir.path().join(".kridik.yaml"),
+            format!("suppressions:\n{rule}"),
+        )
+        .unwrap();
+        let r = scan_in(dir.path(), "2026-11-01", &[]);
+        assert_eq!(r.code, 2, "{rule}");
+        assert!(
+            r.stderr.contains("every check on every resource"),
+            "{}",
+            r.stderr
+        );
+    }
+}

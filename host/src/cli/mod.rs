@@ -102,7 +102,7 @@ struct Checks {
     #[arg(long, default_value = "256MiB", value_parser = parse_size)]
     memory_limit: usize,
     /// Most findings kept from one check.
-    #[arg(long, default_value_t = 10_000)]
+    #[arg(long, default_value_t = 10_000, value_parser = parse_positive)]
     max_findings: usize,
     /// Do not read or write the compiled-component cache.
     #[arg(long)]
@@ -477,5 +477,20 @@ fn parse_size(s: &str) -> Result<usize, String> {
             ))
         }
     };
-    Ok(n * mult)
+    let bytes = n
+        .checked_mul(mult)
+        .ok_or_else(|| format!("`{s}` is too large"))?;
+    if bytes == 0 {
+        return Err("the size must be positive".into());
+    }
+    Ok(bytes)
+}
+
+/// A count that must be at least 1 (0 would silently keep nothing).
+fn parse_positive(s: &str) -> Result<usize, String> {
+    match s.trim().parse::<usize>() {
+        Ok(0) => Err("must be at least 1".into()),
+        Ok(n) => Ok(n),
+        Err(_) => Err(format!("`{s}` is not a number")),
+    }
 }

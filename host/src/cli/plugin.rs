@@ -258,15 +258,16 @@ fn add(args: AddArgs) -> Result<i32> {
         return add_oci(&store, &rt, args);
     }
     let path = PathBuf::from(&args.file);
-    let bytes = std::fs::read(&path).with_context(|| {
-        let looks_remote = !path.exists() && args.file.contains('/') && args.file.contains(':');
-        let hint = if looks_remote {
-            format!(" (to add from a registry, write oci://{})", args.file)
-        } else {
-            String::new()
-        };
-        format!("cannot read plugin {}{hint}", args.file)
-    })?;
+    let bytes = kridik::state_file::read_capped(&path, kridik::state_file::MAX_COMPONENT_BYTES)
+        .with_context(|| {
+            let looks_remote = !path.exists() && args.file.contains('/') && args.file.contains(':');
+            let hint = if looks_remote {
+                format!(" (to add from a registry, write oci://{})", args.file)
+            } else {
+                String::new()
+            };
+            format!("cannot read plugin {}{hint}", args.file)
+        })?;
     // The file's absolute path says where it came from even after a `cd`.
     let source = std::path::absolute(&path)
         .map(|p| p.display().to_string())
@@ -394,7 +395,9 @@ fn add_oci(store: &Store, rt: &kridik::runtime::Runtime, args: AddArgs) -> Resul
 
 fn push(args: PushArgs) -> Result<i32> {
     let file = args.file.display().to_string();
-    let bytes = std::fs::read(&args.file).with_context(|| format!("cannot read plugin {file}"))?;
+    let bytes =
+        kridik::state_file::read_capped(&args.file, kridik::state_file::MAX_COMPONENT_BYTES)
+            .with_context(|| format!("cannot read plugin {file}"))?;
     // Only a component this kridik can load is worth publishing.
     let rt = scan::runtime(&Options::default())?;
     let plugin = rt.load(&file, &bytes)?;

@@ -66,7 +66,7 @@ pub struct Loaded {
 /// Reads every Wasm artifact of the layout at `dir`.
 pub fn load(dir: &Path) -> Result<Vec<Loaded>> {
     let index_path = dir.join("index.json");
-    let text = std::fs::read_to_string(&index_path).with_context(|| {
+    let text = crate::state_file::read_text_capped(&index_path, crate::state_file::MAX_STATE_BYTES).with_context(|| {
         format!(
             "{} is not an OCI layout (no index.json): pass a directory written by `kridik plugin save`",
             dir.display()
@@ -112,8 +112,8 @@ fn blob(dir: &Path, digest: &str, what: &str) -> Result<Vec<u8>> {
     if size > oci::MAX_COMPONENT_BYTES as u64 {
         bail!("{what}: {} is larger than kridik accepts", path.display());
     }
-    let bytes =
-        std::fs::read(&path).with_context(|| format!("{what}: cannot read {}", path.display()))?;
+    let bytes = crate::state_file::read_capped(&path, crate::state_file::MAX_COMPONENT_BYTES)
+        .with_context(|| format!("{what}: cannot read {}", path.display()))?;
     let actual = crate::runtime::sha256(&bytes);
     if actual != hex {
         bail!(

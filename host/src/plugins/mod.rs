@@ -83,6 +83,9 @@ pub fn add(store: &Store, rt: &Runtime, req: AddRequest) -> Result<Added> {
         }
     };
     let digest = format!("sha256:{}", sha256(req.bytes));
+    // From here to the commit the store is ours: the index read below is the
+    // one the commit replaces.
+    let _lock = store.lock()?;
     let installed = store.list()?;
     if let Some(same) = installed
         .iter()
@@ -209,6 +212,7 @@ fn refuse_builtin_clash(rt: &Runtime, source: &str, plugin: &Plugin) -> Result<(
 
 /// Removes a plugin by name; returns what was removed.
 pub fn remove(store: &Store, name: &str) -> Result<Installed> {
+    let _lock = store.lock()?;
     let installed = store.list()?;
     let Some(gone) = installed.iter().find(|p| p.name == name).cloned() else {
         bail!("no installed plugin is named {name} (see `kridik plugin list`)");

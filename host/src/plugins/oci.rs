@@ -123,7 +123,8 @@ fn docker_config_auth(registry: &str) -> Result<Option<RegistryAuth>> {
             None => return Ok(None),
         },
     };
-    let Ok(text) = std::fs::read_to_string(&path) else {
+    let Ok(text) = crate::state_file::read_text_capped(&path, crate::state_file::MAX_STATE_BYTES)
+    else {
         return Ok(None);
     };
     let config: serde_json::Value = serde_json::from_str(&text)
@@ -161,12 +162,22 @@ fn docker_config_auth(registry: &str) -> Result<Option<RegistryAuth>> {
     }
 }
 
+/// Whole-operation deadline of a registry exchange: the client's read timeout
+/// bounds each silence, this bounds a registry that drips bytes.
+const OPERATION_DEADLINE: std::time::Duration = std::time::Duration::from_secs(180);
+
 fn block_on<F: std::future::Future>(f: F) -> Result<F::Output> {
     let rt = tokio::runtime::Builder::new_current_thread()
         .enable_all()
         .build()
         .context("cannot start the network runtime")?;
-    Ok(rt.block_on(f))
+    rt.block_on(async { tokio::time::timeout(OPERATION_DEADLINE, f).await })
+        .map_err(|_| {
+            anyhow!(
+                "the registry did not finish within {}s: check that it is reachable and healthy",
+                OPERATION_DEADLINE.as_secs()
+            )
+        })
 }
 
 /// A component as a Wasm OCI artifact: config, the one layer, the manifest.
@@ -293,6 +304,14 @@ pub fn pull(source: &str, access: &Access) -> Result<Pulled> {
         c.pull_blob(&r, layer, &mut out)
             .await
             .map_err(|e| explain(e, &r, "pull from"))?;
+        if out.buf.len() as i64 != layer.size {
+            bail!(
+                "{}: the manifest declares a {}-byte component but the registry sent {} bytes; refusing it",
+                display(&r),
+                layer.size,
+                out.buf.len()
+            );
+        }
         Ok(Pulled {
             bytes: out.buf,
             pinned: pinned(&r, &digest),

@@ -68,6 +68,13 @@ impl Store {
         self.dir.join("index.json")
     }
 
+    /// Holds the store for one change: concurrent `plugin add`/`remove` runs
+    /// take turns, each re-reading the index under the lock, so none loses
+    /// another's install. Released when dropped.
+    pub fn lock(&self) -> Result<std::fs::File> {
+        crate::state_file::lock(&self.dir.join(".lock"))
+    }
+
     pub fn blob_path(&self, digest: &str) -> PathBuf {
         self.dir
             .join("blobs")
@@ -99,7 +106,7 @@ impl Store {
     /// The component bytes of an installed plugin, verified against its digest.
     pub fn read(&self, p: &Installed) -> Result<Vec<u8>> {
         let path = self.blob_path(&p.digest);
-        let bytes = std::fs::read(&path).with_context(|| {
+        let bytes = crate::state_file::read_capped(&path, crate::state_file::MAX_COMPONENT_BYTES).with_context(|| {
             format!(
                 "installed plugin {} is missing {}: reinstall it with `kridik plugin add --replace`",
                 p.name,
@@ -140,16 +147,28 @@ impl Store {
         Ok(())
     }
 
-    /// Blobs no plugin refers to any more (left by remove or --replace).
+    /// Blobs no plugin refers to any more (left by remove or --replace), and
+    /// temporary files of writes that never finished (a killed add). Runs
+    /// under the store lock, so no write of another run is in flight.
     fn collect_garbage(&self, plugins: &[Installed]) {
-        let Ok(entries) = std::fs::read_dir(self.dir.join("blobs")) else {
-            return;
-        };
-        for e in entries.flatten() {
-            let path = e.path();
-            let ours = e.file_name().to_string_lossy().starts_with("sha256-");
-            if ours && !plugins.iter().any(|p| self.blob_path(&p.digest) == path) {
-                let _ = std::fs::remove_file(path);
+        let own_tmp = format!(".{}.", std::process::id());
+        for dir in [self.dir.clone(), self.dir.join("blobs")] {
+            let Ok(entries) = std::fs::read_dir(&dir) else {
+                continue;
+            };
+            for e in entries.flatten() {
+                let (path, name) = (e.path(), e.file_name().to_string_lossy().into_owned());
+                let blob = name.starts_with("sha256-")
+                    && !plugins.iter().any(|p| self.blob_path(&p.digest) == path);
+                // write_atomic's temporaries are `.<pid>.<name>`.
+                let stale_tmp = name.starts_with('.')
+                    && name[1..].split_once('.').is_some_and(|(pid, _)| {
+                        pid.chars().all(|c| c.is_ascii_digit()) && !pid.is_empty()
+                    })
+                    && !name.starts_with(&own_tmp);
+                if blob || stale_tmp {
+                    let _ = std::fs::remove_file(path);
+                }
             }
         }
     }

@@ -139,8 +139,17 @@ pub fn render(report: &Report, color: bool) -> String {
                 report.input_errors.len()
             ))
         );
-        for e in &report.input_errors {
+        // A million bad items must not make a million lines: the JSON has them all.
+        const SHOWN: usize = 50;
+        for e in report.input_errors.iter().take(SHOWN) {
             let _ = writeln!(out, "  {e}");
+        }
+        if report.input_errors.len() > SHOWN {
+            let _ = writeln!(
+                out,
+                "  ... and {} more (all of them in --format json)",
+                report.input_errors.len() - SHOWN
+            );
         }
         let _ = writeln!(out);
     }

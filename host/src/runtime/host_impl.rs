@@ -28,6 +28,17 @@ impl ws::Host for State {
                 reason: ws::UnavailableReason::NotDeclared,
             });
         }
+        if crate::kinds::NEVER_READ.contains(&kind.as_str()) {
+            // kridik never reads Secrets: saying so keeps a check from taking
+            // "no Secrets" for a fact.
+            return Err(ws::Unavailable {
+                detail: format!(
+                    "kridik never reads `{kind}` (credentials stay out of the snapshot); assess what references it instead"
+                ),
+                kind,
+                reason: ws::UnavailableReason::Forbidden,
+            });
+        }
         if let Some(u) = self.data.snapshot.unavailable.get(&kind) {
             return Err(unavailable(u));
         }

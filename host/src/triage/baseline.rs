@@ -46,13 +46,14 @@ pub fn write(path: &Path, findings: &[&Finding]) -> Result<usize> {
 
 /// The fingerprints of a baseline file.
 pub fn read(path: &Path) -> Result<BTreeMap<String, String>> {
-    let text = std::fs::read_to_string(path).with_context(|| {
-        format!(
-            "cannot read the baseline {}: create it with `kridik scan --write-baseline {}`",
-            path.display(),
-            path.display()
-        )
-    })?;
+    let text = crate::state_file::read_text_capped(path, crate::state_file::MAX_STATE_BYTES)
+        .with_context(|| {
+            format!(
+                "cannot read the baseline {}: create it with `kridik scan --write-baseline {}`",
+                path.display(),
+                path.display()
+            )
+        })?;
     let file: File = serde_json::from_str(&text)
         .with_context(|| format!("{} is not a kridik baseline", path.display()))?;
     if file.version != VERSION {

@@ -59,7 +59,7 @@ pub fn load(explicit: Option<&Path>, start: &Path) -> Result<Config> {
             rules: Vec::new(),
         });
     };
-    let text = std::fs::read_to_string(&path)
+    let text = crate::state_file::read_text_capped(&path, crate::state_file::MAX_STATE_BYTES)
         .with_context(|| format!("cannot read the config {}", path.display()))?;
     let raw: Raw = serde_norway::from_str(&text)
         .with_context(|| format!("{} is not a valid kridik config", path.display()))?;
@@ -73,6 +73,13 @@ pub fn load(explicit: Option<&Path>, start: &Path) -> Result<Config> {
             bail!(
                 "{origin} ({}) has no reason: every suppression needs one",
                 r.check
+            );
+        }
+        // A rule for every check on every resource hides the whole report.
+        let everything = |p: &str| p.trim().chars().all(|c| c == '*');
+        if everything(&r.check) && r.resource.as_deref().is_none_or(everything) {
+            bail!(
+                "{origin} suppresses every check on every resource, which would hide the whole report: name the check or the resource"
             );
         }
         let expires = match &r.expires {

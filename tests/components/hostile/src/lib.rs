@@ -72,6 +72,16 @@ fn snoop(ctx: &Ctx) -> CheckResult {
     }
 }
 
+/// Declares Secret: kridik's policy refuses it, and says so.
+fn secrets(ctx: &Ctx) -> CheckResult {
+    match ctx.objects("Secret") {
+        Ok(objects) => Err(format!("host served {} Secrets", objects.len())),
+        Err(refused) => Ok(vec![ctx
+            .finding(Severity::Info, &ObjectRef::namespace("default"), "refused")
+            .message(format!("{:?}: {}", refused.reason, refused.detail))]),
+    }
+}
+
 kridik_sdk::export_checks!(
     Check {
         info: || info("HOSTILE-OK", &["Service"]),
@@ -100,5 +110,9 @@ kridik_sdk::export_checks!(
     Check {
         info: || info("HOSTILE-SNOOP", &["Service"]),
         run: snoop
+    },
+    Check {
+        info: || info("HOSTILE-SECRET", &["Secret"]),
+        run: secrets
     },
 );
