@@ -190,9 +190,17 @@ pub fn scan(opts: &Options) -> Result<Report> {
     let snapshot = gather(opts, &wants)?;
     let model = model::build(&snapshot);
     let data = Arc::new(ScanData::new(snapshot, model));
-    let outcomes: Vec<_> = jobs
+    // Components in parallel, each component's checks in one instance, in turn.
+    let mut by_component: Vec<(&Plugin, Vec<&CheckInfo>)> = Vec::new();
+    for (p, c) in &jobs {
+        match by_component.iter_mut().find(|(q, _)| std::ptr::eq(*q, *p)) {
+            Some((_, checks)) => checks.push(c),
+            None => by_component.push((p, vec![c])),
+        }
+    }
+    let outcomes: Vec<_> = by_component
         .par_iter()
-        .map(|(p, c)| rt.run(p, c, data.clone()))
+        .flat_map_iter(|(p, checks)| rt.run_component(p, checks, data.clone()))
         .collect();
 
     let mut checks: Vec<CheckRecord> = loaded.failures;

@@ -297,17 +297,65 @@ impl Runtime {
         store
     }
 
-    /// Runs one check in a fresh store: a trap, timeout or memory blow-up is
-    /// this check's error and nothing else's.
-    pub fn run(&self, plugin: &Plugin, check: &CheckInfo, data: Arc<ScanData>) -> Outcome {
-        let started = Instant::now();
-        let declared: BTreeSet<String> = check.kinds.iter().cloned().collect();
-        let mut store = self.store(data, declared);
-        let result = plugin
-            .pre
-            .instantiate(&mut store)
-            .and_then(|i| i.kridik_plugin_checks().call_run(&mut store, &check.id));
-        let captured = |c: &sandbox::Capture| Some(c.text()).filter(|s| !s.is_empty());
+    /// Runs a component's checks one after another in one instance, so what the
+    /// guest decoded once (the model, a parsed kind) serves all of them. Limits
+    /// stay per check: each call has its own deadline, declared kinds, output
+    /// capture and findings cap; memory is per instance (linear memory never
+    /// shrinks). A trap poisons the instance: the next check gets a fresh one,
+    /// so a timeout or memory blow-up is that check's error and nothing else's.
+    pub fn run_component(
+        &self,
+        plugin: &Plugin,
+        checks: &[&CheckInfo],
+        data: Arc<ScanData>,
+    ) -> Vec<Outcome> {
+        let mut live: Option<(Store<State>, Check)> = None;
+        let mut outcomes = Vec::with_capacity(checks.len());
+        for check in checks {
+            let started = Instant::now();
+            let declared: BTreeSet<String> = check.kinds.iter().cloned().collect();
+            if live.is_none() {
+                let mut store = self.store(data.clone(), declared.clone());
+                match plugin.pre.instantiate(&mut store) {
+                    Ok(instance) => live = Some((store, instance)),
+                    Err(e) => {
+                        let error = self.failure(&store, &e.into(), &plugin.name).to_string();
+                        outcomes.push(self.outcome(plugin, check, started, &store, Err(error)));
+                        continue;
+                    }
+                }
+            }
+            let (store, instance) = live.as_mut().expect("instantiated above");
+            store.data_mut().declared = declared;
+            let ticks = (self.limits.timeout.as_millis() / engine::TICK.as_millis()).max(1) as u64;
+            store.set_epoch_deadline(ticks);
+            let result = instance
+                .kridik_plugin_checks()
+                .call_run(&mut *store, &check.id);
+            let trapped = result.is_err();
+            let result = match result {
+                Ok(r) => Ok(r),
+                Err(e) => Err(self.failure(store, &e.into(), &plugin.name).to_string()),
+            };
+            outcomes.push(self.outcome(plugin, check, started, store, result));
+            if trapped {
+                live = None;
+            }
+        }
+        outcomes
+    }
+
+    /// One check's record and findings from what its call returned.
+    fn outcome(
+        &self,
+        plugin: &Plugin,
+        check: &CheckInfo,
+        started: Instant,
+        store: &Store<State>,
+        result: Result<Result<Vec<bindings::v0_1::kridik::plugin::types::Finding>, String>, String>,
+    ) -> Outcome {
+        // Each check's output on its own, even when the instance is shared.
+        let captured = |c: &sandbox::Capture| Some(c.take_text()).filter(|s| !s.is_empty());
         let (stdout, stderr) = (
             captured(&store.data().stdout),
             captured(&store.data().stderr),
@@ -339,11 +387,7 @@ impl Runtime {
                 Vec::new(),
                 Some(format!("the check reported an error: {message}")),
             ),
-            Err(e) => (
-                Status::Error,
-                Vec::new(),
-                Some(self.failure(&store, &e.into(), &plugin.name).to_string()),
-            ),
+            Err(failure) => (Status::Error, Vec::new(), Some(failure)),
         };
         Outcome {
             record: CheckRecord {

@@ -135,6 +135,16 @@ impl Capture {
         }
     }
 
+    /// The kept text, with a note when output was cut; the capture starts
+    /// empty again (a shared instance's next check gets its own).
+    pub fn take_text(&self) -> String {
+        let text = self.text();
+        let mut b = self.inner.lock().unwrap();
+        b.kept.clear();
+        b.dropped = 0;
+        text
+    }
+
     /// The kept text, with a note when output was cut.
     pub fn text(&self) -> String {
         let b = self.inner.lock().unwrap();

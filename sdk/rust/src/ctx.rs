@@ -4,29 +4,43 @@ use crate::bindings::kridik::plugin::{mesh, snapshot};
 use crate::{Confidence, Finding, MeshConfig, NamespaceInfo, Object, ObjectRef, Policy, Severity};
 use crate::{SourceKind, Unavailable, Workload};
 use serde::de::DeserializeOwned;
-use std::cell::OnceCell;
 use std::collections::HashMap;
+use std::sync::OnceLock;
 
-/// The context of one check run. Mesh data is fetched from the host once and cached.
+/// The mesh model, fetched from the host and decoded once per component
+/// instance: the host runs all of a component's checks in one instance during
+/// a scan, and the model does not change during a scan. Snapshot objects are
+/// not kept here: which kinds a check may read is decided per check.
+struct Model {
+    config: OnceLock<MeshConfig>,
+    workloads: OnceLock<Vec<Workload>>,
+    policies: OnceLock<Vec<Policy>>,
+    namespaces: OnceLock<Vec<NamespaceInfo>>,
+    // Lookups by key, built on first use so per-policy lookups stay O(1).
+    policy_index: OnceLock<HashMap<(String, String, String), usize>>,
+    workload_index: OnceLock<HashMap<String, usize>>,
+    namespace_index: OnceLock<HashMap<String, usize>>,
+}
+
+static MODEL: Model = Model {
+    config: OnceLock::new(),
+    workloads: OnceLock::new(),
+    policies: OnceLock::new(),
+    namespaces: OnceLock::new(),
+    policy_index: OnceLock::new(),
+    workload_index: OnceLock::new(),
+    namespace_index: OnceLock::new(),
+};
+
+/// The context of one check run.
 pub struct Ctx {
     check_id: String,
-    workloads: OnceCell<Vec<Workload>>,
-    policies: OnceCell<Vec<Policy>>,
-    namespaces: OnceCell<Vec<NamespaceInfo>>,
-    // Lookups by key, built on first use so per-policy lookups stay O(1).
-    policy_index: OnceCell<HashMap<(String, String, String), usize>>,
-    workload_index: OnceCell<HashMap<String, usize>>,
 }
 
 impl Ctx {
     pub(crate) fn new(check_id: &str) -> Self {
         Ctx {
             check_id: check_id.into(),
-            workloads: OnceCell::new(),
-            policies: OnceCell::new(),
-            namespaces: OnceCell::new(),
-            policy_index: OnceCell::new(),
-            workload_index: OnceCell::new(),
         }
     }
 
@@ -57,15 +71,21 @@ impl Ctx {
     }
 
     pub fn mesh_config(&self) -> MeshConfig {
-        mesh::config()
+        MODEL.config.get_or_init(mesh::config).clone()
     }
 
-    pub fn namespaces(&self) -> &[NamespaceInfo] {
-        self.namespaces.get_or_init(mesh::namespaces)
+    pub fn namespaces(&self) -> &'static [NamespaceInfo] {
+        MODEL.namespaces.get_or_init(mesh::namespaces)
     }
 
-    pub fn namespace(&self, name: &str) -> Option<&NamespaceInfo> {
-        self.namespaces().iter().find(|n| n.name == name)
+    pub fn namespace(&self, name: &str) -> Option<&'static NamespaceInfo> {
+        let index = MODEL.namespace_index.get_or_init(|| {
+            let namespaces = self.namespaces();
+            (0..namespaces.len())
+                .map(|i| (namespaces[i].name.clone(), i))
+                .collect()
+        });
+        index.get(name).map(|&i| &self.namespaces()[i])
     }
 
     /// Why a namespace holds sensitive data, if its labels say so: `kridik.io/sensitive:
@@ -113,17 +133,17 @@ impl Ctx {
         (!reasons.is_empty()).then(|| reasons.join("; "))
     }
 
-    pub fn workloads(&self) -> &[Workload] {
-        self.workloads.get_or_init(mesh::workloads)
+    pub fn workloads(&self) -> &'static [Workload] {
+        MODEL.workloads.get_or_init(mesh::workloads)
     }
 
-    pub fn policies(&self) -> &[Policy] {
-        self.policies.get_or_init(mesh::policies)
+    pub fn policies(&self) -> &'static [Policy] {
+        MODEL.policies.get_or_init(mesh::policies)
     }
 
     /// The policy record for an object (AuthorizationPolicy, PeerAuthentication, ...).
-    pub fn policy(&self, target: &ObjectRef) -> Option<&Policy> {
-        let index = self.policy_index.get_or_init(|| {
+    pub fn policy(&self, target: &ObjectRef) -> Option<&'static Policy> {
+        let index = MODEL.policy_index.get_or_init(|| {
             let policies = self.policies();
             (0..policies.len())
                 .map(|i| (object_key(&policies[i].target), i))
@@ -133,8 +153,8 @@ impl Ctx {
     }
 
     /// The workload with this id (`namespace/Kind/name`).
-    pub fn workload(&self, id: &str) -> Option<&Workload> {
-        let index = self.workload_index.get_or_init(|| {
+    pub fn workload(&self, id: &str) -> Option<&'static Workload> {
+        let index = MODEL.workload_index.get_or_init(|| {
             let workloads = self.workloads();
             (0..workloads.len())
                 .map(|i| (workloads[i].id.clone(), i))
@@ -144,7 +164,7 @@ impl Ctx {
     }
 
     /// The workloads a policy (AuthorizationPolicy, PeerAuthentication, ...) applies to.
-    pub fn selected(&self, policy: &ObjectRef) -> Vec<&Workload> {
+    pub fn selected(&self, policy: &ObjectRef) -> Vec<&'static Workload> {
         self.policy(policy)
             .map(|p| {
                 p.workloads
