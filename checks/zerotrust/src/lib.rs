@@ -268,6 +268,18 @@ fn run_shared_identity(ctx: &Ctx) -> CheckResult {
         Ok(p) => p,
         Err(unknown) => return Ok(vec![*unknown]),
     };
+    // Every principal the policies name, indexed once: looking each shared
+    // identity up in every policy's text was quadratic in the mesh.
+    let trust_domain = ctx.mesh_config().trust_domain;
+    let mut named: std::collections::HashMap<String, Vec<&ObjectRef>> = Default::default();
+    for (o, v) in &aps {
+        for p in principals_named(v, &o.target.namespace, &trust_domain) {
+            let refs = named.entry(p).or_default();
+            if !refs.iter().any(|r| std::ptr::eq(*r, &o.target)) {
+                refs.push(&o.target);
+            }
+        }
+    }
     let mut by_identity: BTreeMap<&str, Vec<&Workload>> = BTreeMap::new();
     for w in ctx.workloads().iter().filter(|w| w.enrolled()) {
         by_identity.entry(w.identity.as_str()).or_default().push(w);
@@ -286,11 +298,7 @@ fn run_shared_identity(ctx: &Ctx) -> CheckResult {
             continue;
         }
         let principal = identity.trim_start_matches("spiffe://");
-        let granted: Vec<&ObjectRef> = aps
-            .iter()
-            .filter(|(_, v)| v.to_string().contains(&format!("\"{principal}\"")))
-            .map(|(o, _)| &o.target)
-            .collect();
+        let granted: Vec<&ObjectRef> = named.get(principal).cloned().unwrap_or_default();
         let severity = if granted.is_empty() {
             Severity::Low
         } else {
@@ -333,6 +341,51 @@ fn run_shared_identity(ctx: &Ctx) -> CheckResult {
         findings.push(f);
     }
     Ok(findings)
+}
+
+/// The exact principals an AuthorizationPolicy names: `principals`, the
+/// `source.principal` condition, and `serviceAccounts` (`ns/sa`, or `sa` in
+/// the policy's namespace) as principals of the mesh's trust domain.
+fn principals_named(policy: &Value, ns: &str, trust_domain: &str) -> Vec<String> {
+    let strings = |v: Option<&Value>| -> Vec<String> {
+        v.and_then(Value::as_array)
+            .into_iter()
+            .flatten()
+            .filter_map(Value::as_str)
+            .map(str::to_string)
+            .collect()
+    };
+    let mut out = Vec::new();
+    for rule in policy
+        .pointer("/spec/rules")
+        .and_then(Value::as_array)
+        .into_iter()
+        .flatten()
+    {
+        for f in rule
+            .get("from")
+            .and_then(Value::as_array)
+            .into_iter()
+            .flatten()
+        {
+            out.extend(strings(f.pointer("/source/principals")));
+            for sa in strings(f.pointer("/source/serviceAccounts")) {
+                let (sa_ns, name) = sa.split_once('/').unwrap_or((ns, sa.as_str()));
+                out.push(format!("{trust_domain}/ns/{sa_ns}/sa/{name}"));
+            }
+        }
+        for c in rule
+            .get("when")
+            .and_then(Value::as_array)
+            .into_iter()
+            .flatten()
+        {
+            if c.get("key").and_then(Value::as_str) == Some("source.principal") {
+                out.extend(strings(c.get("values")));
+            }
+        }
+    }
+    out
 }
 
 fn jwks_info() -> CheckInfo {
