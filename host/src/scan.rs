@@ -210,12 +210,7 @@ pub fn scan(opts: &Options) -> Result<Report> {
         findings.extend(o.findings);
     }
     locate(&mut findings, &data.snapshot);
-    findings.sort_by(|a, b| {
-        b.severity
-            .cmp(&a.severity)
-            .then_with(|| a.check_id.cmp(&b.check_id))
-            .then_with(|| a.resource.cmp(&b.resource))
-    });
+    crate::report::model::sort_findings(&mut findings);
     checks.sort_by(|a, b| a.id.cmp(&b.id));
     let mut report = assemble(opts, &data, checks, findings);
     triage::apply(

@@ -206,3 +206,34 @@ fn hardened_example_scores_higher_and_plans_nothing() {
         insecure["summary"]["findings"].as_u64().unwrap()
     );
 }
+
+/// Issue 15: findings an attack path raises are sorted again, in every format
+/// that lists them in report order.
+#[test]
+fn raised_findings_keep_the_report_in_severity_order() {
+    let report = scan_json(&["-f", &example("insecure-mesh").display().to_string()]).json();
+    let rank = |s: &str| {
+        ["info", "low", "medium", "high", "critical"]
+            .iter()
+            .position(|x| *x == s)
+            .unwrap()
+    };
+    let severities: Vec<usize> = report["findings"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|f| rank(f["severity"].as_str().unwrap()))
+        .collect();
+    assert!(
+        report["findings"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .any(|f| !f["raised"].is_null()),
+        "the example has findings raised by attack paths"
+    );
+    assert!(
+        severities.windows(2).all(|w| w[0] >= w[1]),
+        "{severities:?}"
+    );
+}

@@ -52,6 +52,7 @@ pub fn run(report: &mut Report, data: &ScanData, sensitive: &[String], inputs: &
             reason: format!("on the attack path {route}"),
         });
     }
+    crate::report::model::sort_findings(&mut report.findings);
     report.summary.recount(&report.findings);
     let score = score::compute(&score::Inputs {
         model: &data.model,

@@ -2,6 +2,8 @@
 
 mod decode;
 pub mod files;
+#[cfg(test)]
+mod fuzz;
 pub mod live;
 mod object;
 mod slim;

@@ -178,6 +178,17 @@ pub struct Report {
     pub hooks: Vec<HookRecord>,
 }
 
+/// Report order: most severe first, then by check and resource. Applied again
+/// after anything changes a severity (attack paths raise some).
+pub fn sort_findings(findings: &mut [Finding]) {
+    findings.sort_by(|a, b| {
+        b.severity
+            .cmp(&a.severity)
+            .then_with(|| a.check_id.cmp(&b.check_id))
+            .then_with(|| a.resource.cmp(&b.resource))
+    });
+}
+
 impl Report {
     /// Checks (and components) that could not run.
     pub fn errored(&self) -> impl Iterator<Item = &CheckRecord> {
