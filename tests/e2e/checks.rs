@@ -249,6 +249,8 @@ fn example_meshes_cover_the_rest_of_the_pack() {
         "IST-HYG-001",
         "IST-JWT-001",
         "ZT-EGRESS-001",
+        // corpus::another_mesh_tools_expectations_are_met
+        "IST-GW-010",
         // wider_attack_surface
         "IST-AUTHZ-005",
         "IST-AUTHZ-006",

@@ -191,3 +191,59 @@ fn istioctl_analyzer_expectations_are_met_where_kridik_covers_the_issue() {
         "unexpected findings on istioctl's fixtures"
     );
 }
+
+/// The tetrate istio-security-analyzer's own test expectations
+/// (`corpus/tetrate-istio-security-analyzer/EXPECTED.md`), where kridik covers them.
+#[test]
+fn another_mesh_tools_expectations_are_met() {
+    let dir = corpus().join("tetrate-istio-security-analyzer/pkg/parser/testdata");
+    let f = |name: &str| dir.join(name).display().to_string();
+    let flagged_by = |files: &[&str], checks: &str| {
+        let mut args = vec!["-i".to_string(), checks.to_string()];
+        for file in files {
+            args.push("-f".into());
+            args.push(f(file));
+        }
+        let args: Vec<&str> = args.iter().map(String::as_str).collect();
+        crate::support::flagged(&scan_json(&args).json())
+    };
+    let names = |v: Vec<(String, String, String)>| -> Vec<String> {
+        v.into_iter().map(|(c, _, n)| format!("{c} {n}")).collect()
+    };
+    // TestScanIstioConfig/All: negative matches, DestinationRule TLS, broad host.
+    assert_eq!(
+        names(flagged_by(
+            &[
+                "authz.yaml",
+                "authz-allow-negative.yaml",
+                "dr-tls.yaml",
+                "gateway-broad-host.yaml"
+            ],
+            "IST-AUTHZ-002,IST-EGRESS-002,IST-GW-001"
+        )),
+        [
+            "IST-AUTHZ-002 foo/httpbin-allow-negative",
+            "IST-EGRESS-002 default/httpbin-tls-bad",
+            "IST-GW-001 default/httpbin-gateway"
+        ]
+    );
+    // SingleAuthz: the clean example.
+    assert!(flagged_by(&["authz.yaml"], "IST-AUTHZ-001,IST-AUTHZ-002,IST-AUTHZ-003").is_empty());
+    // Relaxed SNI host matching, without and with the rejecting VirtualService.
+    assert_eq!(
+        names(flagged_by(
+            &["admingateway.yaml", "gw-simple-tls.yaml"],
+            "IST-GW-010"
+        )),
+        ["IST-GW-010 default/guestgateway"]
+    );
+    assert!(flagged_by(
+        &[
+            "admingateway.yaml",
+            "gw-simple-tls.yaml",
+            "vs-deny-relaxed-sni.yaml"
+        ],
+        "IST-GW-010"
+    )
+    .is_empty());
+}

@@ -4,6 +4,7 @@ mod exposure;
 mod gateway_api;
 mod ingress;
 mod servers;
+mod sni;
 mod tls;
 
 use kridik_sdk::Check;
@@ -48,5 +49,9 @@ kridik_sdk::export_checks!(
     Check {
         info: gateway_api::grants_info,
         run: gateway_api::run_grants
+    },
+    Check {
+        info: sni::info,
+        run: sni::run
     },
 );
