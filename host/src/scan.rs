@@ -164,6 +164,17 @@ pub fn gather(opts: &Options, wants: &Wants) -> Result<Snapshot> {
 }
 
 pub fn scan(opts: &Options) -> Result<Report> {
+    // A path that does not exist is a typo, not an empty cluster: stop first.
+    if let Some(missing) = opts
+        .inputs
+        .iter()
+        .find(|p| p.as_os_str() != "-" && std::fs::symlink_metadata(p).is_err())
+    {
+        anyhow::bail!(
+            "{} does not exist: check the path given to -f",
+            crate::printable::line(&missing.display().to_string())
+        );
+    }
     // Config and baseline mistakes stop the scan before it starts.
     let cwd = std::env::current_dir().unwrap_or_default();
     let config = triage::config::load(opts.triage.config.as_deref(), &cwd)?;
@@ -188,6 +199,15 @@ pub fn scan(opts: &Options) -> Result<Report> {
     }
     let wants = Wants::new(jobs.iter().flat_map(|(_, c)| c.kinds.iter().cloned()));
     let snapshot = gather(opts, &wants)?;
+    if !opts.inputs.is_empty()
+        && snapshot.all().next().is_none()
+        && snapshot.skipped.is_empty()
+        && snapshot.input_errors.is_empty()
+    {
+        anyhow::bail!(
+            "no Kubernetes objects in the input: give manifests or a `kubectl get -o yaml` dump"
+        );
+    }
     let model = model::build(&snapshot);
     let data = Arc::new(ScanData::new(snapshot, model));
     // Components in parallel, each component's checks in one instance, in turn.

@@ -293,12 +293,22 @@ fn stdin_and_json_lists_are_read() {
 #[test]
 fn missing_paths_and_empty_directories_are_input_errors() {
     let dir = tempfile::tempdir().unwrap();
-    let run = scan_json(&[
+    // A path that does not exist stops the scan before it starts (issue 15).
+    let missing = scan_json(&[
         "-f",
         "/nonexistent/manifests",
         "-f",
         &s(dir.path().to_path_buf()),
     ]);
+    assert_eq!(missing.code, 2);
+    assert!(missing.stdout.is_empty(), "{}", missing.stdout);
+    assert!(
+        missing.stderr.contains("check the path given to -f"),
+        "{}",
+        missing.stderr
+    );
+    // A directory without manifests is an input error of the report.
+    let run = scan_json(&["-f", &s(dir.path().to_path_buf())]);
     assert_eq!(run.code, 2);
     let report = run.json();
     let messages: Vec<&str> = report["input_errors"]
@@ -307,12 +317,6 @@ fn missing_paths_and_empty_directories_are_input_errors() {
         .iter()
         .map(|e| e["message"].as_str().unwrap())
         .collect();
-    assert!(
-        messages
-            .iter()
-            .any(|m| m.contains("check the path given to -f")),
-        "{messages:?}"
-    );
     assert!(
         messages
             .iter()
@@ -334,4 +338,32 @@ fn zero_limits_are_refused_before_the_scan() {
         assert_eq!(r.code, 2, "{flag} {value}: {}", r.stdout);
         assert!(r.stderr.contains(flag), "{flag}: {}", r.stderr);
     }
+}
+
+/// Issue 15: no input is never a clean scan, and `--fail-on` reads like the rest of the CLI.
+#[test]
+fn no_input_is_an_error_and_fail_on_takes_never_in_any_case() {
+    let missing = run(kridik().args(["scan", "-f", "/no/such/dir"]));
+    assert_eq!(missing.code, 2);
+    assert_eq!(missing.stderr.lines().count(), 1, "{}", missing.stderr);
+    assert!(missing.stderr.contains("does not exist"));
+    let dir = tempfile::tempdir().unwrap();
+    let empty = dir.path().join("empty.yaml");
+    std::fs::write(&empty, "# nothing here\n").unwrap();
+    let none = run(kridik().args(["scan", "-f"]).arg(&empty));
+    assert_eq!(none.code, 2, "{}", none.stdout);
+    assert!(
+        none.stderr.contains("no Kubernetes objects"),
+        "{}",
+        none.stderr
+    );
+    let insecure = example("insecure-mesh").display().to_string();
+    assert_eq!(
+        run(kridik().args(["scan", "-f", &insecure, "--fail-on", "never"])).code,
+        0
+    );
+    assert_eq!(
+        run(kridik().args(["scan", "-f", &insecure, "--fail-on", "CRITICAL"])).code,
+        1
+    );
 }

@@ -131,11 +131,12 @@ struct ScanArgs {
     /// Write the (single) output to FILE instead of stdout.
     #[arg(short = 'o', long = "output", value_name = "FILE")]
     output: Option<PathBuf>,
-    /// Exit 1 when a finding is at or above this severity.
-    #[arg(long, value_enum, default_value_t = Severity::High)]
-    fail_on: Severity,
+    /// Exit 1 when a finding is at or above this severity (info, low, medium,
+    /// high, critical), or `never`.
+    #[arg(long, default_value = "high", value_parser = parse_fail_on)]
+    fail_on: FailOn,
     /// Colour in text output.
-    #[arg(long, value_enum, default_value_t = Color::Auto)]
+    #[arg(long, value_enum, ignore_case = true, default_value_t = Color::Auto)]
     color: Color,
     /// Suppressions file (default: the nearest .kridik.yaml from the working directory up).
     #[arg(long, value_name = "FILE")]
@@ -195,6 +196,22 @@ enum Format {
 struct Output {
     format: Format,
     path: Option<PathBuf>,
+}
+
+/// `--fail-on`: a severity, or None for `never`.
+#[derive(Clone, Copy)]
+struct FailOn(Option<Severity>);
+
+/// A severity (any case), or `never`.
+fn parse_fail_on(s: &str) -> Result<FailOn, String> {
+    if s.eq_ignore_ascii_case("never") {
+        return Ok(FailOn(None));
+    }
+    Severity::from_str(s, true)
+        .map(|v| FailOn(Some(v)))
+        .map_err(|_| {
+            format!("`{s}` is not a severity (info, low, medium, high, critical) or `never`")
+        })
 }
 
 fn parse_output(s: &str) -> Result<Output, String> {
@@ -346,7 +363,7 @@ fn scan_cmd(args: ScanArgs) -> Result<i32> {
                 .with_context(|| format!("cannot write the report to {}", path.display()))?,
         }
     }
-    Ok(report::exit_code(&report, args.fail_on))
+    Ok(report::exit_code(&report, args.fail_on.0))
 }
 
 fn snapshot_cmd(args: SnapshotArgs) -> Result<i32> {

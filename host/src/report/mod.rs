@@ -62,7 +62,8 @@ pub mod exit {
 
 /// 2 when input could not be read (the scan is incomplete), else 3 when a
 /// check failed to run, else 1 when a finding is at or above `fail_on`, else 0.
-pub fn exit_code(report: &Report, fail_on: Severity) -> i32 {
+/// `fail_on` None (`--fail-on never`): findings alone never fail the run.
+pub fn exit_code(report: &Report, fail_on: Option<Severity>) -> i32 {
     if !report.input_errors.is_empty() {
         exit::INPUT
     } else if report.errored().next().is_some() {
@@ -70,7 +71,7 @@ pub fn exit_code(report: &Report, fail_on: Severity) -> i32 {
     } else if report
         .findings
         .iter()
-        .any(|f| f.counts() && f.severity >= fail_on)
+        .any(|f| f.counts() && fail_on.is_some_and(|min| f.severity >= min))
     {
         exit::FINDINGS
     } else {
