@@ -298,7 +298,7 @@ fn the_check_catalogue_in_docs_is_current() {
 /// control-plane flags, each against its safe look-alike.
 #[test]
 fn wider_attack_surface() {
-    let checks = "IST-EF-001,IST-CP-002,IST-TLS-001,IST-GW-008,IST-GW-009,IST-EGRESS-004,ZT-AUTHN-002,IST-AUTHZ-005,IST-AUTHZ-006,IST-AUTHZ-007,ZT-AUTHZ-005,ZT-AUTHZ-009,IST-DP-001";
+    let checks = "IST-EF-001,IST-CP-002,IST-TLS-001,IST-GW-008,IST-GW-009,IST-EGRESS-004,ZT-AUTHN-002,IST-AUTHZ-005,IST-AUTHZ-006,IST-AUTHZ-007,ZT-AUTHZ-005,ZT-AUTHZ-009,IST-DP-001,ZT-EGRESS-001";
     let vulnerable = scan_json(&[
         "-f",
         &fixture("attack-surface/vulnerable.yaml"),
@@ -324,6 +324,7 @@ fn wider_attack_surface() {
             ),
             ("IST-EF-001", "EnvoyFilter", "istio-system/no-rbac"),
             ("IST-EGRESS-004", "ServiceEntry", "shop/anything"),
+            ("IST-EGRESS-004", "ServiceEntry", "vault/hsm"),
             ("IST-GW-008", "Gateway", "shop/public"),
             ("IST-GW-009", "ReferenceGrant", "vault/certs-for-all"),
             ("IST-TLS-001", "ConfigMap", "istio-system/istio"),
@@ -331,6 +332,7 @@ fn wider_attack_surface() {
             ("ZT-AUTHN-002", "RequestAuthentication", "shop/jwt"),
             ("ZT-AUTHZ-005", "AuthorizationPolicy", "shop/web-ext"),
             ("ZT-AUTHZ-009", "AuthorizationPolicy", "shop/no-guests"),
+            ("ZT-EGRESS-001", "Sidecar", "vault/default"),
         ])
     );
     let finding = |id: &str| {
