@@ -150,6 +150,17 @@ fn errored(id: &str, title: &str, plugin: &str, error: String) -> CheckRecord {
     }
 }
 
+/// The known id nearest to a mistyped one (case ignored), if it is near at all.
+fn closest<'a>(id: &str, known: &[&'a str]) -> Option<&'a str> {
+    let wanted = id.to_ascii_uppercase();
+    known
+        .iter()
+        .map(|k| (strsim::normalized_levenshtein(&wanted, k), *k))
+        .filter(|(score, _)| *score >= 0.7)
+        .max_by(|a, b| a.0.total_cmp(&b.0))
+        .map(|(_, k)| k)
+}
+
 fn selected(check: &CheckInfo, opts: &Options) -> bool {
     (opts.include.is_empty() || opts.include.iter().any(|i| i == &check.id))
         && !opts.exclude.iter().any(|e| e == &check.id)
@@ -190,12 +201,21 @@ pub fn scan(opts: &Options) -> Result<Report> {
         .flat_map(|p| p.checks.iter().map(move |c| (p, c)))
         .filter(|(_, c)| selected(c, opts))
         .collect();
-    if let Some(id) = opts
-        .include
+    // An id no component provides is a typo: say so, with the closest id.
+    let known: Vec<&str> = loaded
+        .plugins
         .iter()
-        .find(|i| !jobs.iter().any(|(_, c)| &c.id == *i))
-    {
-        anyhow::bail!("--include names check {id}, which no loaded component provides (list them with `kridik checks`)");
+        .flat_map(|p| p.checks.iter().map(|c| c.id.as_str()))
+        .collect();
+    for (flag, ids) in [("--include", &opts.include), ("--exclude", &opts.exclude)] {
+        if let Some(id) = ids.iter().find(|i| !known.contains(&i.as_str())) {
+            anyhow::bail!(
+                "{flag} names check {id}, which no loaded component provides{} (list them with `kridik checks`)",
+                closest(id, &known)
+                    .map(|c| format!("; did you mean {c}?"))
+                    .unwrap_or_default()
+            );
+        }
     }
     let wants = Wants::new(jobs.iter().flat_map(|(_, c)| c.kinds.iter().cloned()));
     let snapshot = gather(opts, &wants)?;

@@ -367,3 +367,18 @@ fn no_input_is_an_error_and_fail_on_takes_never_in_any_case() {
         1
     );
 }
+
+/// Issue 15: a mistyped check id in -i or -e is an error that names the closest id.
+#[test]
+fn mistyped_check_ids_get_a_suggestion() {
+    let insecure = example("insecure-mesh").display().to_string();
+    for flag in ["-i", "-e"] {
+        let r = run(kridik().args(["scan", "-f", &insecure, flag, "ist-mtls-01"]));
+        assert_eq!(r.code, 2, "{flag}");
+        assert!(
+            r.stderr.contains("did you mean IST-MTLS-001?"),
+            "{flag}: {}",
+            r.stderr
+        );
+    }
+}
