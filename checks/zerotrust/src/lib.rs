@@ -108,7 +108,23 @@ fn run_unmatched(ctx: &Ctx) -> CheckResult {
         } else {
             populated.contains(p.target.namespace.as_str())
         };
+        // Offline, Istio's own gateways are usually installed, not written in
+        // the manifests: a policy for them may well apply in the cluster.
+        let for_istio_gateway = ctx.source() == kridik_sdk::SourceKind::Offline
+            && ap.is_some_and(|o| {
+                o.parse::<Value>()
+                    .ok()
+                    .and_then(|v| v.pointer("/spec/selector/matchLabels").cloned())
+                    .and_then(|m| m.as_object().cloned())
+                    .is_some_and(|m| {
+                        m.iter().any(|(k, v)| {
+                            (k == "istio" || k == "app")
+                                && v.as_str().is_some_and(|v| v.contains("gateway"))
+                        })
+                    })
+            });
         let blocking = has_workloads
+            && !for_istio_gateway
             && ap
                 .map(action_of)
                 .is_some_and(|a| a == "DENY" || a == "CUSTOM");

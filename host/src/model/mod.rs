@@ -198,6 +198,11 @@ pub fn build(snapshot: &Snapshot) -> MeshModel {
             .filter(|g| waypoints::is_waypoint(g))
             .map(|g| format!("{}/{}", g.namespace, g.name))
             .collect(),
+        k8s_gateways: snapshot
+            .of(kinds::K8S_GATEWAY)
+            .iter()
+            .map(|g| format!("{}/{}", g.namespace, g.name))
+            .collect(),
         bound_service_entries: snapshot
             .of(kinds::SERVICE_ENTRY)
             .iter()

@@ -70,6 +70,9 @@ pub struct Attachments {
     pub waypoints: std::collections::HashSet<String>,
     /// ServiceEntries bound to a waypoint, as `namespace/name`.
     pub bound_service_entries: std::collections::HashSet<String>,
+    /// Every Gateway API Gateway, as `namespace/name`: Istio deploys their pods
+    /// itself, so manifests rarely hold them.
+    pub k8s_gateways: std::collections::HashSet<String>,
 }
 
 /// The label selector of a policy: `selector.matchLabels`, or Sidecar's `workloadSelector.labels`.
@@ -142,9 +145,19 @@ pub fn resolve<'a>(
                     enforcer = Enforcer::Waypoint;
                     matched.extend(workloads.all.iter().filter(|w| w.behind(Some(&key))));
                 }
-                "Gateway" => matched.extend(workloads.in_namespace(&o.namespace).copied().filter(
-                    |w| w.labels.get("gateway.networking.k8s.io/gateway-name") == Some(name),
-                )),
+                "Gateway" => {
+                    let before = matched.len();
+                    matched.extend(workloads.in_namespace(&o.namespace).copied().filter(|w| {
+                        w.labels.get("gateway.networking.k8s.io/gateway-name") == Some(name)
+                    }));
+                    if matched.len() == before && attach.k8s_gateways.contains(&key) {
+                        // The Gateway exists; Istio creates its Deployment.
+                        effective_elsewhere = true;
+                        notes.push(format!(
+                            "enforced by the pods Istio deploys for Gateway {name}, which are not in the snapshot"
+                        ));
+                    }
+                }
                 "Service" => {
                     // Sidecars never enforce targetRefs policies: only the waypoint
                     // the Service is bound to does, for ambient workloads.

@@ -574,3 +574,20 @@ fn target_refs_attach_through_the_waypoint_a_service_actually_uses() {
     );
     assert_eq!(workload(&m, "amb/Deployment/optout").waypoint, None);
 }
+
+#[test]
+fn a_gateway_target_is_enforced_by_the_pods_istio_deploys() {
+    // Istio creates the Deployment of a Gateway API Gateway itself
+    // (pilot/pkg/config/kube/gatewaycommon/deploymentcontroller.go): manifests hold
+    // the Gateway, not its pods, and the policy still applies in the cluster.
+    let yaml = "apiVersion: gateway.networking.k8s.io/v1\nkind: Gateway\nmetadata: {name: edge, namespace: web}\nspec:\n  gatewayClassName: istio\n  listeners: [{name: http, port: 80, protocol: HTTP}]\n---\napiVersion: security.istio.io/v1\nkind: AuthorizationPolicy\nmetadata: {name: edge-jwt, namespace: web}\nspec:\n  targetRefs: [{kind: Gateway, group: gateway.networking.k8s.io, name: edge}]\n  action: DENY\n  rules: [{from: [{source: {notRequestPrincipals: [\"*\"]}}]}]\n---\napiVersion: security.istio.io/v1\nkind: AuthorizationPolicy\nmetadata: {name: typo, namespace: web}\nspec:\n  targetRefs: [{kind: Gateway, group: gateway.networking.k8s.io, name: edgy}]\n  action: DENY\n  rules: [{}]\n";
+    let m = mesh(yaml);
+    let policy = |name: &str| m.policies.iter().find(|p| p.target.name == name).unwrap();
+    assert!(
+        !policy("edge-jwt").matches_nothing,
+        "{:?}",
+        policy("edge-jwt")
+    );
+    // A Gateway that does not exist protects nothing.
+    assert!(policy("typo").matches_nothing);
+}
