@@ -382,3 +382,32 @@ fn mistyped_check_ids_get_a_suggestion() {
         );
     }
 }
+
+/// Issue 15: input without any Istio says so plainly; mesh-wide findings are
+/// about Istio's defaults, labelled INFERRED.
+#[test]
+fn input_without_istio_says_so() {
+    let dir = tempfile::tempdir().unwrap();
+    let plain = dir.path().join("plain.yaml");
+    std::fs::write(
+        &plain,
+        "apiVersion: apps/v1\nkind: Deployment\nmetadata: {name: web, namespace: shop}\nspec:\n  template:\n    metadata: {labels: {app: web}}\n    spec:\n      containers: [{name: web, image: nginx}]\n",
+    )
+    .unwrap();
+    let text = run(kridik().args(["scan", "-f"]).arg(&plain));
+    assert!(
+        text.stdout
+            .contains("no Istio installation or configuration in the input"),
+        "{}",
+        text.stdout
+    );
+    let report = scan_json(&["-f", &plain.display().to_string()]).json();
+    assert!(report["findings"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .all(|f| f["confidence"] == "INFERRED"));
+    // With Istio in the input, no such note.
+    let insecure = run(kridik().args(["scan", "-f"]).arg(example("insecure-mesh")));
+    assert!(!insecure.stdout.contains("no Istio installation"));
+}

@@ -115,7 +115,7 @@ const POLICY_KINDS: &[&str] = &[
 
 pub fn build(snapshot: &Snapshot) -> MeshModel {
     let live = snapshot.is_live();
-    let (config, problems) = meshconfig::build(snapshot);
+    let (config, mut problems) = meshconfig::build(snapshot);
     let namespaces = namespaces(snapshot, live);
     let ns_enrollment: HashMap<&str, &Enrollment> = namespaces
         .iter()
@@ -333,6 +333,12 @@ pub fn build(snapshot: &Snapshot) -> MeshModel {
             ingress_via_waypoint,
         });
     }
+    if !istio_present(snapshot, &config, &out) {
+        problems.push(
+            "no Istio installation or configuration in the input: mesh-wide findings describe Istio's defaults for a mesh that is not in the snapshot (INFERRED)"
+                .into(),
+        );
+    }
     MeshModel {
         config,
         namespaces,
@@ -340,6 +346,25 @@ pub fn build(snapshot: &Snapshot) -> MeshModel {
         policies: policy_list,
         problems,
     }
+}
+
+/// Whether anything in the snapshot shows an Istio mesh: an Istio resource,
+/// mesh or injector configuration, an enrolled workload, or a namespace
+/// labelled for the mesh.
+fn istio_present(snapshot: &Snapshot, config: &MeshConfig, workloads: &[Workload]) -> bool {
+    let istio_kind = snapshot
+        .all()
+        .any(|o| crate::kinds::group(&o.key).ends_with("istio.io"));
+    let labelled = snapshot.of(kinds::NAMESPACE).iter().any(|n| {
+        ["istio-injection", "istio.io/rev", "istio.io/dataplane-mode"]
+            .iter()
+            .any(|k| n.labels.contains_key(*k))
+    });
+    istio_kind
+        || labelled
+        || config.source.is_some()
+        || config.install_source.is_some()
+        || workloads.iter().any(Workload::enrolled)
 }
 
 const INGRESS_USE_WAYPOINT: &str = "istio.io/ingress-use-waypoint";

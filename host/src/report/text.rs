@@ -130,6 +130,13 @@ pub fn render(report: &Report, color: bool) -> String {
         }
         let _ = writeln!(out);
     }
+    if !report.model_problems.is_empty() {
+        let _ = writeln!(out, "{}", p.bold("== notes on the input =="));
+        for m in &report.model_problems {
+            let _ = writeln!(out, "  {m}");
+        }
+        let _ = writeln!(out);
+    }
     if !report.input_errors.is_empty() {
         let _ = writeln!(
             out,
