@@ -292,6 +292,7 @@ pub fn build(snapshot: &Snapshot) -> MeshModel {
                 base,
                 uncaptured: &uncaptured,
                 target: &w.target(),
+                container_ports: &w.container_ports,
             },
         );
         let ns_meta = ns_labels.get(w.namespace.as_str()).copied();

@@ -113,6 +113,8 @@ pub struct Subject<'a> {
     /// Ports the data plane does not capture, with why.
     pub uncaptured: &'a [(u32, String)],
     pub target: &'a ObjectRef,
+    /// The container ports the workload declares (empty when it declares none).
+    pub container_ports: &'a [u32],
 }
 
 /// The effective mode of a workload.
@@ -164,8 +166,14 @@ pub fn effective(
     }
     let mut ports: Vec<PortMtls> = workload
         .map(|p| {
+            // Per-port settings are keyed by the port the workload listens on
+            // (`needPerPortPassthroughFilterChain`, pilot/pkg/networking/plugin/
+            // authn/authentication.go): a port no container declares opens nothing.
             p.ports
                 .iter()
+                .filter(|(port, _)| {
+                    w.container_ports.is_empty() || w.container_ports.contains(port)
+                })
                 .map(|&(port, m)| PortMtls {
                     port,
                     mode: if m == MtlsMode::Unset { mode } else { m },

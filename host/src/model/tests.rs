@@ -591,3 +591,22 @@ fn a_gateway_target_is_enforced_by_the_pods_istio_deploys() {
     // A Gateway that does not exist protects nothing.
     assert!(policy("typo").matches_nothing);
 }
+
+#[test]
+fn port_level_mtls_on_a_port_nobody_listens_on_opens_nothing() {
+    // authentication.go keys per-port chains by the workload's target ports.
+    let yaml = format!(
+        "{NS}{}{}",
+        deploy("app", "web", "{app: web}"),
+        pa("app", "web", "  selector:\n    matchLabels:\n      app: web\n  mtls:\n    mode: STRICT\n  portLevelMtls:\n    80:\n      mode: DISABLE\n    8080:\n      mode: PERMISSIVE", "2026-01-01T00:00:00Z"),
+    );
+    let m = mesh(&yaml);
+    let ports: Vec<(u32, MtlsMode)> = workload(&m, "app/Deployment/web")
+        .mtls
+        .ports
+        .iter()
+        .map(|p| (p.port, p.mode))
+        .collect();
+    // 80 is a Service port, not a container port: only 8080 is real.
+    assert_eq!(ports, vec![(8080, MtlsMode::Permissive)]);
+}
