@@ -71,6 +71,10 @@ fn run_unmatched(ctx: &Ctx) -> CheckResult {
     let root = ctx.mesh_config().root_namespace;
     // Unreadable AuthorizationPolicies leave every unmatched policy at its base severity.
     let aps: Vec<Object> = ctx.objects(AUTHORIZATION_POLICY).unwrap_or_default();
+    let ap_by_name: std::collections::HashMap<(&str, &str), &Object> = aps
+        .iter()
+        .map(|o| ((o.target.namespace.as_str(), o.target.name.as_str()), o))
+        .collect();
     let populated: std::collections::BTreeSet<&str> = ctx
         .workloads()
         .iter()
@@ -96,9 +100,9 @@ fn run_unmatched(ctx: &Ctx) -> CheckResult {
         // A DENY or CUSTOM that applies nowhere is a missing block, not hygiene.
         let ap = (p.target.kind == "AuthorizationPolicy")
             .then(|| {
-                aps.iter().find(|o| {
-                    o.target.namespace == p.target.namespace && o.target.name == p.target.name
-                })
+                ap_by_name
+                    .get(&(p.target.namespace.as_str(), p.target.name.as_str()))
+                    .copied()
             })
             .flatten();
         // Only where the namespace has workloads in the snapshot is a miss a typo

@@ -48,12 +48,10 @@ impl Peer {
         self.principal.as_deref()?.split("/ns/").next()
     }
 
-    /// `NS/SA`, as `serviceAccounts` and `source.serviceAccount` spell it.
-    fn service_account(&self) -> Option<String> {
-        let p = self.principal.as_deref()?;
-        let (_, rest) = p.split_once("/ns/")?;
-        let (ns, sa) = rest.split_once("/sa/")?;
-        Some(format!("{ns}/{sa}"))
+    /// (namespace, service account) of the principal.
+    fn account(&self) -> Option<(&str, &str)> {
+        let (_, rest) = self.principal.as_deref()?.split_once("/ns/")?;
+        rest.split_once("/sa/")
     }
 }
 
@@ -296,50 +294,45 @@ fn or(a: Match, b: Match) -> Match {
     }
 }
 
-/// `serviceAccounts` entries are `NS/SA`, or `SA` in the policy's namespace.
-fn qualified_accounts(v: &[String], ns: &str) -> Vec<String> {
-    v.iter()
-        .map(|a| {
-            if a.contains('/') {
-                a.clone()
-            } else {
-                format!("{ns}/{a}")
-            }
-        })
-        .collect()
-}
-
 /// Positive values must match (when given), negative ones must not.
 fn identity_field(values: &[String], not_values: &[String], actual: Option<&str>) -> bool {
     (values.is_empty() || any_matches(values, actual)) && !any_matches(not_values, actual)
 }
 
-fn source_match(s: &Source, peer: &Peer, ns: &str) -> Match {
+/// Whether a peer's `ns/sa` matches `serviceAccounts` entries (`ns/sa`, or
+/// `sa` in the policy's namespace), without building strings per call.
+fn account_matches(patterns: &[String], policy_ns: &str, peer: &Peer) -> bool {
+    let Some((ns, sa)) = peer.account() else {
+        return false;
+    };
+    patterns.iter().any(|p| {
+        let (pns, psa) = p.split_once('/').unwrap_or((policy_ns, p));
+        matches(pns, ns) && matches(psa, sa)
+    })
+}
+
+/// A source as the enforcing proxy sees it. ztunnel (`l4_only`) never gets
+/// `trustDomains` nor the HTTP sources (`handleRule`): they are left out.
+fn source_match(s: &Source, peer: &Peer, ns: &str, l4_only: bool) -> Match {
     let principal = peer.principal.as_deref();
     let namespace = peer.namespace.as_deref();
-    let account = peer.service_account();
+    let accounts = (s.service_accounts.is_empty()
+        || account_matches(&s.service_accounts, ns, peer))
+        && !account_matches(&s.not_service_accounts, ns, peer);
     let fixed = identity_field(&s.principals, &s.not_principals, principal)
         && identity_field(&s.namespaces, &s.not_namespaces, namespace)
-        && identity_field(
-            &qualified_accounts(&s.service_accounts, ns),
-            &qualified_accounts(&s.not_service_accounts, ns),
-            account.as_deref(),
-        )
-        && identity_field(&s.trust_domains, &s.not_trust_domains, peer.trust_domain());
+        && accounts
+        && (l4_only || identity_field(&s.trust_domains, &s.not_trust_domains, peer.trust_domain()));
     if !fixed {
         return Match::Never;
     }
     let mut conditions = Vec::new();
-    if !s.request_principals.is_empty() || !s.not_request_principals.is_empty() {
+    let jwt = !s.request_principals.is_empty() || !s.not_request_principals.is_empty();
+    if jwt && !l4_only {
         conditions.push("a valid JWT from the named issuers".to_string());
     }
-    let ips = [
-        &s.ip_blocks,
-        &s.not_ip_blocks,
-        &s.remote_ip_blocks,
-        &s.not_remote_ip_blocks,
-    ];
-    if ips.iter().any(|v| !v.is_empty()) {
+    let remote = !s.remote_ip_blocks.is_empty() || !s.not_remote_ip_blocks.is_empty();
+    if !s.ip_blocks.is_empty() || !s.not_ip_blocks.is_empty() || (remote && !l4_only) {
         conditions.push("a source address in the policy's IP blocks".to_string());
     }
     if conditions.is_empty() {
@@ -359,22 +352,19 @@ const IDENTITY_WHEN: &[&str] = &[
 
 /// A `when` condition on the peer's identity, decided for this peer; None for other keys.
 fn identity_condition(c: &Condition, peer: &Peer, ns: &str) -> Option<bool> {
-    let actual: Option<String> = match c.key.as_str() {
-        "source.principal" => peer.principal.clone(),
-        "source.namespace" => peer.namespace.clone(),
-        "source.serviceAccount" => peer.service_account(),
-        "source.trustDomain" => peer.trust_domain().map(str::to_string),
+    let actual = match c.key.as_str() {
+        "source.principal" => peer.principal.as_deref(),
+        "source.namespace" => peer.namespace.as_deref(),
+        "source.trustDomain" => peer.trust_domain(),
+        "source.serviceAccount" => {
+            return Some(
+                (c.values.is_empty() || account_matches(&c.values, ns, peer))
+                    && !account_matches(&c.not_values, ns, peer),
+            )
+        }
         _ => return None,
     };
-    let (values, not_values) = if c.key == "source.serviceAccount" {
-        (
-            qualified_accounts(&c.values, ns),
-            qualified_accounts(&c.not_values, ns),
-        )
-    } else {
-        (c.values.clone(), c.not_values.clone())
-    };
-    Some(identity_field(&values, &not_values, actual.as_deref()))
+    Some(identity_field(&c.values, &c.not_values, actual))
 }
 
 /// What a rule's `to` and `when` restrict, e.g. `POST /v1/charges`; None when nothing.
@@ -441,7 +431,7 @@ fn rule_match(rule: &Rule, peer: &Peer, ns: &str) -> Match {
     } else {
         rule.from
             .iter()
-            .map(|f| source_match(&f.source, peer, ns))
+            .map(|f| source_match(&f.source, peer, ns, false))
             .fold(Match::Never, or)
     };
     let identity = rule
@@ -504,31 +494,20 @@ fn ztunnel_rule(action: Action, rule: &Rule, peer: &Peer, ns: &str) -> Match {
                 .iter()
                 .filter_map(|f| {
                     let s = &f.source;
-                    // trustDomains and the HTTP sources are not translated for ztunnel.
-                    let l4 = Source {
-                        principals: s.principals.clone(),
-                        not_principals: s.not_principals.clone(),
-                        namespaces: s.namespaces.clone(),
-                        not_namespaces: s.not_namespaces.clone(),
-                        service_accounts: s.service_accounts.clone(),
-                        not_service_accounts: s.not_service_accounts.clone(),
-                        ip_blocks: s.ip_blocks.clone(),
-                        not_ip_blocks: s.not_ip_blocks.clone(),
-                        ..Default::default()
-                    };
-                    let empty = [
-                        &l4.principals,
-                        &l4.not_principals,
-                        &l4.namespaces,
-                        &l4.not_namespaces,
-                        &l4.service_accounts,
-                        &l4.not_service_accounts,
-                        &l4.ip_blocks,
-                        &l4.not_ip_blocks,
-                    ]
-                    .iter()
-                    .all(|v| v.is_empty());
-                    (!empty).then(|| source_match(&l4, peer, ns))
+                    // A source with nothing ztunnel is given is an empty match, skipped.
+                    let l4 = [
+                        &s.principals,
+                        &s.not_principals,
+                        &s.namespaces,
+                        &s.not_namespaces,
+                        &s.service_accounts,
+                        &s.not_service_accounts,
+                        &s.ip_blocks,
+                        &s.not_ip_blocks,
+                    ];
+                    l4.iter()
+                        .any(|v| !v.is_empty())
+                        .then(|| source_match(s, peer, ns, true))
                 })
                 .collect(),
         );

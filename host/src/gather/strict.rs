@@ -106,11 +106,16 @@ impl<'de> Visitor<'de> for Level {
         let mut out = Map::new();
         while let Some(key) = map.next_key::<Key>()? {
             let value = map.next_value_seed(inner)?;
-            if out.insert(key.0.clone(), value).is_some() {
-                return Err(de::Error::custom(format!(
-                    "duplicate key `{}` in a mapping (YAML 1.2 forbids it; which one Istio or Kubernetes would use is undefined)",
-                    key.0
-                )));
+            match out.entry(key.0) {
+                serde_json::map::Entry::Vacant(slot) => {
+                    slot.insert(value);
+                }
+                serde_json::map::Entry::Occupied(taken) => {
+                    return Err(de::Error::custom(format!(
+                        "duplicate key `{}` in a mapping (YAML 1.2 forbids it; which one Istio or Kubernetes would use is undefined)",
+                        taken.key()
+                    )));
+                }
             }
         }
         Ok(Value::Object(out))
