@@ -15,9 +15,19 @@ pub fn block(s: &str) -> Cow<'_, str> {
     escape(s, true)
 }
 
-/// The owned form of [`line`], for fields that are already `String`s.
+/// The owned form of [`line`], for fields that are already `String`s
+/// (no copy when nothing needs escaping).
 pub fn line_owned(s: String) -> String {
-    match line(&s) {
+    owned(s, false)
+}
+
+/// The owned form of [`block`].
+pub fn block_owned(s: String) -> String {
+    owned(s, true)
+}
+
+fn owned(s: String, keep_layout: bool) -> String {
+    match escape(&s, keep_layout) {
         Cow::Borrowed(_) => s,
         Cow::Owned(o) => o,
     }

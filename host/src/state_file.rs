@@ -24,13 +24,12 @@ pub fn write_atomic(path: &Path, bytes: &[u8]) -> Result<()> {
 /// Largest state or settings file read (index, lock file, baseline, config).
 pub const MAX_STATE_BYTES: u64 = 64 << 20;
 
-/// Largest component read (a JavaScript check is about 12 MB).
-pub const MAX_COMPONENT_BYTES: u64 = 256 << 20;
+/// Largest component read or pulled (a JavaScript check is about 12 MB).
+pub const MAX_COMPONENT_BYTES: u64 = 64 << 20;
 
 /// The file's bytes, refusing anything but a regular file (a FIFO would block,
 /// a device never ends) and anything larger than `max`.
 pub fn read_capped(path: &Path, max: u64) -> std::io::Result<Vec<u8>> {
-    use std::io::Read;
     let file = std::fs::File::open(path)?;
     let meta = file.metadata()?;
     if !meta.is_file() {
@@ -43,11 +42,18 @@ pub fn read_capped(path: &Path, max: u64) -> std::io::Result<Vec<u8>> {
             max >> 20
         )));
     }
-    let mut bytes = Vec::with_capacity(meta.len() as usize);
-    file.take(max + 1).read_to_end(&mut bytes)?;
+    read_limited(file, max)
+}
+
+/// At most `max` bytes from any reader (a pipe included); more is an error,
+/// never a truncation.
+pub fn read_limited(reader: impl std::io::Read, max: u64) -> std::io::Result<Vec<u8>> {
+    use std::io::Read;
+    let mut bytes = Vec::new();
+    reader.take(max + 1).read_to_end(&mut bytes)?;
     if bytes.len() as u64 > max {
         return Err(std::io::Error::other(format!(
-            "grew past {} MiB while read",
+            "larger than {} MiB, the most kridik reads",
             max >> 20
         )));
     }

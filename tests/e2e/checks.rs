@@ -263,14 +263,7 @@ fn example_meshes_cover_the_rest_of_the_pack() {
         "IST-TLS-001",
         "ZT-AUTHZ-009",
     ];
-    let all = run(kridik().args(["checks", "--format", "json"]));
-    let ids: Vec<String> = serde_json::from_str::<serde_json::Value>(&all.stdout)
-        .unwrap()
-        .as_array()
-        .unwrap()
-        .iter()
-        .map(|c| c["check"]["id"].as_str().unwrap().to_string())
-        .collect();
+    let ids = check_ids();
     let untested: Vec<&String> = ids
         .iter()
         .filter(|id| !fired.contains(*id) && !covered_elsewhere.contains(&id.as_str()))

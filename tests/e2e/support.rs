@@ -95,6 +95,19 @@ pub fn scan_json(args: &[&str]) -> Run {
     run(kridik().arg("scan").args(args).args(["--format", "json"]))
 }
 
+/// The ids of every check `kridik checks` lists (the built-in pack).
+pub fn check_ids() -> Vec<String> {
+    let all = run(kridik().args(["checks", "--format", "json"]));
+    assert_eq!(all.code, 0, "{}", all.stderr);
+    serde_json::from_str::<Value>(&all.stdout)
+        .unwrap()
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|c| c["check"]["id"].as_str().unwrap().to_string())
+        .collect()
+}
+
 /// The check record with this id.
 pub fn check<'a>(report: &'a Value, id: &str) -> &'a Value {
     report["checks"]

@@ -294,6 +294,13 @@ impl Spec {
     }
 }
 
+/// `v[key]` is a non-empty list.
+fn nonempty(v: &Value, key: &str) -> bool {
+    v.get(key)
+        .and_then(Value::as_array)
+        .is_some_and(|a| !a.is_empty())
+}
+
 fn enforced(o: &Object) -> bool {
     o.annotation(DRY_RUN) != Some("true")
 }

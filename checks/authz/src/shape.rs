@@ -2,7 +2,7 @@
 //! `from` beside rules that name callers, addresses taken for identities, and
 //! root-namespace grants to whole namespaces.
 
-use crate::{enforced, header_yaml, Policy, AP_DOCS, AP_KIND};
+use crate::{enforced, header_yaml, nonempty, Policy, AP_DOCS, AP_KIND};
 use kridik_sdk::prelude::*;
 use serde_json::Value;
 use std::collections::BTreeMap;
@@ -62,12 +62,6 @@ pub fn root_grant_info() -> CheckInfo {
 }
 
 type Rule = BTreeMap<String, Value>;
-
-fn set(v: &Value, k: &str) -> bool {
-    v.get(k)
-        .and_then(Value::as_array)
-        .is_some_and(|a| !a.is_empty())
-}
 
 fn has(rule: &Rule, k: &str) -> bool {
     rule.get(k)
@@ -182,8 +176,8 @@ pub fn run_ip_only(ctx: &Ctx) -> CheckResult {
         let mut found = Vec::new();
         for (i, rule) in p.spec.rules.clone().unwrap_or_default().iter().enumerate() {
             for (j, s) in sources(rule).into_iter().enumerate() {
-                let addr: Vec<&str> = ADDRESS.iter().copied().filter(|k| set(s, k)).collect();
-                if !addr.is_empty() && !IDENTITY.iter().any(|k| set(s, k)) {
+                let addr: Vec<&str> = ADDRESS.iter().copied().filter(|k| nonempty(s, k)).collect();
+                if !addr.is_empty() && !IDENTITY.iter().any(|k| nonempty(s, k)) {
                     found.push(format!(
                         "rules[{i}].from[{j}] admits callers by {} only",
                         addr.join(", ")
@@ -224,15 +218,13 @@ pub fn run_ip_only(ctx: &Ctx) -> CheckResult {
 }
 
 /// The policy is for ingress gateways: every workload it selects is one, or
-/// (nothing selected) its selector names one, e.g. `istio: ingressgateway`.
+/// (nothing selected) its selector names one, e.g. `istio: ingressgateway`
+/// or `app: istio-ingressgateway`.
 fn at_ingress(ctx: &Ctx, o: &Object, p: &Policy) -> bool {
     let ingress = |k: &str, v: &str| (k == "istio" || k == "app") && v.contains("ingress");
     let selected = ctx.selected(&o.target);
     if !selected.is_empty() {
-        return selected.iter().all(|w| {
-            w.label("gateway.networking.k8s.io/gateway-name").is_some()
-                || w.labels.iter().any(|(k, v)| ingress(k, v))
-        });
+        return selected.iter().all(|w| w.is_ingress_gateway());
     }
     p.spec
         .selector

@@ -1,7 +1,7 @@
 //! Zero Trust audit of AuthorizationPolicies: rules that do not mean what they
 //! say, or that depend on something the mesh does not provide.
 
-use crate::{enforced, fields_in, header_yaml, Policy, AP_DOCS, AP_KIND};
+use crate::{enforced, fields_in, header_yaml, nonempty, Policy, AP_DOCS, AP_KIND};
 use kridik_sdk::kinds::REQUEST_AUTHENTICATION;
 use kridik_sdk::prelude::*;
 use kridik_sdk::{MeshConfig, PathNormalization};
@@ -595,15 +595,10 @@ fn identity_matches(rules: &[BTreeMap<String, Value>]) -> (Vec<String>, Vec<Stri
             if !IDENTITY_WHEN.contains(&key) {
                 continue;
             }
-            let set = |k: &str| {
-                c.get(k)
-                    .and_then(Value::as_array)
-                    .is_some_and(|a| !a.is_empty())
-            };
-            if set("values") {
+            if nonempty(c, "values") {
                 positive.push(format!("rules[{i}].when[{j}] {key}"));
             }
-            if set("notValues") {
+            if nonempty(c, "notValues") {
                 negative.push(format!("rules[{i}].when[{j}] {key} notValues"));
             }
         }
@@ -765,34 +760,29 @@ fn at_ztunnel(deny: bool, i: usize, rule: &BTreeMap<String, Value>) -> AtZtunnel
             .cloned()
             .unwrap_or_default()
     };
-    let set = |v: &Value, k: &str| {
-        v.get(k)
-            .and_then(Value::as_array)
-            .is_some_and(|a| !a.is_empty())
-    };
     let mut http: Vec<String> = Vec::new();
     let mut empty_clause = false;
     let to = list("to");
     for t in &to {
-        for k in HTTP_ONLY.iter().filter(|k| set(&t["operation"], k)) {
+        for k in HTTP_ONLY.iter().filter(|k| nonempty(&t["operation"], k)) {
             http.push(format!("rules[{i}].to.operation.{k}"));
         }
     }
     if !to.is_empty()
         && !to
             .iter()
-            .any(|t| set(&t["operation"], "ports") || set(&t["operation"], "notPorts"))
+            .any(|t| nonempty(&t["operation"], "ports") || nonempty(&t["operation"], "notPorts"))
     {
         empty_clause = true;
     }
     let from = list("from");
     for f in &from {
-        for k in HTTP_SOURCE.iter().filter(|k| set(&f["source"], k)) {
+        for k in HTTP_SOURCE.iter().filter(|k| nonempty(&f["source"], k)) {
             http.push(format!("rules[{i}].from.source.{k}"));
         }
         for k in ["trustDomains", "notTrustDomains"]
             .iter()
-            .filter(|k| set(&f["source"], k))
+            .filter(|k| nonempty(&f["source"], k))
         {
             http.push(format!(
                 "rules[{i}].from.source.{k} (not translated for ztunnel)"
@@ -802,7 +792,7 @@ fn at_ztunnel(deny: bool, i: usize, rule: &BTreeMap<String, Value>) -> AtZtunnel
     if !from.is_empty()
         && !from
             .iter()
-            .any(|f| ZTUNNEL_SOURCE.iter().any(|k| set(&f["source"], k)))
+            .any(|f| ZTUNNEL_SOURCE.iter().any(|k| nonempty(&f["source"], k)))
     {
         empty_clause = true;
     }

@@ -48,9 +48,10 @@ pub fn grants_info() -> CheckInfo {
 
 /// Gateways that carry traffic in from outside the mesh.
 fn is_ingress(v: &Value) -> bool {
-    !matches!(
-        v.pointer("/spec/gatewayClassName").and_then(Value::as_str),
-        Some("istio-waypoint" | "istio-east-west" | "istio-remote")
+    crate::servers::is_ingress_class(
+        v.pointer("/spec/gatewayClassName")
+            .and_then(Value::as_str)
+            .unwrap_or_default(),
     )
 }
 

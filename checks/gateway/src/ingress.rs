@@ -9,17 +9,6 @@ use kridik_sdk::yaml;
 use serde::Deserialize;
 use serde_json::Value;
 
-/// An ingress gateway deployment: Istio's `istio: *ingress*` label, or a pod the
-/// Gateway API controller deployed for a non-waypoint class.
-pub fn is_ingress(w: &Workload) -> bool {
-    w.label("istio").is_some_and(|v| v.contains("ingress"))
-        || (w.label("gateway.networking.k8s.io/gateway-name").is_some()
-            && !matches!(
-                w.label("gateway.networking.k8s.io/gateway-class-name"),
-                Some("istio-waypoint" | "istio-east-west")
-            ))
-}
-
 pub fn ports_info() -> CheckInfo {
     kridik_sdk::info(
         "IST-GW-005",
@@ -52,22 +41,40 @@ struct PolicySpec {
     rules: Vec<Value>,
 }
 
-/// Service port -> numeric target port, for the Services of a namespace.
-fn service_ports(svc: &Value) -> Vec<(u32, u32)> {
-    svc.pointer("/spec/ports")
-        .and_then(Value::as_array)
-        .into_iter()
-        .flatten()
+/// The ports of a Service: only what this check reads is decoded.
+#[derive(Deserialize, Default)]
+#[serde(default)]
+struct ServicePorts {
+    spec: ServicePortsSpec,
+}
+
+#[derive(Deserialize, Default)]
+#[serde(default)]
+struct ServicePortsSpec {
+    ports: Vec<ServicePort>,
+}
+
+#[derive(Deserialize, Default)]
+#[serde(default, rename_all = "camelCase")]
+struct ServicePort {
+    port: u32,
+    target_port: Option<Value>,
+}
+
+/// Service port -> numeric target port (named target ports are left out).
+fn service_ports(svc: &ServicePorts) -> Vec<(u32, u32)> {
+    svc.spec
+        .ports
+        .iter()
         .filter_map(|p| {
-            let port = p.get("port").and_then(Value::as_u64)? as u32;
-            let target = match p.get("targetPort") {
-                None => port,
+            let target = match &p.target_port {
+                None => p.port,
                 Some(t) => t
                     .as_u64()
                     .or_else(|| t.as_str().and_then(|s| s.parse().ok()))?
                     as u32,
             };
-            Some((port, target))
+            Some((p.port, target))
         })
         .collect()
 }
@@ -94,7 +101,7 @@ fn wrong_port(
     }
     // A gateway's Envoy listens on 8080/8443 unless it declares 80/443 (its
     // own istio-proxy ports are not in the model's container ports).
-    (is_ingress(w) && matches!(port, 80 | 443)).then(|| {
+    (w.is_ingress_gateway() && matches!(port, 80 | 443)).then(|| {
         format!(
             "ingress gateway {} listens on the container ports (8080/8443 by default), not {port}",
             w.id
@@ -108,7 +115,7 @@ pub fn run_ports(ctx: &Ctx) -> CheckResult {
         Err(unknown) => return Ok(vec![*unknown]),
     };
     let services: std::collections::BTreeMap<(String, String), Vec<(u32, u32)>> = ctx
-        .parsed::<Value>(SERVICE, "Policy ports")
+        .parsed::<ServicePorts>(SERVICE, "Policy ports")
         .unwrap_or_default()
         .into_iter()
         .map(|(o, v)| {
@@ -124,14 +131,17 @@ pub fn run_ports(ctx: &Ctx) -> CheckResult {
         if ctx
             .policy(&o.target)
             .is_some_and(|s| s.scope == PolicyScope::TargetRefs)
-            && !ctx.selected(&o.target).iter().any(|w| is_ingress(w))
+            && !ctx
+                .selected(&o.target)
+                .iter()
+                .any(|w| w.is_ingress_gateway())
         {
             continue;
         }
         let selected: Vec<&Workload> = ctx
             .selected(&o.target)
             .into_iter()
-            .filter(|w| w.enrolled() || is_ingress(w))
+            .filter(|w| w.enrolled() || w.is_ingress_gateway())
             .collect();
         let mut wrong = Vec::new();
         let mut affected: Vec<&Workload> = Vec::new();
@@ -386,7 +396,7 @@ pub fn run_connections(ctx: &Ctx) -> CheckResult {
         return Ok(vec![]);
     }
     let mut findings = Vec::new();
-    for w in ctx.workloads().iter().filter(|w| is_ingress(w)) {
+    for w in ctx.workloads().iter().filter(|w| w.is_ingress_gateway()) {
         let annotated = w
             .annotation("proxy.istio.io/config")
             .is_some_and(|c| c.contains(LIMIT));

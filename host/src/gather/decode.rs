@@ -194,34 +194,33 @@ pub fn json_value(
 }
 
 fn json_error(origin: Option<Origin>, e: serde_json::Error) -> Batch {
-    let (file, line) = origin
-        .map(|o| (o.file, o.line))
-        .unwrap_or(("<api>".into(), 0));
-    Batch::error(InputError::at(
-        &file,
-        line + e.line().saturating_sub(1) as u32,
+    Batch::error(error_at(
+        origin.as_ref(),
+        e.line().saturating_sub(1) as u32,
         format!("invalid JSON: {e}"),
     ))
 }
 
+/// An input error where a document starts (`<api>` for live list items).
+fn error_at(origin: Option<&Origin>, line_offset: u32, message: String) -> InputError {
+    match origin {
+        Some(o) => InputError::at(&o.file, o.line + line_offset, message),
+        None => InputError::at("<api>", line_offset, message),
+    }
+}
+
 fn nested_list(origin: Option<&Origin>) -> InputError {
-    let (file, line) = origin
-        .map(|o| (o.file.clone(), o.line))
-        .unwrap_or(("<api>".into(), 0));
-    InputError::at(
-        &file,
-        line,
+    error_at(
+        origin,
+        0,
         "a List inside a List: kubectl and the API server never write one; flatten it".into(),
     )
 }
 
 fn missing_kind(origin: Option<&Origin>) -> InputError {
-    let (file, line) = origin
-        .map(|o| (o.file.clone(), o.line))
-        .unwrap_or(("<api>".into(), 0));
-    InputError::at(
-        &file,
-        line,
+    error_at(
+        origin,
+        0,
         "document has no apiVersion/kind: is this a Kubernetes manifest? (Helm templates must be rendered first: helm template ...)".into(),
     )
 }
@@ -283,16 +282,11 @@ pub fn value(
             }
             Batch::object(object)
         }
-        other => {
-            let (file, line) = origin
-                .map(|o| (o.file, o.line))
-                .unwrap_or(("<api>".into(), 0));
-            Batch::error(InputError::at(
-                &file,
-                line,
-                format!("expected a Kubernetes object, found {}", kind_of(&other)),
-            ))
-        }
+        other => Batch::error(error_at(
+            origin.as_ref(),
+            0,
+            format!("expected a Kubernetes object, found {}", kind_of(&other)),
+        )),
     }
 }
 

@@ -158,15 +158,7 @@ fn read(path: &Path) -> Result<(Arc<str>, String), InputError> {
 
 /// Reads at most [`MAX_INPUT_BYTES`]; more is an error, not a truncation.
 fn read_capped(reader: impl Read) -> std::io::Result<Vec<u8>> {
-    let mut bytes = Vec::new();
-    reader.take(MAX_INPUT_BYTES + 1).read_to_end(&mut bytes)?;
-    if bytes.len() as u64 > MAX_INPUT_BYTES {
-        return Err(std::io::Error::other(format!(
-            "larger than {} MiB: split the input",
-            MAX_INPUT_BYTES >> 20
-        )));
-    }
-    Ok(bytes)
+    crate::state_file::read_limited(reader, MAX_INPUT_BYTES)
 }
 
 /// Files named on the command line are read whatever their name (a pipe such

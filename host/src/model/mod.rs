@@ -192,12 +192,7 @@ pub fn build(snapshot: &Snapshot) -> MeshModel {
         })
         .collect();
     let attach = policies::Attachments {
-        waypoints: snapshot
-            .of(kinds::K8S_GATEWAY)
-            .iter()
-            .filter(|g| waypoints::is_waypoint(g))
-            .map(|g| format!("{}/{}", g.namespace, g.name))
-            .collect(),
+        waypoints: &waypoints,
         k8s_gateways: snapshot
             .of(kinds::K8S_GATEWAY)
             .iter()

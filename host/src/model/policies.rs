@@ -64,10 +64,9 @@ impl Candidate<'_> {
 }
 
 /// What targetRefs resolution needs beyond the workloads.
-#[derive(Default)]
-pub struct Attachments {
-    /// `namespace/name` of every waypoint Gateway.
-    pub waypoints: std::collections::HashSet<String>,
+pub struct Attachments<'w> {
+    /// The waypoint Gateways.
+    pub waypoints: &'w super::waypoints::Waypoints,
     /// ServiceEntries bound to a waypoint, as `namespace/name`.
     pub bound_service_entries: std::collections::HashSet<String>,
     /// Every Gateway API Gateway, as `namespace/name`: Istio deploys their pods
@@ -129,7 +128,7 @@ pub fn resolve<'a>(
     o: &Object,
     root_ns: &str,
     workloads: &Workloads<'a>,
-    attach: &Attachments,
+    attach: &Attachments<'_>,
 ) -> Policy {
     let refs = target_refs(o);
     let sel = selector(o);

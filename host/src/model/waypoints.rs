@@ -117,6 +117,10 @@ impl Waypoints {
         self.0.is_empty()
     }
 
+    pub fn contains(&self, key: &str) -> bool {
+        self.0.contains_key(key)
+    }
+
     /// The waypoint serving traffic addressed to a Service or ServiceEntry.
     pub fn for_service(&self, o: &Object, ns_labels: Option<&BTreeMap<String, String>>) -> Binding {
         // Waypoints and east-west gateways never use a waypoint themselves.

@@ -18,7 +18,7 @@ use std::task::{Context as TaskContext, Poll};
 pub const WASM_CONFIG_MEDIA_TYPE: &str = "application/vnd.wasm.config.v0+json";
 pub const WASM_LAYER_MEDIA_TYPE: &str = "application/wasm";
 /// The largest component kridik pulls; the biggest real checks (JS) are ~12 MB.
-pub const MAX_COMPONENT_BYTES: usize = 64 << 20;
+pub const MAX_COMPONENT_BYTES: usize = crate::state_file::MAX_COMPONENT_BYTES as usize;
 
 const SCHEME: &str = "oci://";
 

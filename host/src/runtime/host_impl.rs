@@ -314,11 +314,7 @@ pub fn text(s: String) -> String {
 
 /// A guest's multi-line text (YAML): newlines kept.
 fn block(s: String) -> String {
-    let s = cap(s, MAX_TEXT);
-    match crate::printable::block(&s) {
-        std::borrow::Cow::Borrowed(_) => s,
-        std::borrow::Cow::Owned(o) => o,
-    }
+    crate::printable::block_owned(cap(s, MAX_TEXT))
 }
 
 /// Longest name-like string kept from a guest (kinds, names, categories):

@@ -291,10 +291,14 @@ impl Runtime {
     fn store(&self, data: Arc<ScanData>, declared: BTreeSet<String>) -> Store<State> {
         let mut store = Store::new(&self.engine, State::new(data, declared, &self.limits));
         store.limiter(|s| &mut s.limiter);
-        let ticks = (self.limits.timeout.as_millis() / engine::TICK.as_millis()).max(1) as u64;
-        store.set_epoch_deadline(ticks);
+        store.set_epoch_deadline(self.deadline_ticks());
         store.epoch_deadline_trap();
         store
+    }
+
+    /// The per-call deadline in epoch ticks (`--timeout`).
+    fn deadline_ticks(&self) -> u64 {
+        (self.limits.timeout.as_millis() / engine::TICK.as_millis()).max(1) as u64
     }
 
     /// Runs a component's checks one after another in one instance, so what the
@@ -327,8 +331,7 @@ impl Runtime {
             }
             let (store, instance) = live.as_mut().expect("instantiated above");
             store.data_mut().declared = declared;
-            let ticks = (self.limits.timeout.as_millis() / engine::TICK.as_millis()).max(1) as u64;
-            store.set_epoch_deadline(ticks);
+            store.set_epoch_deadline(self.deadline_ticks());
             let result = instance
                 .kridik_plugin_checks()
                 .call_run(&mut *store, &check.id);

@@ -292,6 +292,19 @@ impl Workload {
         lookup(&self.annotations, key)
     }
 
+    /// An ingress gateway's pods: Istio's `istio: *ingress*` label, or pods the
+    /// Gateway API controller deployed for a class other than waypoint and east-west.
+    pub fn is_ingress_gateway(&self) -> bool {
+        self.label("istio").is_some_and(|v| v.contains("ingress"))
+            || (self
+                .label("gateway.networking.k8s.io/gateway-name")
+                .is_some()
+                && !matches!(
+                    self.label("gateway.networking.k8s.io/gateway-class-name"),
+                    Some("istio-waypoint" | "istio-east-west")
+                ))
+    }
+
     /// Has a sidecar or is ambient.
     pub fn enrolled(&self) -> bool {
         self.enrollment.dataplane != crate::Dataplane::None
