@@ -1,8 +1,9 @@
 # kridik: `make demo` scans the bundled insecure mesh, `make test` runs every test.
+SHELL := /bin/bash
 CARGO ?= cargo
 KRIDIK := $(CARGO) run --quiet -p kridik --bin kridik --
 
-.PHONY: all build release demo demo-hardened test lint bench docs wasm-target sdk-tools sdk-examples test-tools clean
+.PHONY: all build release demo demo-hardened test lint bench docs fuzz fuzz-tools wasm-target sdk-tools sdk-examples test-tools clean
 
 all: build
 
@@ -83,8 +84,32 @@ test: wasm-target sdk-examples test-tools
 
 lint: wasm-target
 	$(CARGO) fmt --all -- --check
-	$(CARGO) clippy -p kridik -p kridik-go-componentize --all-targets -- -D warnings
-	$(CARGO) clippy --target wasm32-wasip2 --workspace --exclude kridik --exclude kridik-go-componentize -- -D warnings
+	$(CARGO) fmt --manifest-path host/parse/fuzz/Cargo.toml -- --check
+	$(CARGO) clippy -p kridik -p kridik-parse -p kridik-go-componentize --all-targets -- -D warnings
+	$(CARGO) clippy --target wasm32-wasip2 --workspace --exclude kridik --exclude kridik-parse --exclude kridik-go-componentize -- -D warnings
+
+# Coverage-guided fuzzing of every parser of untrusted text (host/parse/fuzz,
+# cargo-fuzz + libFuzzer on nightly): FUZZ_SECONDS per target, from the seeds
+# and the kept regressions. A failure leaves its input in
+# host/parse/fuzz/artifacts/TARGET: fix the bug, then move the input to
+# host/parse/fuzz/regressions/TARGET, which `make test` replays on stable.
+FUZZ_SECONDS ?= 60
+FUZZ_TARGETS := documents api_page suppressions baseline oci_manifest
+fuzz-tools:
+	@rustup toolchain list | grep -q '^nightly' || rustup toolchain install nightly --profile minimal
+	@$(CARGO) +nightly fuzz --version >/dev/null 2>&1 || $(CARGO) install cargo-fuzz --locked
+
+fuzz: fuzz-tools
+	cd host/parse && $(CARGO) +nightly fuzz build
+	@cd host/parse && for t in $(FUZZ_TARGETS); do \
+		mkdir -p fuzz/corpus/$$t; \
+		echo "== fuzz $$t for $(FUZZ_SECONDS)s"; \
+		$(CARGO) +nightly fuzz run $$t fuzz/corpus/$$t fuzz/seeds/$$t fuzz/regressions/$$t -- \
+			-max_total_time=$(FUZZ_SECONDS) -timeout=10 -rss_limit_mb=2048 -print_final_stats=1 2>&1 \
+			| grep -E '^(#[0-9]+[[:space:]]+DONE|==[0-9]+==|SUMMARY|Test unit written)|panicked|ERROR' ; \
+		status=$${PIPESTATUS[0]}; \
+		[ $$status -eq 0 ] || { echo "fuzz target $$t failed: see host/parse/fuzz/artifacts/$$t"; exit 1; }; \
+	done
 
 # docs/checks.md is the checks' own metadata; a test fails when it is stale.
 docs: build

@@ -5,12 +5,12 @@
 //! [`plugins`] keeps the components users install.
 
 pub mod assess;
-pub mod clock;
+pub use kridik_parse::clock;
 pub mod gather;
-pub mod kinds;
+pub use kridik_parse::kinds;
 pub mod model;
 pub mod plugins;
-pub mod printable;
+pub use kridik_parse::printable;
 pub mod report;
 pub mod runtime;
 pub mod scaffold;

@@ -248,3 +248,53 @@ fn basic_auth_from_flags_or_the_docker_config() {
     assert_eq!(add.code, 0, "{}", add.stderr);
     assert_eq!(home.list()[0]["name"], "gw-tls");
 }
+
+/// A registry that answers every request, and streams a manifest without end
+/// (chunked, no length): kridik stops at its manifest cap, in one line, and
+/// installs nothing (issue 13, defect 7).
+#[test]
+fn an_endless_manifest_is_cut_off_at_the_cap() {
+    use std::io::{BufRead, BufReader, Write};
+    let listener = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+    let addr = listener.local_addr().unwrap();
+    std::thread::spawn(move || {
+        for stream in listener.incoming().flatten() {
+            std::thread::spawn(move || {
+                let mut reader = BufReader::new(stream.try_clone().unwrap());
+                let mut request = String::new();
+                reader.read_line(&mut request).unwrap_or_default();
+                // Drain the headers.
+                let mut line = String::new();
+                while reader.read_line(&mut line).is_ok_and(|n| n > 2) {
+                    line.clear();
+                }
+                let mut out = stream;
+                if request.contains("/manifests/") {
+                    let head = "HTTP/1.1 200 OK\r\nContent-Type: application/vnd.oci.image.manifest.v1+json\r\nTransfer-Encoding: chunked\r\n\r\n";
+                    if out.write_all(head.as_bytes()).is_err() {
+                        return;
+                    }
+                    let chunk = format!("{:x}\r\n{}\r\n", 64 * 1024, " ".repeat(64 * 1024));
+                    // 1 GiB at most, should the client never stop.
+                    for _ in 0..16 * 1024 {
+                        if out.write_all(chunk.as_bytes()).is_err() {
+                            return;
+                        }
+                    }
+                } else {
+                    let _ = out.write_all(b"HTTP/1.1 200 OK\r\nContent-Length: 2\r\nContent-Type: application/json\r\n\r\n{}");
+                }
+            });
+        }
+    });
+    let home = Home::new();
+    let run = home.kridik(&["plugin", "add", &format!("oci://{addr}/acme/endless:1.0")]);
+    assert_eq!(run.code, 2, "{}", run.stdout);
+    assert_eq!(run.stderr.lines().count(), 1, "{}", run.stderr);
+    assert!(
+        run.stderr.contains("manifest of more than 4194304 bytes"),
+        "{}",
+        run.stderr
+    );
+    assert!(home.files().is_empty(), "nothing is installed");
+}

@@ -693,10 +693,11 @@ impl AttackPath {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::gather::{files, Snapshot, Source, Wants};
+    use crate::gather::{Snapshot, Source, Wants};
 
     fn paths(yaml: &str) -> AttackPaths {
-        let batch = files::parse_text(yaml, &"test.yaml".into(), &Wants::new(Vec::<String>::new()));
+        let batch =
+            kridik_parse::parse_text(yaml, &"test.yaml".into(), &Wants::new(Vec::<String>::new()));
         assert!(batch.errors.is_empty(), "{:?}", batch.errors);
         let snapshot = Snapshot::new(Source::Offline, batch, Default::default());
         let model = crate::model::build(&snapshot);

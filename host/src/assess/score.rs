@@ -425,10 +425,8 @@ fn by_findings(i: &Inputs, category: &str, mut control: Control, kinds: &[&str])
         for o in i.snapshot.of(kind) {
             // Waypoints and east-west gateways are not ingress.
             if *kind == kinds::K8S_GATEWAY
-                && o.body
-                    .pointer("/spec/gatewayClassName")
-                    .and_then(|v| v.as_str())
-                    != Some("istio")
+                && o.pointer("/spec/gatewayClassName")
+                    .is_none_or(|v| v.as_str() != Some("istio"))
             {
                 continue;
             }

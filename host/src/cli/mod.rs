@@ -380,7 +380,7 @@ fn snapshot_cmd(args: SnapshotArgs) -> Result<i32> {
             .flat_map(|p| p.checks.iter().flat_map(|c| c.kinds.clone())),
     );
     let snapshot = scan::gather(&opts, &wants)?;
-    let items: Vec<&serde_json::Value> = snapshot.all().map(|o| &o.body).collect();
+    let items: Vec<&serde_json::value::RawValue> = snapshot.all().map(|o| o.json()).collect();
     let doc = serde_json::json!({ "apiVersion": "v1", "kind": "List", "items": items });
     let text = serde_json::to_string_pretty(&doc)? + "\n";
     if args.output.as_os_str() == "-" {

@@ -3,8 +3,7 @@
 //! installed is recorded, never fatal. Pages stay JSON text until decoded in
 //! parallel by the same code as offline `-o json` dumps.
 
-use super::decode::{self, ItemHead};
-use super::{Batch, InputError, Snapshot, Source, Unavailable, UnavailableReason, Wants};
+use super::{Batch, Snapshot, Source, Unavailable, UnavailableReason, Wants};
 use anyhow::{anyhow, Context, Result};
 use futures::StreamExt;
 use kube::config::{KubeConfigOptions, Kubeconfig};
@@ -194,36 +193,9 @@ pub async fn gather(opts: &LiveOptions, wants: &Wants) -> Result<Snapshot> {
     }
     let batch = pages
         .par_iter()
-        .map(|(ar, text)| decode_page(text, ar, wants))
+        .map(|(ar, text)| kridik_parse::api_list_page(text, &ar.api_version, &ar.kind, wants))
         .reduce(Batch::default, Batch::merge);
     Ok(Snapshot::new(Source::Live { context }, batch, unavailable))
-}
-
-#[derive(Deserialize)]
-struct Page<'a> {
-    #[serde(borrow, default)]
-    items: Vec<&'a RawValue>,
-}
-
-fn decode_page(text: &str, ar: &ApiResource, wants: &Wants) -> Batch {
-    let head = ItemHead {
-        api_version: &ar.api_version,
-        kind: &ar.kind,
-    };
-    match serde_json::from_str::<Page>(text) {
-        Ok(page) => page
-            .items
-            .par_iter()
-            .map(|item| decode::json_value(item, None, wants, Some(head), true, &|_| None))
-            .reduce(Batch::default, Batch::merge),
-        Err(e) => Batch {
-            errors: vec![InputError::file(
-                &format!("<api {}>", ar.kind),
-                format!("unreadable list response: {e}"),
-            )],
-            ..Batch::default()
-        },
-    }
 }
 
 /// What every page of a list must be: a complete JSON object with `items`.

@@ -292,7 +292,8 @@ pub fn uncaptured_ports(
 /// What an observed pod actually has. A pod carrying the proxy is enrolled for
 /// sure; a pod without it is not, whatever the labels asked for.
 pub fn observed_pod(pod: &Object, intended: &Enrollment) -> Enrollment {
-    let spec = pod.body.get("spec");
+    let body = pod.value();
+    let spec = body.get("spec");
     let has_proxy = |field: &str, native: bool| {
         spec.and_then(|s| s.get(field))
             .and_then(Value::as_array)
@@ -305,8 +306,7 @@ pub fn observed_pod(pod: &Object, intended: &Enrollment) -> Enrollment {
             })
     };
     // A pod read from a manifest (no status) is only a plan; one with a phase was running.
-    let observed = pod
-        .body
+    let observed = body
         .pointer("/status/phase")
         .and_then(Value::as_str)
         .is_some();

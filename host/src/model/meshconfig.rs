@@ -54,8 +54,8 @@ pub fn build(snapshot: &Snapshot) -> (MeshConfig, Vec<String>) {
         })
         .min_by_key(|cm| (cm.name != "istio", cm.namespace != DEFAULT_ROOT))
         .and_then(|cm| {
-            let text = cm.body.pointer("/data/mesh").and_then(Value::as_str)?;
-            match serde_norway::from_str::<Value>(text) {
+            let text = cm.pointer("/data/mesh")?;
+            match serde_norway::from_str::<Value>(text.as_str()?) {
                 Ok(v) => Some((cm, v)),
                 Err(e) => {
                     problems.push(format!(
@@ -70,7 +70,7 @@ pub fn build(snapshot: &Snapshot) -> (MeshConfig, Vec<String>) {
         snapshot
             .of(kinds::ISTIO_OPERATOR)
             .iter()
-            .find_map(|op| op.body.pointer("/spec/meshConfig").map(|m| (op, m.clone())))
+            .find_map(|op| op.pointer("/spec/meshConfig").map(|m| (op, m)))
     });
     let (object, json) = match source {
         Some((o, v)) => (Some(o), v),
@@ -144,8 +144,8 @@ fn install(snapshot: &Snapshot, problems: &mut Vec<String>) -> (Value, Option<Ob
         .filter(|cm| cm.name.starts_with("istio-sidecar-injector"))
         .min_by_key(|cm| cm.name != "istio-sidecar-injector")
         .and_then(|cm| {
-            let text = cm.body.pointer("/data/values").and_then(Value::as_str)?;
-            match serde_json::from_str::<Value>(text) {
+            let text = cm.pointer("/data/values")?;
+            match serde_json::from_str::<Value>(text.as_str()?) {
                 Ok(values) => Some((serde_json::json!({ "values": values }), ObjectRef::of(cm))),
                 Err(e) => {
                     problems.push(format!(
@@ -158,12 +158,7 @@ fn install(snapshot: &Snapshot, problems: &mut Vec<String>) -> (Value, Option<Ob
         });
     let operator = || {
         snapshot.of(kinds::ISTIO_OPERATOR).iter().next().map(|op| {
-            let part = |k: &str| {
-                op.body
-                    .pointer(&format!("/spec/{k}"))
-                    .cloned()
-                    .unwrap_or(Value::Null)
-            };
+            let part = |k: &str| op.pointer(&format!("/spec/{k}")).unwrap_or(Value::Null);
             (
                 serde_json::json!({ "values": part("values"), "components": part("components") }),
                 ObjectRef::of(op),
@@ -204,10 +199,10 @@ fn injector(
     else {
         return out;
     };
-    let Some(text) = cm.body.pointer("/data/config").and_then(Value::as_str) else {
+    let Some(Value::String(text)) = cm.pointer("/data/config") else {
         return out;
     };
-    match serde_norway::from_str::<Value>(text) {
+    match serde_norway::from_str::<Value>(&text) {
         Ok(config) => {
             out.policy_disabled = config.get("policy").and_then(Value::as_str) == Some("disabled");
             out.never = selectors(config.get("neverInjectSelector"));

@@ -76,15 +76,16 @@ pub struct Attachments<'w> {
 
 /// The label selector of a policy: `selector.matchLabels`, or Sidecar's `workloadSelector.labels`.
 fn selector(o: &Object) -> BTreeMap<String, String> {
-    let spec = o.body.get("spec");
+    let spec: Value = o.spec();
     let labels = spec
-        .and_then(|s| s.pointer("/selector/matchLabels"))
-        .or_else(|| spec.and_then(|s| s.pointer("/workloadSelector/labels")));
+        .pointer("/selector/matchLabels")
+        .or_else(|| spec.pointer("/workloadSelector/labels"));
     super::selector::from_json(labels)
 }
 
 fn target_refs(o: &Object) -> Vec<(String, String, String)> {
-    let spec = o.body.get("spec");
+    let spec: Value = o.spec();
+    let spec = Some(&spec);
     let mut refs: Vec<&Value> = spec
         .and_then(|s| s.get("targetRefs"))
         .and_then(Value::as_array)

@@ -1,10 +1,11 @@
 //! Istio semantics the model must get right, on small hand-written meshes.
 
 use super::*;
-use crate::gather::{files, Snapshot, Source, Wants};
+use crate::gather::{Snapshot, Source, Wants};
 
 fn mesh(yaml: &str) -> MeshModel {
-    let batch = files::parse_text(yaml, &"test.yaml".into(), &Wants::new(Vec::<String>::new()));
+    let batch =
+        kridik_parse::parse_text(yaml, &"test.yaml".into(), &Wants::new(Vec::<String>::new()));
     assert!(batch.errors.is_empty(), "{:?}", batch.errors);
     build(&Snapshot::new(Source::Offline, batch, Default::default()))
 }

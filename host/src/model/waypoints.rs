@@ -56,10 +56,8 @@ impl Waypoint {
 /// Whether a Gateway API Gateway is a waypoint (class `istio-waypoint`).
 pub fn is_waypoint(o: &Object) -> bool {
     o.key == kinds::K8S_GATEWAY
-        && o.body
-            .pointer("/spec/gatewayClassName")
-            .and_then(Value::as_str)
-            == Some(WAYPOINT_CLASS)
+        && o.pointer("/spec/gatewayClassName")
+            .is_some_and(|c| c.as_str() == Some(WAYPOINT_CLASS))
 }
 
 /// The waypoints of a snapshot, by `namespace/name`.
@@ -210,12 +208,10 @@ fn named(labels: &BTreeMap<String, String>, default_ns: &str) -> Named {
 
 /// The HBONE listener's (port 15008) `allowedRoutes.namespaces`; Same when absent.
 fn allowed_routes(g: &Object) -> Allowed {
-    let listeners = g
-        .body
-        .pointer("/spec/listeners")
-        .and_then(Value::as_array)
-        .cloned()
-        .unwrap_or_default();
+    let listeners = match g.pointer("/spec/listeners") {
+        Some(Value::Array(l)) => l,
+        _ => Vec::new(),
+    };
     let hbone = listeners.iter().find(|l| {
         l.get("protocol").and_then(Value::as_str) == Some("HBONE")
             && l.get("port").and_then(Value::as_u64) == Some(15008)

@@ -93,7 +93,7 @@ impl Raw<'_> {
     pub fn all_containers(&self) -> Vec<Container> {
         let mut all = self.containers.clone();
         for pod in &self.pods {
-            for c in containers(pod.body.get("spec")) {
+            for c in containers(pod.pointer("/spec").as_ref()) {
                 if !all.iter().any(|a| a.name == c.name && a.init == c.init) {
                     all.push(c);
                 }
@@ -116,16 +116,16 @@ impl Raw<'_> {
     }
 }
 
-/// Pod spec of a workload object: the pod's own, or the template's.
-fn pod_spec(o: &Object) -> Option<&Value> {
+/// Where the pod template of a workload object is: the pod itself, or the template.
+fn template_path(o: &Object) -> &'static str {
     match o.kind.as_str() {
-        "Pod" => o.body.get("spec"),
-        "CronJob" => o.body.pointer("/spec/jobTemplate/spec/template/spec"),
-        _ => o.body.pointer("/spec/template/spec"),
+        "Pod" => "",
+        "CronJob" => "/spec/jobTemplate/spec/template",
+        _ => "/spec/template",
     }
 }
 
-fn template_meta(o: &Object, field: &str) -> BTreeMap<String, String> {
+fn template_meta(o: &Object, body: &Value, field: &str) -> BTreeMap<String, String> {
     if o.kind == "Pod" {
         return if field == "labels" {
             o.labels.clone()
@@ -133,13 +133,7 @@ fn template_meta(o: &Object, field: &str) -> BTreeMap<String, String> {
             o.annotations.clone()
         };
     }
-    let ptr = if o.kind == "CronJob" {
-        "/spec/jobTemplate/spec/template/metadata"
-    } else {
-        "/spec/template/metadata"
-    };
-    o.body
-        .pointer(ptr)
+    body.pointer(&format!("{}/metadata", template_path(o)))
         .and_then(|m| m.get(field))
         .and_then(Value::as_object)
         .map(|m| {
@@ -270,12 +264,14 @@ pub fn collect(snapshot: &Snapshot) -> Vec<Raw<'_>> {
 }
 
 fn raw(o: &Object) -> Raw<'_> {
-    let spec = pod_spec(o);
+    // One parse of the (projected) body per workload object.
+    let body = o.value();
+    let spec = body.pointer(&format!("{}/spec", template_path(o)));
     Raw {
         object: o,
         namespace: o.namespace.clone(),
-        labels: template_meta(o, "labels"),
-        annotations: template_meta(o, "annotations"),
+        labels: template_meta(o, &body, "labels"),
+        annotations: template_meta(o, &body, "annotations"),
         service_account: service_account(spec),
         container_ports: container_ports(spec),
         containers: containers(spec),

@@ -5,7 +5,8 @@
 
 use super::oci::{self, Describe};
 use anyhow::{bail, Context, Result};
-use oci_client::manifest::{OciImageManifest, OCI_IMAGE_MEDIA_TYPE};
+use kridik_parse::oci_manifest;
+use oci_client::manifest::OCI_IMAGE_MEDIA_TYPE;
 use serde_json::json;
 use std::path::Path;
 
@@ -85,9 +86,8 @@ pub fn load(dir: &Path) -> Result<Vec<Loaded>> {
             .unwrap_or("plugin")
             .to_string();
         let what = format!("{}#{name}", dir.display());
-        let manifest: OciImageManifest = serde_json::from_slice(&blob(dir, digest, &what)?)
-            .with_context(|| format!("{what}: the manifest is not an OCI image manifest"))?;
-        let layer = oci::wasm_layer(&what, &manifest)?;
+        let manifest = oci_manifest::parse(&blob(dir, digest, &what)?, &what)?;
+        let layer = oci_manifest::wasm_layer(&what, &manifest, oci::MAX_COMPONENT_BYTES)?;
         out.push(Loaded {
             name,
             manifest_digest: digest.to_string(),
@@ -101,9 +101,12 @@ pub fn load(dir: &Path) -> Result<Vec<Loaded>> {
 fn blob(dir: &Path, digest: &str, what: &str) -> Result<Vec<u8>> {
     let Some(hex) = digest
         .strip_prefix("sha256:")
-        .filter(|h| h.len() == 64 && h.chars().all(|c| c.is_ascii_hexdigit()))
+        .filter(|_| oci_manifest::is_sha256_digest(digest))
     else {
-        bail!("{what}: `{digest}` is not a sha256 digest");
+        bail!(
+            "{what}: `{}` is not a sha256 digest",
+            crate::printable::line(digest)
+        );
     };
     let path = dir.join("blobs/sha256").join(hex);
     let size = std::fs::metadata(&path)

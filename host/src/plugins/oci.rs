@@ -5,18 +5,21 @@
 
 use anyhow::{anyhow, bail, Context, Result};
 use base64::Engine as _;
+use kridik_parse::oci_manifest;
 use oci_client::client::{ClientConfig, ClientProtocol, Config, ImageLayer};
 use oci_client::errors::{OciDistributionError, OciErrorCode};
-use oci_client::manifest::{OciDescriptor, OciImageManifest, OCI_IMAGE_MEDIA_TYPE};
+use oci_client::manifest::{
+    OciDescriptor, OciImageManifest, OCI_IMAGE_INDEX_MEDIA_TYPE, OCI_IMAGE_MEDIA_TYPE,
+};
 use oci_client::secrets::RegistryAuth;
+use oci_client::RegistryOperation;
 use oci_client::{Client, Reference};
 use std::collections::BTreeMap;
 use std::pin::Pin;
 use std::task::{Context as TaskContext, Poll};
 
 // oci-client's WASM_* constants are the older wasm-to-oci types, not CNCF's.
-pub const WASM_CONFIG_MEDIA_TYPE: &str = "application/vnd.wasm.config.v0+json";
-pub const WASM_LAYER_MEDIA_TYPE: &str = "application/wasm";
+pub use kridik_parse::oci_manifest::{WASM_CONFIG_MEDIA_TYPE, WASM_LAYER_MEDIA_TYPE};
 /// The largest component kridik pulls; the biggest real checks (JS) are ~12 MB.
 pub const MAX_COMPONENT_BYTES: usize = crate::state_file::MAX_COMPONENT_BYTES as usize;
 
@@ -84,12 +87,20 @@ fn pinned(r: &Reference, manifest_digest: &str) -> String {
     )
 }
 
+/// Plain HTTP: asked for with --insecure, and always allowed for loopback.
+fn plain_http(host: &str, access: &Access) -> bool {
+    access.insecure
+        || ["localhost", "127.0.0.1", "[::1]"]
+            .iter()
+            .any(|l| host == *l || host.starts_with(&format!("{l}:")))
+}
+
+const CONNECT_TIMEOUT: std::time::Duration = std::time::Duration::from_secs(10);
+const READ_TIMEOUT: std::time::Duration = std::time::Duration::from_secs(60);
+
 fn client(r: &Reference, access: &Access) -> Client {
     let host = r.registry().to_string();
-    let local = ["localhost", "127.0.0.1", "[::1]"]
-        .iter()
-        .any(|l| host == *l || host.starts_with(&format!("{l}:")));
-    let protocol = if access.insecure || local {
+    let protocol = if plain_http(&host, access) {
         ClientProtocol::HttpsExcept(vec![host])
     } else {
         ClientProtocol::Https
@@ -99,10 +110,20 @@ fn client(r: &Reference, access: &Access) -> Client {
     Client::new(ClientConfig {
         protocol,
         platform_resolver: None,
-        connect_timeout: Some(std::time::Duration::from_secs(10)),
-        read_timeout: Some(std::time::Duration::from_secs(60)),
+        connect_timeout: Some(CONNECT_TIMEOUT),
+        read_timeout: Some(READ_TIMEOUT),
         ..ClientConfig::default()
     })
+}
+
+/// A plain HTTP client with the same deadlines, for reads kridik caps itself.
+fn http_client() -> Result<reqwest::Client> {
+    let _ = rustls::crypto::ring::default_provider().install_default();
+    reqwest::Client::builder()
+        .connect_timeout(CONNECT_TIMEOUT)
+        .read_timeout(READ_TIMEOUT)
+        .build()
+        .context("cannot start an HTTP client")
 }
 
 /// Explicit credentials, else the Docker config file's, else anonymous.
@@ -287,10 +308,9 @@ pub fn pull(source: &str, access: &Access) -> Result<Pulled> {
     let c = client(&r, access);
     let auth = auth(&r, access)?;
     block_on(async {
-        let (manifest, digest) = c
-            .pull_image_manifest(&r, &auth)
-            .await
-            .map_err(|e| explain(e, &r, "pull from"))?;
+        let bytes = manifest_bytes(&c, &r, &auth, access).await?;
+        // The digest of the bytes received, not the one the registry claims.
+        let digest = format!("sha256:{}", crate::runtime::sha256(&bytes));
         if let Some(wanted) = r.digest() {
             if wanted != digest {
                 bail!(
@@ -299,9 +319,16 @@ pub fn pull(source: &str, access: &Access) -> Result<Pulled> {
                 );
             }
         }
-        let layer = wasm_layer(&display(&r), &manifest)?;
+        let manifest = oci_manifest::parse(&bytes, &display(&r))?;
+        let layer = oci_manifest::wasm_layer(&display(&r), &manifest, MAX_COMPONENT_BYTES)?;
+        let descriptor = OciDescriptor {
+            media_type: layer.media_type.clone(),
+            digest: layer.digest.clone(),
+            size: layer.size,
+            ..OciDescriptor::default()
+        };
         let mut out = Capped::new(MAX_COMPONENT_BYTES);
-        c.pull_blob(&r, layer, &mut out)
+        c.pull_blob(&r, &descriptor, &mut out)
             .await
             .map_err(|e| explain(e, &r, "pull from"))?;
         if out.buf.len() as i64 != layer.size {
@@ -321,27 +348,91 @@ pub fn pull(source: &str, access: &Access) -> Result<Pulled> {
     })?
 }
 
-/// The one `application/wasm` layer of a Wasm artifact manifest, within the size cap.
-pub fn wasm_layer<'m>(what: &str, m: &'m OciImageManifest) -> Result<&'m OciDescriptor> {
-    let layers: Vec<&str> = m.layers.iter().map(|l| l.media_type.as_str()).collect();
-    if m.config.media_type != WASM_CONFIG_MEDIA_TYPE || layers.as_slice() != [WASM_LAYER_MEDIA_TYPE]
+/// The manifest's bytes, read by kridik itself so a registry cannot make it
+/// hold more than [`oci_manifest::MAX_MANIFEST_BYTES`] (oci-client reads a
+/// manifest whole). Authentication is still oci-client's (token exchange).
+async fn manifest_bytes(
+    c: &Client,
+    r: &Reference,
+    auth: &RegistryAuth,
+    access: &Access,
+) -> Result<Vec<u8>> {
+    let bearer = c
+        .auth(r, auth, RegistryOperation::Pull)
+        .await
+        .map_err(|e| explain(e, r, "pull from"))?;
+    let registry = r.resolve_registry();
+    let scheme = if plain_http(r.registry(), access) {
+        "http"
+    } else {
+        "https"
+    };
+    let url = format!(
+        "{scheme}://{registry}/v2/{}/manifests/{}",
+        r.repository(),
+        r.digest().or(r.tag()).unwrap_or("latest")
+    );
+    let mut request = http_client()?.get(&url).header(
+        reqwest::header::ACCEPT,
+        format!("{OCI_IMAGE_MEDIA_TYPE}, {OCI_IMAGE_INDEX_MEDIA_TYPE}"),
+    );
+    request = match (bearer, auth) {
+        (Some(token), _) => request.bearer_auth(token),
+        (None, RegistryAuth::Basic(user, password)) => request.basic_auth(user, Some(password)),
+        (None, _) => request,
+    };
+    let network = |e: reqwest::Error| {
+        anyhow!(
+            "cannot pull from registry {}: {}; check that it is running at that address (a plain-HTTP registry not on localhost needs --insecure)",
+            r.registry(),
+            chain(&e)
+        )
+    };
+    let mut response = request.send().await.map_err(network)?;
+    let status = response.status();
+    if status == reqwest::StatusCode::UNAUTHORIZED || status == reqwest::StatusCode::FORBIDDEN {
+        bail!(
+            "registry {} refused access to {}: pass --username and --password-stdin, or `docker login {}`",
+            r.registry(),
+            r.repository(),
+            r.registry()
+        );
+    }
+    if status == reqwest::StatusCode::NOT_FOUND {
+        bail!(
+            "{} was not found in registry {}: check the repository and tag",
+            display(r),
+            r.registry()
+        );
+    }
+    if !status.is_success() {
+        bail!(
+            "cannot pull from registry {} ({}): HTTP {status}",
+            r.registry(),
+            display(r)
+        );
+    }
+    let too_big = || {
+        anyhow!(
+            "{}: the registry serves a manifest of more than {} bytes (a pack's is under 1 KiB); refusing it",
+            display(r),
+            oci_manifest::MAX_MANIFEST_BYTES
+        )
+    };
+    if response
+        .content_length()
+        .is_some_and(|n| n > oci_manifest::MAX_MANIFEST_BYTES as u64)
     {
-        bail!(
-            "{} is not a Wasm component artifact: config {}, layers [{}]; kridik plugins have config {WASM_CONFIG_MEDIA_TYPE} and one {WASM_LAYER_MEDIA_TYPE} layer (publish with `kridik plugin push`)",
-            what,
-            m.config.media_type,
-            layers.join(", ")
-        );
+        return Err(too_big());
     }
-    let layer = &m.layers[0];
-    if layer.size < 0 || layer.size as usize > MAX_COMPONENT_BYTES {
-        bail!(
-            "{}: the component is {} bytes, more than kridik accepts ({MAX_COMPONENT_BYTES})",
-            what,
-            layer.size
-        );
+    let mut bytes = Vec::new();
+    while let Some(chunk) = response.chunk().await.map_err(network)? {
+        if bytes.len() + chunk.len() > oci_manifest::MAX_MANIFEST_BYTES {
+            return Err(too_big());
+        }
+        bytes.extend_from_slice(&chunk);
     }
-    Ok(layer)
+    Ok(bytes)
 }
 
 /// One line that names the registry and says what to do.

@@ -105,7 +105,7 @@ pub fn wit_object(o: &Object) -> ws::Object {
         labels: pairs(&o.labels),
         annotations: pairs(&o.annotations),
         creation_timestamp: o.creation_timestamp.clone(),
-        json: serde_json::to_string(&o.body).unwrap_or_default(),
+        json: o.json().get().to_owned(),
     }
 }
 

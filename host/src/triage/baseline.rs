@@ -1,8 +1,7 @@
 //! Baselines: today's findings by stable fingerprint, so CI fails only on new ones.
 
 use crate::report::model::Finding;
-use anyhow::{bail, Context, Result};
-use serde::{Deserialize, Serialize};
+use anyhow::{Context, Result};
 use std::collections::BTreeMap;
 use std::path::Path;
 
@@ -16,32 +15,20 @@ pub fn fingerprint(check_id: &str, resource: &crate::vocab::ObjectRef, title: &s
     crate::runtime::sha256(key.as_bytes())[..32].to_string()
 }
 
-#[derive(Serialize, Deserialize)]
-struct File {
-    version: u32,
-    /// fingerprint -> `CHECK-ID Kind namespace/name` (for people reading the file).
-    findings: BTreeMap<String, String>,
-}
-
-const VERSION: u32 = 1;
-
 pub fn write(path: &Path, findings: &[&Finding]) -> Result<usize> {
-    let file = File {
-        version: VERSION,
-        findings: findings
-            .iter()
-            .map(|f| {
-                (
-                    f.fingerprint.clone(),
-                    format!("{} {}", f.check_id, f.resource.display()),
-                )
-            })
-            .collect(),
-    };
-    let text = serde_json::to_string_pretty(&file)? + "\n";
-    crate::state_file::write_atomic(path, text.as_bytes())
+    let entries: BTreeMap<String, String> = findings
+        .iter()
+        .map(|f| {
+            (
+                f.fingerprint.clone(),
+                format!("{} {}", f.check_id, f.resource.display()),
+            )
+        })
+        .collect();
+    let count = entries.len();
+    crate::state_file::write_atomic(path, kridik_parse::baseline::render(entries).as_bytes())
         .with_context(|| format!("cannot write the baseline {}", path.display()))?;
-    Ok(file.findings.len())
+    Ok(count)
 }
 
 /// The fingerprints of a baseline file.
@@ -54,14 +41,5 @@ pub fn read(path: &Path) -> Result<BTreeMap<String, String>> {
                 path.display()
             )
         })?;
-    let file: File = serde_json::from_str(&text)
-        .with_context(|| format!("{} is not a kridik baseline", path.display()))?;
-    if file.version != VERSION {
-        bail!(
-            "{} has baseline version {}, this kridik reads {VERSION}",
-            path.display(),
-            file.version
-        );
-    }
-    Ok(file.findings)
+    kridik_parse::baseline::parse(&text, &path.display().to_string())
 }

@@ -1,5 +1,6 @@
 //! The snapshot's unit: one Kubernetes object with where it came from.
 
+use serde_json::value::RawValue;
 use serde_json::Value;
 use std::collections::BTreeMap;
 use std::sync::Arc;
@@ -32,9 +33,11 @@ pub struct Object {
     pub creation_timestamp: Option<String>,
     pub owners: Vec<OwnerRef>,
     pub origin: Option<Origin>,
-    /// The object as JSON: whole for kinds checks declared, projected to the
-    /// fields the model reads otherwise (see `slim`).
-    pub body: Value,
+    /// The object as compact JSON text: whole for kinds checks declared,
+    /// projected to the fields the model reads otherwise (see `slim`). Text,
+    /// not a `Value` tree: a tree costs ten times the input per small object,
+    /// and the checks receive text anyway.
+    body: Box<RawValue>,
 }
 
 /// The last-applied annotation repeats the whole object; it is dropped on read.
@@ -105,8 +108,23 @@ impl Object {
             origin,
             api_version,
             kind,
-            body,
+            body: serde_json::value::to_raw_value(&body).ok()?,
         })
+    }
+
+    /// The body as compact JSON text (what checks receive).
+    pub fn json(&self) -> &RawValue {
+        &self.body
+    }
+
+    /// The body as a tree, parsed on each call: parse once per use site.
+    pub fn value(&self) -> Value {
+        serde_json::from_str(self.body.get()).unwrap_or(Value::Null)
+    }
+
+    /// The value at a JSON pointer (`/spec/template/spec`), parsed on each call.
+    pub fn pointer(&self, ptr: &str) -> Option<Value> {
+        self.value().pointer_mut(ptr).map(Value::take)
     }
 
     pub fn label(&self, key: &str) -> Option<&str> {
@@ -117,11 +135,18 @@ impl Object {
         self.annotations.get(key).map(String::as_str)
     }
 
-    /// `spec` deserialized into `T` (only the fields `T` names); default when absent or malformed.
+    /// `spec` deserialized into `T` (only the fields `T` names, the rest is
+    /// skipped unbuilt); default when absent or malformed.
     pub fn spec<T: serde::de::DeserializeOwned + Default>(&self) -> T {
-        self.body
-            .get("spec")
-            .and_then(|s| T::deserialize(s).ok())
+        #[derive(serde::Deserialize)]
+        struct Wrap<'a> {
+            #[serde(borrow, default)]
+            spec: Option<&'a RawValue>,
+        }
+        serde_json::from_str::<Wrap>(self.body.get())
+            .ok()
+            .and_then(|w| w.spec)
+            .and_then(|s| serde_json::from_str(s.get()).ok())
             .unwrap_or_default()
     }
 

@@ -2,10 +2,10 @@
 //! only what its kind needs: the whole object for kinds checks declared, a
 //! projection for workload kinds only the model reads, nothing for the rest.
 
-use super::object::{Object, Origin};
-use super::slim::Slim;
-use super::split::Chunk;
-use super::{Batch, InputError, Shape, Wants};
+use crate::object::{Object, Origin};
+use crate::slim::Slim;
+use crate::split::Chunk;
+use crate::{Batch, InputError, Shape, Wants};
 use serde::Deserialize;
 use serde_json::value::RawValue;
 use serde_json::Value;
@@ -36,7 +36,7 @@ pub fn yaml_chunk(chunk: &Chunk, file: &Arc<str>, wants: &Wants) -> Batch {
         line: chunk.line,
     };
     let error = |line: u32, msg: String| Batch::error(InputError::at(file, line, msg));
-    let depth = super::strict::flow_depth(chunk.text);
+    let depth = crate::strict::flow_depth(chunk.text);
     if depth > MAX_FLOW_DEPTH {
         return error(
             chunk.line,
@@ -72,12 +72,12 @@ pub fn yaml_chunk(chunk: &Chunk, file: &Arc<str>, wants: &Wants) -> Batch {
     }
     let parsed = match (shape.unwrap_or(Shape::Full), item) {
         (Shape::Slim, false) => serde_norway::from_str::<Slim>(chunk.text).map(Slim::into_value),
-        (Shape::Full, false) => super::strict::yaml(chunk.text),
+        (Shape::Full, false) => crate::strict::yaml(chunk.text),
         // A List item is a one-element sequence.
         (Shape::Slim, true) => {
             serde_norway::from_str::<[Slim; 1]>(chunk.text).map(|[s]| s.into_value())
         }
-        (Shape::Full, true) => super::strict::yaml_item(chunk.text),
+        (Shape::Full, true) => crate::strict::yaml_item(chunk.text),
     };
     match parsed {
         Ok(body) => value(body, Some(origin), wants, None, false),
@@ -179,7 +179,7 @@ pub fn json_value(
     let parsed = match wants.shape(&key) {
         None => return Batch::skipped(key),
         Some(Shape::Slim) => serde_json::from_str::<Slim>(raw.get()).map(Slim::into_value),
-        Some(Shape::Full) => super::strict::json(raw.get()),
+        Some(Shape::Full) => crate::strict::json(raw.get()),
     };
     match parsed {
         Ok(mut body) => {
@@ -251,31 +251,39 @@ pub fn value(
                     .or_insert_with(|| h.api_version.into());
                 m.entry("kind").or_insert_with(|| h.kind.into());
             }
-            let Some(mut object) = Object::from_body(body, origin.clone()) else {
+            let text = |k: &str| body.get(k).and_then(Value::as_str);
+            let Some(key) = text("apiVersion")
+                .zip(text("kind"))
+                .map(|(api, kind)| crate::kinds::key(api, kind))
+            else {
                 return Batch::error(missing_kind(origin.as_ref()));
             };
-            let Some(shape) = wants.shape(&object.key) else {
-                return Batch::skipped(object.key);
+            let Some(shape) = wants.shape(&key) else {
+                return Batch::skipped(key);
             };
             if shape == Shape::Slim {
                 // Parsed whole (no plain `kind:` line): project it now.
-                if let Ok(slim) = Slim::deserialize(&object.body) {
-                    object.body = slim.into_value();
+                if let Ok(slim) = Slim::deserialize(&body) {
+                    body = slim.into_value();
                 }
             }
-            if object.key == crate::kinds::CONFIG_MAP
-                && !wants.declared(&object.key)
-                && !object.name.starts_with("istio")
-            {
+            let istio_named = body
+                .pointer("/metadata/name")
+                .and_then(Value::as_str)
+                .is_some_and(|n| n.starts_with("istio"));
+            if key == crate::kinds::CONFIG_MAP && !wants.declared(&key) && !istio_named {
                 // The model reads only Istio's ConfigMaps; others can be large (dashboards, scripts).
-                if let Some(map) = object.body.as_object_mut() {
+                if let Some(map) = body.as_object_mut() {
                     map.remove("data");
                     map.remove("binaryData");
                 }
             }
+            let Some(mut object) = Object::from_body(body, origin.clone()) else {
+                return Batch::error(missing_kind(origin.as_ref()));
+            };
             if object.namespace.is_empty()
                 && origin.is_some()
-                && !super::cluster_scoped(&object.kind)
+                && !crate::cluster_scoped(&object.kind)
             {
                 // kubectl apply puts such objects in the current namespace; assume `default`.
                 object.namespace = "default".into();

@@ -1,0 +1,4 @@
+//! cargo-fuzz target; the body (and its invariant) is kridik_parse::fuzzing::oci_manifest.
+#![no_main]
+
+libfuzzer_sys::fuzz_target!(|data: &[u8]| kridik_parse::fuzzing::oci_manifest(data));
