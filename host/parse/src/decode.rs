@@ -36,8 +36,7 @@ pub fn yaml_chunk(chunk: &Chunk, file: &Arc<str>, wants: &Wants) -> Batch {
         line: chunk.line,
     };
     let error = |line: u32, msg: String| Batch::error(InputError::at(file, line, msg));
-    let depth = crate::strict::flow_depth(chunk.text);
-    if depth > MAX_FLOW_DEPTH {
+    if let Some(depth) = crate::strict::flow_depth_over(chunk.text, MAX_FLOW_DEPTH) {
         return error(
             chunk.line,
             format!("flow collections nested {depth} deep (more than {MAX_FLOW_DEPTH}): not a Kubernetes object"),

@@ -137,7 +137,7 @@ fn policies_in(text: &str) -> Vec<String> {
         // The oracle stops at the first document it cannot read (the loader
         // reports those as errors), and only reads what the loader would not
         // refuse up front for depth.
-        if crate::strict::flow_depth(text) <= 64 {
+        if crate::strict::flow_depth_over(text, 64).is_none() {
             for d in serde_norway::Deserializer::from_str(text).take(16) {
                 match serde::Deserialize::deserialize(d) {
                     Ok(crate::strict::Strict(v)) => docs.push(v),

@@ -160,10 +160,21 @@ impl<'de> de::Deserialize<'de> for Key {
     }
 }
 
-/// The deepest `{`/`[` nesting of flow collections in YAML text, quoted
-/// strings and comments skipped. libyaml's flow parser slows down
-/// quadratically with depth, so depth is bounded before parsing.
-pub fn flow_depth(text: &str) -> usize {
+/// The deepest `{`/`[` nesting of flow collections in YAML text when it is
+/// more than `limit` (quoted strings and comments skipped), else None.
+/// libyaml's flow parser slows down quadratically with depth, so depth is
+/// bounded before parsing.
+pub fn flow_depth_over(text: &str, limit: usize) -> Option<usize> {
+    // Most documents have few openers at all: counting them is a SIMD pass.
+    if memchr::memchr2_iter(b'{', b'[', text.as_bytes()).count() <= limit {
+        return None;
+    }
+    let depth = flow_depth(text);
+    (depth > limit).then_some(depth)
+}
+
+/// The deepest `{`/`[` nesting of flow collections in YAML text.
+fn flow_depth(text: &str) -> usize {
     let (mut depth, mut max) = (0usize, 0usize);
     let mut quote: Option<u8> = None;
     let bytes = text.as_bytes();
@@ -231,5 +242,8 @@ mod tests {
         assert!(yaml(&deep).is_err());
         assert_eq!(flow_depth("a: {b: [1, {c: \"{[\"}]} # {{{{\n"), 3);
         assert_eq!(flow_depth("msg: it's [fine]\n"), 1);
+        assert_eq!(flow_depth_over("a: {b: [1, {c: 2}]}\n", 2), Some(3));
+        assert_eq!(flow_depth_over("a: {b: [1, {c: 2}]}\n", 3), None);
+        assert_eq!(flow_depth_over("a: [1] [2] [3] [4]\n", 2), None);
     }
 }
