@@ -411,3 +411,46 @@ fn input_without_istio_says_so() {
     let insecure = run(kridik().args(["scan", "-f"]).arg(example("insecure-mesh")));
     assert!(!insecure.stdout.contains("no Istio installation"));
 }
+
+/// Issue 15: an Istio object Istio itself refuses (`mode: STRIKT`, an enum the
+/// CRD does not allow) is an input error at its line and is scanned as
+/// absent, never as the policy it meant to be.
+#[test]
+fn an_object_istio_rejects_is_an_input_error_and_not_in_force() {
+    let dir = tempfile::tempdir().unwrap();
+    for f in std::fs::read_dir(example("hardened-mesh"))
+        .unwrap()
+        .flatten()
+    {
+        let text = std::fs::read_to_string(f.path()).unwrap();
+        std::fs::write(
+            dir.path().join(f.file_name()),
+            text.replace("    mode: STRICT\n", "    mode: STRIKT\n"),
+        )
+        .unwrap();
+    }
+    let run = scan_json(&["-f", &s(dir.path().to_path_buf())]);
+    assert_eq!(run.code, 2, "{}", run.stderr);
+    let report = run.json();
+    let errors = report["input_errors"].as_array().unwrap();
+    assert_eq!(errors.len(), 1, "{errors:?}");
+    assert!(errors[0]["file"]
+        .as_str()
+        .unwrap()
+        .ends_with("istio-system.yaml"));
+    assert_eq!(errors[0]["line"], 85, "the PeerAuthentication's first line");
+    let message = errors[0]["message"].as_str().unwrap();
+    assert!(
+        message.contains("PeerAuthentication istio-system/default: spec.mtls.mode `STRIKT` is not one of UNSET, DISABLE, PERMISSIVE, STRICT"),
+        "{message}"
+    );
+    // The mesh has no STRICT default any more: the hardened example is not clean.
+    let flagged = flagged(&report);
+    assert!(
+        flagged.iter().any(|(check, _, _)| check == "IST-MTLS-002"),
+        "{flagged:?}"
+    );
+    // The unmodified example has neither.
+    let clean = scan_json(&["-f", &s(example("hardened-mesh"))]);
+    assert_eq!(clean.code, 0, "{}", clean.stderr);
+}

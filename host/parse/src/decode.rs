@@ -277,6 +277,7 @@ pub fn value(
                     map.remove("binaryData");
                 }
             }
+            let problems = crate::istio_schema::check(&key, &body);
             let Some(mut object) = Object::from_body(body, origin.clone()) else {
                 return Batch::error(missing_kind(origin.as_ref()));
             };
@@ -287,7 +288,33 @@ pub fn value(
                 // kubectl apply puts such objects in the current namespace; assume `default`.
                 object.namespace = "default".into();
             }
-            Batch::object(object)
+            if problems.is_empty() {
+                return Batch::object(object);
+            }
+            // Istio refuses such an object (API server schema or istiod's
+            // webhook; istiod drops it if it got in): it is not in force, so
+            // it leaves the snapshot. Unknown fields are pruned, the rest stays.
+            let rejected = problems.iter().any(|p| p.rejects);
+            let errors = problems
+                .iter()
+                .map(|p| {
+                    let effect = if p.rejects {
+                        "Istio rejects this object, so it is not in force (scanned as absent)"
+                    } else {
+                        "the API server drops it, so it has no effect"
+                    };
+                    error_at(
+                        origin.as_ref(),
+                        0,
+                        format!("{}: {}; {effect}", object.display(), p.message),
+                    )
+                })
+                .collect();
+            Batch {
+                objects: if rejected { Vec::new() } else { vec![object] },
+                errors,
+                ..Batch::default()
+            }
         }
         other => Batch::error(error_at(
             origin.as_ref(),

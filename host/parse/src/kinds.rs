@@ -35,6 +35,7 @@ pub const PEER_AUTHENTICATION: &str = "security.istio.io/PeerAuthentication";
 pub const AUTHORIZATION_POLICY: &str = "security.istio.io/AuthorizationPolicy";
 pub const REQUEST_AUTHENTICATION: &str = "security.istio.io/RequestAuthentication";
 pub const SIDECAR: &str = "networking.istio.io/Sidecar";
+pub const DESTINATION_RULE: &str = "networking.istio.io/DestinationRule";
 pub const ISTIO_OPERATOR: &str = "install.istio.io/IstioOperator";
 pub const K8S_GATEWAY: &str = "gateway.networking.k8s.io/Gateway";
 pub const GATEWAY: &str = "networking.istio.io/Gateway";

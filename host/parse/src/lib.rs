@@ -10,6 +10,7 @@ pub mod baseline;
 pub mod clock;
 mod decode;
 pub mod fuzzing;
+pub mod istio_schema;
 pub mod kinds;
 #[cfg(test)]
 mod mutation_fuzz;
