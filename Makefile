@@ -3,7 +3,7 @@ SHELL := /bin/bash
 CARGO ?= cargo
 KRIDIK := $(CARGO) run --quiet -p kridik --bin kridik --
 
-.PHONY: all build release demo demo-hardened test lint bench docs fuzz fuzz-tools wasm-target sdk-tools sdk-examples test-tools clean
+.PHONY: all build release demo demo-hardened test unit-tests test-deps lint bench docs fuzz fuzz-tools wasm-target sdk-tools sdk-examples test-tools clean
 
 all: build
 
@@ -57,7 +57,7 @@ $(SDK_EXAMPLES)/python.wasm: sdk/python/kridik.py sdk/python/examples/gateway-tl
 	componentize-py -d wit/v0.1.0 -w check componentize --stub-wasi \
 		-p sdk/python -p sdk/python/examples/gateway-tls app -o $@
 
-sdk/js/node_modules/.package-lock.json: sdk/js/package-lock.json
+sdk/js/node_modules/.package-lock.json: sdk/js/package-lock.json | test-deps
 	cd sdk/js && npm install --no-audit --no-fund --loglevel=error
 
 $(SDK_EXAMPLES)/js.wasm: sdk/js/node_modules/.package-lock.json sdk/js/build.mjs sdk/js/kridik.js sdk/js/examples/gateway-tls.js $(wildcard wit/v0.1.0/*.wit)
@@ -67,17 +67,27 @@ $(SDK_EXAMPLES)/js.wasm: sdk/js/node_modules/.package-lock.json sdk/js/build.mjs
 # Real tools the report tests drive: the SARIF SDK's 2.1.0 schema checked by
 # Python's jsonschema, and Playwright driving Debian's Chromium for the HTML report.
 JSONSCHEMA_VERSION := 4.26.0
-test-tools: tests/tools/node_modules/.package-lock.json
+test-tools: test-deps tests/tools/node_modules/.package-lock.json
 	@python3 -c 'import jsonschema' 2>/dev/null || \
 		python3 -m pip install --quiet --disable-pip-version-check "jsonschema==$(JSONSCHEMA_VERSION)"
-	@command -v chromium >/dev/null || { echo "chromium is missing: apt-get install chromium (.ci/run does)"; exit 1; }
 
-tests/tools/node_modules/.package-lock.json: tests/tools/package-lock.json
+# System programs the tests drive (kubectl, docker-registry, chromium, ...),
+# installed from Debian when missing.
+test-deps:
+	@tests/tools/install-deps.sh
+
+tests/tools/node_modules/.package-lock.json: tests/tools/package-lock.json | test-deps
 	cd tests/tools && npm install --no-audit --no-fund --loglevel=error
 
-# Host tests (end to end through the binary), then the guest crates' own unit
-# tests on the host target (--lib: their cdylib cannot link natively).
-test: wasm-target sdk-examples test-tools
+# Everything CI runs: lint, the host tests (end to end through the binary),
+# the guest crates' own unit tests on the host target (--lib: their cdylib
+# cannot link natively), then a bounded fuzzing run of the parsers.
+test: lint unit-tests
+	$(MAKE) fuzz FUZZ_SECONDS=$(TEST_FUZZ_SECONDS)
+
+TEST_FUZZ_SECONDS ?= 30
+
+unit-tests: wasm-target sdk-examples test-tools
 	$(CARGO) test -p kridik
 	$(CARGO) test --workspace --exclude kridik --exclude kridik-go-componentize --lib
 	$(CARGO) test -p kridik-go-componentize
