@@ -265,11 +265,25 @@ pub fn scan(opts: &Options) -> Result<Report> {
         .iter()
         .map(|p| format!("-f {} ", p.display()))
         .collect();
+    let coverage = crate::assess::score::Coverage {
+        excluded: loaded
+            .plugins
+            .iter()
+            .flat_map(|p| &p.checks)
+            .filter(|c| !selected(c, opts))
+            .map(|c| c.category.clone())
+            .collect(),
+        builtin_ran: report
+            .checks
+            .iter()
+            .any(|c| c.plugin.starts_with(builtin::PREFIX)),
+    };
     report.assessment = Some(crate::assess::run(
         &mut report,
         &data,
         &opts.sensitive,
         &inputs,
+        &coverage,
     ));
     report.hooks = run_hooks(&rt, &loaded.hooks, &report);
     Ok(report)

@@ -237,3 +237,79 @@ fn raised_findings_keep_the_report_in_severity_order() {
         "{severities:?}"
     );
 }
+
+/// Issue 15: the score is a property of the cluster. `-i`/`-e` leave out the
+/// pillars that rest on excluded checks (named as partial) instead of scoring
+/// them on fewer findings; `--no-builtin` is "not assessed", never 0/100.
+#[test]
+fn the_score_does_not_move_with_include_and_exclude() {
+    let insecure = example("insecure-mesh").display().to_string();
+    let full = scan_json(&["-f", &insecure]).json();
+    let one = scan_json(&["-f", &insecure, "-i", "IST-MTLS-001"]).json();
+    let score = |r: &Value| r["assessment"]["score"].clone();
+    assert_eq!(score(&full)["assessed"], true);
+    assert!(score(&full).get("partial").is_none(), "{}", score(&full));
+    let partial: Vec<&str> = one["assessment"]["score"]["partial"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|p| p.as_str().unwrap())
+        .collect();
+    assert!(
+        partial.contains(&"policy-hygiene") && partial.contains(&"ingress"),
+        "{partial:?}"
+    );
+    // The model's pillars are the same whichever checks ran.
+    for name in ["identity", "transport", "authorization"] {
+        assert_eq!(
+            pillar(&full, name)["score"],
+            pillar(&one, name)["score"],
+            "{name}"
+        );
+    }
+    assert!(pillar(&one, "policy-hygiene")["score"].is_null());
+    let text = run(kridik().args([
+        "scan",
+        "-f",
+        &insecure,
+        "-i",
+        "IST-MTLS-001",
+        "--color",
+        "never",
+    ]));
+    assert!(
+        text.stdout
+            .contains("not assessed (checks excluded with -i/-e)"),
+        "{}",
+        text.stdout
+    );
+
+    let hostile = component("kridik_test_hostile").display().to_string();
+    let alone = scan_json(&[
+        "-f",
+        &insecure,
+        "--no-builtin",
+        "--plugin",
+        &hostile,
+        "-i",
+        "HOSTILE-SNOOP",
+    ]);
+    assert_eq!(alone.json()["assessment"]["score"]["assessed"], false);
+    let text = run(kridik().args([
+        "scan",
+        "-f",
+        &insecure,
+        "--no-builtin",
+        "--plugin",
+        &hostile,
+        "-i",
+        "HOSTILE-SNOOP",
+        "--color",
+        "never",
+    ]));
+    assert!(
+        text.stdout.contains("Zero Trust score not assessed"),
+        "{}",
+        text.stdout
+    );
+}

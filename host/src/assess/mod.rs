@@ -25,7 +25,13 @@ pub struct Assessment {
 
 /// Computes the assessment and raises the severity of the open findings on
 /// an attack path by one level, saying which path.
-pub fn run(report: &mut Report, data: &ScanData, sensitive: &[String], inputs: &str) -> Assessment {
+pub fn run(
+    report: &mut Report,
+    data: &ScanData,
+    sensitive: &[String],
+    inputs: &str,
+    coverage: &score::Coverage,
+) -> Assessment {
     let policies = authz::Policies::parse(&data.snapshot, &data.model);
     let protocols = paths::protocols(&data.snapshot, &data.model);
     let mut attack_paths = paths::find(&data.model, &policies, sensitive, &protocols);
@@ -60,6 +66,7 @@ pub fn run(report: &mut Report, data: &ScanData, sensitive: &[String], inputs: &
         policies: &policies,
         findings: &report.findings,
         checks: &report.checks,
+        coverage,
     });
     let plan = plan::build(
         &data.model,

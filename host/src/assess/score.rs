@@ -139,6 +139,13 @@ impl Pillar {
 
 #[derive(Clone, Debug, Serialize)]
 pub struct Score {
+    /// False when the built-in pack did not run (`--no-builtin`): the
+    /// findings-based controls have nothing to stand on.
+    pub assessed: bool,
+    /// Pillars left out because checks they rest on were excluded (`-i`/`-e`):
+    /// the score is over the rest, so it is not comparable with a full scan's.
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub partial: Vec<String>,
     /// 0-100, the mean of the pillar scores.
     pub score: f64,
     /// 0-100: how much of the score rests on evidence (UNKNOWN lowers it).
@@ -152,8 +159,20 @@ pub struct Score {
 impl Score {
     /// `Zero Trust score 14.4/100 (Traditional), confidence 79.5%`.
     pub fn headline(&self) -> String {
+        if !self.assessed {
+            return "Zero Trust score not assessed: the built-in checks did not run (--no-builtin)"
+                .to_string();
+        }
+        let partial = if self.partial.is_empty() {
+            String::new()
+        } else {
+            format!(
+                "; partial: {} not assessed (checks excluded with -i/-e)",
+                self.partial.join(", ")
+            )
+        };
         format!(
-            "Zero Trust score {}/100 ({:?}), confidence {}%",
+            "Zero Trust score {}/100 ({:?}), confidence {}%{partial}",
             self.score, self.maturity, self.confidence
         )
     }
@@ -187,6 +206,16 @@ pub struct Inputs<'a> {
     pub policies: &'a Policies,
     pub findings: &'a [Finding],
     pub checks: &'a [CheckRecord],
+    pub coverage: &'a Coverage,
+}
+
+/// Which checks the score can rest on.
+#[derive(Debug, Default)]
+pub struct Coverage {
+    /// Categories of loaded checks that `-i`/`-e` left out.
+    pub excluded: std::collections::BTreeSet<String>,
+    /// Whether any built-in check ran.
+    pub builtin_ran: bool,
 }
 
 pub fn compute(i: &Inputs) -> Score {
@@ -216,6 +245,17 @@ pub fn compute(i: &Inputs) -> Score {
         egress(i),
         hygiene(i),
     ];
+    // A pillar that rests on excluded checks is left out, not scored on less.
+    let mut partial = Vec::new();
+    if i.coverage.excluded.contains("ingress") {
+        partial.push("ingress".to_string());
+    }
+    if i.coverage.excluded.contains("egress") {
+        partial.push("egress (egress-hardened)".to_string());
+    }
+    if !i.coverage.excluded.is_empty() {
+        partial.push("policy-hygiene".to_string());
+    }
     let counted: Vec<&Pillar> = pillars.iter().filter(|p| p.score.is_some()).collect();
     let mean = |f: fn(&Pillar) -> Option<f64>| {
         if counted.is_empty() {
@@ -226,6 +266,8 @@ pub fn compute(i: &Inputs) -> Score {
     };
     let score = mean(|p| p.score);
     Score {
+        assessed: i.coverage.builtin_ran,
+        partial,
         score,
         confidence: mean(|p| p.confidence),
         maturity: Maturity::of(score),
@@ -406,6 +448,9 @@ fn egress(i: &Inputs) -> Pillar {
 /// The objects a check category looks at pass when none of its open findings
 /// names them; the evidence is UNKNOWN when one of its checks did not run.
 fn by_findings(i: &Inputs, category: &str, mut control: Control, kinds: &[&str]) -> Control {
+    if i.coverage.excluded.contains(category) {
+        return control;
+    }
     let ran = i
         .checks
         .iter()
@@ -443,6 +488,10 @@ fn hygiene(i: &Inputs) -> Pillar {
         "policy-effective",
         "Security policy selects workloads, is enforced (not dry-run) and has no open finding",
     );
+    if !i.coverage.excluded.is_empty() {
+        // "No open finding" cannot be known when checks were left out.
+        return Pillar::new("policy-hygiene", vec![effective]);
+    }
     let flagged = flagged(i.findings, |_| true);
     for p in &i.model.policies {
         let r = &p.target;

@@ -1,6 +1,9 @@
 //! The built-in check pack: components built from `checks/` by build.rs and
 //! embedded in the binary, so `kridik` is one self-contained file.
 
+/// The name prefix of the built-in components (`builtin:mtls`, ...).
+pub const PREFIX: &str = "builtin:";
+
 /// (name, component bytes) of every built-in check component.
 pub const COMPONENTS: &[(&str, &[u8])] = &[
     (
