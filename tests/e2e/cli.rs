@@ -153,6 +153,10 @@ fn hardened_example_is_clean() {
         .all(|c| c["status"] == "pass"));
 }
 
+fn run_cmd_explain() -> String {
+    run(kridik().args(["scan", "-f", &s(example("insecure-mesh")), "--explain"])).stdout
+}
+
 #[test]
 fn text_output_groups_by_severity_and_ends_with_a_summary() {
     let run = run(kridik().args(["scan", "-f", &s(example("insecure-mesh"))]));
@@ -163,9 +167,26 @@ fn text_output_groups_by_severity_and_ends_with_a_summary() {
         run.stdout
     );
     assert!(run.stdout.contains("\n== HIGH (7) ==\n"), "{}", run.stdout);
-    assert!(run
-        .stdout
-        .contains("resource: AuthorizationPolicy shop/allow-all ("));
+    // Compact by default: one line per finding, then a table by check.
+    assert!(
+        run.stdout
+            .contains("\nCRITICAL IST-AUTHZ-001 AuthorizationPolicy shop/allow-all ("),
+        "{}",
+        run.stdout
+    );
+    assert!(run.stdout.contains("\n== findings by check ==\n"));
+    assert!(
+        !run.stdout.contains("resource: "),
+        "details only with --explain"
+    );
+    assert!(
+        run.stdout.lines().count() < 150,
+        "{}",
+        run.stdout.lines().count()
+    );
+    let explained = run_cmd_explain();
+    assert!(explained.contains("resource: AuthorizationPolicy shop/allow-all ("));
+    assert!(explained.contains("    fix: "), "{explained}");
     assert!(
         !run.stdout.contains('\x1b'),
         "no colour when stdout is not a terminal"
@@ -453,4 +474,32 @@ fn an_object_istio_rejects_is_an_input_error_and_not_in_force() {
     // The unmodified example has neither.
     let clean = scan_json(&["-f", &s(example("hardened-mesh"))]);
     assert_eq!(clean.code, 0, "{}", clean.stderr);
+}
+
+/// Issue 15: many findings of one check are counted, not listed line by line.
+#[test]
+fn repeated_findings_of_one_check_are_grouped_in_the_text() {
+    let dir = tempfile::tempdir().unwrap();
+    let mut docs = vec!["apiVersion: v1\nkind: Namespace\nmetadata:\n  name: many\n  labels: {istio-injection: enabled}\n".to_string()];
+    for i in 0..40 {
+        docs.push(format!("apiVersion: v1\nkind: Service\nmetadata:\n  name: s{i}\n  namespace: many\nspec:\n  selector: {{app: s{i}}}\n  ports:\n  - port: 8080\n"));
+    }
+    let file = dir.path().join("many.yaml");
+    std::fs::write(&file, docs.join("---\n")).unwrap();
+    let out = run(kridik().args(["scan", "-f", &s(file.clone())])).stdout;
+    let listed = out
+        .lines()
+        .filter(|l| l.starts_with("LOW      IST-PROTO-001 "))
+        .count();
+    assert_eq!(listed, 5, "{out}");
+    assert!(
+        out.contains("... 35 more IST-PROTO-001 finding(s)"),
+        "{out}"
+    );
+    assert!(out.contains("IST-PROTO-001     40  "), "{out}");
+    let all = run(kridik().args(["scan", "-f", &s(file), "-v"])).stdout;
+    assert_eq!(
+        all.matches("IST-PROTO-001 Service port without").count(),
+        40
+    );
 }

@@ -138,6 +138,10 @@ struct ScanArgs {
     /// Colour in text output.
     #[arg(long, value_enum, ignore_case = true, default_value_t = Color::Auto)]
     color: Color,
+    /// Text output: each finding with its message, evidence and fix (the
+    /// default is one line per finding).
+    #[arg(short = 'v', long)]
+    explain: bool,
     /// Suppressions file (default: the nearest .kridik.yaml from the working directory up).
     #[arg(long, value_name = "FILE")]
     config: Option<PathBuf>,
@@ -354,7 +358,14 @@ fn scan_cmd(args: ScanArgs) -> Result<i32> {
                             && std::env::var_os("NO_COLOR").is_none()
                     }
                 };
-                report::text(&report, color)
+                report::text(
+                    &report,
+                    report::TextView {
+                        color,
+                        explain: args.explain,
+                        width: terminal_width(o.path.is_none()),
+                    },
+                )
             }
         };
         match &o.path {
@@ -510,4 +521,24 @@ fn parse_positive(s: &str) -> Result<usize, String> {
         Ok(n) => Ok(n),
         Err(_) => Err(format!("`{s}` is not a number")),
     }
+}
+
+/// Columns of the terminal on stdout; `COLUMNS`, else 120, when it is not one
+/// (CI logs wrap on their own).
+fn terminal_width(to_stdout: bool) -> usize {
+    #[cfg(unix)]
+    if to_stdout && std::io::stdout().is_terminal() {
+        // SAFETY: TIOCGWINSZ writes one winsize into the struct we own.
+        let mut size: libc::winsize = unsafe { std::mem::zeroed() };
+        if unsafe { libc::ioctl(libc::STDOUT_FILENO, libc::TIOCGWINSZ, &mut size) } == 0
+            && size.ws_col > 0
+        {
+            return size.ws_col as usize;
+        }
+    }
+    std::env::var("COLUMNS")
+        .ok()
+        .and_then(|c| c.parse().ok())
+        .filter(|&c: &usize| c >= 40)
+        .unwrap_or(120)
 }

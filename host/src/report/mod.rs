@@ -13,7 +13,7 @@ pub use html::render as html;
 pub use junit::render as junit;
 pub use markdown::render as markdown;
 pub use sarif::render as sarif;
-pub use text::render as text;
+pub use text::{render as text, View as TextView};
 
 use crate::vocab::Severity;
 use model::Report;

@@ -16,7 +16,7 @@ impl Paint {
             Severity::Low => "36",
             Severity::Info => "2",
         };
-        self.wrap(code, &format!("{s:<8}"))
+        self.wrap(code, &format!("{:<8}", s.to_string()))
     }
 
     fn dim(&self, t: &str) -> String {
@@ -48,8 +48,21 @@ fn location(r: &ObjectRef) -> String {
     s
 }
 
-pub fn render(report: &Report, color: bool) -> String {
-    let p = Paint(color);
+/// How much the text shows: one line per finding (the default), or each
+/// finding with its message, evidence and fix (`--explain`).
+#[derive(Clone, Copy, Debug)]
+pub struct View {
+    pub color: bool,
+    pub explain: bool,
+    /// Terminal columns: compact lines are cut to fit.
+    pub width: usize,
+}
+
+/// Findings of one check shown in a severity group before the rest is counted.
+const SHOWN_PER_CHECK: usize = 5;
+
+pub fn render(report: &Report, view: View) -> String {
+    let p = Paint(view.color);
     let mut out = String::new();
     for sev in Severity::DESCENDING {
         let group: Vec<_> = report
@@ -61,6 +74,11 @@ pub fn render(report: &Report, color: bool) -> String {
             continue;
         }
         let _ = writeln!(out, "{}", p.bold(&format!("== {sev} ({}) ==", group.len())));
+        if !view.explain {
+            compact(&mut out, &group, &p, view.width);
+            let _ = writeln!(out);
+            continue;
+        }
         for f in group {
             let _ = writeln!(
                 out,
@@ -106,8 +124,11 @@ pub fn render(report: &Report, color: bool) -> String {
             let _ = writeln!(out);
         }
     }
+    if !view.explain {
+        by_check(&mut out, report, &p);
+    }
     if let Some(a) = &report.assessment {
-        assessment(&mut out, a, &p);
+        assessment(&mut out, a, &p, view.explain);
     }
     let errored: Vec<_> = report.errored().collect();
     if !errored.is_empty() {
@@ -252,8 +273,84 @@ pub fn render(report: &Report, color: bool) -> String {
     out
 }
 
+/// One line per finding, grouped by check in the order they come (most
+/// severe first); a check's findings beyond a few are counted, not listed.
+fn compact(out: &mut String, group: &[&super::model::Finding], p: &Paint, width: usize) {
+    let mut checks: Vec<&str> = Vec::new();
+    for f in group {
+        if !checks.contains(&f.check_id.as_str()) {
+            checks.push(&f.check_id);
+        }
+    }
+    for id in checks {
+        let of_check: Vec<_> = group.iter().filter(|f| f.check_id == id).collect();
+        for f in of_check.iter().take(SHOWN_PER_CHECK) {
+            let head = format!("{} {id} {}", p.sev(f.severity), location(&f.resource));
+            // The severity column is 8 characters wide, whatever the colour codes.
+            let visible = 9 + id.len() + 1 + location(&f.resource).chars().count();
+            let room = width.saturating_sub(visible + 2);
+            let raised = if f.raised.is_some() {
+                " [on an attack path]"
+            } else {
+                ""
+            };
+            let text = format!("{}{raised}", f.title);
+            let _ = writeln!(out, "{head}  {}", p.dim(&cut(&text, room.max(20))));
+        }
+        if of_check.len() > SHOWN_PER_CHECK {
+            let _ = writeln!(
+                out,
+                "{}",
+                p.dim(&format!(
+                    "         ... {} more {id} finding(s) (--explain, or --format json)",
+                    of_check.len() - SHOWN_PER_CHECK
+                ))
+            );
+        }
+    }
+}
+
+/// `text` in at most `max` characters, ending with an ellipsis when cut.
+fn cut(text: &str, max: usize) -> String {
+    if text.chars().count() <= max {
+        return text.to_string();
+    }
+    let mut s: String = text.chars().take(max.saturating_sub(1)).collect();
+    s.push('…');
+    s
+}
+
+/// Open findings counted by check and severity, most findings first.
+fn by_check(out: &mut String, report: &Report, p: &Paint) {
+    let mut rows: Vec<(&str, Severity, usize, &str)> = Vec::new();
+    for f in report.findings.iter().filter(|f| f.counts()) {
+        match rows.iter_mut().find(|r| r.0 == f.check_id) {
+            Some(r) => {
+                r.2 += 1;
+                r.1 = r.1.max(f.severity);
+            }
+            None => rows.push((&f.check_id, f.severity, 1, &f.title)),
+        }
+    }
+    if rows.is_empty() {
+        return;
+    }
+    rows.sort_by(|a, b| b.1.cmp(&a.1).then(b.2.cmp(&a.2)).then(a.0.cmp(b.0)));
+    let _ = writeln!(out, "{}", p.bold("== findings by check =="));
+    let idw = rows.iter().map(|r| r.0.len()).max().unwrap_or(0);
+    for (id, sev, n, title) in rows {
+        let _ = writeln!(
+            out,
+            "  {} {id:<idw$} {n:>5}  {}",
+            p.sev(sev),
+            cut(title, 70)
+        );
+    }
+    let _ = writeln!(out);
+}
+
 /// Attack paths and the remediation plan (the score is on the summary lines).
-fn assessment(out: &mut String, a: &crate::assess::Assessment, p: &Paint) {
+fn assessment(out: &mut String, a: &crate::assess::Assessment, p: &Paint, explain: bool) {
     let ap = &a.attack_paths;
     if !ap.targets.is_empty() {
         let _ = writeln!(
@@ -292,7 +389,18 @@ fn assessment(out: &mut String, a: &crate::assess::Assessment, p: &Paint) {
     use crate::assess::plan::Phase;
     for (phase, title, items) in a.plan.phases() {
         let _ = writeln!(out, "  {title} ({}):", items.len());
-        for i in items {
+        let shown = if explain { items.len() } else { 10 };
+        if items.len() > shown {
+            let _ = writeln!(
+                out,
+                "    {}",
+                p.dim(&format!(
+                    "(the first {shown}; all {} with --explain)",
+                    items.len()
+                ))
+            );
+        }
+        for i in items.iter().take(shown) {
             let _ = writeln!(
                 out,
                 "    {} {} {}{}",
@@ -305,7 +413,8 @@ fn assessment(out: &mut String, a: &crate::assess::Assessment, p: &Paint) {
                     ""
                 }
             );
-            if phase != Phase::Days90 {
+            // The probe commands are long: shown with --explain.
+            if explain && phase != Phase::Days90 {
                 let _ = writeln!(
                     out,
                     "      {}",
