@@ -83,7 +83,13 @@ fn sarif_validates_and_keeps_suppressed_findings_with_locations() {
 
     let run0 = &doc["runs"][0];
     let rules = run0["tool"]["driver"]["rules"].as_array().unwrap();
-    assert_eq!(rules.len(), report["checks"].as_array().unwrap().len());
+    // A rule per check, and one per other severity its results have
+    // (GitHub reads security-severity on rules only).
+    let checks = report["checks"].as_array().unwrap();
+    assert!(rules.len() > checks.len());
+    for c in checks {
+        assert!(rules.iter().any(|r| r["id"] == c["id"]), "{}", c["id"]);
+    }
     let rule = rules.iter().find(|r| r["id"] == "IST-AUTHZ-001").unwrap();
     assert_eq!(rule["defaultConfiguration"]["level"], "error");
     assert!(rule["help"]["text"].as_str().unwrap().len() > 40);
@@ -93,16 +99,26 @@ fn sarif_validates_and_keeps_suppressed_findings_with_locations() {
     let findings = report["findings"].as_array().unwrap();
     assert_eq!(results.len(), findings.len(), "suppressed findings stay");
     for (r, f) in results.iter().zip(findings) {
-        assert_eq!(r["ruleId"], f["check_id"]);
+        assert_eq!(r["properties"]["checkId"], f["check_id"]);
         assert_eq!(r["partialFingerprints"]["kridik/v1"], f["fingerprint"]);
+        assert!(r["partialFingerprints"]["primaryLocationLineHash"].is_string());
         let rule = &rules[r["ruleIndex"].as_u64().unwrap() as usize];
-        assert_eq!(rule["id"], f["check_id"]);
-        let level = match f["severity"].as_str().unwrap() {
-            "critical" | "high" => "error",
-            "medium" => "warning",
-            _ => "note",
+        assert_eq!(rule["id"], r["ruleId"]);
+        assert_eq!(rule["properties"]["checkId"], f["check_id"]);
+        let (level, score) = match f["severity"].as_str().unwrap() {
+            "critical" => ("error", "9.5"),
+            "high" => ("error", "8.0"),
+            "medium" => ("warning", "5.5"),
+            "low" => ("note", "3.0"),
+            _ => ("note", "1.0"),
         };
         assert_eq!(r["level"], level);
+        // The severity GitHub shows (the rule's) is the result's own.
+        assert_eq!(
+            rule["properties"]["security-severity"], score,
+            "{}",
+            r["ruleId"]
+        );
         let loc = &r["locations"][0];
         // Every object of this input came from a file, namespaces included.
         let file = f["resource"]["file"]
@@ -115,6 +131,12 @@ fn sarif_validates_and_keeps_suppressed_findings_with_locations() {
             uri == file || uri == format!("file://{file}"),
             "{uri} for {file}"
         );
+        if !uri.starts_with("file://") {
+            assert_eq!(
+                loc["physicalLocation"]["artifactLocation"]["uriBaseId"],
+                "%SRCROOT%"
+            );
+        }
         assert_eq!(
             loc["physicalLocation"]["region"]["startLine"],
             f["resource"]["line"]
@@ -126,7 +148,19 @@ fn sarif_validates_and_keeps_suppressed_findings_with_locations() {
         .filter(|r| r["suppressions"].is_array())
         .collect();
     assert_eq!(suppressed.len(), 1);
-    assert_eq!(suppressed[0]["ruleId"], "IST-AUTHZ-001");
+    assert_eq!(suppressed[0]["properties"]["checkId"], "IST-AUTHZ-001");
+    // The rule's help shows the fix (GitHub ignores `fixes`).
+    let authz = rules
+        .iter()
+        .find(|r| r["id"] == "IST-AUTHZ-001/critical")
+        .unwrap();
+    assert!(
+        authz["help"]["markdown"]
+            .as_str()
+            .unwrap()
+            .contains("**Fix**"),
+        "{authz}"
+    );
     assert_eq!(suppressed[0]["suppressions"][0]["kind"], "external");
     assert_eq!(
         suppressed[0]["suppressions"][0]["justification"],
@@ -137,7 +171,7 @@ fn sarif_validates_and_keeps_suppressed_findings_with_locations() {
 }
 
 #[test]
-fn sarif_from_stdin_has_logical_locations_and_baseline_states() {
+fn sarif_from_stdin_has_synthetic_artifacts_and_baseline_states() {
     let dir = tempfile::tempdir().unwrap();
     let base = dir.path().join("base.json");
     let shop = std::fs::read_to_string(example("insecure-mesh").join("shop.yaml")).unwrap();
@@ -161,10 +195,14 @@ fn sarif_from_stdin_has_logical_locations_and_baseline_states() {
     let results = doc["runs"][0]["results"].as_array().unwrap();
     for r in results {
         let loc = &r["locations"][0];
+        // stdin has no file: GitHub still needs an artifact, a stable synthetic one.
+        let artifact = &loc["physicalLocation"]["artifactLocation"];
+        assert_eq!(artifact["uriBaseId"], "CLUSTER", "{loc}");
         assert!(
-            loc["physicalLocation"].is_null(),
-            "stdin has no file: {loc}"
+            artifact["uri"].as_str().unwrap().ends_with(".yaml"),
+            "{loc}"
         );
+        assert_eq!(loc["physicalLocation"]["region"]["startLine"], 1);
         assert!(loc["logicalLocations"][0]["fullyQualifiedName"]
             .as_str()
             .unwrap()
