@@ -14,7 +14,12 @@ cases=r.findall('testsuite/testcase')\n\
 print(json.dumps({'root':r.tag,'suites':len(r.findall('testsuite')),'cases':len(cases),\
 'failures':sum(1 for c in cases if c.find('failure') is not None),\
 'skipped':sum(1 for c in cases if c.find('skipped') is not None),\
-'attr_failures':int(r.get('failures')),'attr_tests':int(r.get('tests'))}))";
+'attr_failures':int(r.get('failures')),'attr_tests':int(r.get('tests')),\
+'schema':[f'{e.tag}@{a}' for e,ok in [(r,{'name','time','tests','failures','disabled','errors'})]\
++[(t,{'name','tests','failures','errors','time','disabled','skipped','timestamp','hostname','id','package','file','log','url','version'}) for t in r.findall('testsuite')]\
++[(c,{'name','assertions','time','classname','status'}) for c in cases] for a in e.attrib if a not in ok]\
++[f'{c.get(\"name\")} has no time' for c in cases if c.get('time') is None],\
+'untitled':[f.get('message') for f in r.iter('failure') if not f.get('message','').startswith('[')]}))";
     let out = std::process::Command::new("python3")
         .args(["-c", script])
         .arg(path)
@@ -58,6 +63,10 @@ fn several_formats_in_one_run_agree() {
     assert_eq!(totals["failures"], findings, "one failure per finding");
     assert_eq!(totals["attr_failures"], findings);
     assert_eq!(totals["attr_tests"], totals["cases"]);
+    // The attributes junit-10.xsd allows (no `skipped` on <testsuites>), time
+    // on every case, and the severity in every failure's message.
+    assert_eq!(totals["schema"], serde_json::json!([]));
+    assert_eq!(totals["untitled"], serde_json::json!([]));
 
     let markdown = std::fs::read_to_string(&md).unwrap();
     assert!(
@@ -186,4 +195,33 @@ fn hostile_names_are_escaped_in_every_format() {
     // The JUnit document is still well-formed XML.
     let totals = junit_totals(&out("xml"));
     assert_eq!(totals["failures"], 1, "{totals}");
+}
+
+/// Issue 15: a pull-request comment stays under GitHub's 65,536 characters
+/// however many findings there are, and says what it left out.
+#[test]
+fn markdown_fits_in_a_github_comment() {
+    let dir = tempfile::tempdir().unwrap();
+    let mut docs = vec!["apiVersion: v1\nkind: Namespace\nmetadata:\n  name: many\n  labels: {istio-injection: enabled}\n".to_string()];
+    for i in 0..2000 {
+        docs.push(format!("apiVersion: v1\nkind: Service\nmetadata:\n  name: service-with-a-long-name-{i}\n  namespace: many\nspec:\n  selector: {{app: s{i}}}\n  ports:\n  - port: 8080\n"));
+    }
+    let file = dir.path().join("many.yaml");
+    std::fs::write(&file, docs.join("---\n")).unwrap();
+    let run = run(kridik().args([
+        "scan",
+        "-f",
+        &file.display().to_string(),
+        "--format",
+        "markdown",
+    ]));
+    let chars = run.stdout.chars().count();
+    assert!(chars <= 65_536, "{chars} characters");
+    assert!(chars > 40_000, "the room is used: {chars}");
+    assert!(
+        run.stdout.contains("more finding(s) not listed"),
+        "{}",
+        &run.stdout[run.stdout.len() - 500..]
+    );
+    assert!(run.stdout.trim_end().ends_with("</details>") || run.stdout.contains("Cut to fit"));
 }

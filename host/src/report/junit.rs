@@ -1,7 +1,9 @@
 //! JUnit XML for CI test views: one test suite per check, one test case per
 //! check x resource. A finding is a failure, a suppressed or baseline finding
 //! is skipped, a check that found nothing is one passing case, and a check
-//! that could not run is an error.
+//! that could not run is an error. Shaped by the common `junit-10.xsd`
+//! (Jenkins, GitLab): no `skipped` on `<testsuites>`, `time` on suites and
+//! cases; severity and title in the failure message, details in its body.
 
 use super::model::{Report, Status};
 use std::collections::BTreeMap;
@@ -13,7 +15,7 @@ pub fn render(report: &Report) -> String {
         by_check.entry(f.check_id.as_str()).or_default().push(f);
     }
     let mut suites = String::new();
-    let (mut tests, mut failures, mut errors, mut skipped) = (0, 0, 0, 0);
+    let (mut tests, mut failures, mut errors, mut seconds) = (0, 0, 0, 0.0);
     for c in &report.checks {
         let findings = by_check.get(c.id.as_str()).cloned().unwrap_or_default();
         let mut cases = String::new();
@@ -23,7 +25,7 @@ pub fn render(report: &Report) -> String {
             e += 1;
             let _ = writeln!(
                 cases,
-                "    <testcase classname=\"{id}\" name=\"{id}\"><error message=\"{}\"/></testcase>",
+                "    <testcase classname=\"{id}\" name=\"{id}\" time=\"0\"><error message=\"{}\"/></testcase>",
                 attr(c.error.as_deref().unwrap_or("failed to run")),
                 id = attr(&c.id)
             );
@@ -32,7 +34,7 @@ pub fn render(report: &Report) -> String {
             t += 1;
             let _ = writeln!(
                 cases,
-                "    <testcase classname=\"{id}\" name=\"{}\"/>",
+                "    <testcase classname=\"{id}\" name=\"{}\" time=\"0\"/>",
                 attr(&c.title),
                 id = attr(&c.id)
             );
@@ -48,16 +50,33 @@ pub fn render(report: &Report) -> String {
                 "<skipped message=\"known from the baseline\"/>".to_string()
             } else {
                 f_ += 1;
+                let mut body = format!(
+                    "Severity: {} ({})\nResource: {}\n\n{}",
+                    f.severity,
+                    f.confidence,
+                    f.resource.display(),
+                    f.message
+                );
+                if let Some(r) = &f.raised {
+                    let _ = write!(body, "\nRaised from {}: {}", r.from, r.reason);
+                }
+                if let Some(fix) = &f.remediation {
+                    let _ = write!(body, "\n\nFix: {}", fix.summary);
+                    if let Some(yaml) = &fix.yaml {
+                        let _ = write!(body, "\n{yaml}");
+                    }
+                }
                 format!(
-                    "<failure type=\"{}\" message=\"{}\">{}</failure>",
+                    "<failure type=\"{}\" message=\"[{}] {}\">{}</failure>",
+                    f.severity,
                     f.severity,
                     attr(&f.title),
-                    text(&f.message)
+                    text(&body)
                 )
             };
             let _ = writeln!(
                 cases,
-                "    <testcase classname=\"{}\" name=\"{name}\">{body}</testcase>",
+                "    <testcase classname=\"{}\" name=\"{name}\" time=\"0\">{body}</testcase>",
                 attr(&c.id)
             );
         }
@@ -70,10 +89,10 @@ pub fn render(report: &Report) -> String {
         tests += t;
         failures += f_;
         errors += e;
-        skipped += s;
+        seconds += c.duration_ms / 1000.0;
     }
     format!(
-        "<?xml version=\"1.0\" encoding=\"UTF-8\"?>\n<testsuites name=\"kridik\" tests=\"{tests}\" failures=\"{failures}\" errors=\"{errors}\" skipped=\"{skipped}\">\n{suites}</testsuites>\n"
+        "<?xml version=\"1.0\" encoding=\"UTF-8\"?>\n<testsuites name=\"kridik\" tests=\"{tests}\" failures=\"{failures}\" errors=\"{errors}\" time=\"{seconds:.3}\">\n{suites}</testsuites>\n"
     )
 }
 

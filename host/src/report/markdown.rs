@@ -5,7 +5,12 @@
 use super::model::Report;
 use std::fmt::Write;
 
+/// GitHub's limit on a comment, in characters.
+pub const LIMIT: usize = 65_536;
+/// Where the table stops adding rows, and the fixes stop, leaving room for the rest.
+const TABLE_BUDGET: usize = 50_000;
 const MAX_CHARS: usize = 60_000;
+const NOTE: &str = "see the full report: `kridik scan --format json` or `--format html`";
 
 pub fn render(report: &Report) -> String {
     let s = &report.summary;
@@ -58,7 +63,15 @@ pub fn render(report: &Report) -> String {
         out.push_str(
             "| Severity | Check | Resource | Finding | Evidence |\n|---|---|---|---|---|\n",
         );
-        for f in &active {
+        for (i, f) in active.iter().enumerate() {
+            if out.len() > TABLE_BUDGET {
+                let _ = writeln!(
+                    out,
+                    "\n_{} more finding(s) not listed (a comment holds at most {LIMIT} characters): {NOTE}._",
+                    active.len() - i
+                );
+                break;
+            }
             let location = match (&f.resource.file, f.resource.line) {
                 (Some(file), Some(line)) => format!(" ({})", code(&format!("{file}:{line}"))),
                 (Some(file), None) => format!(" ({})", code(file)),
@@ -105,7 +118,11 @@ pub fn render(report: &Report) -> String {
     let errored: Vec<_> = report.errored().collect();
     if !errored.is_empty() {
         out.push_str("\n**Checks that failed to run**\n\n");
-        for c in errored {
+        for (i, c) in errored.iter().enumerate() {
+            if out.len() > MAX_CHARS {
+                let _ = writeln!(out, "- {} more: {NOTE}", errored.len() - i);
+                break;
+            }
             let _ = writeln!(
                 out,
                 "- `{}`: {}",
@@ -114,7 +131,19 @@ pub fn render(report: &Report) -> String {
             );
         }
     }
-    out
+    fit(out)
+}
+
+/// The last guard: a comment over GitHub's limit is cut at a line, with a note.
+fn fit(out: String) -> String {
+    if out.chars().count() <= LIMIT {
+        return out;
+    }
+    let tail = format!("\n\n_Cut to fit a comment: {NOTE}._\n");
+    let room = LIMIT - tail.chars().count();
+    let end = out.char_indices().nth(room).map_or(out.len(), |(i, _)| i);
+    let end = out[..end].rfind('\n').unwrap_or(end);
+    out[..end].to_string() + &tail
 }
 
 /// Running text: HTML escaped outside code spans (inside them nothing is
