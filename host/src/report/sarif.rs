@@ -11,6 +11,7 @@
 //! - the fix in the rule's `help.markdown` (GitHub shows it, not `fixes`);
 //! - at most 25,000 results (GitHub's limit per run), most severe first, with
 //!   a notification saying how many were left out.
+//!
 //! Suppressed findings stay, with a `suppressions` entry.
 
 use super::model::{Finding, Report};
