@@ -3,7 +3,7 @@ SHELL := /bin/bash
 CARGO ?= cargo
 KRIDIK := $(CARGO) run --quiet -p kridik --bin kridik --
 
-.PHONY: all build release demo demo-hardened test unit-tests test-deps lint bench docs fuzz fuzz-tools wasm-target sdk-tools sdk-examples test-tools clean
+.PHONY: man all build release demo demo-hardened test unit-tests test-deps lint bench docs fuzz fuzz-tools wasm-target sdk-tools sdk-examples test-tools clean
 
 all: build
 
@@ -120,6 +120,12 @@ fuzz: fuzz-tools
 		status=$${PIPESTATUS[0]}; \
 		[ $$status -eq 0 ] || { echo "fuzz target $$t failed: see host/parse/fuzz/artifacts/$$t"; exit 1; }; \
 	done
+
+# Man page from the command line's own definition (clap_mangen).
+man: build
+	@mkdir -p target/man
+	$(KRIDIK) man > target/man/kridik.1
+	@echo "man page: target/man/kridik.1 (man -l target/man/kridik.1)"
 
 # docs/checks.md is the checks' own metadata; a test fails when it is stale.
 docs: build

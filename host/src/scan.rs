@@ -193,6 +193,26 @@ pub fn scan(opts: &Options) -> Result<Report> {
         Some(path) => Some((path, triage::baseline::read(path)?)),
         None => None,
     };
+    // `--plugin` naming a file that is missing or not WebAssembly at all (a
+    // manifest, a typo) is a usage mistake: stop before scanning. A broken or
+    // hostile component is that check's reported error instead.
+    for p in &opts.plugins {
+        let mut head = [0u8; 4];
+        let wasm = std::fs::File::open(p)
+            .and_then(|mut f| std::io::Read::read_exact(&mut f, &mut head))
+            .map(|_| head == *b"\0asm");
+        match wasm {
+            Ok(true) => {}
+            Ok(false) => anyhow::bail!(
+                "--plugin {} is not a WebAssembly file: pass a check component (.wasm) built for wasm32-wasip2",
+                crate::printable::line(&p.display().to_string())
+            ),
+            Err(e) => anyhow::bail!(
+                "--plugin {}: {e}: check the path",
+                crate::printable::line(&p.display().to_string())
+            ),
+        }
+    }
     let rt = runtime(opts)?;
     let loaded = load_plugins(&rt, opts);
     let jobs: Vec<(&Plugin, &CheckInfo)> = loaded
@@ -219,13 +239,26 @@ pub fn scan(opts: &Options) -> Result<Report> {
     }
     let wants = Wants::new(jobs.iter().flat_map(|(_, c)| c.kinds.iter().cloned()));
     let snapshot = gather(opts, &wants)?;
-    if !opts.inputs.is_empty()
-        && snapshot.all().next().is_none()
-        && snapshot.skipped.is_empty()
-        && snapshot.input_errors.is_empty()
-    {
+    if !opts.inputs.is_empty() && snapshot.is_empty() {
+        // Nothing to scan is not a clean scan: say why in one line.
+        let why = match (snapshot.input_errors.first(), snapshot.skipped.is_empty()) {
+            (Some(first), _) => format!(
+                " ({} input error(s); the first: {first})",
+                snapshot.input_errors.len()
+            ),
+            (None, false) => format!(
+                " (only kinds no check reads: {})",
+                snapshot
+                    .skipped
+                    .iter()
+                    .map(|(k, n)| format!("{n} {k}"))
+                    .collect::<Vec<_>>()
+                    .join(", ")
+            ),
+            (None, true) => String::new(),
+        };
         anyhow::bail!(
-            "no Kubernetes objects in the input: give manifests or a `kubectl get -o yaml` dump"
+            "no Kubernetes objects to scan in the input{why}: give manifests or a `kubectl get -o yaml` dump"
         );
     }
     let model = model::build(&snapshot);

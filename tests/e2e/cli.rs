@@ -328,22 +328,48 @@ fn missing_paths_and_empty_directories_are_input_errors() {
         "{}",
         missing.stderr
     );
-    // A directory without manifests is an input error of the report.
-    let run = scan_json(&["-f", &s(dir.path().to_path_buf())]);
-    assert_eq!(run.code, 2);
-    let report = run.json();
-    let messages: Vec<&str> = report["input_errors"]
-        .as_array()
-        .unwrap()
-        .iter()
-        .map(|e| e["message"].as_str().unwrap())
-        .collect();
-    assert!(
-        messages
-            .iter()
-            .any(|m| m.contains("holds no .yaml, .yml or .json file")),
-        "{messages:?}"
-    );
+    // Nothing to scan is one line and exit 2, never a report of a mesh that
+    // is not there: an empty directory, a Helm chart, only Secrets.
+    let chart = tempfile::tempdir().unwrap();
+    std::fs::write(
+        chart.path().join("Chart.yaml"),
+        "apiVersion: v2\nname: x\nversion: 0.1.0\n",
+    )
+    .unwrap();
+    std::fs::create_dir(chart.path().join("templates")).unwrap();
+    std::fs::write(
+        chart.path().join("templates/svc.yaml"),
+        "apiVersion: v1\nkind: Service\nmetadata:\n  name: {{ .Values.name }}\n",
+    )
+    .unwrap();
+    let secret = chart.path().join("secret.yaml");
+    std::fs::write(
+        &secret,
+        "apiVersion: v1\nkind: Secret\nmetadata: {name: s}\n",
+    )
+    .unwrap();
+    for (input, says) in [
+        (
+            s(dir.path().to_path_buf()),
+            "holds no .yaml, .yml or .json file",
+        ),
+        (
+            s(chart.path().to_path_buf()),
+            "a Helm chart (Chart.yaml): kridik reads rendered manifests; run `helm template",
+        ),
+        (s(secret), "only kinds no check reads: 1 Secret"),
+    ] {
+        let run = scan_json(&["-f", &input]);
+        assert_eq!(run.code, 2, "{input}");
+        assert!(run.stdout.is_empty(), "{}", run.stdout);
+        assert_eq!(run.stderr.lines().count(), 1, "{}", run.stderr);
+        assert!(
+            run.stderr.contains("no Kubernetes objects to scan"),
+            "{}",
+            run.stderr
+        );
+        assert!(run.stderr.contains(says), "{}", run.stderr);
+    }
 }
 
 /// Issue 13, defect 13: limits of zero would silently keep nothing.
@@ -501,5 +527,52 @@ fn repeated_findings_of_one_check_are_grouped_in_the_text() {
     assert_eq!(
         all.matches("IST-PROTO-001 Service port without").count(),
         40
+    );
+}
+
+/// Issue 15: a `--context` the kubeconfig does not have lists the ones it has.
+#[test]
+fn an_unknown_context_lists_the_kubeconfigs_contexts() {
+    let dir = tempfile::tempdir().unwrap();
+    let kubeconfig = dir.path().join("config");
+    std::fs::write(
+        &kubeconfig,
+        "apiVersion: v1\nkind: Config\ncurrent-context: dev\nclusters:\n- name: c\n  cluster: {server: 'https://127.0.0.1:1'}\nusers:\n- name: u\n  user: {token: t}\ncontexts:\n- name: dev\n  context: {cluster: c, user: u}\n- name: prod-eu\n  context: {cluster: c, user: u}\n",
+    )
+    .unwrap();
+    let run = run(kridik().args(["scan", "--kubeconfig", &s(kubeconfig), "--context", "prod"]));
+    assert_eq!(run.code, 2);
+    assert_eq!(run.stderr.lines().count(), 1, "{}", run.stderr);
+    assert!(
+        run.stderr
+            .contains("context `prod` is not in the kubeconfig; its contexts: dev, prod-eu"),
+        "{}",
+        run.stderr
+    );
+}
+
+/// Issue 15: shell completions and a man page from the command line's own definition.
+#[test]
+fn completions_and_man_page_come_from_the_cli_definition() {
+    let bash = run(kridik().args(["completion", "bash"]));
+    assert_eq!(bash.code, 0, "{}", bash.stderr);
+    assert!(bash.stdout.contains("--memory-limit") && bash.stdout.contains("scan"));
+    let dir = tempfile::tempdir().unwrap();
+    let script = dir.path().join("kridik.bash");
+    std::fs::write(&script, &bash.stdout).unwrap();
+    let syntax = std::process::Command::new("bash")
+        .arg("-n")
+        .arg(&script)
+        .status()
+        .unwrap();
+    assert!(syntax.success(), "bash rejects the completion script");
+    for shell in ["zsh", "FISH"] {
+        assert_eq!(run(kridik().args(["completion", shell])).code, 0, "{shell}");
+    }
+    let man = run(kridik().arg("man"));
+    assert!(
+        man.stdout.contains(".SH NAME") && man.stdout.contains("completion"),
+        "{}",
+        man.stdout
     );
 }

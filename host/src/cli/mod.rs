@@ -40,6 +40,15 @@ enum Command {
     /// Start a new check project.
     #[command(subcommand)]
     Check(CheckCommand),
+    /// Print a shell completion script (bash, zsh, fish, elvish, powershell),
+    /// e.g. `kridik completion bash > /etc/bash_completion.d/kridik`.
+    Completion {
+        #[arg(value_enum, ignore_case = true)]
+        shell: clap_complete::Shell,
+    },
+    /// Print the man page (roff) to stdout; `make man` writes target/man/kridik.1.
+    #[command(hide = true)]
+    Man,
 }
 
 #[derive(Subcommand)]
@@ -244,6 +253,18 @@ pub fn run(cli: Cli) -> Result<i32> {
         Command::Checks(args) => checks_cmd(args),
         Command::Plugin(cmd) => plugin::run(cmd),
         Command::Check(CheckCommand::New(args)) => new_check(args),
+        Command::Completion { shell } => {
+            let mut cmd = <Cli as clap::CommandFactory>::command();
+            clap_complete::generate(shell, &mut cmd, "kridik", &mut std::io::stdout());
+            Ok(0)
+        }
+        Command::Man => {
+            let cmd = <Cli as clap::CommandFactory>::command();
+            let mut out = Vec::new();
+            clap_mangen::Man::new(cmd).render(&mut out)?;
+            write_stdout(&String::from_utf8_lossy(&out))?;
+            Ok(0)
+        }
     }
 }
 
@@ -468,46 +489,20 @@ pub(crate) fn write_stdout(text: &str) -> Result<()> {
 }
 
 fn parse_duration(s: &str) -> Result<Duration, String> {
-    let (num, unit) = s.trim().split_at(
-        s.trim()
-            .find(|c: char| !c.is_ascii_digit() && c != '.')
-            .unwrap_or(s.trim().len()),
-    );
-    let n: f64 = num
-        .parse()
-        .map_err(|_| format!("`{s}` is not a duration (e.g. 500ms, 10s, 2m)"))?;
-    let secs = match unit {
-        "ms" => n / 1000.0,
-        "s" | "" => n,
-        "m" => n * 60.0,
-        _ => return Err(format!("`{s}`: unknown unit `{unit}` (use ms, s or m)")),
-    };
-    if secs <= 0.0 {
+    let d = humantime::parse_duration(s.trim())
+        .map_err(|e| format!("`{s}` is not a duration ({e}; e.g. 500ms, 10s, 2m)"))?;
+    if d.is_zero() {
         return Err("the timeout must be positive".into());
     }
-    Ok(Duration::from_secs_f64(secs))
+    Ok(d)
 }
 
 fn parse_size(s: &str) -> Result<usize, String> {
-    let t = s.trim();
-    let split = t.find(|c: char| !c.is_ascii_digit()).unwrap_or(t.len());
-    let n: usize = t[..split]
+    let size: bytesize::ByteSize = s
+        .trim()
         .parse()
-        .map_err(|_| format!("`{s}` is not a size (e.g. 256MiB, 1GiB)"))?;
-    let mult = match &t[split..] {
-        "" | "B" => 1,
-        "KiB" | "K" => 1 << 10,
-        "MiB" | "M" => 1 << 20,
-        "GiB" | "G" => 1 << 30,
-        other => {
-            return Err(format!(
-                "`{s}`: unknown unit `{other}` (use KiB, MiB or GiB)"
-            ))
-        }
-    };
-    let bytes = n
-        .checked_mul(mult)
-        .ok_or_else(|| format!("`{s}` is too large"))?;
+        .map_err(|e| format!("`{s}` is not a size ({e}; e.g. 256MiB, 256MB, 1G)"))?;
+    let bytes = usize::try_from(size.as_u64()).map_err(|_| format!("`{s}` is too large"))?;
     if bytes == 0 {
         return Err("the size must be positive".into());
     }

@@ -95,10 +95,10 @@ fn expand(path: &Path, files: &mut Vec<PathBuf>, errors: &mut Vec<InputError>) {
             "not a regular file or pipe (a device or socket): give a manifest file".into(),
         )),
         Ok(_) => {
-            let before = files.len();
+            let (before, errors_before) = (files.len(), errors.len());
             let mut seen = std::collections::HashSet::new();
             walk(path, files, errors, &mut seen);
-            if files.len() == before {
+            if files.len() == before && errors.len() == errors_before {
                 errors.push(InputError::file(
                     &shown,
                     "directory holds no .yaml, .yml or .json file".into(),
@@ -117,6 +117,14 @@ fn walk(
     // A directory reached again through a link (or a loop) is not walked twice.
     if !seen.insert(std::fs::canonicalize(dir).unwrap_or_else(|_| dir.into())) {
         return;
+    }
+    // Templates are not manifests until Helm renders them.
+    if dir.join("Chart.yaml").is_file() {
+        let shown = dir.display().to_string();
+        return errors.push(InputError::file(
+            &shown,
+            format!("a Helm chart (Chart.yaml): kridik reads rendered manifests; run `helm template RELEASE {shown} | kridik scan -f -`"),
+        ));
     }
     let entries = match std::fs::read_dir(dir) {
         Ok(e) => e,

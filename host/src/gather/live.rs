@@ -45,6 +45,26 @@ impl LiveOptions {
     }
 }
 
+/// `--context` must name a context of the kubeconfig; the error lists them.
+fn known_context(kc: &Kubeconfig, wanted: Option<&str>) -> Result<()> {
+    let Some(wanted) = wanted else {
+        return Ok(());
+    };
+    let names: Vec<&str> = kc.contexts.iter().map(|c| c.name.as_str()).collect();
+    if names.contains(&wanted) {
+        return Ok(());
+    }
+    Err(anyhow!(
+        "context `{}` is not in the kubeconfig; its contexts: {} (pass one with --context)",
+        crate::printable::line(wanted),
+        if names.is_empty() {
+            "none".to_string()
+        } else {
+            names.join(", ")
+        }
+    ))
+}
+
 /// Connects with the kubeconfig (or in-cluster config) and returns the client and the context name.
 pub async fn connect(opts: &LiveOptions) -> Result<(Client, String)> {
     // One TLS provider for the process (kube uses ring); a second crate's
@@ -58,6 +78,7 @@ pub async fn connect(opts: &LiveOptions) -> Result<(Client, String)> {
         Some(path) => {
             let kc = Kubeconfig::read_from(path)
                 .with_context(|| format!("cannot read kubeconfig {}: check --kubeconfig", path.display()))?;
+            known_context(&kc, opts.context.as_deref())?;
             let name = opts.context.clone().or_else(|| kc.current_context.clone()).unwrap_or_default();
             let config = Config::from_custom_kubeconfig(kc, &options)
                 .await
@@ -66,6 +87,7 @@ pub async fn connect(opts: &LiveOptions) -> Result<(Client, String)> {
         }
         None => match Kubeconfig::read() {
             Ok(kc) => {
+                known_context(&kc, opts.context.as_deref())?;
                 let name = opts.context.clone().or_else(|| kc.current_context.clone()).unwrap_or_default();
                 let config = Config::from_custom_kubeconfig(kc, &options)
                     .await
