@@ -43,10 +43,15 @@ pub fn parse_date(s: &str) -> Option<i64> {
     let mut parts = s.trim().splitn(3, '-');
     let (y, m, d) = (parts.next()?, parts.next()?, parts.next()?);
     let (y, m, d): (i64, i64, i64) = (y.parse().ok()?, m.parse().ok()?, d.parse().ok()?);
-    let valid = (1..=12).contains(&m) && (1..=31).contains(&d);
+    // Years outside 1..=9999 are no calendar date a person writes, and would
+    // overflow the day arithmetic (found by the `suppressions` fuzz target).
+    let valid = (1..=9999).contains(&y) && (1..=12).contains(&m) && (1..=31).contains(&d);
+    if !valid {
+        return None;
+    }
     let days = days_from_civil(y, m, d);
     // Reject dates like 2026-02-31 that would roll over.
-    (valid && civil_from_days(days) == (y, m, d)).then_some(days)
+    (civil_from_days(days) == (y, m, d)).then_some(days)
 }
 
 /// Today (UTC) as days since the epoch, or `KRIDIK_TODAY` when set.
