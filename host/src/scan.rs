@@ -161,6 +161,18 @@ fn closest<'a>(id: &str, known: &[&'a str]) -> Option<&'a str> {
         .map(|(_, k)| k)
 }
 
+/// What a scan with these components and options reads (and so lists live).
+pub fn wants(loaded: &Loaded, opts: &Options) -> Wants {
+    Wants::new(
+        loaded
+            .plugins
+            .iter()
+            .flat_map(|p| &p.checks)
+            .filter(|c| selected(c, opts))
+            .flat_map(|c| c.kinds.iter().cloned()),
+    )
+}
+
 fn selected(check: &CheckInfo, opts: &Options) -> bool {
     (opts.include.is_empty() || opts.include.iter().any(|i| i == &check.id))
         && !opts.exclude.iter().any(|e| e == &check.id)
@@ -237,7 +249,7 @@ pub fn scan(opts: &Options) -> Result<Report> {
             );
         }
     }
-    let wants = Wants::new(jobs.iter().flat_map(|(_, c)| c.kinds.iter().cloned()));
+    let wants = wants(&loaded, opts);
     let snapshot = gather(opts, &wants)?;
     if !opts.inputs.is_empty() && snapshot.is_empty() {
         // Nothing to scan is not a clean scan: say why in one line.

@@ -141,6 +141,9 @@ const CATALOG: &[Resource] = &[
 pub struct Config {
     /// Plurals whose list returns 403.
     pub forbidden: BTreeSet<String>,
+    /// When set, a role: only these `group/plural` (core group empty, so
+    /// `/pods`) may be listed, everything else is 403.
+    pub allowed: Option<BTreeSet<String>>,
     /// API groups not served at all (as if the CRDs were not installed).
     pub absent_groups: BTreeSet<String>,
     /// API groups whose discovery answers 500.
@@ -491,7 +494,12 @@ fn objects(
             format!("the server could not find the requested resource ({plural})"),
         );
     };
-    if shared.config.forbidden.contains(plural) {
+    let outside_role = shared
+        .config
+        .allowed
+        .as_ref()
+        .is_some_and(|a| !a.contains(&format!("{group}/{plural}")));
+    if shared.config.forbidden.contains(plural) || outside_role {
         let gr = if group.is_empty() {
             plural.to_string()
         } else {

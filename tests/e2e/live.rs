@@ -381,3 +381,68 @@ fn a_hanging_list_is_cut_off_by_the_request_timeout() {
     );
     assert!(took < std::time::Duration::from_secs(30), "{took:?}");
 }
+
+/// The `group/plural` pairs a ClusterRole written by `kridik rbac` grants.
+fn granted(role: &str) -> BTreeSet<String> {
+    let doc: serde_json::Value = serde_norway::from_str(role).unwrap();
+    let mut out = BTreeSet::new();
+    for rule in doc["rules"].as_array().unwrap() {
+        assert_eq!(
+            rule["verbs"],
+            serde_json::json!(["get", "list"]),
+            "read-only"
+        );
+        for g in rule["apiGroups"].as_array().unwrap() {
+            for r in rule["resources"].as_array().unwrap() {
+                out.insert(format!("{}/{}", g.as_str().unwrap(), r.as_str().unwrap()));
+            }
+        }
+    }
+    out
+}
+
+/// Issue 15: a live scan under exactly the role `kridik rbac` prints (the
+/// harness enforcing it) reads everything it needs; the role never grants
+/// Secrets; and the harness does enforce it (a role without one kind leaves
+/// that kind forbidden).
+#[test]
+fn a_live_scan_under_the_rbac_role_reads_everything_it_needs() {
+    let role = run(kridik().arg("rbac"));
+    assert_eq!(role.code, 0, "{}", role.stderr);
+    let allowed = granted(&role.stdout);
+    assert!(
+        !allowed.iter().any(|r| r.ends_with("/secrets")),
+        "{allowed:?}"
+    );
+    let (_server, _dir, kc) = server(Config {
+        allowed: Some(allowed.clone()),
+        ..Config::default()
+    });
+    let report = scan_json(&["--kubeconfig", &kc]).json();
+    let forbidden: Vec<&serde_json::Value> = report["unavailable_kinds"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter(|u| u["reason"] == "forbidden")
+        .collect();
+    assert!(forbidden.is_empty(), "{forbidden:?}");
+    assert!(report["summary"]["objects"].as_u64().unwrap() > 10);
+
+    let mut less = allowed;
+    assert!(less.remove("security.istio.io/peerauthentications"));
+    let (_server, _dir, kc) = server(Config {
+        allowed: Some(less),
+        ..Config::default()
+    });
+    let report = scan_json(&["--kubeconfig", &kc]).json();
+    assert!(
+        report["unavailable_kinds"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .any(|u| u["kind"] == "security.istio.io/PeerAuthentication"
+                && u["reason"] == "forbidden"),
+        "{}",
+        report["unavailable_kinds"]
+    );
+}

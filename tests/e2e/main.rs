@@ -7,6 +7,7 @@ mod checks;
 mod cli;
 mod corpus;
 mod coverage;
+mod deploy;
 mod formats;
 mod golden;
 mod hooks;

@@ -40,6 +40,9 @@ enum Command {
     /// Start a new check project.
     #[command(subcommand)]
     Check(CheckCommand),
+    /// Print the least-privilege ClusterRole a live scan needs (get/list on
+    /// exactly what it reads, never Secrets), for these checks and plugins.
+    Rbac(RbacArgs),
     /// Print a shell completion script (bash, zsh, fish, elvish, powershell),
     /// e.g. `kridik completion bash > /etc/bash_completion.d/kridik`.
     Completion {
@@ -187,6 +190,21 @@ struct ChecksArgs {
     format: CatalogFormat,
 }
 
+#[derive(Args)]
+struct RbacArgs {
+    #[command(flatten)]
+    checks: Checks,
+    /// Only these checks (as with scan -i).
+    #[arg(short = 'i', long, value_delimiter = ',')]
+    include: Vec<String>,
+    /// Not these checks (as with scan -e).
+    #[arg(short = 'e', long, value_delimiter = ',')]
+    exclude: Vec<String>,
+    /// The ClusterRole's name.
+    #[arg(long, default_value = "kridik-scan")]
+    name: String,
+}
+
 #[derive(Clone, Copy, ValueEnum)]
 enum CatalogFormat {
     Text,
@@ -253,6 +271,23 @@ pub fn run(cli: Cli) -> Result<i32> {
         Command::Checks(args) => checks_cmd(args),
         Command::Plugin(cmd) => plugin::run(cmd),
         Command::Check(CheckCommand::New(args)) => new_check(args),
+        Command::Rbac(args) => {
+            let mut opts = options(&args.checks);
+            opts.include = args.include;
+            opts.exclude = args.exclude;
+            let rt = scan::runtime(&opts)?;
+            let loaded = scan::load_plugins(&rt, &opts);
+            if let Some(f) = loaded.failures.first() {
+                anyhow::bail!(
+                    "{}: {}: the role would miss what it reads",
+                    f.plugin,
+                    f.error.as_deref().unwrap_or("failed to load")
+                );
+            }
+            let kinds = scan::wants(&loaded, &opts).kinds();
+            write_stdout(&kridik::gather::rbac::cluster_role(&args.name, &kinds))?;
+            Ok(0)
+        }
         Command::Completion { shell } => {
             let mut cmd = <Cli as clap::CommandFactory>::command();
             clap_complete::generate(shell, &mut cmd, "kridik", &mut std::io::stdout());

@@ -1,0 +1,129 @@
+//! `deploy/`: the in-cluster CronJob as a kustomize base and overlay. Rendered
+//! by the real `kubectl kustomize`, its ClusterRole is exactly `kridik rbac`,
+//! it passes kridik's own checks, and its pod passes a Pod Security
+//! `restricted` review (the fields that profile requires).
+
+use crate::support::*;
+use serde_json::Value;
+
+fn render(dir: &str) -> Vec<Value> {
+    let out = std::process::Command::new("kubectl")
+        .args(["kustomize", &repo().join(dir).display().to_string()])
+        .output()
+        .expect("kubectl is installed (make test installs it)");
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let text = String::from_utf8(out.stdout).unwrap();
+    serde_norway::Deserializer::from_str(&text)
+        .map(|d| serde::Deserialize::deserialize(d).unwrap())
+        .collect()
+}
+
+#[test]
+fn the_committed_cluster_role_is_what_kridik_rbac_prints() {
+    let rbac = run(kridik().arg("rbac"));
+    assert_eq!(rbac.code, 0, "{}", rbac.stderr);
+    let committed = std::fs::read_to_string(repo().join("deploy/base/clusterrole.yaml")).unwrap();
+    assert_eq!(
+        committed, rbac.stdout,
+        "deploy/base/clusterrole.yaml is stale: kridik rbac > deploy/base/clusterrole.yaml"
+    );
+}
+
+#[test]
+fn the_deployment_renders_passes_kridik_and_is_pod_security_restricted() {
+    for dir in ["deploy/base", "deploy/overlays/daily"] {
+        let docs = render(dir);
+        let kinds: Vec<&str> = docs.iter().map(|d| d["kind"].as_str().unwrap()).collect();
+        for k in [
+            "Namespace",
+            "ServiceAccount",
+            "ClusterRole",
+            "ClusterRoleBinding",
+            "NetworkPolicy",
+            "CronJob",
+        ] {
+            assert!(kinds.contains(&k), "{dir}: no {k} in {kinds:?}");
+        }
+        let role = docs.iter().find(|d| d["kind"] == "ClusterRole").unwrap();
+        for rule in role["rules"].as_array().unwrap() {
+            assert_eq!(rule["verbs"], serde_json::json!(["get", "list"]), "{dir}");
+            assert!(!rule["resources"]
+                .as_array()
+                .unwrap()
+                .iter()
+                .any(|r| r == "secrets"));
+        }
+        // Pod Security `restricted`: non-root, no privilege escalation, all
+        // capabilities dropped, RuntimeDefault seccomp, no host namespaces or paths.
+        let cron = docs.iter().find(|d| d["kind"] == "CronJob").unwrap();
+        let pod = &cron["spec"]["jobTemplate"]["spec"]["template"]["spec"];
+        assert_eq!(pod["securityContext"]["runAsNonRoot"], true, "{dir}");
+        assert_eq!(
+            pod["securityContext"]["seccompProfile"]["type"],
+            "RuntimeDefault"
+        );
+        for field in ["hostNetwork", "hostPID", "hostIPC"] {
+            assert!(
+                pod[field].is_null() || pod[field] == false,
+                "{dir}: {field}"
+            );
+        }
+        for v in pod["volumes"].as_array().unwrap() {
+            assert!(v["hostPath"].is_null(), "{dir}: hostPath volume");
+        }
+        for c in pod["containers"].as_array().unwrap() {
+            let sc = &c["securityContext"];
+            assert_eq!(sc["allowPrivilegeEscalation"], false, "{dir}");
+            assert_eq!(sc["readOnlyRootFilesystem"], true, "{dir}");
+            assert_eq!(
+                sc["capabilities"]["drop"],
+                serde_json::json!(["ALL"]),
+                "{dir}"
+            );
+            assert!(
+                c["resources"]["limits"]["memory"].is_string(),
+                "{dir}: no memory limit"
+            );
+        }
+        let ns = docs.iter().find(|d| d["kind"] == "Namespace").unwrap();
+        assert_eq!(
+            ns["metadata"]["labels"]["pod-security.kubernetes.io/enforce"],
+            "restricted"
+        );
+
+        // kridik's own checks find nothing on kridik's objects.
+        let file = tempfile::NamedTempFile::new().unwrap();
+        let text: Vec<String> = docs
+            .iter()
+            .map(|d| serde_norway::to_string(d).unwrap())
+            .collect();
+        std::fs::write(file.path(), text.join("---\n")).unwrap();
+        let scan = scan_json(&["-f", &file.path().display().to_string()]);
+        assert!(scan.code <= 1, "{dir}: {}", scan.stderr);
+        let report = scan.json();
+        assert!(
+            report["input_errors"].as_array().unwrap().is_empty(),
+            "{dir}"
+        );
+        let own: Vec<&Value> = report["findings"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .filter(|f| {
+                f["resource"]["namespace"] == "kridik"
+                    || f["resource"]["name"]
+                        .as_str()
+                        .unwrap_or_default()
+                        .starts_with("kridik")
+            })
+            .collect();
+        assert!(
+            own.is_empty(),
+            "{dir}: kridik flags its own deployment: {own:?}"
+        );
+    }
+}
