@@ -37,6 +37,30 @@ pub struct Options {
     pub triage: crate::triage::Options,
     /// Extra sensitive workloads for attack paths: `NAMESPACE`, `NAMESPACE/NAME`, `LABEL=VALUE`.
     pub sensitive: Vec<String>,
+    /// Report only on these namespaces (`-n`); empty means all.
+    pub namespaces: Vec<String>,
+    /// Report nothing on these namespaces (`--exclude-namespaces`).
+    pub exclude_namespaces: Vec<String>,
+}
+
+impl Options {
+    /// Whether a finding on this object is in the namespaces asked for. The
+    /// model always sees the whole mesh (a root-namespace policy decides for
+    /// every namespace); only what is reported is scoped. A Namespace object
+    /// counts as in its own namespace; other cluster-scoped objects are in
+    /// scope unless namespaces were named.
+    pub fn in_scope(&self, r: &crate::vocab::ObjectRef) -> bool {
+        let ns = if r.namespace.is_empty() && r.kind == "Namespace" {
+            r.name.as_str()
+        } else {
+            r.namespace.as_str()
+        };
+        if ns.is_empty() {
+            return self.namespaces.is_empty();
+        }
+        (self.namespaces.is_empty() || self.namespaces.iter().any(|n| n == ns))
+            && !self.exclude_namespaces.iter().any(|n| n == ns)
+    }
 }
 
 /// Components that loaded, and records for those that did not.
@@ -293,6 +317,19 @@ pub fn scan(opts: &Options) -> Result<Report> {
     for o in outcomes {
         checks.push(o.record);
         findings.extend(o.findings);
+    }
+    // -n / --exclude-namespaces: keep the findings on the namespaces asked
+    // for, and recount each check's findings and status.
+    findings.retain(|f| opts.in_scope(&f.resource));
+    for c in &mut checks {
+        if matches!(c.status, Status::Fail | Status::Pass) {
+            c.findings = findings.iter().filter(|f| f.check_id == c.id).count();
+            c.status = if c.findings > 0 {
+                Status::Fail
+            } else {
+                Status::Pass
+            };
+        }
     }
     locate(&mut findings, &data.snapshot);
     crate::report::model::sort_findings(&mut findings);

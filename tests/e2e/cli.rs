@@ -2,6 +2,7 @@
 //! codes, and input errors that never hide the rest.
 
 use crate::support::*;
+use serde_json::Value;
 
 fn s(path: std::path::PathBuf) -> String {
     path.display().to_string()
@@ -575,4 +576,48 @@ fn completions_and_man_page_come_from_the_cli_definition() {
         "{}",
         man.stdout
     );
+}
+
+/// Issue 15: -n and --exclude-namespaces scope what is reported; the whole
+/// mesh is still modelled (the payments findings are the same as unscoped).
+#[test]
+fn namespace_flags_scope_the_findings_not_the_model() {
+    let insecure = s(example("insecure-mesh"));
+    let all = scan_json(&["-f", &insecure]).json();
+    let scoped = scan_json(&["-f", &insecure, "-n", "payments"]).json();
+    let ns_of = |f: &Value| {
+        let r = &f["resource"];
+        if r["kind"] == "Namespace" {
+            r["name"].clone()
+        } else {
+            r["namespace"].clone()
+        }
+    };
+    let in_payments: Vec<Value> = all["findings"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter(|f| ns_of(f) == "payments")
+        .map(|f| f["fingerprint"].clone())
+        .collect();
+    let got: Vec<Value> = scoped["findings"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|f| f["fingerprint"].clone())
+        .collect();
+    assert!(!in_payments.is_empty());
+    assert_eq!(got, in_payments);
+    // Check records are recounted: a check with findings only elsewhere passes.
+    assert_eq!(check(&scoped, "IST-AUTHZ-001")["status"], "pass");
+    assert_eq!(check(&scoped, "IST-AUTHZ-001")["findings"], 0);
+    let excluded = scan_json(&["-f", &insecure, "--exclude-namespaces", "payments,shop"]).json();
+    assert!(excluded["findings"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .all(|f| ns_of(f) != "payments" && ns_of(f) != "shop"));
+    // -n and -A contradict each other.
+    let both = run(kridik().args(["scan", "-f", &insecure, "-n", "shop", "-A"]));
+    assert_eq!(both.code, 2);
 }

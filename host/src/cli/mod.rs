@@ -166,6 +166,21 @@ struct ScanArgs {
     /// List suppressions that matched no finding.
     #[arg(long)]
     report_unused_suppressions: bool,
+    /// Report only on this namespace (repeatable, or comma-separated). The
+    /// whole mesh is still read and modelled: mesh-wide policy applies.
+    #[arg(
+        short = 'n',
+        long = "namespace",
+        value_delimiter = ',',
+        conflicts_with = "all_namespaces"
+    )]
+    namespaces: Vec<String>,
+    /// Report on every namespace (the default; for habit from kubectl).
+    #[arg(short = 'A', long)]
+    all_namespaces: bool,
+    /// Report nothing on these namespaces (repeatable, or comma-separated).
+    #[arg(long, value_delimiter = ',')]
+    exclude_namespaces: Vec<String>,
     /// Also treat these as sensitive for attack paths: NAMESPACE,
     /// NAMESPACE/WORKLOAD or LABEL=VALUE (repeatable; labels
     /// data-classification and kridik.io/sensitive count already).
@@ -361,6 +376,8 @@ fn scan_cmd(args: ScanArgs) -> Result<i32> {
             report_unused: args.report_unused_suppressions,
         },
         sensitive: args.sensitive.clone(),
+        namespaces: args.namespaces.clone(),
+        exclude_namespaces: args.exclude_namespaces.clone(),
         ..options(&args.checks)
     };
     let report = scan::scan(&opts)?;
