@@ -29,7 +29,7 @@ pub struct Cli {
 #[derive(Subcommand)]
 enum Command {
     /// Scan a live cluster (current kubeconfig context) or manifests (-f).
-    Scan(ScanArgs),
+    Scan(Box<ScanArgs>),
     /// Save a live cluster's objects to a file, to scan offline later with -f.
     Snapshot(SnapshotArgs),
     /// List the checks that would run.
@@ -281,7 +281,7 @@ enum Color {
 
 pub fn run(cli: Cli) -> Result<i32> {
     match cli.command {
-        Command::Scan(args) => scan_cmd(args),
+        Command::Scan(args) => scan_cmd(*args),
         Command::Snapshot(args) => snapshot_cmd(args),
         Command::Checks(args) => checks_cmd(args),
         Command::Plugin(cmd) => plugin::run(cmd),
