@@ -120,7 +120,7 @@ fn suppressed_findings_are_skipped_cases_and_outputs_are_checked_first() {
         ),
         (
             vec!["--format", "xml"],
-            "`xml` is not a format (text, json, sarif, junit, markdown, html)",
+            "`xml` is not a format (text, json, sarif, junit, markdown, html, policyreport, openreports, prometheus)",
         ),
     ] {
         let refused = run(kridik().args(["scan", "-f", &insecure()]).args(&args));
@@ -224,4 +224,124 @@ fn markdown_fits_in_a_github_comment() {
         &run.stdout[run.stdout.len() - 500..]
     );
     assert!(run.stdout.trim_end().ends_with("</details>") || run.stdout.contains("Cut to fit"));
+}
+
+/// Issue 16: Policy WG reports (a report per namespace, a cluster report for
+/// cluster-scoped objects, one result per finding) and OpenReports.
+#[test]
+fn policy_reports_hold_one_result_per_finding_by_namespace() {
+    let dir = suppressing("IST-AUTHZ-001", "replaced next sprint");
+    let json = dir.path().join("k.json");
+    let run = run(kridik()
+        .current_dir(dir.path())
+        .args(["scan", "-f", &insecure(), "--format", "policyreport"])
+        .arg(format!("--format=json={}", json.display())));
+    assert_eq!(run.code, 1, "{}", run.stderr);
+    let report: serde_json::Value = serde_json::from_slice(&std::fs::read(&json).unwrap()).unwrap();
+    let docs: Vec<serde_json::Value> = serde_norway::Deserializer::from_str(&run.stdout)
+        .map(|d| serde::Deserialize::deserialize(d).unwrap())
+        .collect();
+    let mut results = 0;
+    for d in &docs {
+        assert_eq!(d["apiVersion"], "wgpolicyk8s.io/v1alpha2");
+        let cluster = d["kind"] == "ClusterPolicyReport";
+        assert!(cluster || d["kind"] == "PolicyReport");
+        assert_eq!(
+            cluster,
+            d["metadata"]["namespace"].is_null(),
+            "{}",
+            d["metadata"]
+        );
+        let rs = d["results"].as_array().unwrap();
+        for r in rs {
+            assert!(
+                ["fail", "skip", "error", "pass", "warn"].contains(&r["result"].as_str().unwrap())
+            );
+            assert!(["critical", "high", "medium", "low", "info"]
+                .contains(&r["severity"].as_str().unwrap_or("info")));
+            if let (false, Some(res)) = (cluster, r["resources"][0].as_object()) {
+                let ns = res.get("namespace").or(if res["kind"] == "Namespace" {
+                    res.get("name")
+                } else {
+                    None
+                });
+                assert_eq!(ns, Some(&d["metadata"]["namespace"]), "{r}");
+            }
+        }
+        let fails = rs.iter().filter(|r| r["result"] == "fail").count();
+        assert_eq!(d["summary"]["fail"], fails);
+        results += rs.len();
+    }
+    assert_eq!(results, report["findings"].as_array().unwrap().len());
+    let skipped: Vec<&serde_json::Value> = docs
+        .iter()
+        .flat_map(|d| d["results"].as_array().unwrap())
+        .filter(|r| r["result"] == "skip")
+        .collect();
+    assert_eq!(skipped.len(), 1);
+    assert_eq!(skipped[0]["policy"], "IST-AUTHZ-001");
+    assert_eq!(
+        skipped[0]["properties"]["suppressed"],
+        "replaced next sprint"
+    );
+    let open = run_in(&["--format", "openreports"]);
+    assert!(
+        open.contains("apiVersion: openreports.io/v1alpha1") && open.contains("kind: Report\n")
+    );
+}
+
+fn run_in(args: &[&str]) -> String {
+    run(kridik().args(["scan", "-f", &insecure()]).args(args)).stdout
+}
+
+/// Issue 16: Prometheus text exposition, read by the Prometheus project's own parser.
+#[test]
+fn prometheus_metrics_parse_and_match_the_report() {
+    let text = run_in(&["--format", "prometheus"]);
+    let script = concat!(
+        "import json,sys\n",
+        "from prometheus_client.parser import text_string_to_metric_families as parse\n",
+        "out={}\n",
+        "for fam in parse(sys.stdin.read()):\n",
+        "    for s in fam.samples: out.setdefault(s.name,[]).append([s.labels,s.value])\n",
+        "print(json.dumps(out))\n",
+    );
+    let mut child = std::process::Command::new("python3")
+        .args(["-c", script])
+        .stdin(std::process::Stdio::piped())
+        .stdout(std::process::Stdio::piped())
+        .stderr(std::process::Stdio::piped())
+        .spawn()
+        .unwrap();
+    use std::io::Write;
+    child
+        .stdin
+        .take()
+        .unwrap()
+        .write_all(text.as_bytes())
+        .unwrap();
+    let out = child.wait_with_output().unwrap();
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let m: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+    let total: f64 = m["kridik_findings"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|s| s[1].as_f64().unwrap())
+        .sum();
+    assert_eq!(total, 32.0, "the insecure example's findings");
+    let critical: f64 = m["kridik_findings"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter(|s| s[0]["severity"] == "critical")
+        .map(|s| s[1].as_f64().unwrap())
+        .sum();
+    assert_eq!(critical, 3.0);
+    assert_eq!(m["kridik_zero_trust_score"][0][1], 14.4);
+    assert_eq!(m["kridik_objects"][0][1], 33.0);
 }

@@ -136,7 +136,8 @@ struct ScanArgs {
     /// Skip these check ids (comma separated).
     #[arg(short = 'e', long, value_delimiter = ',')]
     exclude: Vec<String>,
-    /// Output format (text, json, sarif, junit, markdown, html), or FORMAT=FILE to write one
+    /// Output format (text, json, sarif, junit, markdown, html, policyreport,
+    /// openreports, prometheus), or FORMAT=FILE to write one
     /// to a file; repeatable, e.g. `--format text --format junit=kridik.xml`.
     #[arg(long, default_value = "text", value_parser = parse_output)]
     format: Vec<Output>,
@@ -236,6 +237,12 @@ enum Format {
     Junit,
     Sarif,
     Html,
+    /// wgpolicyk8s.io/v1alpha2 PolicyReport and ClusterPolicyReport (YAML).
+    Policyreport,
+    /// openreports.io/v1alpha1 Report and ClusterReport (YAML).
+    Openreports,
+    /// Prometheus text exposition.
+    Prometheus,
 }
 
 #[derive(Clone)]
@@ -267,7 +274,7 @@ fn parse_output(s: &str) -> Result<Output, String> {
         None => (s, None),
     };
     let format = Format::from_str(name, true).map_err(|_| {
-        format!("`{name}` is not a format (text, json, sarif, junit, markdown, html)")
+        format!("`{name}` is not a format (text, json, sarif, junit, markdown, html, policyreport, openreports, prometheus)")
     })?;
     Ok(Output { format, path })
 }
@@ -421,6 +428,9 @@ fn scan_cmd(args: ScanArgs) -> Result<i32> {
             Format::Junit => report::junit(&report),
             Format::Sarif => report::sarif(&report),
             Format::Html => report::html(&report),
+            Format::Policyreport => report::policy_reports(&report, report::ReportApi::PolicyWg),
+            Format::Openreports => report::policy_reports(&report, report::ReportApi::OpenReports),
+            Format::Prometheus => report::prometheus(&report),
             Format::Text => {
                 let color = match args.color {
                     Color::Always => true,

@@ -6,12 +6,16 @@ mod html;
 mod junit;
 mod markdown;
 pub mod model;
+mod policyreport;
+mod prometheus;
 mod sarif;
 mod text;
 
 pub use html::render as html;
 pub use junit::render as junit;
 pub use markdown::render as markdown;
+pub use policyreport::{render as policy_reports, Api as ReportApi};
+pub use prometheus::render as prometheus;
 pub use sarif::render as sarif;
 pub use text::{render as text, View as TextView};
 
