@@ -33,6 +33,21 @@ fn main() {
     ] {
         println!("cargo:rerun-if-changed={}", root.join(watched).display());
     }
+    // The commit `kridik version` names (none outside a git checkout).
+    let commit = std::process::Command::new("git")
+        .args(["rev-parse", "--short=12", "HEAD"])
+        .current_dir(&root)
+        .output()
+        .ok()
+        .filter(|o| o.status.success())
+        .map(|o| String::from_utf8_lossy(&o.stdout).trim().to_string())
+        .unwrap_or_else(|| "unknown".into());
+    println!("cargo:rustc-env=KRIDIK_COMMIT={commit}");
+    for git in [".git/HEAD", ".git/refs/heads"] {
+        if root.join(git).exists() {
+            println!("cargo:rerun-if-changed={}", root.join(git).display());
+        }
+    }
     // OUT_DIR is <target>/<profile>/build/<pkg>/out.
     let out = PathBuf::from(std::env::var("OUT_DIR").unwrap());
     let target_dir = out.ancestors().nth(4).unwrap().join("wasm-guests");

@@ -621,3 +621,23 @@ fn namespace_flags_scope_the_findings_not_the_model() {
     let both = run(kridik().args(["scan", "-f", &insecure, "-n", "shop", "-A"]));
     assert_eq!(both.code, 2);
 }
+
+/// Issue 16: `kridik version` names the build, the WIT it hosts and the pack.
+#[test]
+fn version_names_the_commit_the_wit_and_the_pack() {
+    let v = run(kridik().arg("version"));
+    assert_eq!(v.code, 0);
+    assert!(
+        v.stdout
+            .starts_with(&format!("kridik {} (commit ", env!("CARGO_PKG_VERSION"))),
+        "{}",
+        v.stdout
+    );
+    assert!(
+        v.stdout.contains("WIT: kridik:plugin@0.1.x"),
+        "{}",
+        v.stdout
+    );
+    let digest = v.stdout.split("built-in pack: sha256:").nth(1).unwrap();
+    assert_eq!(digest.split(' ').next().unwrap().len(), 64, "{}", v.stdout);
+}

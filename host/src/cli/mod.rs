@@ -43,6 +43,9 @@ enum Command {
     /// Print the least-privilege ClusterRole a live scan needs (get/list on
     /// exactly what it reads, never Secrets), for these checks and plugins.
     Rbac(RbacArgs),
+    /// Print the version, commit, the WIT versions this kridik runs and the
+    /// built-in pack's digest.
+    Version,
     /// Print a shell completion script (bash, zsh, fish, elvish, powershell),
     /// e.g. `kridik completion bash > /etc/bash_completion.d/kridik`.
     Completion {
@@ -308,6 +311,31 @@ pub fn run(cli: Cli) -> Result<i32> {
             }
             let kinds = scan::wants(&loaded, &opts).kinds();
             write_stdout(&kridik::gather::rbac::cluster_role(&args.name, &kinds))?;
+            Ok(0)
+        }
+        Command::Version => {
+            use kridik::runtime::{bindings, builtin};
+            let mut pack = String::new();
+            for (name, bytes) in builtin::COMPONENTS {
+                pack.push_str(&format!(
+                    "{name} sha256:{}\n",
+                    kridik::runtime::sha256(bytes)
+                ));
+            }
+            let text = format!(
+                "kridik {} (commit {})\nWIT: {}@{} (wit/v0.1.0)\nbuilt-in pack: sha256:{} ({} components)\n",
+                env!("CARGO_PKG_VERSION"),
+                env!("KRIDIK_COMMIT"),
+                bindings::PACKAGE,
+                bindings::SUPPORTED
+                    .iter()
+                    .map(|v| format!("{v}.x"))
+                    .collect::<Vec<_>>()
+                    .join(", "),
+                kridik::runtime::sha256(pack.as_bytes()),
+                builtin::COMPONENTS.len()
+            );
+            write_stdout(&text)?;
             Ok(0)
         }
         Command::Completion { shell } => {

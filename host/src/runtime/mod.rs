@@ -1,6 +1,6 @@
 //! Runtime: loads check components and runs each check in its own sandbox.
 
-mod bindings;
+pub mod bindings;
 pub mod builtin;
 mod engine;
 mod hooks;
