@@ -641,3 +641,42 @@ fn version_names_the_commit_the_wit_and_the_pack() {
     let digest = v.stdout.split("built-in pack: sha256:").nth(1).unwrap();
     assert_eq!(digest.split(' ').next().unwrap().len(), 64, "{}", v.stdout);
 }
+
+/// Issue 16: installed as `kubectl-kridik`, the real kubectl runs it as a plugin.
+#[test]
+fn kubectl_runs_kridik_as_a_plugin() {
+    let dir = tempfile::tempdir().unwrap();
+    let bin = dir.path().join("kubectl-kridik");
+    std::fs::copy(env!("CARGO_BIN_EXE_kridik"), &bin).unwrap();
+    let path = format!(
+        "{}:{}",
+        dir.path().display(),
+        std::env::var("PATH").unwrap_or_default()
+    );
+    let out = std::process::Command::new("kubectl")
+        .args([
+            "kridik",
+            "scan",
+            "-f",
+            &s(example("insecure-mesh")),
+            "--format",
+            "json",
+        ])
+        .env("PATH", &path)
+        .output()
+        .expect("kubectl is installed (make test installs it)");
+    assert_eq!(
+        out.status.code(),
+        Some(1),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let report: Value = serde_json::from_slice(&out.stdout).unwrap();
+    assert_eq!(report["summary"]["findings"], 32);
+    let list = std::process::Command::new("kubectl")
+        .args(["plugin", "list"])
+        .env("PATH", &path)
+        .output()
+        .unwrap();
+    assert!(String::from_utf8_lossy(&list.stdout).contains("kubectl-kridik"));
+}
