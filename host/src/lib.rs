@@ -6,6 +6,7 @@
 
 pub mod assess;
 pub use kridik_parse::clock;
+pub mod diff;
 pub mod gather;
 pub use kridik_parse::kinds;
 pub mod model;

@@ -8,6 +8,7 @@ mod cli;
 mod corpus;
 mod coverage;
 mod deploy;
+mod diff;
 mod formats;
 mod golden;
 mod hooks;

@@ -43,6 +43,10 @@ enum Command {
     /// Print the least-privilege ClusterRole a live scan needs (get/list on
     /// exactly what it reads, never Secrets), for these checks and plugins.
     Rbac(RbacArgs),
+    /// What a change does: scan --base and --head and report the findings
+    /// added, fixed and re-rated, the score before and after, and the attack
+    /// paths opened and closed.
+    Diff(Box<DiffArgs>),
     /// Print the version, commit, the WIT versions this kridik runs and the
     /// built-in pack's digest.
     Version,
@@ -210,6 +214,42 @@ struct ChecksArgs {
 }
 
 #[derive(Args)]
+struct DiffArgs {
+    /// Before the change: a path (file or directory; comma-separated for
+    /// several), a git revision and path (`origin/main:deploy/`), or `live`
+    /// for the current cluster.
+    #[arg(long, value_name = "SIDE")]
+    base: String,
+    /// After the change, in the same forms.
+    #[arg(long, value_name = "SIDE")]
+    head: String,
+    #[command(flatten)]
+    checks: Checks,
+    #[command(flatten)]
+    cluster: Cluster,
+    /// text, json or markdown (a pull-request comment).
+    #[arg(long, value_enum, ignore_case = true, default_value_t = DiffFormat::Text)]
+    format: DiffFormat,
+    /// Exit 1 when the change adds a finding at or above this severity (or
+    /// opens an attack path); `never` to fail only on opened paths.
+    #[arg(long, default_value = "high", value_parser = parse_fail_on)]
+    fail_on: FailOn,
+    /// Only these checks.
+    #[arg(short = 'i', long, value_delimiter = ',')]
+    include: Vec<String>,
+    /// Not these checks.
+    #[arg(short = 'e', long, value_delimiter = ',')]
+    exclude: Vec<String>,
+}
+
+#[derive(Clone, Copy, ValueEnum)]
+enum DiffFormat {
+    Text,
+    Json,
+    Markdown,
+}
+
+#[derive(Args)]
 struct RbacArgs {
     #[command(flatten)]
     checks: Checks,
@@ -313,6 +353,7 @@ pub fn run(cli: Cli) -> Result<i32> {
             write_stdout(&kridik::gather::rbac::cluster_role(&args.name, &kinds))?;
             Ok(0)
         }
+        Command::Diff(args) => diff_cmd(*args),
         Command::Version => {
             use kridik::runtime::{bindings, builtin};
             let mut pack = String::new();
@@ -626,4 +667,95 @@ fn terminal_width(to_stdout: bool) -> usize {
         .and_then(|c| c.parse().ok())
         .filter(|&c: &usize| c >= 40)
         .unwrap_or(120)
+}
+
+fn diff_cmd(args: DiffArgs) -> Result<i32> {
+    let scratch = tempdir_for_diff()?;
+    let side = |spec: &str, name: &str| -> Result<Options> {
+        let inputs = resolve_side(spec, &scratch.join(name))?;
+        Ok(Options {
+            inputs,
+            live: args.cluster.options(),
+            include: args.include.clone(),
+            exclude: args.exclude.clone(),
+            ..options(&args.checks)
+        })
+    };
+    let base =
+        scan::scan(&side(&args.base, "base")?).with_context(|| format!("--base {}", args.base))?;
+    let head =
+        scan::scan(&side(&args.head, "head")?).with_context(|| format!("--head {}", args.head))?;
+    let _ = std::fs::remove_dir_all(&scratch);
+    let diff = kridik::diff::compare(&base, &head);
+    let text = match args.format {
+        DiffFormat::Text => diff.text(),
+        DiffFormat::Markdown => diff.markdown(),
+        DiffFormat::Json => serde_json::to_string_pretty(&diff)? + "\n",
+    };
+    write_stdout(&text)?;
+    // Input that could not be read on either side makes the comparison partial.
+    if !base.input_errors.is_empty() || !head.input_errors.is_empty() {
+        for e in base.input_errors.iter().chain(&head.input_errors) {
+            eprintln!("kridik: warning: {e}");
+        }
+        return Ok(report::exit::INPUT);
+    }
+    Ok(diff.exit_code(args.fail_on.0))
+}
+
+fn tempdir_for_diff() -> Result<PathBuf> {
+    let dir = std::env::temp_dir().join(format!("kridik-diff-{}", std::process::id()));
+    std::fs::create_dir_all(&dir).with_context(|| format!("cannot create {}", dir.display()))?;
+    Ok(dir)
+}
+
+/// The input paths of one side of a diff: `live` (none: the cluster), a git
+/// `REV:PATH` (extracted with `git archive` into `scratch`), or paths.
+fn resolve_side(spec: &str, scratch: &std::path::Path) -> Result<Vec<PathBuf>> {
+    if spec == "live" {
+        return Ok(Vec::new());
+    }
+    if let Some((rev, path)) = spec.split_once(':') {
+        let is_rev = std::process::Command::new("git")
+            .args([
+                "rev-parse",
+                "--verify",
+                "--quiet",
+                &format!("{rev}^{{commit}}"),
+            ])
+            .output()
+            .is_ok_and(|o| o.status.success());
+        if is_rev && !std::path::Path::new(spec).exists() {
+            std::fs::create_dir_all(scratch)?;
+            let path = if path.is_empty() { "." } else { path };
+            let archive = std::process::Command::new("git")
+                .args(["archive", "--format=tar", rev, "--", path])
+                .output()
+                .context("cannot run git")?;
+            if !archive.status.success() {
+                bail!(
+                    "`{spec}`: git archive failed: {}",
+                    String::from_utf8_lossy(&archive.stderr).trim()
+                );
+            }
+            let mut tar = std::process::Command::new("tar")
+                .args(["-x", "-C"])
+                .arg(scratch)
+                .stdin(std::process::Stdio::piped())
+                .spawn()
+                .context("cannot run tar")?;
+            std::io::Write::write_all(tar.stdin.as_mut().expect("piped"), &archive.stdout)?;
+            if !tar.wait()?.success() {
+                bail!("`{spec}`: cannot unpack the revision's files");
+            }
+            // git archive paths are relative to the repository's top.
+            let top = std::process::Command::new("git")
+                .args(["rev-parse", "--show-prefix"])
+                .output()
+                .map(|o| String::from_utf8_lossy(&o.stdout).trim().to_string())
+                .unwrap_or_default();
+            return Ok(vec![scratch.join(top).join(path)]);
+        }
+    }
+    Ok(spec.split(',').map(PathBuf::from).collect())
 }
