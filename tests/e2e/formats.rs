@@ -306,27 +306,7 @@ fn prometheus_metrics_parse_and_match_the_report() {
         "    for s in fam.samples: out.setdefault(s.name,[]).append([s.labels,s.value])\n",
         "print(json.dumps(out))\n",
     );
-    let mut child = std::process::Command::new("python3")
-        .args(["-c", script])
-        .stdin(std::process::Stdio::piped())
-        .stdout(std::process::Stdio::piped())
-        .stderr(std::process::Stdio::piped())
-        .spawn()
-        .unwrap();
-    use std::io::Write;
-    child
-        .stdin
-        .take()
-        .unwrap()
-        .write_all(text.as_bytes())
-        .unwrap();
-    let out = child.wait_with_output().unwrap();
-    assert!(
-        out.status.success(),
-        "{}",
-        String::from_utf8_lossy(&out.stderr)
-    );
-    let m: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+    let m = python_json(script, &[], &text);
     let total: f64 = m["kridik_findings"]
         .as_array()
         .unwrap()

@@ -151,3 +151,31 @@ pub fn suppressing(check: &str, reason: &str) -> tempfile::TempDir {
     .unwrap();
     dir
 }
+
+/// Runs a Python script (the test tools: jsonschema, prometheus_client) with
+/// `args`, feeding `stdin`; returns its stdout parsed as JSON.
+pub fn python_json(script: &str, args: &[&std::ffi::OsStr], stdin: &str) -> Value {
+    use std::io::Write;
+    let mut child = std::process::Command::new("python3")
+        .arg("-c")
+        .arg(script)
+        .args(args)
+        .stdin(std::process::Stdio::piped())
+        .stdout(std::process::Stdio::piped())
+        .stderr(std::process::Stdio::piped())
+        .spawn()
+        .expect("python3");
+    child
+        .stdin
+        .take()
+        .unwrap()
+        .write_all(stdin.as_bytes())
+        .unwrap();
+    let out = child.wait_with_output().unwrap();
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    serde_json::from_slice(&out.stdout).unwrap()
+}

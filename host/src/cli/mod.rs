@@ -78,6 +78,17 @@ struct NewArgs {
     dir: PathBuf,
 }
 
+/// Which checks run (-i / -e), shared by scan, diff and rbac.
+#[derive(Args)]
+struct Selection {
+    /// Run only these check ids (comma separated).
+    #[arg(short = 'i', long, value_delimiter = ',')]
+    include: Vec<String>,
+    /// Skip these check ids (comma separated).
+    #[arg(short = 'e', long, value_delimiter = ',')]
+    exclude: Vec<String>,
+}
+
 #[derive(Args)]
 struct Cluster {
     /// Path to the kubeconfig (default: $KUBECONFIG or ~/.kube/config, then in-cluster).
@@ -137,12 +148,8 @@ struct ScanArgs {
     cluster: Cluster,
     #[command(flatten)]
     checks: Checks,
-    /// Run only these check ids (comma separated).
-    #[arg(short = 'i', long, value_delimiter = ',')]
-    include: Vec<String>,
-    /// Skip these check ids (comma separated).
-    #[arg(short = 'e', long, value_delimiter = ',')]
-    exclude: Vec<String>,
+    #[command(flatten)]
+    selection: Selection,
     /// Output format (text, json, sarif, junit, markdown, html, policyreport,
     /// openreports, prometheus), or FORMAT=FILE to write one
     /// to a file; repeatable, e.g. `--format text --format junit=kridik.xml`.
@@ -234,12 +241,8 @@ struct DiffArgs {
     /// opens an attack path); `never` to fail only on opened paths.
     #[arg(long, default_value = "high", value_parser = parse_fail_on)]
     fail_on: FailOn,
-    /// Only these checks.
-    #[arg(short = 'i', long, value_delimiter = ',')]
-    include: Vec<String>,
-    /// Not these checks.
-    #[arg(short = 'e', long, value_delimiter = ',')]
-    exclude: Vec<String>,
+    #[command(flatten)]
+    selection: Selection,
 }
 
 #[derive(Clone, Copy, ValueEnum)]
@@ -253,12 +256,8 @@ enum DiffFormat {
 struct RbacArgs {
     #[command(flatten)]
     checks: Checks,
-    /// Only these checks (as with scan -i).
-    #[arg(short = 'i', long, value_delimiter = ',')]
-    include: Vec<String>,
-    /// Not these checks (as with scan -e).
-    #[arg(short = 'e', long, value_delimiter = ',')]
-    exclude: Vec<String>,
+    #[command(flatten)]
+    selection: Selection,
     /// The ClusterRole's name.
     #[arg(long, default_value = "kridik-scan")]
     name: String,
@@ -338,8 +337,8 @@ pub fn run(cli: Cli) -> Result<i32> {
         Command::Check(CheckCommand::New(args)) => new_check(args),
         Command::Rbac(args) => {
             let mut opts = options(&args.checks);
-            opts.include = args.include;
-            opts.exclude = args.exclude;
+            opts.include = args.selection.include;
+            opts.exclude = args.selection.exclude;
             let rt = scan::runtime(&opts)?;
             let loaded = scan::load_plugins(&rt, &opts);
             if let Some(f) = loaded.failures.first() {
@@ -444,8 +443,8 @@ fn scan_cmd(args: ScanArgs) -> Result<i32> {
     let opts = Options {
         inputs: args.files.clone(),
         live: args.cluster.options(),
-        include: args.include.clone(),
-        exclude: args.exclude.clone(),
+        include: args.selection.include.clone(),
+        exclude: args.selection.exclude.clone(),
         triage: kridik::triage::Options {
             config: args.config.clone(),
             baseline: args.baseline.clone(),
@@ -676,8 +675,8 @@ fn diff_cmd(args: DiffArgs) -> Result<i32> {
         Ok(Options {
             inputs,
             live: args.cluster.options(),
-            include: args.include.clone(),
-            exclude: args.exclude.clone(),
+            include: args.selection.include.clone(),
+            exclude: args.selection.exclude.clone(),
             ..options(&args.checks)
         })
     };
