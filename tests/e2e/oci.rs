@@ -247,6 +247,56 @@ fn basic_auth_from_flags_or_the_docker_config() {
         .env("DOCKER_CONFIG", docker.path()));
     assert_eq!(add.code, 0, "{}", add.stderr);
     assert_eq!(home.list()[0]["name"], "gw-tls");
+
+    // Or from a credential helper (credsStore / credHelpers), as Docker
+    // Desktop, ECR and GCR logins store them (issue 15).
+    let helpers = tempfile::tempdir().unwrap();
+    let script = helpers.path().join("docker-credential-fake");
+    std::fs::write(
+        &script,
+        format!(
+            "#!/bin/sh\n[ \"$1\" = get ] || exit 2\nread server\n[ \"$server\" = \"{}\" ] || {{ echo 'credentials not found in native keychain'; exit 1; }}\necho '{{\"ServerURL\":\"'$server'\",\"Username\":\"{USER}\",\"Secret\":\"{PASSWORD}\"}}'\n",
+            reg.host
+        ),
+    )
+    .unwrap();
+    use std::os::unix::fs::PermissionsExt;
+    std::fs::set_permissions(&script, std::fs::Permissions::from_mode(0o755)).unwrap();
+    let path = format!(
+        "{}:{}",
+        helpers.path().display(),
+        std::env::var("PATH").unwrap()
+    );
+    for config in [
+        serde_json::json!({ "credsStore": "fake" }),
+        serde_json::json!({ "credHelpers": { reg.host.clone(): "fake" }, "auths": { reg.host.clone(): {} } }),
+    ] {
+        let other = Home::new();
+        std::fs::write(docker.path().join("config.json"), config.to_string()).unwrap();
+        let add = run(other
+            .command(&["plugin", "add", &tag])
+            .env("DOCKER_CONFIG", docker.path())
+            .env("PATH", &path));
+        assert_eq!(add.code, 0, "{config}: {}", add.stderr);
+        assert_eq!(other.list()[0]["name"], "gw-tls");
+    }
+    // A helper that is not installed is one line naming it.
+    std::fs::write(
+        docker.path().join("config.json"),
+        serde_json::json!({ "credsStore": "missing" }).to_string(),
+    )
+    .unwrap();
+    let add = run(Home::new()
+        .command(&["plugin", "add", &tag])
+        .env("DOCKER_CONFIG", docker.path()));
+    assert_eq!(add.code, 2);
+    assert_eq!(add.stderr.lines().count(), 1, "{}", add.stderr);
+    assert!(
+        add.stderr
+            .contains("docker-credential-missing cannot be run"),
+        "{}",
+        add.stderr
+    );
 }
 
 /// A registry that answers every request, and streams a manifest without end

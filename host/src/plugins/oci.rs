@@ -150,14 +150,26 @@ fn docker_config_auth(registry: &str) -> Result<Option<RegistryAuth>> {
     };
     let config: serde_json::Value = serde_json::from_str(&text)
         .with_context(|| format!("{} is not valid JSON", path.display()))?;
-    let Some(entry) = config["auths"].as_object().and_then(|auths| {
+    // A credential helper for this registry, else the default store, as docker does.
+    let helper = config["credHelpers"][registry]
+        .as_str()
+        .or_else(|| config["credsStore"].as_str())
+        .filter(|h| !h.is_empty());
+    let entry = config["auths"].as_object().and_then(|auths| {
         auths.iter().find_map(|(k, v)| {
             let host = k
                 .trim_start_matches("https://")
                 .trim_start_matches("http://");
             (host.trim_end_matches('/') == registry).then_some(v)
         })
-    }) else {
+    });
+    let has_inline = entry.is_some_and(|e| {
+        e["auth"].as_str().is_some_and(|a| !a.is_empty()) || e["password"].is_string()
+    });
+    if let (Some(helper), false) = (helper, has_inline) {
+        return credential_helper(helper, registry);
+    }
+    let Some(entry) = entry else {
         return Ok(None);
     };
     if let Some(encoded) = entry["auth"].as_str().filter(|s| !s.is_empty()) {
@@ -181,6 +193,60 @@ fn docker_config_auth(registry: &str) -> Result<Option<RegistryAuth>> {
         (Some(u), Some(p)) => Ok(Some(RegistryAuth::Basic(u.into(), p.into()))),
         _ => Ok(None),
     }
+}
+
+/// Asks `docker-credential-HELPER get` for a registry's credentials (the
+/// docker credential-helper protocol: the server on stdin, JSON with
+/// `Username` and `Secret` on stdout). "Not found" means anonymous; a
+/// username of `<token>` means the secret is an identity token.
+fn credential_helper(helper: &str, registry: &str) -> Result<Option<RegistryAuth>> {
+    use std::io::Write;
+    let program = format!("docker-credential-{helper}");
+    let mut child = std::process::Command::new(&program)
+        .arg("get")
+        .stdin(std::process::Stdio::piped())
+        .stdout(std::process::Stdio::piped())
+        .stderr(std::process::Stdio::piped())
+        .spawn()
+        .with_context(|| {
+            format!("the Docker config names the credential helper `{helper}` for {registry}, but {program} cannot be run: install it or fix credsStore/credHelpers")
+        })?;
+    let _ = child
+        .stdin
+        .take()
+        .map(|mut i| i.write_all(registry.as_bytes()));
+    // A helper that hangs (a locked keychain prompt) must not hold the command.
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(15);
+    let out = loop {
+        if child.try_wait()?.is_some() {
+            break child.wait_with_output()?;
+        }
+        if std::time::Instant::now() > deadline {
+            let _ = child.kill();
+            bail!("{program} did not answer within 15 s for {registry}");
+        }
+        std::thread::sleep(std::time::Duration::from_millis(20));
+    };
+    if !out.status.success() {
+        let why = String::from_utf8_lossy(&out.stdout).to_string()
+            + &String::from_utf8_lossy(&out.stderr);
+        if why.to_ascii_lowercase().contains("not found") {
+            return Ok(None);
+        }
+        bail!(
+            "{program} get failed for {registry}: {}",
+            crate::printable::line(why.trim())
+        );
+    }
+    let creds: serde_json::Value = serde_json::from_slice(&out.stdout)
+        .with_context(|| format!("{program} answered something that is not JSON"))?;
+    let user = creds["Username"].as_str().unwrap_or_default();
+    let secret = creds["Secret"].as_str().unwrap_or_default();
+    Ok(match (user, secret) {
+        (_, "") => None,
+        ("<token>", token) => Some(RegistryAuth::Bearer(token.to_string())),
+        (user, secret) => Some(RegistryAuth::Basic(user.to_string(), secret.to_string())),
+    })
 }
 
 /// Whole-operation deadline of a registry exchange: the client's read timeout
@@ -379,6 +445,7 @@ async fn manifest_bytes(
     request = match (bearer, auth) {
         (Some(token), _) => request.bearer_auth(token),
         (None, RegistryAuth::Basic(user, password)) => request.basic_auth(user, Some(password)),
+        (None, RegistryAuth::Bearer(token)) => request.bearer_auth(token),
         (None, _) => request,
     };
     let network = |e: reqwest::Error| {
