@@ -41,6 +41,16 @@ pub struct Options {
     pub namespaces: Vec<String>,
     /// Report nothing on these namespaces (`--exclude-namespaces`).
     pub exclude_namespaces: Vec<String>,
+    /// Where to show progress (a terminal's stderr), or nowhere.
+    pub progress: Option<indicatif::ProgressBar>,
+}
+
+impl Options {
+    fn stage(&self, message: String) {
+        if let Some(p) = &self.progress {
+            p.set_message(message);
+        }
+    }
 }
 
 impl Options {
@@ -274,7 +284,16 @@ pub fn scan(opts: &Options) -> Result<Report> {
         }
     }
     let wants = wants(&loaded, opts);
+    opts.stage(if opts.inputs.is_empty() {
+        "listing the cluster's objects".to_string()
+    } else {
+        "reading the input".to_string()
+    });
     let snapshot = gather(opts, &wants)?;
+    opts.stage(format!(
+        "modelling the mesh from {} objects",
+        snapshot.len()
+    ));
     if !opts.inputs.is_empty() && snapshot.is_empty() {
         // Nothing to scan is not a clean scan: say why in one line.
         let why = match (snapshot.input_errors.first(), snapshot.skipped.is_empty()) {
@@ -307,10 +326,22 @@ pub fn scan(opts: &Options) -> Result<Report> {
             None => by_component.push((p, vec![c])),
         }
     }
+    if let Some(p) = &opts.progress {
+        p.set_length(jobs.len() as u64);
+        p.set_position(0);
+        p.set_message("running checks");
+    }
     let outcomes: Vec<_> = by_component
         .par_iter()
-        .flat_map_iter(|(p, checks)| rt.run_component(p, checks, data.clone()))
+        .flat_map_iter(|(p, checks)| {
+            let done = rt.run_component(p, checks, data.clone());
+            if let Some(bar) = &opts.progress {
+                bar.inc(checks.len() as u64);
+            }
+            done
+        })
         .collect();
+    opts.stage("assessing attack paths and the score".to_string());
 
     let mut checks: Vec<CheckRecord> = loaded.failures;
     let mut findings: Vec<Finding> = Vec::new();
@@ -368,6 +399,9 @@ pub fn scan(opts: &Options) -> Result<Report> {
         &coverage,
     ));
     report.hooks = run_hooks(&rt, &loaded.hooks, &report);
+    if let Some(p) = &opts.progress {
+        p.finish_and_clear();
+    }
     Ok(report)
 }
 

@@ -680,3 +680,39 @@ fn kubectl_runs_kridik_as_a_plugin() {
         .unwrap();
     assert!(String::from_utf8_lossy(&list.stdout).contains("kubectl-kridik"));
 }
+
+/// Issue 15: progress on stderr when it is a terminal, nothing when it is not.
+#[test]
+fn progress_shows_on_a_terminal_only() {
+    let insecure = s(example("insecure-mesh"));
+    let dir = tempfile::tempdir().unwrap();
+    let out = dir.path().join("r.json");
+    let quiet = run(kridik().args([
+        "scan",
+        "-f",
+        &insecure,
+        "--format",
+        "json",
+        "-o",
+        &s(out.clone()),
+    ]));
+    assert_eq!(quiet.code, 1);
+    assert!(quiet.stderr.is_empty(), "{}", quiet.stderr);
+    // `script` gives the command a pseudo-terminal.
+    let cmd = format!(
+        "{} scan -f {insecure} --format json -o {}",
+        env!("CARGO_BIN_EXE_kridik"),
+        out.display()
+    );
+    let tty = std::process::Command::new("script")
+        .args(["-qec", &cmd, "/dev/null"])
+        .output()
+        .expect("script (util-linux)");
+    let shown = String::from_utf8_lossy(&tty.stdout);
+    assert!(
+        ["reading the input", "modelling the mesh", "running checks"]
+            .iter()
+            .any(|s| shown.contains(s)),
+        "{shown:?}"
+    );
+}

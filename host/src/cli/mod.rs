@@ -453,6 +453,7 @@ fn scan_cmd(args: ScanArgs) -> Result<i32> {
         sensitive: args.sensitive.clone(),
         namespaces: args.namespaces.clone(),
         exclude_namespaces: args.exclude_namespaces.clone(),
+        progress: progress(),
         ..options(&args.checks)
     };
     let report = scan::scan(&opts)?;
@@ -757,4 +758,18 @@ fn resolve_side(spec: &str, scratch: &std::path::Path) -> Result<Vec<PathBuf>> {
         }
     }
     Ok(spec.split(',').map(PathBuf::from).collect())
+}
+
+/// A progress line on stderr when it is a terminal (nothing in CI logs or pipes).
+fn progress() -> Option<indicatif::ProgressBar> {
+    if !std::io::stderr().is_terminal() {
+        return None;
+    }
+    let bar = indicatif::ProgressBar::new_spinner();
+    bar.set_style(
+        indicatif::ProgressStyle::with_template("{spinner} {msg} {pos}/{len} [{elapsed}]")
+            .unwrap_or_else(|_| indicatif::ProgressStyle::default_spinner()),
+    );
+    bar.enable_steady_tick(std::time::Duration::from_millis(120));
+    Some(bar)
 }
