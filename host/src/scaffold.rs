@@ -10,6 +10,7 @@ pub enum Lang {
     Rust,
     Js,
     Go,
+    Python,
 }
 
 /// The WIT every project is built against, as shipped with this kridik.
@@ -86,6 +87,17 @@ const GO_TEMPLATES: &[(&str, &str)] = &[
     ),
 ];
 
+const PYTHON_TEMPLATES: &[(&str, &str)] = &[
+    (
+        "app.py",
+        include_str!("../../sdk/templates/python/app.py.tmpl"),
+    ),
+    (
+        "Makefile",
+        include_str!("../../sdk/templates/python/Makefile.tmpl"),
+    ),
+];
+
 const GO_SDK: &[(&str, &str)] = &[
     ("abi.go", include_str!("../../sdk/go/kridik/abi.go")),
     ("kridik.go", include_str!("../../sdk/go/kridik/kridik.go")),
@@ -137,7 +149,13 @@ pub fn create(parent: &Path, name: &str, lang: Lang) -> Result<Created> {
         ),
         Lang::Js => (format!("{name}.wasm"), "check.js"),
         Lang::Go => (format!("{name}.wasm"), "main.go"),
+        Lang::Python => (format!("{name}.wasm"), "app.py"),
     };
+    // The generated Makefile runs `kridik` from PATH, else this very binary,
+    // so `make test` works right after `check new` wherever kridik lives.
+    let kridik = std::env::current_exe()
+        .map(|p| p.display().to_string())
+        .unwrap_or_else(|_| "kridik".into());
     let fill = |template: &str| {
         template
             .replace("{{name}}", name)
@@ -145,12 +163,14 @@ pub fn create(parent: &Path, name: &str, lang: Lang) -> Result<Created> {
             .replace("{{id}}", &id)
             .replace("{{wasm}}", &wasm)
             .replace("{{source}}", source)
+            .replace("{{kridik}}", &kridik)
             .replace(
                 "{{lang}}",
                 match lang {
                     Lang::Rust => "Rust",
                     Lang::Js => "JavaScript",
                     Lang::Go => "Go",
+                    Lang::Python => "Python",
                 },
             )
     };
@@ -158,6 +178,7 @@ pub fn create(parent: &Path, name: &str, lang: Lang) -> Result<Created> {
         Lang::Rust => (RUST_TEMPLATES, "/target\n"),
         Lang::Js => (JS_TEMPLATES, "node_modules/\n*.wasm\n"),
         Lang::Go => (GO_TEMPLATES, "*.wasm\n"),
+        Lang::Python => (PYTHON_TEMPLATES, "*.wasm\n__pycache__/\n"),
     };
     let mut files: Vec<(String, String)> = COMMON_TEMPLATES
         .iter()
@@ -188,6 +209,10 @@ pub fn create(parent: &Path, name: &str, lang: Lang) -> Result<Created> {
                     .replace("'../../wit/v0.1.0'", "'wit/v0.1.0'"),
             ));
         }
+        Lang::Python => files.push((
+            "kridik.py".into(),
+            include_str!("../../sdk/python/kridik.py").into(),
+        )),
         Lang::Go => {
             files.push((
                 "sdk/go.mod".into(),

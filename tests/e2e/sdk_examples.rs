@@ -118,7 +118,7 @@ fn scaffold_passes_its_own_test(lang: &str) {
     let componentize = bin.with_file_name("kridik-go-componentize");
     let out = std::process::Command::new("make")
         .arg("test")
-        .arg(format!("KRIDIK={}", bin.display()))
+        // No KRIDIK=: the generated Makefile finds the kridik that wrote it.
         .arg(format!("KRIDIK_GO_COMPONENTIZE={}", componentize.display()))
         .current_dir(&project)
         .env_remove("MAKEFLAGS")
@@ -157,4 +157,9 @@ fn a_new_javascript_check_builds_and_passes_as_generated() {
 #[test]
 fn a_new_go_check_builds_and_passes_as_generated() {
     scaffold_passes_its_own_test("go");
+}
+
+#[test]
+fn a_new_python_check_builds_and_passes_as_generated() {
+    scaffold_passes_its_own_test("python");
 }
