@@ -4,6 +4,7 @@
 mod apiserver;
 mod assess;
 mod checks;
+mod ci;
 mod cli;
 mod corpus;
 mod coverage;
