@@ -348,3 +348,138 @@ fn an_endless_manifest_is_cut_off_at_the_cap() {
     );
     assert!(home.files().is_empty(), "nothing is installed");
 }
+
+/// Issue 18: signed packs. Sign and verify round trip; another key, a
+/// signature for another digest, an unsigned pack and a tag moved to an
+/// unsigned digest are refused by `add` and `update` under a trust policy;
+/// `--insecure-skip-signature` installs and says so.
+#[test]
+fn packs_must_be_signed_by_a_trusted_key_under_a_trust_policy() {
+    let reg = Registry::start(false);
+    let home = Home::new();
+    let project = tempfile::tempdir().unwrap();
+    let dir = project.path();
+    let in_project = |args: &[&str]| run(home.command(args).current_dir(dir));
+    let tag = reg.reference("acme/gw-tls:1.0");
+    let d1 = pushed_digest(&home.kridik(&["plugin", "push", &example_wasm(), &tag]));
+    let by_digest = reg.reference(&format!("acme/gw-tls@{d1}"));
+    for prefix in ["trusted", "other"] {
+        let k = in_project(&["plugin", "keygen", "--out", prefix]);
+        assert_eq!(k.code, 0, "{}", k.stderr);
+    }
+    // Nothing signed yet.
+    let unsigned = in_project(&["plugin", "verify", &tag, "--key", "trusted.pub"]);
+    assert_eq!(unsigned.code, 2);
+    assert!(
+        unsigned
+            .stderr
+            .contains("no signature by trusted.pub (0 signature(s) found)"),
+        "{}",
+        unsigned.stderr
+    );
+    // Sign by digest; verify with the right key only.
+    let signed = in_project(&["plugin", "sign", &by_digest, "--key", "trusted.key"]);
+    assert_eq!(signed.code, 0, "{}", signed.stderr);
+    assert!(
+        signed
+            .stdout
+            .contains(&format!("{}.sig", d1.replace(':', "-"))),
+        "{}",
+        signed.stdout
+    );
+    assert_eq!(
+        in_project(&["plugin", "verify", &tag, "--key", "trusted.pub"]).code,
+        0
+    );
+    let wrong_key = in_project(&["plugin", "verify", &tag, "--key", "other.pub"]);
+    assert_eq!(wrong_key.code, 2, "{}", wrong_key.stdout);
+
+    // A trust policy for the repository prefix.
+    std::fs::write(
+        dir.join(".kridik.yaml"),
+        format!(
+            "trust:\n  - repository: {}/acme/\n    keys: [trusted.pub]\n",
+            reg.host
+        ),
+    )
+    .unwrap();
+    let lock = dir.join("kridik.lock");
+    let lock_arg = lock.display().to_string();
+    let add = in_project(&["plugin", "add", &tag, "--lock", &lock_arg]);
+    assert_eq!(add.code, 0, "{}", add.stderr);
+    assert!(
+        add.stdout.contains("signature of sha256:"),
+        "{}",
+        add.stdout
+    );
+    let pinned: serde_json::Value =
+        serde_json::from_str(&std::fs::read_to_string(&lock).unwrap()).unwrap();
+    assert!(pinned["packs"][0]["verified_by"]
+        .as_str()
+        .unwrap()
+        .starts_with("sha256:"));
+
+    // An unsigned pack under the policy is refused, and nothing is installed.
+    let v2 = pushed_digest(&home.kridik(&[
+        "plugin",
+        "push",
+        &s(&variant(dir, "v2")),
+        &reg.reference("acme/gw-tls:2.0"),
+    ]));
+    let other_home = Home::new();
+    let refused = run(other_home
+        .command(&["plugin", "add", &reg.reference("acme/gw-tls:2.0")])
+        .current_dir(dir));
+    assert_eq!(refused.code, 2);
+    assert_eq!(refused.stderr.lines().count(), 1, "{}", refused.stderr);
+    assert!(
+        refused.stderr.contains("is not signed by a key"),
+        "{}",
+        refused.stderr
+    );
+    assert!(other_home.files().is_empty());
+    // A signature for another digest does not count: v1's signature copied to v2's tag.
+    reg.copy_tag(
+        "acme/gw-tls",
+        &format!("{}.sig", d1.replace(':', "-")),
+        &format!("{}.sig", v2.replace(':', "-")),
+    );
+    let copied = run(other_home
+        .command(&["plugin", "add", &reg.reference("acme/gw-tls:2.0")])
+        .current_dir(dir));
+    assert_eq!(copied.code, 2, "{}", copied.stdout);
+    assert!(
+        copied
+            .stderr
+            .contains("(1 signature(s) found, none by those keys for this digest)"),
+        "{}",
+        copied.stderr
+    );
+    // The pinned tag moved to the unsigned digest: update refuses and keeps the pin.
+    pushed_digest(&home.kridik(&["plugin", "push", &s(&variant(dir, "v2")), &tag]));
+    let update = in_project(&["plugin", "update", "--lock", &lock_arg]);
+    assert_eq!(update.code, 2, "{}", update.stdout);
+    assert!(
+        update.stderr.contains("is not signed by a key"),
+        "{}",
+        update.stderr
+    );
+    let still: serde_json::Value =
+        serde_json::from_str(&std::fs::read_to_string(&lock).unwrap()).unwrap();
+    assert_eq!(still["packs"][0]["digest"], d1.as_str());
+    // Skipping the check installs, loudly.
+    let skipped = run(other_home
+        .command(&[
+            "plugin",
+            "add",
+            &reg.reference("acme/gw-tls:2.0"),
+            "--insecure-skip-signature",
+        ])
+        .current_dir(dir));
+    assert_eq!(skipped.code, 0, "{}", skipped.stderr);
+    assert!(
+        skipped.stderr.contains("WITHOUT checking the signature"),
+        "{}",
+        skipped.stderr
+    );
+}

@@ -67,6 +67,24 @@ impl Registry {
         format!("oci://{}/{repo_tag}", self.host)
     }
 
+    /// Points tag `to` at what tag `from` names, behind the registry's back
+    /// (its storage), as an attacker with write access to it could.
+    pub fn copy_tag(&self, repo: &str, from: &str, to: &str) {
+        let tags = self
+            .dir
+            .path()
+            .join("data/docker/registry/v2/repositories")
+            .join(repo)
+            .join("_manifests/tags");
+        let link = std::fs::read_to_string(tags.join(from).join("current/link")).unwrap();
+        let hex = link.trim().strip_prefix("sha256:").unwrap().to_string();
+        std::fs::create_dir_all(tags.join(to).join("current")).unwrap();
+        std::fs::write(tags.join(to).join("current/link"), &link).unwrap();
+        let index = tags.join(to).join("index/sha256").join(hex);
+        std::fs::create_dir_all(&index).unwrap();
+        std::fs::write(index.join("link"), &link).unwrap();
+    }
+
     /// The file holding a blob in the registry's storage, to tamper with.
     pub fn blob_file(&self, digest: &str) -> PathBuf {
         let hex = digest.strip_prefix("sha256:").unwrap();

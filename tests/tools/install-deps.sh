@@ -13,6 +13,7 @@ need kubectl kubernetes-client
 need docker-registry docker-registry
 need htpasswd apache2-utils
 need curl curl
+need openssl openssl
 need chromium chromium
 need node nodejs
 need npm npm

@@ -57,11 +57,24 @@ pub fn api_page(data: &[u8]) {
     }
 }
 
-/// `.kridik.yaml`: no panic, and no accepted rule suppresses everything.
+/// `.kridik.yaml`: no panic, no accepted rule suppresses everything, and no
+/// accepted trust rule names no repository or no key.
 pub fn suppressions(data: &[u8]) {
     let Ok(text) = std::str::from_utf8(data) else {
         return;
     };
+    if let Ok(rules) = crate::suppressions::trust(text, "fuzz.yaml") {
+        for r in rules {
+            assert!(
+                !r.repository.is_empty(),
+                "a trust rule without a repository: {r:?}"
+            );
+            assert!(
+                !r.keys.is_empty() || !r.keyless.is_empty(),
+                "a trust rule without a key: {r:?}"
+            );
+        }
+    }
     if let Ok(rules) = crate::suppressions::parse(text, "fuzz.yaml") {
         for r in rules {
             let all = |p: &str| p.chars().all(|c| c == '*');

@@ -11,6 +11,63 @@ use serde::Deserialize;
 struct Raw {
     #[serde(default)]
     suppressions: Vec<RawRule>,
+    #[serde(default)]
+    trust: Vec<RawTrust>,
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct RawTrust {
+    repository: String,
+    #[serde(default)]
+    keys: Vec<String>,
+    #[serde(default)]
+    keyless: Vec<Keyless>,
+}
+
+/// A keyless identity (Fulcio certificate issuer and subject), for policies
+/// written today and verified where a transparency log is reachable.
+#[derive(Clone, Debug, Deserialize, PartialEq, Eq)]
+#[serde(deny_unknown_fields)]
+pub struct Keyless {
+    pub issuer: String,
+    pub subject: String,
+}
+
+/// Who must have signed the packs of a registry or repository prefix.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct TrustRule {
+    /// `registry/repository` prefix, e.g. `ghcr.io/acme/` (no `oci://`).
+    pub repository: String,
+    /// Public key files (PEM, like cosign.pub), relative to the config file.
+    pub keys: Vec<String>,
+    pub keyless: Vec<Keyless>,
+    /// `path:trust[i]`, for messages.
+    pub origin: String,
+}
+
+/// The `trust:` rules of a config's text; `source` names it in messages.
+pub fn trust(text: &str, source: &str) -> Result<Vec<TrustRule>> {
+    let raw: Raw = serde_norway::from_str(text)
+        .with_context(|| format!("{source} is not a valid kridik config"))?;
+    let mut out = Vec::new();
+    for (i, t) in raw.trust.into_iter().enumerate() {
+        let origin = format!("{source}:trust[{i}]");
+        let repository = t.repository.trim().trim_start_matches("oci://").to_string();
+        if repository.is_empty() {
+            bail!("{origin} names no repository: write `repository: REGISTRY/REPO-PREFIX`");
+        }
+        if t.keys.is_empty() && t.keyless.is_empty() {
+            bail!("{origin} ({repository}) names no key: add `keys: [cosign.pub]`");
+        }
+        out.push(TrustRule {
+            repository,
+            keys: t.keys,
+            keyless: t.keyless,
+            origin,
+        });
+    }
+    Ok(out)
 }
 
 #[derive(Deserialize)]

@@ -28,6 +28,12 @@ pub enum PluginCommand {
     Save(SaveArgs),
     /// Install every plugin of an OCI image layout directory written by `save`.
     Load(LoadArgs),
+    /// Create a signing key pair (ECDSA P-256, cosign-compatible public key).
+    Keygen(KeygenArgs),
+    /// Sign a pack in its registry (cosign's signature format and tag).
+    Sign(SignArgs),
+    /// Check a pack's signature with a public key.
+    Verify(VerifyArgs),
 }
 
 #[derive(Args)]
@@ -108,6 +114,67 @@ pub struct AddArgs {
     /// The lock file pinning OCI packs by digest (default: ./kridik.lock if it exists, else one in KRIDIK_HOME).
     #[arg(long, value_name = "FILE")]
     lock: Option<PathBuf>,
+    #[command(flatten)]
+    trust: TrustArgs,
+}
+
+/// The signature policy of packs (`trust:` in .kridik.yaml).
+#[derive(Args)]
+pub struct TrustArgs {
+    /// The config holding the trust policy (default: the nearest .kridik.yaml).
+    #[arg(long, value_name = "FILE")]
+    config: Option<PathBuf>,
+    /// Install without checking signatures the trust policy requires (says so loudly).
+    #[arg(long)]
+    insecure_skip_signature: bool,
+}
+
+impl TrustArgs {
+    /// The key id that verified `source` at `digest`, None when no policy
+    /// covers it (or the check was skipped, with a warning).
+    fn verify(&self, source: &str, digest: &str, access: &oci::Access) -> Result<Option<String>> {
+        let cwd = std::env::current_dir().unwrap_or_default();
+        let config = kridik::triage::config::load(self.config.as_deref(), &cwd)?;
+        if self.insecure_skip_signature {
+            let r = oci::parse(source)?;
+            if plugins::trust::rule_for(&config.trust, &oci::repository(&r)).is_some() {
+                eprintln!(
+                    "kridik: WARNING: --insecure-skip-signature: installing {source} ({digest}) WITHOUT checking the signature the trust policy requires"
+                );
+            }
+            return Ok(None);
+        }
+        plugins::trust::verify(&config.trust, &config.dir(), source, digest, access)
+    }
+}
+
+#[derive(Args)]
+pub struct KeygenArgs {
+    /// Writes PREFIX.key (PKCS#8 PEM, keep it secret) and PREFIX.pub (PEM, like cosign.pub).
+    #[arg(long, default_value = "kridik")]
+    out: String,
+}
+
+#[derive(Args)]
+pub struct SignArgs {
+    /// The pack: oci://REGISTRY/REPO@sha256:... (a tag is resolved to its digest).
+    reference: String,
+    /// The private key (PKCS#8 PEM, from `kridik plugin keygen`).
+    #[arg(long, value_name = "FILE")]
+    key: PathBuf,
+    #[command(flatten)]
+    registry: RegistryArgs,
+}
+
+#[derive(Args)]
+pub struct VerifyArgs {
+    /// The pack: oci://REGISTRY/REPO@sha256:... or :TAG.
+    reference: String,
+    /// The public key (PEM; cosign.pub works).
+    #[arg(long, value_name = "FILE")]
+    key: PathBuf,
+    #[command(flatten)]
+    registry: RegistryArgs,
 }
 
 #[derive(Args)]
@@ -140,6 +207,8 @@ pub struct UpdateArgs {
     registry: RegistryArgs,
     #[arg(long, value_name = "FILE")]
     lock: Option<PathBuf>,
+    #[command(flatten)]
+    trust: TrustArgs,
 }
 
 #[derive(Args)]
@@ -177,6 +246,9 @@ pub fn run(cmd: PluginCommand) -> Result<i32> {
         PluginCommand::Update(a) => update(a),
         PluginCommand::Save(a) => save(a),
         PluginCommand::Load(a) => load(a),
+        PluginCommand::Keygen(a) => keygen(a),
+        PluginCommand::Sign(a) => sign(a),
+        PluginCommand::Verify(a) => verify(a),
     }
 }
 
@@ -349,6 +421,15 @@ fn add_oci(store: &Store, rt: &kridik::runtime::Runtime, args: AddArgs) -> Resul
         None => args.file.clone(),
     };
     let pulled = oci::pull(&fetch, &access)?;
+    let verified_by = args
+        .trust
+        .verify(&args.file, &pulled.manifest_digest, &access)?;
+    if let Some(key) = &verified_by {
+        println!(
+            "signature of {} verified with key {key}",
+            pulled.manifest_digest
+        );
+    }
     let name = args
         .name
         .clone()
@@ -376,6 +457,7 @@ fn add_oci(store: &Store, rt: &kridik::runtime::Runtime, args: AddArgs) -> Resul
                 reference: args.file.clone(),
                 digest: pulled.manifest_digest.clone(),
                 name,
+                verified_by,
             });
             lock.write(&lock_path)?;
             println!(
@@ -455,6 +537,10 @@ fn update(args: UpdateArgs) -> Result<i32> {
             println!("{}: {} is still {}", pin.name, pin.reference, pin.digest);
             continue;
         }
+        // A tag moved to a digest nobody trusted signed is refused here.
+        let verified_by = args
+            .trust
+            .verify(&pin.reference, &pulled.manifest_digest, &access)?;
         let added = plugins::add(
             &store,
             &rt,
@@ -479,6 +565,7 @@ fn update(args: UpdateArgs) -> Result<i32> {
         );
         lock.set(lock::Pin {
             digest: pulled.manifest_digest,
+            verified_by,
             ..pin
         });
         lock.write(&lock_path)?;
@@ -615,5 +702,68 @@ fn info(args: InfoArgs) -> Result<i32> {
 fn remove(args: RemoveArgs) -> Result<i32> {
     let gone = plugins::remove(&Store::open(None)?, &args.name)?;
     println!("removed {} ({})", gone.name, gone.digest);
+    Ok(exit::CLEAN)
+}
+
+fn keygen(args: KeygenArgs) -> Result<i32> {
+    let (private, public) = plugins::signing::keygen()?;
+    let (key, pub_) = (format!("{}.key", args.out), format!("{}.pub", args.out));
+    for p in [&key, &pub_] {
+        if std::path::Path::new(p).exists() {
+            anyhow::bail!("{p} already exists: choose another --out");
+        }
+    }
+    kridik::state_file::write_atomic(std::path::Path::new(&key), private.as_bytes())
+        .with_context(|| format!("cannot write {key}"))?;
+    #[cfg(unix)]
+    {
+        use std::os::unix::fs::PermissionsExt;
+        std::fs::set_permissions(&key, std::fs::Permissions::from_mode(0o600))?;
+    }
+    kridik::state_file::write_atomic(std::path::Path::new(&pub_), public.as_bytes())
+        .with_context(|| format!("cannot write {pub_}"))?;
+    println!("wrote {key} (private: keep it secret) and {pub_} (give it to those who verify)");
+    Ok(exit::CLEAN)
+}
+
+fn sign(args: SignArgs) -> Result<i32> {
+    let access = args.registry.access()?;
+    let digest = oci::resolve(&args.reference, &access)?;
+    let r = oci::parse(&args.reference)?;
+    let pinned = format!("oci://{}@{digest}", oci::repository(&r));
+    let key = kridik::state_file::read_text_capped(&args.key, 64 << 10)
+        .with_context(|| format!("cannot read the key {}", args.key.display()))?;
+    let payload = plugins::signing::payload(&oci::repository(&r), &digest);
+    let signature = plugins::signing::sign(&key, &args.key.display().to_string(), &payload)?;
+    let tag = oci::push_signature(&pinned, payload, &signature, &access)?;
+    println!("signed {pinned}; signature in {tag}");
+    Ok(exit::CLEAN)
+}
+
+fn verify(args: VerifyArgs) -> Result<i32> {
+    let access = args.registry.access()?;
+    let digest = oci::resolve(&args.reference, &access)?;
+    let r = oci::parse(&args.reference)?;
+    let repository = oci::repository(&r);
+    let pem = kridik::state_file::read_text_capped(&args.key, 64 << 10)
+        .with_context(|| format!("cannot read the key {}", args.key.display()))?;
+    let key = plugins::signing::verifying_key(&pem, &args.key.display().to_string())?;
+    let found = oci::signatures(&args.reference, &digest, &access)?;
+    let good = found.iter().any(|(payload, signature)| {
+        plugins::signing::payload_names(payload, &repository, &digest)
+            && plugins::signing::verifies(&key, payload, signature)
+    });
+    if !good {
+        anyhow::bail!(
+            "{repository}@{digest}: no signature by {} ({} signature(s) found)",
+            args.key.display(),
+            found.len()
+        );
+    }
+    println!(
+        "{repository}@{digest}: signed by {} ({})",
+        args.key.display(),
+        plugins::signing::key_id(&key)
+    );
     Ok(exit::CLEAN)
 }

@@ -17,6 +17,9 @@ pub struct Pin {
     pub digest: String,
     /// The plugin name it is installed under.
     pub name: String,
+    /// The key that verified the digest's signature, under a trust policy.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub verified_by: Option<String>,
 }
 
 #[derive(Default, Serialize, Deserialize)]

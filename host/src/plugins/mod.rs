@@ -5,7 +5,9 @@
 pub mod layout;
 pub mod lock;
 pub mod oci;
+pub mod signing;
 pub mod store;
+pub mod trust;
 
 pub use store::{Installed, Store};
 

@@ -423,6 +423,24 @@ async fn manifest_bytes(
     auth: &RegistryAuth,
     access: &Access,
 ) -> Result<Vec<u8>> {
+    manifest_if_present(c, r, auth, access)
+        .await?
+        .with_context(|| {
+            format!(
+                "{} was not found in registry {}: check the repository and tag",
+                display(r),
+                r.registry()
+            )
+        })
+}
+
+/// The manifest's bytes, or None when the registry has no such tag or digest.
+async fn manifest_if_present(
+    c: &Client,
+    r: &Reference,
+    auth: &RegistryAuth,
+    access: &Access,
+) -> Result<Option<Vec<u8>>> {
     let bearer = c
         .auth(r, auth, RegistryOperation::Pull)
         .await
@@ -466,11 +484,7 @@ async fn manifest_bytes(
         );
     }
     if status == reqwest::StatusCode::NOT_FOUND {
-        bail!(
-            "{} was not found in registry {}: check the repository and tag",
-            display(r),
-            r.registry()
-        );
+        return Ok(None);
     }
     if !status.is_success() {
         bail!(
@@ -499,7 +513,145 @@ async fn manifest_bytes(
         }
         bytes.extend_from_slice(&chunk);
     }
-    Ok(bytes)
+    Ok(Some(bytes))
+}
+
+/// The largest signature payload kridik reads (a simple-signing document is
+/// a few hundred bytes).
+const MAX_PAYLOAD_BYTES: usize = 64 << 10;
+
+/// `registry/repository` of a reference, as signatures name it.
+pub fn repository(r: &Reference) -> String {
+    format!("{}/{}", r.registry(), r.repository())
+}
+
+/// The (payload, base64 signature) pairs stored for `digest` in the
+/// reference's repository, under cosign's `sha256-<hex>.sig` tag; none when
+/// the tag does not exist. Each payload must match its layer digest.
+pub fn signatures(source: &str, digest: &str, access: &Access) -> Result<Vec<(Vec<u8>, String)>> {
+    let r = parse(source)?;
+    let c = client(&r, access);
+    let auth = auth(&r, access)?;
+    block_on(signatures_of(&c, &r, digest, &auth, access))?
+}
+
+async fn signatures_of(
+    c: &Client,
+    r: &Reference,
+    digest: &str,
+    auth: &RegistryAuth,
+    access: &Access,
+) -> Result<Vec<(Vec<u8>, String)>> {
+    let sig_ref = Reference::with_tag(
+        r.registry().to_string(),
+        r.repository().to_string(),
+        super::signing::signature_tag(digest),
+    );
+    let Some(bytes) = manifest_if_present(c, &sig_ref, auth, access).await? else {
+        return Ok(Vec::new());
+    };
+    let manifest: serde_json::Value = serde_json::from_slice(&bytes)
+        .with_context(|| format!("{}: the signature manifest is not JSON", display(&sig_ref)))?;
+    let mut out = Vec::new();
+    for layer in manifest["layers"].as_array().into_iter().flatten() {
+        let (Some(media), Some(blob), Some(signature)) = (
+            layer["mediaType"].as_str(),
+            layer["digest"].as_str(),
+            layer["annotations"][super::signing::SIGNATURE_ANNOTATION].as_str(),
+        ) else {
+            continue;
+        };
+        if media != super::signing::PAYLOAD_MEDIA_TYPE || !oci_manifest::is_sha256_digest(blob) {
+            continue;
+        }
+        let descriptor = OciDescriptor {
+            media_type: media.to_string(),
+            digest: blob.to_string(),
+            size: layer["size"].as_i64().unwrap_or_default(),
+            ..OciDescriptor::default()
+        };
+        let mut payload = Capped::new(MAX_PAYLOAD_BYTES);
+        if c.pull_blob(&sig_ref, &descriptor, &mut payload)
+            .await
+            .is_err()
+        {
+            continue;
+        }
+        if format!("sha256:{}", crate::runtime::sha256(&payload.buf)) != blob {
+            continue;
+        }
+        out.push((payload.buf, signature.to_string()));
+    }
+    Ok(out)
+}
+
+/// Adds a signature for `source` (pinned by digest) beside the ones already
+/// stored, as cosign does; returns the signature tag's reference.
+pub fn push_signature(
+    source: &str,
+    payload: Vec<u8>,
+    signature: &str,
+    access: &Access,
+) -> Result<String> {
+    let r = parse(source)?;
+    let digest = r
+        .digest()
+        .with_context(|| {
+            format!("{source}: sign a digest, not a tag (oci://REGISTRY/REPO@sha256:...)")
+        })?
+        .to_string();
+    let c = client(&r, access);
+    let auth = auth(&r, access)?;
+    let sig_ref = Reference::with_tag(
+        r.registry().to_string(),
+        r.repository().to_string(),
+        super::signing::signature_tag(&digest),
+    );
+    block_on(async {
+        let mut layers: Vec<ImageLayer> = Vec::new();
+        for (p, s) in signatures_of(&c, &r, &digest, &auth, access).await? {
+            if s != signature {
+                layers.push(signature_layer(p, &s));
+            }
+        }
+        layers.push(signature_layer(payload, signature));
+        let config = Config::new(
+            b"{}".to_vec(),
+            "application/vnd.oci.image.config.v1+json".to_string(),
+            None,
+        );
+        let mut manifest = OciImageManifest::build(&layers, &config, None);
+        manifest.media_type = Some(OCI_IMAGE_MEDIA_TYPE.to_string());
+        c.push(&sig_ref, &layers, config, &auth, Some(manifest))
+            .await
+            .map_err(|e| explain(e, &sig_ref, "push to"))?;
+        Ok(display(&sig_ref))
+    })?
+}
+
+fn signature_layer(payload: Vec<u8>, signature: &str) -> ImageLayer {
+    ImageLayer::new(
+        payload,
+        super::signing::PAYLOAD_MEDIA_TYPE.to_string(),
+        Some(BTreeMap::from([(
+            super::signing::SIGNATURE_ANNOTATION.to_string(),
+            signature.to_string(),
+        )])),
+    )
+}
+
+/// The manifest digest a reference names now (a tag's current target).
+pub fn resolve(source: &str, access: &Access) -> Result<String> {
+    let r = parse(source)?;
+    if let Some(d) = r.digest() {
+        return Ok(d.to_string());
+    }
+    let c = client(&r, access);
+    let auth = auth(&r, access)?;
+    block_on(async {
+        let bytes = manifest_bytes(&c, &r, &auth, access).await?;
+        Ok(format!("sha256:{}", crate::runtime::sha256(&bytes)))
+    })?
 }
 
 /// One line that names the registry and says what to do.
