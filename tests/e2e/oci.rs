@@ -467,6 +467,51 @@ fn packs_must_be_signed_by_a_trusted_key_under_a_trust_policy() {
     let still: serde_json::Value =
         serde_json::from_str(&std::fs::read_to_string(&lock).unwrap()).unwrap();
     assert_eq!(still["packs"][0]["digest"], d1.as_str());
+    // save/load carry the registry's manifest and its signatures: the other
+    // side verifies them offline under its own policy.
+    let layout = dir.join("layout");
+    let save = in_project(&["plugin", "save", "-o", &s(&layout)]);
+    assert_eq!(save.code, 0, "{}", save.stderr);
+    let index: serde_json::Value =
+        serde_json::from_str(&std::fs::read_to_string(layout.join("index.json")).unwrap()).unwrap();
+    assert!(
+        index["manifests"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .any(|m| m["digest"] == d1.as_str()),
+        "{index}"
+    );
+    let air_gapped = Home::new();
+    let load = run(air_gapped
+        .command(&["plugin", "load", &s(&layout)])
+        .current_dir(dir));
+    assert_eq!(load.code, 0, "{}", load.stderr);
+    assert!(
+        load.stdout.contains(&format!(
+            "signature of {}/acme/gw-tls@{d1} verified",
+            reg.host
+        )),
+        "{}",
+        load.stdout
+    );
+    // A layout whose signatures were stripped is refused there.
+    let mut stripped = index.clone();
+    stripped["manifests"]
+        .as_array_mut()
+        .unwrap()
+        .retain(|m| m["annotations"]["dev.kridik.signature-of"].is_null());
+    std::fs::write(layout.join("index.json"), stripped.to_string()).unwrap();
+    let refused = run(Home::new()
+        .command(&["plugin", "load", &s(&layout)])
+        .current_dir(dir));
+    assert_eq!(refused.code, 2, "{}", refused.stdout);
+    assert!(
+        refused.stderr.contains("is not signed by a key"),
+        "{}",
+        refused.stderr
+    );
+
     // Skipping the check installs, loudly.
     let skipped = run(other_home
         .command(&[

@@ -47,6 +47,8 @@ pub struct SaveArgs {
 
 #[derive(Args)]
 pub struct LoadArgs {
+    #[command(flatten)]
+    trust: TrustArgs,
     /// A directory written by `kridik plugin save`.
     dir: PathBuf,
     /// Replace installed plugins that have the same names or check ids.
@@ -275,11 +277,13 @@ fn save(args: SaveArgs) -> Result<i32> {
     for p in &chosen {
         let wasm = store.read(p)?;
         let plugin = rt.load(&p.name, &wasm)?;
-        loaded.push((p, wasm, plugin));
+        let provenance = store.read_provenance(&p.digest);
+        loaded.push((p, wasm, plugin, provenance));
     }
     let entries: Vec<layout::Entry> = loaded
         .iter()
-        .map(|(p, wasm, plugin)| layout::Entry {
+        .map(|(p, wasm, plugin, provenance)| layout::Entry {
+            provenance: provenance.as_ref(),
             name: &p.name,
             wasm,
             component: (&plugin.imports, &plugin.exports),
@@ -304,8 +308,35 @@ fn load(args: LoadArgs) -> Result<i32> {
     let store = Store::open(None)?;
     let rt = scan::runtime(&Options::default())?;
     let dir = std::path::absolute(&args.dir).unwrap_or(args.dir.clone());
-    // Read and verify everything before installing anything.
+    // Read and verify everything before installing anything: digests, and
+    // signatures of packs a trust policy covers (offline, from the layout).
     let packs = layout::load(&dir)?;
+    let cwd = std::env::current_dir().unwrap_or_default();
+    let config = kridik::triage::config::load(args.trust.config.as_deref(), &cwd)?;
+    for pack in &packs {
+        let Some(repository) = &pack.repository else {
+            continue;
+        };
+        if args.trust.insecure_skip_signature {
+            eprintln!(
+                "kridik: WARNING: --insecure-skip-signature: loading {repository}@{} WITHOUT checking its signature",
+                pack.manifest_digest
+            );
+            continue;
+        }
+        if let Some(key) = plugins::trust::verify_signatures(
+            &config.trust,
+            &config.dir(),
+            repository,
+            &pack.manifest_digest,
+            &pack.signatures,
+        )? {
+            println!(
+                "signature of {repository}@{} verified with key {key}",
+                pack.manifest_digest
+            );
+        }
+    }
     for pack in packs {
         let added = plugins::add(
             &store,
@@ -450,6 +481,7 @@ fn add_oci(store: &Store, rt: &kridik::runtime::Runtime, args: AddArgs) -> Resul
         },
     )?;
     println!("{}", added_line(&added));
+    keep_provenance(store, &added, &args.file, &pulled, &access);
     match locked {
         Some(digest) => println!("pinned by {} to {digest}", lock_path.display()),
         None if reference.digest().is_none() => {
@@ -559,6 +591,7 @@ fn update(args: UpdateArgs) -> Result<i32> {
             },
         )?;
         println!("{}", added_line(&added));
+        keep_provenance(&store, &added, &pin.reference, &pulled, &access);
         println!(
             "{}: {} moved from {} to {}",
             pin.name, pin.reference, pin.digest, pulled.manifest_digest
@@ -766,4 +799,35 @@ fn verify(args: VerifyArgs) -> Result<i32> {
         plugins::signing::key_id(&key)
     );
     Ok(exit::CLEAN)
+}
+
+/// Keeps an OCI pack's manifest, config and signatures beside it, for `save`
+/// (best effort: a pack without them still saves, as a new artifact).
+fn keep_provenance(
+    store: &Store,
+    added: &Added,
+    source: &str,
+    pulled: &oci::Pulled,
+    access: &oci::Access,
+) {
+    use base64::Engine as _;
+    let b64 = |b: &[u8]| base64::engine::general_purpose::STANDARD.encode(b);
+    let installed = match added {
+        Added::New(p) | Added::Replaced(p, _) | Added::Unchanged(p) => p,
+    };
+    let Ok(r) = oci::parse(source) else { return };
+    let signatures = oci::signatures(source, &pulled.manifest_digest, access)
+        .unwrap_or_default()
+        .iter()
+        .map(|(payload, sig)| (b64(payload), sig.clone()))
+        .collect();
+    let provenance = plugins::Provenance {
+        repository: oci::repository(&r),
+        manifest: b64(&pulled.manifest),
+        config: b64(&pulled.config),
+        signatures,
+    };
+    if let Err(e) = store.write_provenance(&installed.digest, &provenance) {
+        eprintln!("kridik: warning: cannot keep the provenance of {source}: {e:#}");
+    }
 }

@@ -11,6 +11,11 @@ use serde_json::json;
 use std::path::Path;
 
 const REF_NAME: &str = "org.opencontainers.image.ref.name";
+/// The `registry/repository` an artifact was pulled from (kridik's annotation).
+const REPOSITORY: &str = "dev.kridik.repository";
+/// On a signature manifest: the manifest digest it signs (kridik's annotation).
+const SIGNATURE_OF: &str = "dev.kridik.signature-of";
+const EMPTY_CONFIG_TYPE: &str = "application/vnd.oci.image.config.v1+json";
 
 /// One component to save: its bytes, the name to save it under, its (imports, exports).
 pub struct Entry<'a> {
@@ -18,6 +23,13 @@ pub struct Entry<'a> {
     pub wasm: &'a [u8],
     pub component: (&'a [String], &'a [String]),
     pub describe: Describe,
+    /// An OCI pack's registry manifest and signatures, kept as they were.
+    pub provenance: Option<&'a super::Provenance>,
+}
+
+fn b64(s: &str) -> Option<Vec<u8>> {
+    use base64::Engine as _;
+    base64::engine::general_purpose::STANDARD.decode(s).ok()
 }
 
 /// Writes the entries as a new OCI image layout at `dir`.
@@ -39,6 +51,55 @@ pub fn save(dir: &Path, entries: &[Entry]) -> Result<()> {
     };
     let mut manifests = Vec::new();
     for e in entries {
+        // The registry's own manifest when the pack came from one (and still
+        // names this component), so its signatures stay valid offline.
+        let original = e.provenance.and_then(|p| {
+            let (manifest, config) = (b64(&p.manifest)?, b64(&p.config)?);
+            let parsed = oci_manifest::parse(&manifest, e.name).ok()?;
+            let layer = oci_manifest::wasm_layer(e.name, &parsed, oci::MAX_COMPONENT_BYTES).ok()?;
+            (layer.digest == format!("sha256:{}", crate::runtime::sha256(e.wasm)))
+                .then_some((p, manifest, config))
+        });
+        if let Some((p, manifest, config)) = original {
+            write_blob(e.wasm)?;
+            write_blob(&config)?;
+            let digest = write_blob(&manifest)?;
+            manifests.push(json!({
+                "mediaType": OCI_IMAGE_MEDIA_TYPE,
+                "digest": digest,
+                "size": manifest.len(),
+                "annotations": { REF_NAME: e.name, REPOSITORY: p.repository },
+            }));
+            if p.signatures.is_empty() {
+                continue;
+            }
+            let empty = write_blob(b"{}")?;
+            let mut layers = Vec::new();
+            for (payload, signature) in &p.signatures {
+                let Some(payload) = b64(payload) else {
+                    continue;
+                };
+                layers.push(json!({
+                    "mediaType": super::signing::PAYLOAD_MEDIA_TYPE,
+                    "digest": write_blob(&payload)?,
+                    "size": payload.len(),
+                    "annotations": { super::signing::SIGNATURE_ANNOTATION: signature },
+                }));
+            }
+            let sig_manifest = serde_json::to_vec(&json!({
+                "schemaVersion": 2,
+                "mediaType": OCI_IMAGE_MEDIA_TYPE,
+                "config": { "mediaType": EMPTY_CONFIG_TYPE, "digest": empty, "size": 2 },
+                "layers": layers,
+            }))?;
+            manifests.push(json!({
+                "mediaType": OCI_IMAGE_MEDIA_TYPE,
+                "digest": write_blob(&sig_manifest)?,
+                "size": sig_manifest.len(),
+                "annotations": { REF_NAME: format!("{}.sig", e.name), SIGNATURE_OF: digest },
+            }));
+            continue;
+        }
         let a = oci::artifact(e.wasm, e.name, &e.describe, e.component)?;
         write_blob(&a.layers[0].data)?;
         write_blob(&a.config.data)?;
@@ -62,6 +123,10 @@ pub struct Loaded {
     pub name: String,
     pub manifest_digest: String,
     pub wasm: Vec<u8>,
+    /// Where it was pulled from, when it came from a registry.
+    pub repository: Option<String>,
+    /// (payload, signature) pairs saved with it.
+    pub signatures: Vec<(Vec<u8>, String)>,
 }
 
 /// Reads every Wasm artifact of the layout at `dir`.
@@ -78,7 +143,8 @@ pub fn load(dir: &Path) -> Result<Vec<Loaded>> {
     let list = index["manifests"]
         .as_array()
         .with_context(|| format!("{} lists no manifests", index_path.display()))?;
-    let mut out = Vec::new();
+    let mut out: Vec<Loaded> = Vec::new();
+    let mut signatures: Vec<(String, Vec<(Vec<u8>, String)>)> = Vec::new();
     for m in list {
         let digest = m["digest"].as_str().unwrap_or_default();
         let name = m["annotations"][REF_NAME]
@@ -86,13 +152,36 @@ pub fn load(dir: &Path) -> Result<Vec<Loaded>> {
             .unwrap_or("plugin")
             .to_string();
         let what = format!("{}#{name}", dir.display());
+        if let Some(of) = m["annotations"][SIGNATURE_OF].as_str() {
+            let manifest: serde_json::Value = serde_json::from_slice(&blob(dir, digest, &what)?)
+                .with_context(|| format!("{what}: the signature manifest is not JSON"))?;
+            let mut found = Vec::new();
+            for layer in manifest["layers"].as_array().into_iter().flatten() {
+                let (Some(d), Some(sig)) = (
+                    layer["digest"].as_str(),
+                    layer["annotations"][super::signing::SIGNATURE_ANNOTATION].as_str(),
+                ) else {
+                    continue;
+                };
+                found.push((blob(dir, d, &what)?, sig.to_string()));
+            }
+            signatures.push((of.to_string(), found));
+            continue;
+        }
         let manifest = oci_manifest::parse(&blob(dir, digest, &what)?, &what)?;
         let layer = oci_manifest::wasm_layer(&what, &manifest, oci::MAX_COMPONENT_BYTES)?;
         out.push(Loaded {
             name,
             manifest_digest: digest.to_string(),
             wasm: blob(dir, &layer.digest, &what)?,
+            repository: m["annotations"][REPOSITORY].as_str().map(String::from),
+            signatures: Vec::new(),
         });
+    }
+    for (of, found) in signatures {
+        if let Some(pack) = out.iter_mut().find(|p| p.manifest_digest == of) {
+            pack.signatures.extend(found);
+        }
     }
     Ok(out)
 }

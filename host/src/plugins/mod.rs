@@ -9,6 +9,20 @@ pub mod signing;
 pub mod store;
 pub mod trust;
 
+/// Where an OCI pack came from, kept beside its component so `plugin save`
+/// writes the registry's own manifest (the digest signatures name) and the
+/// signatures, and `plugin load` can verify them offline.
+#[derive(Clone, Debug, serde::Serialize, serde::Deserialize)]
+pub struct Provenance {
+    /// `registry/repository`.
+    pub repository: String,
+    /// Base64 of the manifest and config bytes as pulled.
+    pub manifest: String,
+    pub config: String,
+    /// (base64 payload, base64 signature) pairs stored for the digest.
+    pub signatures: Vec<(String, String)>,
+}
+
 pub use store::{Installed, Store};
 
 use crate::runtime::{builtin, sha256, Capability, Grants, Hook, Plugin, Runtime, World};

@@ -51,6 +51,10 @@ pub struct Pushed {
 
 pub struct Pulled {
     pub bytes: Vec<u8>,
+    /// The manifest and config as the registry served them (digests
+    /// verified), so a saved layout keeps the digest signatures name.
+    pub manifest: Vec<u8>,
+    pub config: Vec<u8>,
     pub manifest_digest: String,
     pub pinned: String,
     pub annotations: BTreeMap<String, String>,
@@ -405,8 +409,20 @@ pub fn pull(source: &str, access: &Access) -> Result<Pulled> {
                 out.buf.len()
             );
         }
+        let config_descriptor = OciDescriptor {
+            media_type: manifest.config.media_type.clone(),
+            digest: manifest.config.digest.clone(),
+            size: manifest.config.size,
+            ..OciDescriptor::default()
+        };
+        let mut config = Capped::new(MAX_PAYLOAD_BYTES);
+        c.pull_blob(&r, &config_descriptor, &mut config)
+            .await
+            .map_err(|e| explain(e, &r, "pull from"))?;
         Ok(Pulled {
             bytes: out.buf,
+            manifest: bytes.clone(),
+            config: config.buf,
             pinned: pinned(&r, &digest),
             manifest_digest: digest,
             annotations: manifest.annotations.clone().unwrap_or_default(),

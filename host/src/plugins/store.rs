@@ -75,6 +75,31 @@ impl Store {
         crate::state_file::lock(&self.dir.join(".lock"))
     }
 
+    /// Where an OCI pack's provenance (original manifest, config, signatures)
+    /// is kept, by the component's digest.
+    pub fn provenance_path(&self, digest: &str) -> PathBuf {
+        self.dir
+            .join("provenance")
+            .join(format!("{}.json", digest.replace(':', "-")))
+    }
+
+    pub fn write_provenance(&self, digest: &str, p: &super::Provenance) -> Result<()> {
+        let path = self.provenance_path(digest);
+        if let Some(dir) = path.parent() {
+            std::fs::create_dir_all(dir)?;
+        }
+        write_atomic(&path, serde_json::to_string(p)?.as_bytes())
+    }
+
+    pub fn read_provenance(&self, digest: &str) -> Option<super::Provenance> {
+        let text = crate::state_file::read_text_capped(
+            &self.provenance_path(digest),
+            crate::state_file::MAX_STATE_BYTES,
+        )
+        .ok()?;
+        serde_json::from_str(&text).ok()
+    }
+
     pub fn blob_path(&self, digest: &str) -> PathBuf {
         self.dir
             .join("blobs")
@@ -152,14 +177,20 @@ impl Store {
     /// under the store lock, so no write of another run is in flight.
     fn collect_garbage(&self, plugins: &[Installed]) {
         let own_tmp = format!(".{}.", std::process::id());
-        for dir in [self.dir.clone(), self.dir.join("blobs")] {
+        for dir in [
+            self.dir.clone(),
+            self.dir.join("blobs"),
+            self.dir.join("provenance"),
+        ] {
             let Ok(entries) = std::fs::read_dir(&dir) else {
                 continue;
             };
             for e in entries.flatten() {
                 let (path, name) = (e.path(), e.file_name().to_string_lossy().into_owned());
                 let blob = name.starts_with("sha256-")
-                    && !plugins.iter().any(|p| self.blob_path(&p.digest) == path);
+                    && !plugins.iter().any(|p| {
+                        self.blob_path(&p.digest) == path || self.provenance_path(&p.digest) == path
+                    });
                 // write_atomic's temporaries are `.<pid>.<name>`.
                 let stale_tmp = name.starts_with('.')
                     && name[1..].split_once('.').is_some_and(|(pid, _)| {

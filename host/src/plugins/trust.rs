@@ -28,7 +28,22 @@ pub fn verify(
 ) -> Result<Option<String>> {
     let r = oci::parse(source)?;
     let repository = oci::repository(&r);
-    let Some(rule) = rule_for(rules, &repository) else {
+    if rule_for(rules, &repository).is_none() {
+        return Ok(None);
+    }
+    let found = oci::signatures(source, digest, access)?;
+    verify_signatures(rules, config_dir, &repository, digest, &found)
+}
+
+/// Verifies signatures already at hand (from a saved layout, offline).
+pub fn verify_signatures(
+    rules: &[TrustRule],
+    config_dir: &Path,
+    repository: &str,
+    digest: &str,
+    found: &[(Vec<u8>, String)],
+) -> Result<Option<String>> {
+    let Some(rule) = rule_for(rules, repository) else {
         return Ok(None);
     };
     if rule.keys.is_empty() {
@@ -45,9 +60,8 @@ pub fn verify(
             .with_context(|| format!("{}: cannot read the key {}", rule.origin, path.display()))?;
         keys.push(signing::verifying_key(&pem, &path.display().to_string())?);
     }
-    let found = oci::signatures(source, digest, access)?;
-    for (payload, signature) in &found {
-        if !signing::payload_names(payload, &repository, digest) {
+    for (payload, signature) in found {
+        if !signing::payload_names(payload, repository, digest) {
             continue;
         }
         if let Some(key) = keys
