@@ -126,7 +126,7 @@ pub struct Loaded {
     /// Where it was pulled from, when it came from a registry.
     pub repository: Option<String>,
     /// (payload, signature) pairs saved with it.
-    pub signatures: Vec<(Vec<u8>, String)>,
+    pub signatures: Vec<super::signing::Signature>,
 }
 
 /// Reads every Wasm artifact of the layout at `dir`.
@@ -144,7 +144,7 @@ pub fn load(dir: &Path) -> Result<Vec<Loaded>> {
         .as_array()
         .with_context(|| format!("{} lists no manifests", index_path.display()))?;
     let mut out: Vec<Loaded> = Vec::new();
-    let mut signatures: Vec<(String, Vec<(Vec<u8>, String)>)> = Vec::new();
+    let mut signatures: Vec<(String, Vec<super::signing::Signature>)> = Vec::new();
     for m in list {
         let digest = m["digest"].as_str().unwrap_or_default();
         let name = m["annotations"][REF_NAME]

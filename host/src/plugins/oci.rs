@@ -544,7 +544,11 @@ pub fn repository(r: &Reference) -> String {
 /// The (payload, base64 signature) pairs stored for `digest` in the
 /// reference's repository, under cosign's `sha256-<hex>.sig` tag; none when
 /// the tag does not exist. Each payload must match its layer digest.
-pub fn signatures(source: &str, digest: &str, access: &Access) -> Result<Vec<(Vec<u8>, String)>> {
+pub fn signatures(
+    source: &str,
+    digest: &str,
+    access: &Access,
+) -> Result<Vec<super::signing::Signature>> {
     let r = parse(source)?;
     let c = client(&r, access);
     let auth = auth(&r, access)?;
@@ -557,7 +561,7 @@ async fn signatures_of(
     digest: &str,
     auth: &RegistryAuth,
     access: &Access,
-) -> Result<Vec<(Vec<u8>, String)>> {
+) -> Result<Vec<super::signing::Signature>> {
     let sig_ref = Reference::with_tag(
         r.registry().to_string(),
         r.repository().to_string(),

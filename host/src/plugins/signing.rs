@@ -20,6 +20,9 @@ use p256::pkcs8::{
 };
 use serde::{Deserialize, Serialize};
 
+/// A stored signature: the signed payload and its base64 signature.
+pub type Signature = (Vec<u8>, String);
+
 pub const PAYLOAD_MEDIA_TYPE: &str = "application/vnd.dev.cosign.simplesigning.v1+json";
 pub const SIGNATURE_ANNOTATION: &str = "dev.cosignproject.cosign/signature";
 const SIGNATURE_TYPE: &str = "cosign container image signature";

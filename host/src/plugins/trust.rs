@@ -41,7 +41,7 @@ pub fn verify_signatures(
     config_dir: &Path,
     repository: &str,
     digest: &str,
-    found: &[(Vec<u8>, String)],
+    found: &[super::signing::Signature],
 ) -> Result<Option<String>> {
     let Some(rule) = rule_for(rules, repository) else {
         return Ok(None);
