@@ -258,6 +258,11 @@ fn html_report_renders_filters_and_draws_the_attack_paths_in_chromium() {
         .sum();
     assert_eq!(seen["pathArrows"], hops as u64);
     assert_eq!(seen["pillars"], 6);
+    assert!(
+        seen["ids"].as_u64().unwrap() >= findings.len() as u64,
+        "{seen}"
+    );
+    assert_eq!(seen["wrappedIds"], 0, "a check id wrapped mid-id at 700 px");
     let score = report["assessment"]["score"]["score"].as_f64().unwrap();
     assert!(seen["scoreCard"]
         .as_str()

@@ -37,6 +37,17 @@ try {
   seen.pathNodes = await page.$$eval('#attack-graph g.node', (g) => g.length);
   seen.pillars = await page.$$eval('#pillars tbody tr', (r) => r.length);
   seen.scoreCard = await page.textContent('#score');
+  // Check ids never break across lines (a wrapped id is taller than one line).
+  await page.setViewportSize({ width: 700, height: 900 });
+  seen.ids = await page.$$eval('.id', (els) => els.length);
+  seen.wrappedIds = await page.$$eval('.id', (els) =>
+    els.filter((e) => {
+      if (e.offsetParent === null) return false;
+      const r = document.createRange();
+      r.selectNodeContents(e);
+      return new Set([...r.getClientRects()].map((x) => Math.round(x.top))).size > 1;
+    }).length);
+  await page.setViewportSize({ width: 1280, height: 900 });
   await page.screenshot({ path: screenshot, fullPage: true });
   console.log(JSON.stringify(seen));
 } finally {

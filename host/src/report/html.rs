@@ -20,7 +20,7 @@ th{background:#f6f8fa}.sev{font-weight:600;border-radius:4px;padding:1px 6px;fon
 .bar i{display:block;height:10px;border-radius:3px;background:#1a7f37}
 .filters{display:flex;gap:12px;align-items:center;margin:8px 0;flex-wrap:wrap}
 details pre{background:#f6f8fa;padding:8px;overflow:auto;font-size:12px}.muted{color:#57606a}
-.hidden{display:none}#pillars td:nth-child(2){white-space:nowrap}svg text{font:12px system-ui,sans-serif}
+.hidden{display:none}#pillars td:nth-child(2){white-space:nowrap}.id{white-space:nowrap}svg text{font:12px system-ui,sans-serif}
 "#;
 
 const SCRIPT: &str = r#"
@@ -190,7 +190,7 @@ fn finding_row(out: &mut String, f: &Finding) {
         .unwrap_or_default();
     let _ = write!(
         out,
-        "<tr data-severity=\"{sev}\" data-open=\"{}\" data-search=\"{search}\"><td>{}</td><td>{}</td><td>{}{location}</td><td>{}{raised}<br><span class=\"muted\">evidence: {} · {state}</span>{fix}</td></tr>",
+        "<tr data-severity=\"{sev}\" data-open=\"{}\" data-search=\"{search}\"><td>{}</td><td class=\"id\">{}</td><td>{}{location}</td><td>{}{raised}<br><span class=\"muted\">evidence: {} · {state}</span>{fix}</td></tr>",
         u8::from(f.counts()),
         sev_badge(f.severity),
         esc(&f.check_id),
@@ -355,7 +355,7 @@ fn plan(out: &mut String, r: &Report) {
                 .unwrap_or_default();
             let _ = write!(
                 out,
-                "<li>{} <b>{}</b> {}{}<br>{}<details><summary>fix, validation and rollback</summary>{yaml}<p>must fail: <code>{}</code></p><p>must work: <code>{}</code></p><p>then: <code>{}</code></p><p>rollback: <code>{}</code></p></details></li>",
+                "<li>{} <b class=\"id\">{}</b> {}{}<br>{}<details><summary>fix, validation and rollback</summary>{yaml}<p>must fail: <code>{}</code></p><p>must work: <code>{}</code></p><p>then: <code>{}</code></p><p>rollback: <code>{}</code></p></details></li>",
                 sev_badge(i.severity),
                 esc(&i.check_id),
                 esc(&i.resource),
