@@ -291,8 +291,7 @@ pub fn uncaptured_ports(
 
 /// What an observed pod actually has. A pod carrying the proxy is enrolled for
 /// sure; a pod without it is not, whatever the labels asked for.
-pub fn observed_pod(pod: &Object, intended: &Enrollment) -> Enrollment {
-    let body = pod.value();
+pub fn observed_pod(pod: &Object, body: &Value, intended: &Enrollment) -> Enrollment {
     let spec = body.get("spec");
     let has_proxy = |field: &str, native: bool| {
         spec.and_then(|s| s.get(field))

@@ -17,8 +17,24 @@ pub struct Raw<'a> {
     pub service_account: String,
     pub container_ports: Vec<u32>,
     pub containers: Vec<Container>,
-    pub pods: Vec<&'a Object>,
+    pub pods: Vec<Pod<'a>>,
     pub host_network: bool,
+}
+
+/// An observed pod with its (projected) body parsed once: the containers and
+/// the enrollment both read it.
+pub struct Pod<'a> {
+    pub object: &'a Object,
+    pub body: Value,
+}
+
+impl<'a> Pod<'a> {
+    fn of(object: &'a Object) -> Self {
+        Pod {
+            object,
+            body: object.value(),
+        }
+    }
 }
 
 /// A container of a workload's pods: from the template, plus any that only the
@@ -93,7 +109,7 @@ impl Raw<'_> {
     pub fn all_containers(&self) -> Vec<Container> {
         let mut all = self.containers.clone();
         for pod in &self.pods {
-            for c in containers(pod.pointer("/spec").as_ref()) {
+            for c in containers(pod.body.get("spec")) {
                 if !all.iter().any(|a| a.name == c.name && a.init == c.init) {
                     all.push(c);
                 }
@@ -251,10 +267,11 @@ pub fn collect(snapshot: &Snapshot) -> Vec<Raw<'_>> {
         let owner = top_owner(pod, &by_name);
         let slot = owner.and_then(|(k, n)| index.get(&(k, pod.namespace.clone(), n)).copied());
         match slot {
-            Some(i) => workloads[i].pods.push(pod),
+            Some(i) => workloads[i].pods.push(Pod::of(pod)),
             None => {
                 // A bare pod, or one whose controller is not in the snapshot.
-                let mut w = raw(pod);
+                let pod = Pod::of(pod);
+                let mut w = raw_from(pod.object, &pod.body);
                 w.pods.push(pod);
                 workloads.push(w);
             }
@@ -265,13 +282,16 @@ pub fn collect(snapshot: &Snapshot) -> Vec<Raw<'_>> {
 
 fn raw(o: &Object) -> Raw<'_> {
     // One parse of the (projected) body per workload object.
-    let body = o.value();
+    raw_from(o, &o.value())
+}
+
+fn raw_from<'a>(o: &'a Object, body: &Value) -> Raw<'a> {
     let spec = body.pointer(&format!("{}/spec", template_path(o)));
     Raw {
         object: o,
         namespace: o.namespace.clone(),
-        labels: template_meta(o, &body, "labels"),
-        annotations: template_meta(o, &body, "annotations"),
+        labels: template_meta(o, body, "labels"),
+        annotations: template_meta(o, body, "annotations"),
         service_account: service_account(spec),
         container_ports: container_ports(spec),
         containers: containers(spec),
@@ -303,7 +323,7 @@ pub fn enrollment(
     let observed: Vec<Enrollment> = w
         .pods
         .iter()
-        .map(|p| enrollment::observed_pod(p, &intended))
+        .map(|p| enrollment::observed_pod(p.object, &p.body, &intended))
         .collect();
     // The least protected pod decides: one pod without a proxy is a hole.
     observed
