@@ -223,7 +223,7 @@ pub fn check(key: &str, body: &Value) -> Vec<Problem> {
     let mut out = Vec::new();
     let mut rejected = Vec::new();
     let mut unknown = Vec::new();
-    shape(schema, spec, "spec", &mut rejected, &mut unknown);
+    shape(schema, spec, &Path::Root, &mut rejected, &mut unknown);
     // The webhook's rules read the fields the schema let through.
     if rejected.is_empty() {
         rules(spec, &mut rejected);
@@ -250,7 +250,26 @@ fn type_name(v: &Value) -> &'static str {
     }
 }
 
-fn shape(t: &T, v: &Value, path: &str, rejected: &mut Vec<String>, unknown: &mut Vec<String>) {
+/// Where a value is (`spec.rules[0].from`), built on the stack and only
+/// written out for a problem: the walk allocates nothing for a valid object.
+#[derive(Clone, Copy)]
+enum Path<'a> {
+    Root,
+    Key(&'a Path<'a>, &'a str),
+    Index(&'a Path<'a>, usize),
+}
+
+impl std::fmt::Display for Path<'_> {
+    fn fmt(&self, f: &mut std::fmt::Formatter) -> std::fmt::Result {
+        match self {
+            Path::Root => f.write_str("spec"),
+            Path::Key(parent, k) => write!(f, "{parent}.{}", crate::printable::line(k)),
+            Path::Index(parent, i) => write!(f, "{parent}[{i}]"),
+        }
+    }
+}
+
+fn shape(t: &T, v: &Value, path: &Path, rejected: &mut Vec<String>, unknown: &mut Vec<String>) {
     if v.is_null() {
         return;
     }
@@ -290,10 +309,10 @@ fn shape(t: &T, v: &Value, path: &str, rejected: &mut Vec<String>, unknown: &mut
         T::Obj(fields) => match v.as_object() {
             Some(map) => {
                 for (k, child) in map {
-                    let child_path = format!("{path}.{}", crate::printable::line(k));
+                    let child_path = Path::Key(path, k);
                     match fields.iter().find(|(name, _)| name == k) {
                         Some((_, t)) => shape(t, child, &child_path, rejected, unknown),
-                        None => unknown.push(child_path),
+                        None => unknown.push(child_path.to_string()),
                     }
                 }
             }
@@ -303,7 +322,7 @@ fn shape(t: &T, v: &Value, path: &str, rejected: &mut Vec<String>, unknown: &mut
             Some(map) => {
                 for (name, t) in fields.iter() {
                     if let Some(child) = map.get(*name) {
-                        shape(t, child, &format!("{path}.{name}"), rejected, unknown);
+                        shape(t, child, &Path::Key(path, name), rejected, unknown);
                     }
                 }
             }
@@ -312,7 +331,7 @@ fn shape(t: &T, v: &Value, path: &str, rejected: &mut Vec<String>, unknown: &mut
         T::List(item) => match v.as_array() {
             Some(items) => {
                 for (i, child) in items.iter().enumerate() {
-                    shape(item, child, &format!("{path}[{i}]"), rejected, unknown);
+                    shape(item, child, &Path::Index(path, i), rejected, unknown);
                 }
             }
             None => wrong("a list", rejected),
@@ -334,7 +353,7 @@ fn shape(t: &T, v: &Value, path: &str, rejected: &mut Vec<String>, unknown: &mut
         T::Ports(item) => match v.as_object() {
             Some(map) => {
                 for (k, child) in map {
-                    let child_path = format!("{path}.{}", crate::printable::line(k));
+                    let child_path = Path::Key(path, k);
                     // CRD: `0 < int(key) && int(key) <= 65535`.
                     if !k.parse::<u32>().is_ok_and(|p| (1..=65535).contains(&p)) {
                         rejected.push(format!("{child_path}: a port must be between 1 and 65535"));
