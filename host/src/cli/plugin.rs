@@ -132,9 +132,14 @@ pub struct TrustArgs {
 }
 
 impl TrustArgs {
-    /// The key id that verified `source` at `digest`, None when no policy
-    /// covers it (or the check was skipped, with a warning).
-    fn verify(&self, source: &str, digest: &str, access: &oci::Access) -> Result<Option<String>> {
+    /// The key id that verified `source` at `digest` and the signatures read,
+    /// None when no policy covers it (or the check was skipped, with a warning).
+    fn verify(
+        &self,
+        source: &str,
+        digest: &str,
+        access: &oci::Access,
+    ) -> Result<Option<(String, Vec<plugins::signing::Signature>)>> {
         let cwd = std::env::current_dir().unwrap_or_default();
         let config = kridik::triage::config::load(self.config.as_deref(), &cwd)?;
         if self.insecure_skip_signature {
@@ -452,9 +457,10 @@ fn add_oci(store: &Store, rt: &kridik::runtime::Runtime, args: AddArgs) -> Resul
         None => args.file.clone(),
     };
     let pulled = oci::pull(&fetch, &access)?;
-    let verified_by = args
+    let verified = args
         .trust
         .verify(&args.file, &pulled.manifest_digest, &access)?;
+    let verified_by = verified.as_ref().map(|(key, _)| key.clone());
     if let Some(key) = &verified_by {
         println!(
             "signature of {} verified with key {key}",
@@ -481,7 +487,14 @@ fn add_oci(store: &Store, rt: &kridik::runtime::Runtime, args: AddArgs) -> Resul
         },
     )?;
     println!("{}", added_line(&added));
-    keep_provenance(store, &added, &args.file, &pulled, &access);
+    keep_provenance(
+        store,
+        &added,
+        &args.file,
+        &pulled,
+        verified.map(|(_, s)| s),
+        &access,
+    );
     match locked {
         Some(digest) => println!("pinned by {} to {digest}", lock_path.display()),
         None if reference.digest().is_none() => {
@@ -570,9 +583,10 @@ fn update(args: UpdateArgs) -> Result<i32> {
             continue;
         }
         // A tag moved to a digest nobody trusted signed is refused here.
-        let verified_by = args
+        let verified = args
             .trust
             .verify(&pin.reference, &pulled.manifest_digest, &access)?;
+        let verified_by = verified.as_ref().map(|(key, _)| key.clone());
         let added = plugins::add(
             &store,
             &rt,
@@ -591,7 +605,14 @@ fn update(args: UpdateArgs) -> Result<i32> {
             },
         )?;
         println!("{}", added_line(&added));
-        keep_provenance(&store, &added, &pin.reference, &pulled, &access);
+        keep_provenance(
+            &store,
+            &added,
+            &pin.reference,
+            &pulled,
+            verified.map(|(_, s)| s),
+            &access,
+        );
         println!(
             "{}: {} moved from {} to {}",
             pin.name, pin.reference, pin.digest, pulled.manifest_digest
@@ -782,11 +803,9 @@ fn verify(args: VerifyArgs) -> Result<i32> {
         .with_context(|| format!("cannot read the key {}", args.key.display()))?;
     let key = plugins::signing::verifying_key(&pem, &args.key.display().to_string())?;
     let found = oci::signatures(&args.reference, &digest, &access)?;
-    let good = found.iter().any(|(payload, signature)| {
-        plugins::signing::payload_names(payload, &repository, &digest)
-            && plugins::signing::verifies(&key, payload, signature)
-    });
-    if !good {
+    if plugins::signing::signed_by(std::slice::from_ref(&key), &found, &repository, &digest)
+        .is_none()
+    {
         anyhow::bail!(
             "{repository}@{digest}: no signature by {} ({} signature(s) found)",
             args.key.display(),
@@ -808,6 +827,8 @@ fn keep_provenance(
     added: &Added,
     source: &str,
     pulled: &oci::Pulled,
+    // Signatures the trust check already read, else fetched here.
+    known: Option<Vec<plugins::signing::Signature>>,
     access: &oci::Access,
 ) {
     use base64::Engine as _;
@@ -816,8 +837,10 @@ fn keep_provenance(
         Added::New(p) | Added::Replaced(p, _) | Added::Unchanged(p) => p,
     };
     let Ok(r) = oci::parse(source) else { return };
-    let signatures = oci::signatures(source, &pulled.manifest_digest, access)
-        .unwrap_or_default()
+    let signatures = known
+        .unwrap_or_else(|| {
+            oci::signatures(source, &pulled.manifest_digest, access).unwrap_or_default()
+        })
         .iter()
         .map(|(payload, sig)| (b64(payload), sig.clone()))
         .collect();

@@ -17,22 +17,24 @@ pub fn rule_for<'r>(rules: &'r [TrustRule], repository: &str) -> Option<&'r Trus
         .max_by_key(|r| r.repository.len())
 }
 
-/// Verifies `source` at `digest` against the policy; the id of the key that
-/// verified it, or None when no rule covers the repository.
+/// Verifies `source` at `digest` against the policy: the id of the key that
+/// verified it and the signatures read (kept for `plugin save`), or None when
+/// no rule covers the repository.
 pub fn verify(
     rules: &[TrustRule],
     config_dir: &Path,
     source: &str,
     digest: &str,
     access: &oci::Access,
-) -> Result<Option<String>> {
+) -> Result<Option<(String, Vec<super::signing::Signature>)>> {
     let r = oci::parse(source)?;
     let repository = oci::repository(&r);
     if rule_for(rules, &repository).is_none() {
         return Ok(None);
     }
     let found = oci::signatures(source, digest, access)?;
-    verify_signatures(rules, config_dir, &repository, digest, &found)
+    let key = verify_signatures(rules, config_dir, &repository, digest, &found)?;
+    Ok(key.map(|k| (k, found)))
 }
 
 /// Verifies signatures already at hand (from a saved layout, offline).
@@ -60,16 +62,8 @@ pub fn verify_signatures(
             .with_context(|| format!("{}: cannot read the key {}", rule.origin, path.display()))?;
         keys.push(signing::verifying_key(&pem, &path.display().to_string())?);
     }
-    for (payload, signature) in found {
-        if !signing::payload_names(payload, repository, digest) {
-            continue;
-        }
-        if let Some(key) = keys
-            .iter()
-            .find(|k| signing::verifies(k, payload, signature))
-        {
-            return Ok(Some(signing::key_id(key)));
-        }
+    if let Some(key) = signing::signed_by(&keys, found, repository, digest) {
+        return Ok(Some(signing::key_id(key)));
     }
     bail!(
         "{repository}@{digest} is not signed by a key {} trusts ({} signature(s) found, none by those keys for this digest): sign it with `kridik plugin sign`, or pass --insecure-skip-signature",
