@@ -4,6 +4,7 @@
 //! its old and new findings and shows nothing), the score per pillar before
 //! and after, and the attack paths it opens and closes.
 
+use crate::report::markdown_cell as cell;
 use crate::report::model::{Finding, Report};
 use crate::vocab::Severity;
 use serde::Serialize;
@@ -266,7 +267,7 @@ impl Diff {
             );
         }
         for p in &self.paths_closed {
-            let _ = writeln!(out, "- closes the attack path `{}`", p.replace('`', "'"));
+            let _ = writeln!(out, "- closes the attack path {}", cell(p));
         }
         if !self.paths_opened.is_empty() || !self.paths_closed.is_empty() {
             out.push('\n');
@@ -312,12 +313,4 @@ impl Diff {
 
 fn show(v: Option<f64>) -> String {
     v.map_or("n/a".into(), |v| v.to_string())
-}
-
-fn cell(s: &str) -> String {
-    s.replace('&', "&amp;")
-        .replace('<', "&lt;")
-        .replace('>', "&gt;")
-        .replace('|', "\\|")
-        .replace('\n', " ")
 }

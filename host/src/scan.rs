@@ -246,7 +246,7 @@ pub fn scan(opts: &Options) -> Result<Report> {
         let mut head = [0u8; 4];
         let wasm = std::fs::File::open(p)
             .and_then(|mut f| std::io::Read::read_exact(&mut f, &mut head))
-            .map(|_| head == *b"\0asm");
+            .map(|_| crate::runtime::is_wasm(&head));
         match wasm {
             Ok(true) => {}
             Ok(false) => anyhow::bail!(

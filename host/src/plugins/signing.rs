@@ -115,6 +115,20 @@ pub fn verifies(key: &VerifyingKey, payload: &[u8], signature: &str) -> bool {
     key.verify(payload, &sig).is_ok()
 }
 
+/// The first of `keys` that signed `digest` of `repository` in one of the
+/// stored signatures (the payload must name both).
+pub fn signed_by<'k>(
+    keys: &'k [VerifyingKey],
+    found: &[Signature],
+    repository: &str,
+    digest: &str,
+) -> Option<&'k VerifyingKey> {
+    found
+        .iter()
+        .filter(|(payload, _)| payload_names(payload, repository, digest))
+        .find_map(|(payload, signature)| keys.iter().find(|k| verifies(k, payload, signature)))
+}
+
 /// A short, stable name of a public key (sha256 of its DER), for the lock file.
 pub fn key_id(key: &VerifyingKey) -> String {
     let der = key

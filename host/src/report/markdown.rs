@@ -184,7 +184,7 @@ fn longest_run(text: &str, c: char) -> usize {
 }
 
 /// A table cell: pipes and HTML escaped (GitHub renders inline HTML), one line.
-fn cell(text: &str) -> String {
+pub(crate) fn cell(text: &str) -> String {
     super::escape_text(text)
         .replace('|', "\\|")
         .replace('`', "\\`")

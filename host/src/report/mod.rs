@@ -13,6 +13,7 @@ mod text;
 
 pub use html::render as html;
 pub use junit::render as junit;
+pub(crate) use markdown::cell as markdown_cell;
 pub use markdown::render as markdown;
 pub use policyreport::{render as policy_reports, Api as ReportApi};
 pub use prometheus::render as prometheus;

@@ -285,9 +285,10 @@ fn compact(out: &mut String, group: &[&super::model::Finding], p: &Paint, width:
     for id in checks {
         let of_check: Vec<_> = group.iter().filter(|f| f.check_id == id).collect();
         for f in of_check.iter().take(SHOWN_PER_CHECK) {
-            let head = format!("{} {id} {}", p.sev(f.severity), location(&f.resource));
+            let place = location(&f.resource);
+            let head = format!("{} {id} {place}", p.sev(f.severity));
             // The severity column is 8 characters wide, whatever the colour codes.
-            let visible = 9 + id.len() + 1 + location(&f.resource).chars().count();
+            let visible = 9 + id.len() + 1 + place.chars().count();
             let room = width.saturating_sub(visible + 2);
             let raised = if f.raised.is_some() {
                 " [on an attack path]"

@@ -498,9 +498,14 @@ fn valid_id(id: &str) -> bool {
             .all(|c| c.is_ascii_alphanumeric() || "-_.".contains(c))
 }
 
+/// Whether bytes start like any WebAssembly binary (module or component).
+pub fn is_wasm(head: &[u8]) -> bool {
+    head.starts_with(b"\0asm")
+}
+
 /// Cheap, precise errors for files that are not components at all.
 fn validate_header(name: &str, wasm: &[u8]) -> Result<()> {
-    if wasm.len() < 8 || &wasm[..4] != b"\0asm" {
+    if wasm.len() < 8 || !is_wasm(wasm) {
         bail!("{name} is not a WebAssembly file (no \\0asm header): pass a .wasm component built for wasm32-wasip2");
     }
     match wasm[4..8] {
