@@ -291,7 +291,16 @@ pub fn uncaptured_ports(
 
 /// What an observed pod actually has. A pod carrying the proxy is enrolled for
 /// sure; a pod without it is not, whatever the labels asked for.
-pub fn observed_pod(pod: &Object, body: &Value, intended: &Enrollment) -> Enrollment {
+/// What a pod's body says about its data plane, read once when the pod is
+/// attached to its workload (the body itself is not kept).
+pub struct PodFacts {
+    /// An `istio-proxy` container, or a native-sidecar init container.
+    pub has_proxy: bool,
+    /// The pod has a status phase: it ran (a manifest's pod is only a plan).
+    pub observed: bool,
+}
+
+pub fn pod_facts(body: &Value) -> PodFacts {
     let spec = body.get("spec");
     let has_proxy = |field: &str, native: bool| {
         spec.and_then(|s| s.get(field))
@@ -304,17 +313,23 @@ pub fn observed_pod(pod: &Object, body: &Value, intended: &Enrollment) -> Enroll
                 })
             })
     };
-    // A pod read from a manifest (no status) is only a plan; one with a phase was running.
-    let observed = body
-        .pointer("/status/phase")
-        .and_then(Value::as_str)
-        .is_some();
+    PodFacts {
+        has_proxy: has_proxy("containers", false) || has_proxy("initContainers", true),
+        observed: body
+            .pointer("/status/phase")
+            .and_then(Value::as_str)
+            .is_some(),
+    }
+}
+
+pub fn observed_pod(pod: &Object, facts: &PodFacts, intended: &Enrollment) -> Enrollment {
+    let observed = facts.observed;
     let label = if observed {
         Confidence::Verified
     } else {
         Confidence::Inferred
     };
-    if has_proxy("containers", false) || has_proxy("initContainers", true) {
+    if facts.has_proxy {
         return Enrollment::new(
             Dataplane::Sidecar,
             label,

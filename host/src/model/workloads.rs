@@ -21,18 +21,20 @@ pub struct Raw<'a> {
     pub host_network: bool,
 }
 
-/// An observed pod with its (projected) body parsed once: the containers and
-/// the enrollment both read it.
+/// An observed pod: what its body says, from one parse (the tree is not kept:
+/// 30,000 pods' trees would cost more than the whole input).
 pub struct Pod<'a> {
     pub object: &'a Object,
-    pub body: Value,
+    pub containers: Vec<Container>,
+    pub facts: enrollment::PodFacts,
 }
 
 impl<'a> Pod<'a> {
-    fn of(object: &'a Object) -> Self {
+    fn of(object: &'a Object, body: &Value) -> Self {
         Pod {
             object,
-            body: object.value(),
+            containers: containers(body.get("spec")),
+            facts: enrollment::pod_facts(body),
         }
     }
 }
@@ -109,9 +111,9 @@ impl Raw<'_> {
     pub fn all_containers(&self) -> Vec<Container> {
         let mut all = self.containers.clone();
         for pod in &self.pods {
-            for c in containers(pod.body.get("spec")) {
+            for c in &pod.containers {
                 if !all.iter().any(|a| a.name == c.name && a.init == c.init) {
-                    all.push(c);
+                    all.push(c.clone());
                 }
             }
         }
@@ -267,12 +269,12 @@ pub fn collect(snapshot: &Snapshot) -> Vec<Raw<'_>> {
         let owner = top_owner(pod, &by_name);
         let slot = owner.and_then(|(k, n)| index.get(&(k, pod.namespace.clone(), n)).copied());
         match slot {
-            Some(i) => workloads[i].pods.push(Pod::of(pod)),
+            Some(i) => workloads[i].pods.push(Pod::of(pod, &pod.value())),
             None => {
                 // A bare pod, or one whose controller is not in the snapshot.
-                let pod = Pod::of(pod);
-                let mut w = raw_from(pod.object, &pod.body);
-                w.pods.push(pod);
+                let body = pod.value();
+                let mut w = raw_from(pod, &body);
+                w.pods.push(Pod::of(pod, &body));
                 workloads.push(w);
             }
         }
@@ -323,7 +325,7 @@ pub fn enrollment(
     let observed: Vec<Enrollment> = w
         .pods
         .iter()
-        .map(|p| enrollment::observed_pod(p.object, &p.body, &intended))
+        .map(|p| enrollment::observed_pod(p.object, &p.facts, &intended))
         .collect();
     // The least protected pod decides: one pod without a proxy is a hole.
     observed
