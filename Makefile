@@ -48,19 +48,19 @@ sdk-tools: wasm-target sdk/js/node_modules/.package-lock.json
 sdk-examples: build sdk-tools $(SDK_EXAMPLES)/js.wasm $(SDK_EXAMPLES)/python.wasm $(SDK_EXAMPLES)/go.wasm
 	cp "$(GUEST_WASM)/kridik_example_gateway_tls.wasm" $(SDK_EXAMPLES)/rust.wasm
 
-$(SDK_EXAMPLES)/go.wasm: $(wildcard sdk/go/kridik/*.go) sdk/go/examples/gateway-tls/main.go sdk/go/build.sh sdk/go/componentize/src/main.rs $(wildcard wit/v0.1.0/*.wit)
+$(SDK_EXAMPLES)/go.wasm: $(wildcard sdk/go/kridik/*.go) sdk/go/examples/gateway-tls/main.go sdk/go/build.sh sdk/go/componentize/src/main.rs $(wildcard wit/v0.2.0/*.wit)
 	@mkdir -p $(SDK_EXAMPLES)
 	sdk/go/build.sh sdk/go/examples/gateway-tls $@
 
-$(SDK_EXAMPLES)/python.wasm: sdk/python/kridik.py sdk/python/examples/gateway-tls/app.py $(wildcard wit/v0.1.0/*.wit)
+$(SDK_EXAMPLES)/python.wasm: sdk/python/kridik.py sdk/python/examples/gateway-tls/app.py $(wildcard wit/v0.2.0/*.wit)
 	@mkdir -p $(SDK_EXAMPLES)
-	componentize-py -d wit/v0.1.0 -w check componentize --stub-wasi \
+	componentize-py -d wit/v0.2.0 -w check componentize --stub-wasi \
 		-p sdk/python -p sdk/python/examples/gateway-tls app -o $@
 
 sdk/js/node_modules/.package-lock.json: sdk/js/package-lock.json | test-deps
 	cd sdk/js && npm install --no-audit --no-fund --loglevel=error
 
-$(SDK_EXAMPLES)/js.wasm: sdk/js/node_modules/.package-lock.json sdk/js/build.mjs sdk/js/kridik.js sdk/js/examples/gateway-tls.js $(wildcard wit/v0.1.0/*.wit)
+$(SDK_EXAMPLES)/js.wasm: sdk/js/node_modules/.package-lock.json sdk/js/build.mjs sdk/js/kridik.js sdk/js/examples/gateway-tls.js $(wildcard wit/v0.2.0/*.wit)
 	@mkdir -p $(SDK_EXAMPLES)
 	node sdk/js/build.mjs sdk/js/examples/gateway-tls.js $@
 

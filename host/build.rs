@@ -19,6 +19,8 @@ const GUESTS: &[&str] = &[
     "kridik-test-hostile-hook",
     "kridik-test-foreign-import",
     "kridik-test-future-version",
+    "kridik-test-legacy-v0-1",
+    "kridik-test-queries-v0-2",
 ];
 
 fn main() {

@@ -13,16 +13,39 @@ pub enum Lang {
     Python,
 }
 
-/// The WIT every project is built against, as shipped with this kridik.
+/// The WIT every project is built against, as shipped with this kridik:
+/// checks use the newest version, the Rust SDK's hooks 0.1.
 const WIT: &[(&str, &str)] = &[
-    ("types.wit", include_str!("../../wit/v0.1.0/types.wit")),
     (
-        "snapshot.wit",
+        "v0.2.0/types.wit",
+        include_str!("../../wit/v0.2.0/types.wit"),
+    ),
+    (
+        "v0.2.0/snapshot.wit",
+        include_str!("../../wit/v0.2.0/snapshot.wit"),
+    ),
+    ("v0.2.0/mesh.wit", include_str!("../../wit/v0.2.0/mesh.wit")),
+    (
+        "v0.2.0/worlds.wit",
+        include_str!("../../wit/v0.2.0/worlds.wit"),
+    ),
+    (
+        "v0.1.0/types.wit",
+        include_str!("../../wit/v0.1.0/types.wit"),
+    ),
+    (
+        "v0.1.0/snapshot.wit",
         include_str!("../../wit/v0.1.0/snapshot.wit"),
     ),
-    ("mesh.wit", include_str!("../../wit/v0.1.0/mesh.wit")),
-    ("hooks.wit", include_str!("../../wit/v0.1.0/hooks.wit")),
-    ("worlds.wit", include_str!("../../wit/v0.1.0/worlds.wit")),
+    ("v0.1.0/mesh.wit", include_str!("../../wit/v0.1.0/mesh.wit")),
+    (
+        "v0.1.0/hooks.wit",
+        include_str!("../../wit/v0.1.0/hooks.wit"),
+    ),
+    (
+        "v0.1.0/worlds.wit",
+        include_str!("../../wit/v0.1.0/worlds.wit"),
+    ),
 ];
 
 /// (path in the project, template); `{{name}}`, `{{id}}`, ... are filled in.
@@ -188,14 +211,14 @@ pub fn create(parent: &Path, name: &str, lang: Lang) -> Result<Created> {
     files.push((".gitignore".into(), ignore.into()));
     files.extend(
         WIT.iter()
-            .map(|(f, text)| (format!("wit/v0.1.0/{f}"), text.to_string())),
+            .map(|(f, text)| (format!("wit/{f}"), text.to_string())),
     );
     // The SDK, copied; its sources name the WIT relative to the repository.
     match lang {
         Lang::Rust => files.extend(RUST_SDK.iter().map(|(f, text)| {
             (
                 format!("kridik-sdk/src/{f}"),
-                text.replace("\"../../wit/v0.1.0\"", "\"../wit/v0.1.0\""),
+                text.replace("\"../../wit/v0.", "\"../wit/v0."),
             )
         })),
         Lang::Js => {
@@ -206,7 +229,7 @@ pub fn create(parent: &Path, name: &str, lang: Lang) -> Result<Created> {
             files.push((
                 "build.mjs".into(),
                 include_str!("../../sdk/js/build.mjs")
-                    .replace("'../../wit/v0.1.0'", "'wit/v0.1.0'"),
+                    .replace("'../../wit/v0.2.0'", "'wit/v0.2.0'"),
             ));
         }
         Lang::Python => files.push((

@@ -3,12 +3,13 @@
 
 use crate::gather::{self, live::LiveOptions, Snapshot, Wants};
 use crate::model;
+use crate::model::ScanData;
 use crate::plugins;
 use crate::report::model::{
     CheckInfo, CheckRecord, Finding, HookRecord, Report, SourceInfo, Status, Summary,
     SCHEMA_VERSION,
 };
-use crate::runtime::{builtin, CompileCache, Limits, Plugin, Runtime, ScanData};
+use crate::runtime::{builtin, CompileCache, Limits, Plugin, Runtime, WitData};
 use crate::triage;
 use anyhow::Result;
 use rayon::prelude::*;
@@ -318,6 +319,7 @@ pub fn scan(opts: &Options) -> Result<Report> {
     }
     let model = model::build(&snapshot);
     let data = Arc::new(ScanData::new(snapshot, model));
+    let wit = Arc::new(WitData::new(data.clone()));
     // Components in parallel, each component's checks in one instance, in turn.
     let mut by_component: Vec<(&Plugin, Vec<&CheckInfo>)> = Vec::new();
     for (p, c) in &jobs {
@@ -334,7 +336,7 @@ pub fn scan(opts: &Options) -> Result<Report> {
     let outcomes: Vec<_> = by_component
         .par_iter()
         .flat_map_iter(|(p, checks)| {
-            let done = rt.run_component(p, checks, data.clone());
+            let done = rt.run_component(p, checks, wit.clone());
             if let Some(bar) = &opts.progress {
                 bar.inc(checks.len() as u64);
             }

@@ -24,5 +24,5 @@ if [ -z "$tool" ]; then
     | python3 -c 'import json,sys; print(json.load(sys.stdin)["target_directory"])')"
   tool="$target/debug/kridik-go-componentize"
 fi
-"$tool" "$root/wit/v0.1.0" check "$core" "$out"
+"$tool" "$root/wit/v0.2.0" check "$core" "$out"
 echo "built $2 ($(stat -c %s "$out") bytes)"

@@ -17,7 +17,7 @@ const here = path.dirname(fileURLToPath(import.meta.url));
 try {
   const { component } = await componentize({
     sourcePath: source,
-    witPath: path.join(here, '../../wit/v0.1.0'),
+    witPath: path.join(here, '../../wit/v0.2.0'),
     worldName: 'check',
     disableFeatures: ['stdio', 'random', 'clocks', 'http', 'fetch-event'],
   });

@@ -2,7 +2,7 @@
 finding builder, export_checks). Build a check with componentize-py against
 the repository's WIT (bindings are generated at build time):
 
-    componentize-py -d wit/v0.1.0 -w check componentize --stub-wasi \
+    componentize-py -d wit/v0.2.0 -w check componentize --stub-wasi \
         -p sdk/python -p mycheck app -o mycheck.wasm
 
 where `mycheck/app.py` defines `Checks = export_checks((info_fn, run_fn), ...)`.

@@ -634,7 +634,8 @@ fn version_names_the_commit_the_wit_and_the_pack() {
         v.stdout
     );
     assert!(
-        v.stdout.contains("WIT: kridik:plugin@0.1.x"),
+        v.stdout
+            .contains("WIT: checks kridik:plugin@0.1.x, 0.2.x, hooks kridik:plugin@0.1.x"),
         "{}",
         v.stdout
     );

@@ -98,7 +98,7 @@ fn an_added_plugin_runs_beside_the_builtin_pack_until_removed() {
     assert_eq!(listed.as_array().unwrap().len(), 1);
     assert_eq!(entry["name"], "gw-tls");
     assert_eq!(entry["world"], "check");
-    assert_eq!(entry["wit_version"], "0.1.0");
+    assert_eq!(entry["wit_version"], "0.2.0");
     assert_eq!(entry["checks"][0]["id"], "EXAMPLE-GW-001");
     assert_eq!(
         entry["checks"][0]["kinds"][0],
@@ -129,7 +129,7 @@ fn an_added_plugin_runs_beside_the_builtin_pack_until_removed() {
         assert!(info.stdout.contains(&digest), "{}", info.stdout);
         assert!(info
             .stdout
-            .contains("world:        kridik:plugin/check@0.1.0"));
+            .contains("world:        kridik:plugin/check@0.2.0"));
         assert!(info.stdout.contains("reads networking.istio.io/Gateway"));
     }
 
@@ -234,7 +234,7 @@ fn broken_components_are_refused_and_damage_is_reported_at_scan() {
         (s(&dir.path().join("missing.wasm")), "cannot read plugin"),
         (
             s(&component("kridik_test_future_version")),
-            "was built for kridik:plugin@1.0.0, but this kridik runs kridik:plugin@0.1.x",
+            "was built for kridik:plugin@1.0.0, but this kridik runs kridik:plugin@0.1.x, 0.2.x",
         ),
         (
             s(&component("kridik_test_foreign_import")),
@@ -429,4 +429,61 @@ fn concurrent_adds_and_killed_adds_lose_nothing() {
         .collect();
     assert!(leftovers.is_empty(), "{leftovers:?}");
     assert_eq!(home.kridik(&["plugin", "info", "survivor"]).code, 0);
+}
+
+/// A component built against the frozen 0.1 WIT (no SDK) runs beside 0.2
+/// components and sees the same model; every 0.2 query agrees with the whole
+/// lists it answers from (the component reports each disagreement).
+#[test]
+fn components_of_both_wit_versions_run_side_by_side() {
+    let legacy = s(&component("kridik_test_legacy_v0_1"));
+    let queries = s(&component("kridik_test_queries_v0_2"));
+    for mesh in ["insecure-mesh", "hardened-mesh"] {
+        let run = scan_json(&[
+            "-f",
+            &s(&example(mesh)),
+            "--plugin",
+            &legacy,
+            "--plugin",
+            &queries,
+        ]);
+        assert!(run.code <= 1, "{}", run.stderr);
+        let report = run.json();
+        let messages = |id: &str| -> Vec<String> {
+            report["findings"]
+                .as_array()
+                .unwrap()
+                .iter()
+                .filter(|f| f["check_id"] == id)
+                .map(|f| f["message"].as_str().unwrap().to_string())
+                .collect()
+        };
+        let workloads = report["summary"]["workloads"].as_u64().unwrap();
+        assert!(workloads > 0, "{mesh}");
+        let seen = messages("LEGACY-001");
+        assert_eq!(seen.len(), 1, "{mesh}: {seen:?}");
+        assert!(
+            seen[0].contains(&format!(" workloads={workloads} "))
+                && seen[0].contains("undeclared-refused=true"),
+            "{mesh}: {}",
+            seen[0]
+        );
+        let compared = messages("QUERIES-001");
+        assert!(
+            compared[0].starts_with(&format!("compared workloads={workloads} ")),
+            "{mesh}: {compared:?}"
+        );
+        assert_eq!(
+            compared.len(),
+            1,
+            "{mesh}: the queries disagree: {compared:?}"
+        );
+        // The built-in pack (0.2) ran in the same scan.
+        let builtin_ran = report["checks"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .any(|c| c["plugin"] == "builtin:authz" && c["status"] != "error");
+        assert!(builtin_ran, "{mesh}");
+    }
 }

@@ -182,7 +182,7 @@ fn broken_components_are_refused_with_a_clear_error_each() {
     let future_error = load_error(std::path::Path::new(&future));
     assert!(
         future_error.contains(
-            "was built for kridik:plugin@1.0.0, but this kridik runs kridik:plugin@0.1.x"
+            "was built for kridik:plugin@1.0.0, but this kridik runs kridik:plugin@0.1.x, 0.2.x"
         ),
         "{future_error}"
     );

@@ -70,7 +70,7 @@ fn the_javascript_type_definitions_are_current() {
     let out = tempfile::tempdir().unwrap();
     let status = std::process::Command::new(&jco)
         .current_dir(repo())
-        .args(["types", "wit/v0.1.0", "--world-name", "check", "-o"])
+        .args(["types", "wit/v0.2.0", "--world-name", "check", "-o"])
         .arg(out.path())
         .stdout(std::process::Stdio::null())
         .status()

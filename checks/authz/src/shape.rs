@@ -91,10 +91,7 @@ fn names_callers(rule: &Rule) -> bool {
             .any(|k| k.starts_with("source.") || k.starts_with("request.auth."))
 }
 
-fn allow_policies(
-    ctx: &Ctx,
-    what: &str,
-) -> Result<Vec<(Object, Policy)>, Box<kridik_sdk::Finding>> {
+fn allow_policies(ctx: &Ctx, what: &str) -> Result<Vec<Parsed<Policy>>, Box<kridik_sdk::Finding>> {
     Ok(ctx
         .parsed::<Policy>(AP_KIND, what)?
         .into_iter()

@@ -19,7 +19,7 @@ const HTTP_ONLY: &[&str] = &[
 ];
 const HTTP_ONLY_SOURCE: &[&str] = &["requestPrincipals", "notRequestPrincipals"];
 
-fn policies(ctx: &Ctx, what: &str) -> Result<Vec<(Object, Policy)>, Box<kridik_sdk::Finding>> {
+fn policies(ctx: &Ctx, what: &str) -> Result<Vec<Parsed<Policy>>, Box<kridik_sdk::Finding>> {
     ctx.parsed::<Policy>(AP_KIND, what)
 }
 
@@ -116,7 +116,7 @@ pub fn run_normalization(ctx: &Ctx) -> CheckResult {
                 )
                 .is_empty()
         })
-        .map(|(o, _)| o)
+        .map(|(o, _)| *o)
         .collect();
     if users.is_empty() {
         return Ok(vec![]);
@@ -278,7 +278,7 @@ pub fn run_jwt(ctx: &Ctx) -> CheckResult {
         .map(|(o, _)| (o.target.namespace.as_str(), o.target.name.as_str()))
         .collect();
     let mut findings = Vec::new();
-    for ra in &ras {
+    for ra in ras {
         let open: Vec<&Workload> = ctx
             .selected(&ra.target)
             .into_iter()

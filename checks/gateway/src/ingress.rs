@@ -302,7 +302,7 @@ pub fn run_rbac(ctx: &Ctx) -> CheckResult {
         "User" => s.name.starts_with("system:"),
         _ => false,
     };
-    let granting = |list: &[(Object, Role)], name: &str, ns: Option<&str>| {
+    let granting = |list: &[Parsed<Role>], name: &str, ns: Option<&str>| {
         list.iter()
             .find(|(o, _)| o.target.name == name && ns.is_none_or(|ns| o.target.namespace == ns))
             .filter(|(_, r)| r.rules.iter().any(creates_gateways))

@@ -73,14 +73,14 @@ pub fn is_ingress_class(class: &str) -> bool {
     !matches!(class, "istio-waypoint" | "istio-east-west" | "istio-remote")
 }
 
-pub fn gateways(ctx: &Ctx, what: &str) -> Result<Vec<(Object, Gateway)>, Box<kridik_sdk::Finding>> {
+pub fn gateways(ctx: &Ctx, what: &str) -> Result<Vec<Parsed<Gateway>>, Box<kridik_sdk::Finding>> {
     ctx.parsed::<Gateway>(GATEWAY, what)
 }
 
 pub fn k8s_gateways(
     ctx: &Ctx,
     what: &str,
-) -> Result<Vec<(Object, K8sGateway)>, Box<kridik_sdk::Finding>> {
+) -> Result<Vec<Parsed<K8sGateway>>, Box<kridik_sdk::Finding>> {
     Ok(ctx
         .parsed::<K8sGateway>(K8S_GATEWAY, what)?
         .into_iter()

@@ -59,7 +59,7 @@ struct Tls<'a> {
 }
 
 /// VirtualServices that reject `host` on `gateway` (an abort for every request).
-fn rejected(vs: &[(Object, Value)], gateway: &Object, host: &str) -> bool {
+fn rejected(vs: &[Parsed<Value>], gateway: &Object, host: &str) -> bool {
     vs.iter().any(|(o, v)| {
         let bound = v
             .pointer("/spec/gateways")

@@ -262,7 +262,7 @@ fn run_no_mesh_strict(ctx: &Ctx) -> CheckResult {
     };
     let mesh = ctx.mesh_config();
     let root = &mesh.root_namespace;
-    let mesh_wide: Vec<&(Object, PeerAuthentication)> = policies
+    let mesh_wide: Vec<&Parsed<PeerAuthentication>> = policies
         .iter()
         .filter(|(o, _)| &o.target.namespace == root)
         .filter(|(_, p)| {
@@ -316,13 +316,13 @@ fn run_no_mesh_strict(ctx: &Ctx) -> CheckResult {
         .reference(BEST_PRACTICE)])
 }
 
-type Policies = [(Object, PeerAuthentication)];
+type Policies = [Parsed<PeerAuthentication>];
 
 fn find(policies: &Policies, ns: &str, name: &str) -> Option<PeerAuthentication> {
     policies
         .iter()
         .find(|(o, _)| o.target.namespace == ns && o.target.name == name)
-        .map(|(_, p)| p.clone())
+        .map(|(_, p)| (*p).clone())
 }
 
 fn strict_yaml(

@@ -179,7 +179,7 @@ pub fn run_cni(ctx: &Ctx) -> CheckResult {
     ]
     .iter()
     .any(|p| install.pointer(p).and_then(Value::as_bool) == Some(true));
-    let cni_agent = ctx.workloads().iter().any(|w| {
+    let cni_agent = ctx.istio_components().iter().any(|w| {
         w.name.contains("istio-cni") || w.containers.iter().any(|c| c.image.contains("install-cni"))
     });
     let sidecars: Vec<&Workload> = ctx

@@ -11,7 +11,10 @@ pub fn is_istiod(w: &Workload) -> bool {
 }
 
 pub fn istiods(ctx: &Ctx) -> Vec<&Workload> {
-    ctx.workloads().iter().filter(|w| is_istiod(w)).collect()
+    ctx.istio_components()
+        .iter()
+        .filter(|w| is_istiod(w))
+        .collect()
 }
 
 /// An env value of istiod's discovery container.

@@ -51,8 +51,8 @@ pub fn unverified_info() -> CheckInfo {
 /// A DestinationRule with its host resolved and the in-mesh Services it covers
 /// (none for an external host): the one place that decides in-mesh or not.
 struct Resolved {
-    object: Object,
-    rule: DestinationRule,
+    object: &'static Object,
+    rule: &'static DestinationRule,
     host: String,
     servers: Vec<String>,
 }
@@ -64,11 +64,7 @@ fn resolved(ctx: &Ctx, what: &str) -> Result<Vec<Resolved>, Box<kridik_sdk::Find
         .into_iter()
         .map(|(object, rule)| {
             let host = hosts::fqdn(&rule.spec.host, &object.target.namespace);
-            let servers = mesh_hosts
-                .iter()
-                .filter(|h| hosts::covers(&host, h))
-                .cloned()
-                .collect();
+            let servers = mesh_hosts.covered_by(&host);
             Resolved {
                 object,
                 rule,

@@ -70,7 +70,7 @@ fn selector_values(o: &Object) -> Vec<String> {
 fn run_unmatched(ctx: &Ctx) -> CheckResult {
     let root = ctx.mesh_config().root_namespace;
     // Unreadable AuthorizationPolicies leave every unmatched policy at its base severity.
-    let aps: Vec<Object> = ctx.objects(AUTHORIZATION_POLICY).unwrap_or_default();
+    let aps: &[Object] = ctx.objects(AUTHORIZATION_POLICY).unwrap_or_default();
     let ap_by_name: std::collections::HashMap<(&str, &str), &Object> = aps
         .iter()
         .map(|o| ((o.target.namespace.as_str(), o.target.name.as_str()), o))

@@ -8,8 +8,8 @@ pub mod paths;
 pub mod plan;
 pub mod score;
 
+use crate::model::ScanData;
 use crate::report::model::{Raised, Report};
-use crate::runtime::ScanData;
 use serde::Serialize;
 use std::collections::HashMap;
 

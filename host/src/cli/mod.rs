@@ -355,6 +355,13 @@ pub fn run(cli: Cli) -> Result<i32> {
         Command::Diff(args) => diff_cmd(*args),
         Command::Version => {
             use kridik::runtime::{bindings, builtin};
+            let p = bindings::PACKAGE;
+            let lines = |v: &[&str]| {
+                v.iter()
+                    .map(|v| format!("{v}.x"))
+                    .collect::<Vec<_>>()
+                    .join(", ")
+            };
             let mut pack = String::new();
             for (name, bytes) in builtin::COMPONENTS {
                 pack.push_str(&format!(
@@ -363,15 +370,11 @@ pub fn run(cli: Cli) -> Result<i32> {
                 ));
             }
             let text = format!(
-                "kridik {} (commit {})\nWIT: {}@{} (wit/v0.1.0)\nbuilt-in pack: sha256:{} ({} components)\n",
+                "kridik {} (commit {})\nWIT: checks {p}@{}, hooks {p}@{}\nbuilt-in pack: sha256:{} ({} components)\n",
                 env!("CARGO_PKG_VERSION"),
                 env!("KRIDIK_COMMIT"),
-                bindings::PACKAGE,
-                bindings::SUPPORTED
-                    .iter()
-                    .map(|v| format!("{v}.x"))
-                    .collect::<Vec<_>>()
-                    .join(", "),
+                lines(bindings::CHECKS),
+                lines(bindings::HOOKS),
                 kridik::runtime::sha256(pack.as_bytes()),
                 builtin::COMPONENTS.len()
             );

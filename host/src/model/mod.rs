@@ -1,6 +1,7 @@
 //! Model: the mesh as Istio sees it, derived once from the snapshot and handed
 //! to every check through the WIT `mesh` interface.
 
+pub mod data;
 pub mod enrollment;
 pub mod ingress;
 pub mod meshconfig;
@@ -10,6 +11,7 @@ pub mod selector;
 pub mod waypoints;
 pub mod workloads;
 
+pub use data::ScanData;
 pub use enrollment::{Dataplane, Enrollment};
 pub use meshconfig::MeshConfig;
 pub use mtls::Mtls;
@@ -76,6 +78,23 @@ pub struct Workload {
 }
 
 impl Workload {
+    /// One of Istio's own workloads: istiod, a gateway (ingress, egress,
+    /// east-west, waypoint), ztunnel or the CNI node agent, by the labels
+    /// Istio's charts and the Gateway API deployment controller set, or by the
+    /// image its containers run (an injected `istio-proxy` does not count).
+    pub fn is_istio_component(&self) -> bool {
+        const IMAGES: &[&str] = &["pilot", "ztunnel", "install-cni"];
+        let label = |k: &str| self.labels.get(k).map(String::as_str);
+        ingress::is_gateway(&self.labels)
+            || matches!(label("app"), Some("istiod" | "ztunnel" | "istio-cni-node"))
+            || label("istio") == Some("pilot")
+            || self.name.contains("istio-cni")
+            || self
+                .containers
+                .iter()
+                .any(|c| c.name == "discovery" || IMAGES.iter().any(|i| image_name(&c.image) == *i))
+    }
+
     /// In the mesh, with a sidecar or ambient.
     pub fn enrolled(&self) -> bool {
         self.enrollment.dataplane != Dataplane::None
@@ -437,3 +456,11 @@ fn namespaces(snapshot: &Snapshot, live: bool) -> Vec<NamespaceInfo> {
 
 #[cfg(test)]
 mod tests;
+
+/// The repository's last path segment of an image reference, without tag or
+/// digest: `docker.io/istio/pilot:1.24.0` -> `pilot`.
+fn image_name(image: &str) -> &str {
+    let image = image.split('@').next().unwrap_or(image);
+    let last = image.rsplit('/').next().unwrap_or(image);
+    last.split(':').next().unwrap_or(last)
+}

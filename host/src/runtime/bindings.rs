@@ -1,5 +1,7 @@
 //! Host bindings, one module per supported WIT version (frozen folders under
-//! `wit/`), so a new major version can be added beside the old one.
+//! `wit/`): the host links every version at once, so a component built
+//! against an older version keeps working unchanged (as Zed's extension host
+//! does with its versioned `since_v*` APIs).
 
 pub mod v0_1 {
     wasmtime::component::bindgen!({
@@ -8,7 +10,17 @@ pub mod v0_1 {
     });
 }
 
-/// The result-hook world, sharing the check world's types.
+/// 0.2: the 0.1 check world plus queries (one workload, a namespace, Istio's
+/// own components, a policy's record, an object by name, access without copy).
+pub mod v0_2 {
+    wasmtime::component::bindgen!({
+        world: "check",
+        path: "../wit/v0.2.0",
+    });
+}
+
+/// The result-hook world (0.1 only: hooks did not change in 0.2), sharing the
+/// 0.1 check world's types.
 pub mod v0_1_hook {
     wasmtime::component::bindgen!({
         world: "hook",
@@ -19,6 +31,9 @@ pub mod v0_1_hook {
     });
 }
 
-/// The package versions this host runs: `major.minor` for 0.x (semver: minors break).
-pub const SUPPORTED: &[&str] = &["0.1"];
+/// The package versions this host runs for check components, newest last:
+/// `major.minor` for 0.x (semver: minors break).
+pub const CHECKS: &[&str] = &["0.1", "0.2"];
+/// The package versions this host runs for result hooks.
+pub const HOOKS: &[&str] = &["0.1"];
 pub const PACKAGE: &str = "kridik:plugin";

@@ -398,7 +398,7 @@ fn wit_report(r: &Report) -> wr::Report {
             .findings
             .iter()
             .map(|f| wr::ReportedFinding {
-                finding: host_impl::wit_finding(f),
+                finding: host_impl::v0_1::wit_finding(f),
                 fingerprint: f.fingerprint.clone(),
                 suppressed: f.suppressed.as_ref().map(|s| s.reason.clone()),
                 in_baseline: f.in_baseline,

@@ -1,304 +1,599 @@
-//! The host side of the WIT imports (`snapshot`, `mesh`), and conversions
-//! between host types and the v0.1 binding types.
+//! The host side of the WIT imports (`snapshot`, `mesh`) and the conversions
+//! between host types and binding types. Each supported `kridik:plugin`
+//! version has its own binding types; one body, instantiated per version by
+//! [`version!`], converts for all of them, so 0.1 components and 0.2 ones see
+//! the same model.
 
-use super::bindings::v0_1::kridik::plugin::{mesh as wm, snapshot as ws, types as wt};
 use super::sandbox::State;
 use crate::gather::{Object, UnavailableReason};
-use crate::model::{self, Dataplane, MtlsMode, PolicyScope};
+use crate::model::{self, Dataplane, MtlsMode, PolicyScope, ScanData};
 use crate::report::model as report;
 use crate::vocab::{Confidence, ObjectRef, Severity};
-use std::collections::BTreeMap;
+use std::collections::{BTreeMap, HashMap};
+use std::sync::{Arc, Mutex, OnceLock};
 
-impl wt::Host for State {}
+/// The scan data and, built lazily once per scan and shared by every
+/// component, its WIT forms for each version.
+pub struct WitData {
+    pub data: Arc<ScanData>,
+    pub v0_1: v0_1::Cache,
+    pub v0_2: v0_2::Cache,
+}
 
-impl ws::Host for State {
-    fn source(&mut self) -> ws::SourceKind {
-        if self.data.snapshot.is_live() {
-            ws::SourceKind::Live
-        } else {
-            ws::SourceKind::Offline
+impl WitData {
+    pub fn new(data: Arc<ScanData>) -> Self {
+        WitData {
+            data,
+            v0_1: Default::default(),
+            v0_2: Default::default(),
         }
     }
+}
 
-    fn objects(&mut self, kind: String) -> Result<Vec<ws::Object>, ws::Unavailable> {
-        if !self.declared.contains(&kind) {
-            return Err(ws::Unavailable {
-                detail: format!("the check did not declare `{kind}` in its check-info kinds"),
-                kind,
-                reason: ws::UnavailableReason::NotDeclared,
-            });
+/// Why a check may not read `kind`, in terms of the host's snapshot.
+enum Refusal<'a> {
+    NotDeclared,
+    NeverRead,
+    Unavailable(&'a crate::gather::Unavailable),
+}
+
+fn refusal<'a>(state: &'a State, kind: &str) -> Option<Refusal<'a>> {
+    if !state.declared.contains(kind) {
+        return Some(Refusal::NotDeclared);
+    }
+    if crate::kinds::NEVER_READ.contains(&kind) {
+        return Some(Refusal::NeverRead);
+    }
+    state
+        .data
+        .data
+        .snapshot
+        .unavailable
+        .get(kind)
+        .map(Refusal::Unavailable)
+}
+
+macro_rules! version {
+    ($v:ident, injected_settings: $injected:expr) => {
+        pub mod $v {
+            use super::*;
+            pub use crate::runtime::bindings::$v::kridik::plugin::{
+                mesh as wm, snapshot as ws, types as wt,
+            };
+
+            /// This version's forms of the model and of the kinds read so far.
+            #[derive(Default)]
+            pub struct Cache {
+                mesh: OnceLock<WitMesh>,
+                objects: Mutex<HashMap<String, Arc<OnceLock<Vec<ws::Object>>>>>,
+            }
+
+            impl Cache {
+                pub fn mesh(&self, data: &ScanData) -> &WitMesh {
+                    self.mesh.get_or_init(|| wit_mesh(&data.model))
+                }
+
+                /// A kind's objects, converted once per scan (per kind, so
+                /// components converting different kinds do not wait on each other).
+                pub fn objects(&self, data: &ScanData, kind: &str) -> Vec<ws::Object> {
+                    let cell = self
+                        .objects
+                        .lock()
+                        .unwrap()
+                        .entry(kind.to_string())
+                        .or_default()
+                        .clone();
+                    cell.get_or_init(|| data.snapshot.of(kind).iter().map(wit_object).collect())
+                        .clone()
+                }
+            }
+
+            /// The check may read `kind`, or why not, in this version's terms.
+            pub fn readable(state: &State, kind: &str) -> Result<(), ws::Unavailable> {
+                let refused = |reason, detail: String| ws::Unavailable {
+                    kind: kind.to_string(),
+                    reason,
+                    detail,
+                };
+                match refusal(state, kind) {
+                    None => Ok(()),
+                    Some(Refusal::NotDeclared) => Err(refused(
+                        ws::UnavailableReason::NotDeclared,
+                        format!("the check did not declare `{kind}` in its check-info kinds"),
+                    )),
+                    // kridik never reads Secrets: saying so keeps a check from
+                    // taking "no Secrets" for a fact.
+                    Some(Refusal::NeverRead) => Err(refused(
+                        ws::UnavailableReason::Forbidden,
+                        format!("kridik never reads `{kind}` (credentials stay out of the snapshot); assess what references it instead"),
+                    )),
+                    Some(Refusal::Unavailable(u)) => Err(unavailable(u)),
+                }
+            }
+
+            pub fn source(state: &State) -> ws::SourceKind {
+                if state.data.data.snapshot.is_live() {
+                    ws::SourceKind::Live
+                } else {
+                    ws::SourceKind::Offline
+                }
+            }
+
+            pub fn objects(state: &State, kind: String) -> Result<Vec<ws::Object>, ws::Unavailable> {
+                readable(state, &kind)?;
+                Ok(state.data.$v.objects(&state.data.data, &kind))
+            }
+
+            pub fn unavailable_kinds(state: &State) -> Vec<ws::Unavailable> {
+                let snapshot = &state.data.data.snapshot;
+                state
+                    .declared
+                    .iter()
+                    .filter_map(|k| snapshot.unavailable.get(k))
+                    .map(unavailable)
+                    .collect()
+            }
+
+            pub fn mesh(state: &State) -> &WitMesh {
+                state.data.$v.mesh(&state.data.data)
+            }
+
+            /// The mesh model in binding types, converted once per scan.
+            pub struct WitMesh {
+                pub config: wm::MeshConfig,
+                pub namespaces: Vec<wm::NamespaceInfo>,
+                pub workloads: Vec<wm::Workload>,
+                pub policies: Vec<wm::Policy>,
+            }
+
+        fn unavailable(u: &crate::gather::Unavailable) -> ws::Unavailable {
+            ws::Unavailable {
+                kind: u.kind.clone(),
+                reason: match u.reason {
+                    UnavailableReason::Forbidden => ws::UnavailableReason::Forbidden,
+                    UnavailableReason::NotInstalled => ws::UnavailableReason::NotInstalled,
+                    UnavailableReason::Failed => ws::UnavailableReason::Failed,
+                },
+                detail: u.detail.clone(),
+            }
         }
-        if crate::kinds::NEVER_READ.contains(&kind.as_str()) {
-            // kridik never reads Secrets: saying so keeps a check from taking
-            // "no Secrets" for a fact.
-            return Err(ws::Unavailable {
-                detail: format!(
-                    "kridik never reads `{kind}` (credentials stay out of the snapshot); assess what references it instead"
-                ),
-                kind,
-                reason: ws::UnavailableReason::Forbidden,
-            });
+
+        pub fn wit_object(o: &Object) -> ws::Object {
+            ws::Object {
+                target: object_ref(&ObjectRef::of(o)),
+                uid: o.uid.clone(),
+                labels: pairs(&o.labels),
+                annotations: pairs(&o.annotations),
+                creation_timestamp: o.creation_timestamp.clone(),
+                json: o.json().get().to_owned(),
+            }
         }
-        if let Some(u) = self.data.snapshot.unavailable.get(&kind) {
-            return Err(unavailable(u));
+
+        pub fn wit_mesh(m: &model::MeshModel) -> WitMesh {
+            let c = &m.config;
+            WitMesh {
+                config: wm::MeshConfig {
+                    root_namespace: c.root_namespace.clone(),
+                    trust_domain: c.trust_domain.clone(),
+                    path_normalization: match c.path_normalization {
+                        model::meshconfig::PathNormalization::None => wm::PathNormalization::None,
+                        model::meshconfig::PathNormalization::Base => wm::PathNormalization::Base,
+                        model::meshconfig::PathNormalization::MergeSlashes => {
+                            wm::PathNormalization::MergeSlashes
+                        }
+                        model::meshconfig::PathNormalization::DecodeAndMergeSlashes => {
+                            wm::PathNormalization::DecodeAndMergeSlashes
+                        }
+                    },
+                    outbound_traffic_policy: c.outbound_traffic_policy.clone(),
+                    enable_auto_mtls: c.enable_auto_mtls,
+                    extension_providers: c
+                        .extension_providers
+                        .iter()
+                        .map(|p| wm::ExtensionProvider {
+                            name: p.name.clone(),
+                            kind: p.kind.clone(),
+                        })
+                        .collect(),
+                    source: c.source.as_ref().map(object_ref),
+                    json: c.json.to_string(),
+                    install_json: c.install.to_string(),
+                    install_source: c.install_source.as_ref().map(object_ref),
+                },
+                namespaces: m
+                    .namespaces
+                    .iter()
+                    .map(|n| wm::NamespaceInfo {
+                        name: n.name.clone(),
+                        labels: pairs(&n.labels),
+                        enrollment: enrollment(&n.enrollment),
+                        target: n.target.as_ref().map(object_ref),
+                    })
+                    .collect(),
+                workloads: m.workloads.iter().map(workload).collect(),
+                policies: m
+                    .policies
+                    .iter()
+                    .map(|p| wm::Policy {
+                        target: object_ref(&p.target),
+                        scope: match p.scope {
+                            PolicyScope::Mesh => wm::PolicyScope::Mesh,
+                            PolicyScope::Namespace => wm::PolicyScope::Namespace,
+                            PolicyScope::Workload => wm::PolicyScope::Workload,
+                            PolicyScope::TargetRefs => wm::PolicyScope::TargetRefs,
+                        },
+                        workloads: p.workloads.clone(),
+                        matches_nothing: p.matches_nothing,
+                        reason: p.reason.clone(),
+                    })
+                    .collect(),
+            }
         }
+
+        fn workload(w: &model::Workload) -> wm::Workload {
+            let refs = |v: &[ObjectRef]| v.iter().map(object_ref).collect();
+            wm::Workload {
+                id: w.id.clone(),
+                target: object_ref(&w.target),
+                namespace: w.namespace.clone(),
+                name: w.name.clone(),
+                service_account: w.service_account.clone(),
+                identity: w.identity.clone(),
+                labels: pairs(&w.labels),
+                container_ports: w.container_ports.clone(),
+                annotations: pairs(&w.annotations),
+                containers: {
+                    let settings = $injected || w.is_istio_component();
+                    w.containers
+                    .iter()
+                    .map(|c| wm::Container {
+                        name: c.name.clone(),
+                        image: c.image.clone(),
+                        init: c.init,
+                        run_as_user: c.run_as_user,
+                        capabilities_added: c.capabilities_added.clone(),
+                        args: if settings { c.args.clone() } else { Vec::new() },
+                        env: if settings { c.env.clone() } else { Vec::new() },
+                    })
+                    .collect()
+                },
+                pods: w.pods,
+                enrollment: enrollment(&w.enrollment),
+                mtls: wm::Mtls {
+                    mode: mtls_mode(w.mtls.mode),
+                    confidence: confidence(w.mtls.confidence),
+                    decided_by: w.mtls.decided_by.as_ref().map(object_ref),
+                    reason: w.mtls.reason.clone(),
+                    ports: w
+                        .mtls
+                        .ports
+                        .iter()
+                        .map(|p| wm::PortMtls {
+                            port: p.port,
+                            mode: mtls_mode(p.mode),
+                            decided_by: p.decided_by.as_ref().map(object_ref),
+                        })
+                        .collect(),
+                },
+                services: refs(&w.services),
+                authorization_policies: refs(&w.authorization_policies),
+                request_authentications: refs(&w.request_authentications),
+                peer_authentications: refs(&w.peer_authentications),
+                waypoint: w.waypoint.clone(),
+                ingress: refs(&w.ingress),
+            }
+        }
+
+        fn enrollment(e: &model::Enrollment) -> wm::Enrollment {
+            wm::Enrollment {
+                dataplane: match e.dataplane {
+                    Dataplane::None => wm::Dataplane::None,
+                    Dataplane::Sidecar => wm::Dataplane::Sidecar,
+                    Dataplane::Ambient => wm::Dataplane::Ambient,
+                },
+                confidence: confidence(e.confidence),
+                reason: e.reason.clone(),
+            }
+        }
+
+        fn mtls_mode(m: MtlsMode) -> wm::MtlsMode {
+            match m {
+                MtlsMode::Unset => wm::MtlsMode::Unset,
+                MtlsMode::Disable => wm::MtlsMode::Disable,
+                MtlsMode::Permissive => wm::MtlsMode::Permissive,
+                MtlsMode::Strict => wm::MtlsMode::Strict,
+            }
+        }
+
+        fn pairs(m: &BTreeMap<String, String>) -> Vec<(String, String)> {
+            m.iter().map(|(k, v)| (k.clone(), v.clone())).collect()
+        }
+
+        fn object_ref(r: &ObjectRef) -> wt::ObjectRef {
+            wt::ObjectRef {
+                api_version: r.api_version.clone(),
+                kind: r.kind.clone(),
+                namespace: r.namespace.clone(),
+                name: r.name.clone(),
+                file: r.file.clone(),
+                line: r.line,
+            }
+        }
+
+        fn confidence(c: Confidence) -> wt::Confidence {
+            match c {
+                Confidence::Verified => wt::Confidence::Verified,
+                Confidence::Inferred => wt::Confidence::Inferred,
+                Confidence::Unknown => wt::Confidence::Unknown,
+            }
+        }
+
+        fn wit_severity(s: Severity) -> wt::Severity {
+            match s {
+                Severity::Info => wt::Severity::Info,
+                Severity::Low => wt::Severity::Low,
+                Severity::Medium => wt::Severity::Medium,
+                Severity::High => wt::Severity::High,
+                Severity::Critical => wt::Severity::Critical,
+            }
+        }
+
+        /// A report finding in WIT form, for result hooks.
+                #[allow(dead_code)] // hooks are 0.1 only
+                pub fn wit_finding(f: &report::Finding) -> wt::Finding {
+            wt::Finding {
+                check_id: f.check_id.clone(),
+                severity: wit_severity(f.severity),
+                confidence: confidence(f.confidence),
+                title: f.title.clone(),
+                message: f.message.clone(),
+                object: object_ref(&f.resource),
+                evidence: f
+                    .evidence
+                    .iter()
+                    .map(|e| wt::Evidence {
+                        label: confidence(e.label),
+                        source: e.source.as_ref().map(object_ref),
+                        detail: e.detail.clone(),
+                    })
+                    .collect(),
+                remediation: f.remediation.as_ref().map(|r| wt::Remediation {
+                    summary: r.summary.clone(),
+                    yaml: r.yaml.clone(),
+                }),
+                references: f.references.clone(),
+            }
+        }
+
+        pub fn severity(s: wt::Severity) -> Severity {
+            match s {
+                wt::Severity::Info => Severity::Info,
+                wt::Severity::Low => Severity::Low,
+                wt::Severity::Medium => Severity::Medium,
+                wt::Severity::High => Severity::High,
+                wt::Severity::Critical => Severity::Critical,
+            }
+        }
+
+        fn label(c: wt::Confidence) -> Confidence {
+            match c {
+                wt::Confidence::Verified => Confidence::Verified,
+                wt::Confidence::Inferred => Confidence::Inferred,
+                wt::Confidence::Unknown => Confidence::Unknown,
+            }
+        }
+
+        /// An object a guest names. Its file and line are the host's to fill from
+        /// the snapshot (`scan::locate`), never the guest's to claim.
+        fn host_ref(r: wt::ObjectRef) -> ObjectRef {
+            ObjectRef {
+                api_version: name(r.api_version),
+                kind: name(r.kind),
+                namespace: name(r.namespace),
+                name: name(r.name),
+                file: None,
+                line: None,
+            }
+        }
+
+        /// A guest finding, attributed to the check that actually ran (a component
+        /// cannot report under another check's id).
+        pub fn finding(check_id: &str, f: wt::Finding) -> report::Finding {
+            let resource = host_ref(f.object);
+            let title = text(f.title);
+            report::Finding {
+                fingerprint: crate::triage::fingerprint(check_id, &resource, &title),
+                suppressed: None,
+                in_baseline: false,
+                raised: None,
+                check_id: check_id.to_string(),
+                severity: severity(f.severity),
+                confidence: label(f.confidence),
+                title,
+                message: text(f.message),
+                resource,
+                evidence: f
+                    .evidence
+                    .into_iter()
+                    .take(100)
+                    .map(|e| report::Evidence {
+                        label: label(e.label),
+                        source: e.source.map(host_ref),
+                        detail: text(e.detail),
+                    })
+                    .collect(),
+                remediation: f.remediation.map(|r| report::Remediation {
+                    summary: text(r.summary),
+                    yaml: r.yaml.map(block),
+                }),
+                references: f.references.into_iter().take(20).map(text).collect(),
+            }
+        }
+
+        pub fn check_info(c: wt::CheckInfo) -> report::CheckInfo {
+            report::CheckInfo {
+                id: c.id,
+                title: text(c.title),
+                description: text(c.description),
+                default_severity: severity(c.default_severity),
+                category: name(c.category),
+                kinds: c.kinds.into_iter().take(64).map(name).collect(),
+            }
+        }
+
+        }
+    };
+}
+
+// 0.1 carries the args and env of every Istio container, injected proxies
+// included; 0.2 only those of Istio's own workloads (istiod, gateways, ...):
+// the injector writes the same thirty settings into every sidecar, and
+// copying them into every component made up 40% of the model's crossing.
+version!(v0_1, injected_settings: true);
+version!(v0_2, injected_settings: false);
+
+impl v0_1::wt::Host for State {}
+
+impl v0_1::ws::Host for State {
+    fn source(&mut self) -> v0_1::ws::SourceKind {
+        v0_1::source(self)
+    }
+
+    fn objects(&mut self, kind: String) -> Result<Vec<v0_1::ws::Object>, v0_1::ws::Unavailable> {
+        v0_1::objects(self, kind)
+    }
+
+    fn unavailable_kinds(&mut self) -> Vec<v0_1::ws::Unavailable> {
+        v0_1::unavailable_kinds(self)
+    }
+}
+
+impl v0_1::wm::Host for State {
+    fn config(&mut self) -> v0_1::wm::MeshConfig {
+        v0_1::mesh(self).config.clone()
+    }
+
+    fn namespaces(&mut self) -> Vec<v0_1::wm::NamespaceInfo> {
+        v0_1::mesh(self).namespaces.clone()
+    }
+
+    fn workloads(&mut self) -> Vec<v0_1::wm::Workload> {
+        v0_1::mesh(self).workloads.clone()
+    }
+
+    fn policies(&mut self) -> Vec<v0_1::wm::Policy> {
+        v0_1::mesh(self).policies.clone()
+    }
+}
+
+impl v0_2::wt::Host for State {}
+
+impl v0_2::ws::Host for State {
+    fn source(&mut self) -> v0_2::ws::SourceKind {
+        v0_2::source(self)
+    }
+
+    fn objects(&mut self, kind: String) -> Result<Vec<v0_2::ws::Object>, v0_2::ws::Unavailable> {
+        v0_2::objects(self, kind)
+    }
+
+    fn unavailable_kinds(&mut self) -> Vec<v0_2::ws::Unavailable> {
+        v0_2::unavailable_kinds(self)
+    }
+
+    fn access(&mut self, kind: String) -> Result<u32, v0_2::ws::Unavailable> {
+        v0_2::readable(self, &kind)?;
+        Ok(u32::try_from(self.data.data.snapshot.of(&kind).len()).unwrap_or(u32::MAX))
+    }
+
+    fn objects_in(
+        &mut self,
+        kind: String,
+        namespace: String,
+    ) -> Result<Vec<v0_2::ws::Object>, v0_2::ws::Unavailable> {
+        v0_2::readable(self, &kind)?;
         Ok(self
             .data
-            .wit_objects(&kind)
-            .get()
-            .cloned()
-            .unwrap_or_default())
+            .data
+            .objects_in(&kind, &namespace)
+            .iter()
+            .map(v0_2::wit_object)
+            .collect())
     }
 
-    fn unavailable_kinds(&mut self) -> Vec<ws::Unavailable> {
-        let snapshot = &self.data.snapshot;
-        self.declared
+    fn find_object(
+        &mut self,
+        kind: String,
+        namespace: String,
+        name: String,
+    ) -> Result<Option<v0_2::ws::Object>, v0_2::ws::Unavailable> {
+        v0_2::readable(self, &kind)?;
+        Ok(self
+            .data
+            .data
+            .object(&kind, &namespace, &name)
+            .map(v0_2::wit_object))
+    }
+}
+
+impl v0_2::wm::Host for State {
+    fn config(&mut self) -> v0_2::wm::MeshConfig {
+        v0_2::mesh(self).config.clone()
+    }
+
+    fn namespaces(&mut self) -> Vec<v0_2::wm::NamespaceInfo> {
+        v0_2::mesh(self).namespaces.clone()
+    }
+
+    fn workloads(&mut self) -> Vec<v0_2::wm::Workload> {
+        v0_2::mesh(self).workloads.clone()
+    }
+
+    fn policies(&mut self) -> Vec<v0_2::wm::Policy> {
+        v0_2::mesh(self).policies.clone()
+    }
+
+    fn find_workload(&mut self, id: String) -> Option<v0_2::wm::Workload> {
+        let i = self.data.data.workload(&id)?;
+        Some(v0_2::mesh(self).workloads[i].clone())
+    }
+
+    fn workloads_in(&mut self, namespace: String) -> Vec<v0_2::wm::Workload> {
+        let all = &v0_2::mesh(self).workloads;
+        self.data
+            .data
+            .workloads_in(&namespace)
             .iter()
-            .filter_map(|k| snapshot.unavailable.get(k))
-            .map(unavailable)
+            .map(|&i| all[i].clone())
             .collect()
     }
-}
 
-impl wm::Host for State {
-    fn config(&mut self) -> wm::MeshConfig {
-        self.data.wit_mesh().config.clone()
-    }
-
-    fn namespaces(&mut self) -> Vec<wm::NamespaceInfo> {
-        self.data.wit_mesh().namespaces.clone()
-    }
-
-    fn workloads(&mut self) -> Vec<wm::Workload> {
-        self.data.wit_mesh().workloads.clone()
-    }
-
-    fn policies(&mut self) -> Vec<wm::Policy> {
-        self.data.wit_mesh().policies.clone()
-    }
-}
-
-fn unavailable(u: &crate::gather::Unavailable) -> ws::Unavailable {
-    ws::Unavailable {
-        kind: u.kind.clone(),
-        reason: match u.reason {
-            UnavailableReason::Forbidden => ws::UnavailableReason::Forbidden,
-            UnavailableReason::NotInstalled => ws::UnavailableReason::NotInstalled,
-            UnavailableReason::Failed => ws::UnavailableReason::Failed,
-        },
-        detail: u.detail.clone(),
-    }
-}
-
-/// The mesh model in binding types, converted once per scan.
-pub struct WitMesh {
-    pub config: wm::MeshConfig,
-    pub namespaces: Vec<wm::NamespaceInfo>,
-    pub workloads: Vec<wm::Workload>,
-    pub policies: Vec<wm::Policy>,
-}
-
-pub fn wit_object(o: &Object) -> ws::Object {
-    ws::Object {
-        target: object_ref(&ObjectRef::of(o)),
-        uid: o.uid.clone(),
-        labels: pairs(&o.labels),
-        annotations: pairs(&o.annotations),
-        creation_timestamp: o.creation_timestamp.clone(),
-        json: o.json().get().to_owned(),
-    }
-}
-
-pub fn wit_mesh(m: &model::MeshModel) -> WitMesh {
-    let c = &m.config;
-    WitMesh {
-        config: wm::MeshConfig {
-            root_namespace: c.root_namespace.clone(),
-            trust_domain: c.trust_domain.clone(),
-            path_normalization: match c.path_normalization {
-                model::meshconfig::PathNormalization::None => wm::PathNormalization::None,
-                model::meshconfig::PathNormalization::Base => wm::PathNormalization::Base,
-                model::meshconfig::PathNormalization::MergeSlashes => {
-                    wm::PathNormalization::MergeSlashes
-                }
-                model::meshconfig::PathNormalization::DecodeAndMergeSlashes => {
-                    wm::PathNormalization::DecodeAndMergeSlashes
-                }
-            },
-            outbound_traffic_policy: c.outbound_traffic_policy.clone(),
-            enable_auto_mtls: c.enable_auto_mtls,
-            extension_providers: c
-                .extension_providers
-                .iter()
-                .map(|p| wm::ExtensionProvider {
-                    name: p.name.clone(),
-                    kind: p.kind.clone(),
-                })
-                .collect(),
-            source: c.source.as_ref().map(object_ref),
-            json: c.json.to_string(),
-            install_json: c.install.to_string(),
-            install_source: c.install_source.as_ref().map(object_ref),
-        },
-        namespaces: m
-            .namespaces
+    fn istio_components(&mut self) -> Vec<v0_2::wm::Workload> {
+        let all = &v0_2::mesh(self).workloads;
+        self.data
+            .data
+            .istio_components()
             .iter()
-            .map(|n| wm::NamespaceInfo {
-                name: n.name.clone(),
-                labels: pairs(&n.labels),
-                enrollment: enrollment(&n.enrollment),
-                target: n.target.as_ref().map(object_ref),
-            })
-            .collect(),
-        workloads: m.workloads.iter().map(workload).collect(),
-        policies: m
-            .policies
+            .map(|&i| all[i].clone())
+            .collect()
+    }
+
+    fn find_policy(&mut self, target: v0_2::wt::ObjectRef) -> Option<v0_2::wm::Policy> {
+        let i = self
+            .data
+            .data
+            .policy(&target.kind, &target.namespace, &target.name)?;
+        Some(v0_2::mesh(self).policies[i].clone())
+    }
+
+    fn policies_for(&mut self, workload_id: String) -> Vec<v0_2::wm::Policy> {
+        let all = &v0_2::mesh(self).policies;
+        self.data
+            .data
+            .policies_for(&workload_id)
             .iter()
-            .map(|p| wm::Policy {
-                target: object_ref(&p.target),
-                scope: match p.scope {
-                    PolicyScope::Mesh => wm::PolicyScope::Mesh,
-                    PolicyScope::Namespace => wm::PolicyScope::Namespace,
-                    PolicyScope::Workload => wm::PolicyScope::Workload,
-                    PolicyScope::TargetRefs => wm::PolicyScope::TargetRefs,
-                },
-                workloads: p.workloads.clone(),
-                matches_nothing: p.matches_nothing,
-                reason: p.reason.clone(),
-            })
-            .collect(),
-    }
-}
-
-fn workload(w: &model::Workload) -> wm::Workload {
-    let refs = |v: &[ObjectRef]| v.iter().map(object_ref).collect();
-    wm::Workload {
-        id: w.id.clone(),
-        target: object_ref(&w.target),
-        namespace: w.namespace.clone(),
-        name: w.name.clone(),
-        service_account: w.service_account.clone(),
-        identity: w.identity.clone(),
-        labels: pairs(&w.labels),
-        container_ports: w.container_ports.clone(),
-        annotations: pairs(&w.annotations),
-        containers: w
-            .containers
-            .iter()
-            .map(|c| wm::Container {
-                name: c.name.clone(),
-                image: c.image.clone(),
-                init: c.init,
-                run_as_user: c.run_as_user,
-                capabilities_added: c.capabilities_added.clone(),
-                args: c.args.clone(),
-                env: c.env.clone(),
-            })
-            .collect(),
-        pods: w.pods,
-        enrollment: enrollment(&w.enrollment),
-        mtls: wm::Mtls {
-            mode: mtls_mode(w.mtls.mode),
-            confidence: confidence(w.mtls.confidence),
-            decided_by: w.mtls.decided_by.as_ref().map(object_ref),
-            reason: w.mtls.reason.clone(),
-            ports: w
-                .mtls
-                .ports
-                .iter()
-                .map(|p| wm::PortMtls {
-                    port: p.port,
-                    mode: mtls_mode(p.mode),
-                    decided_by: p.decided_by.as_ref().map(object_ref),
-                })
-                .collect(),
-        },
-        services: refs(&w.services),
-        authorization_policies: refs(&w.authorization_policies),
-        request_authentications: refs(&w.request_authentications),
-        peer_authentications: refs(&w.peer_authentications),
-        waypoint: w.waypoint.clone(),
-        ingress: refs(&w.ingress),
-    }
-}
-
-fn enrollment(e: &model::Enrollment) -> wm::Enrollment {
-    wm::Enrollment {
-        dataplane: match e.dataplane {
-            Dataplane::None => wm::Dataplane::None,
-            Dataplane::Sidecar => wm::Dataplane::Sidecar,
-            Dataplane::Ambient => wm::Dataplane::Ambient,
-        },
-        confidence: confidence(e.confidence),
-        reason: e.reason.clone(),
-    }
-}
-
-fn mtls_mode(m: MtlsMode) -> wm::MtlsMode {
-    match m {
-        MtlsMode::Unset => wm::MtlsMode::Unset,
-        MtlsMode::Disable => wm::MtlsMode::Disable,
-        MtlsMode::Permissive => wm::MtlsMode::Permissive,
-        MtlsMode::Strict => wm::MtlsMode::Strict,
-    }
-}
-
-fn pairs(m: &BTreeMap<String, String>) -> Vec<(String, String)> {
-    m.iter().map(|(k, v)| (k.clone(), v.clone())).collect()
-}
-
-pub fn object_ref(r: &ObjectRef) -> wt::ObjectRef {
-    wt::ObjectRef {
-        api_version: r.api_version.clone(),
-        kind: r.kind.clone(),
-        namespace: r.namespace.clone(),
-        name: r.name.clone(),
-        file: r.file.clone(),
-        line: r.line,
-    }
-}
-
-fn confidence(c: Confidence) -> wt::Confidence {
-    match c {
-        Confidence::Verified => wt::Confidence::Verified,
-        Confidence::Inferred => wt::Confidence::Inferred,
-        Confidence::Unknown => wt::Confidence::Unknown,
-    }
-}
-
-fn wit_severity(s: Severity) -> wt::Severity {
-    match s {
-        Severity::Info => wt::Severity::Info,
-        Severity::Low => wt::Severity::Low,
-        Severity::Medium => wt::Severity::Medium,
-        Severity::High => wt::Severity::High,
-        Severity::Critical => wt::Severity::Critical,
-    }
-}
-
-/// A report finding in WIT form, for result hooks.
-pub fn wit_finding(f: &report::Finding) -> wt::Finding {
-    wt::Finding {
-        check_id: f.check_id.clone(),
-        severity: wit_severity(f.severity),
-        confidence: confidence(f.confidence),
-        title: f.title.clone(),
-        message: f.message.clone(),
-        object: object_ref(&f.resource),
-        evidence: f
-            .evidence
-            .iter()
-            .map(|e| wt::Evidence {
-                label: confidence(e.label),
-                source: e.source.as_ref().map(object_ref),
-                detail: e.detail.clone(),
-            })
-            .collect(),
-        remediation: f.remediation.as_ref().map(|r| wt::Remediation {
-            summary: r.summary.clone(),
-            yaml: r.yaml.clone(),
-        }),
-        references: f.references.clone(),
+            .map(|&i| all[i].clone())
+            .collect()
     }
 }
 
@@ -335,80 +630,4 @@ fn cap(mut s: String, max: usize) -> String {
 
 fn name(s: String) -> String {
     crate::printable::line_owned(cap(s, MAX_NAME))
-}
-
-pub fn severity(s: wt::Severity) -> Severity {
-    match s {
-        wt::Severity::Info => Severity::Info,
-        wt::Severity::Low => Severity::Low,
-        wt::Severity::Medium => Severity::Medium,
-        wt::Severity::High => Severity::High,
-        wt::Severity::Critical => Severity::Critical,
-    }
-}
-
-fn label(c: wt::Confidence) -> Confidence {
-    match c {
-        wt::Confidence::Verified => Confidence::Verified,
-        wt::Confidence::Inferred => Confidence::Inferred,
-        wt::Confidence::Unknown => Confidence::Unknown,
-    }
-}
-
-/// An object a guest names. Its file and line are the host's to fill from
-/// the snapshot (`scan::locate`), never the guest's to claim.
-fn host_ref(r: wt::ObjectRef) -> ObjectRef {
-    ObjectRef {
-        api_version: name(r.api_version),
-        kind: name(r.kind),
-        namespace: name(r.namespace),
-        name: name(r.name),
-        file: None,
-        line: None,
-    }
-}
-
-/// A guest finding, attributed to the check that actually ran (a component
-/// cannot report under another check's id).
-pub fn finding(check_id: &str, f: wt::Finding) -> report::Finding {
-    let resource = host_ref(f.object);
-    let title = text(f.title);
-    report::Finding {
-        fingerprint: crate::triage::fingerprint(check_id, &resource, &title),
-        suppressed: None,
-        in_baseline: false,
-        raised: None,
-        check_id: check_id.to_string(),
-        severity: severity(f.severity),
-        confidence: label(f.confidence),
-        title,
-        message: text(f.message),
-        resource,
-        evidence: f
-            .evidence
-            .into_iter()
-            .take(100)
-            .map(|e| report::Evidence {
-                label: label(e.label),
-                source: e.source.map(host_ref),
-                detail: text(e.detail),
-            })
-            .collect(),
-        remediation: f.remediation.map(|r| report::Remediation {
-            summary: text(r.summary),
-            yaml: r.yaml.map(block),
-        }),
-        references: f.references.into_iter().take(20).map(text).collect(),
-    }
-}
-
-pub fn check_info(c: wt::CheckInfo) -> report::CheckInfo {
-    report::CheckInfo {
-        id: c.id,
-        title: text(c.title),
-        description: text(c.description),
-        default_severity: severity(c.default_severity),
-        category: name(c.category),
-        kinds: c.kinds.into_iter().take(64).map(name).collect(),
-    }
 }

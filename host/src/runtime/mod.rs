@@ -11,66 +11,18 @@ pub use engine::{sha256, CompileCache};
 pub use hooks::{parse_origin, Capability, Grants, Hook};
 pub use sandbox::Limits;
 
+pub use host_impl::WitData;
+
 use crate::gather::Snapshot;
-use crate::model::MeshModel;
+use crate::model::ScanData;
 use crate::report::model::{CheckInfo, CheckRecord, Finding, Status};
 use anyhow::{anyhow, bail, Context, Result};
-use bindings::v0_1::{Check, CheckPre};
 use sandbox::State;
 use std::collections::BTreeSet;
-use std::sync::{Arc, OnceLock};
+use std::sync::Arc;
 use std::time::Instant;
 use wasmtime::component::{types::ComponentItem, Component, HasSelf, Linker};
 use wasmtime::{Engine, Store, Trap};
-
-/// What checks see: the snapshot and the model, plus their binding forms, built lazily once.
-pub struct ScanData {
-    pub snapshot: Snapshot,
-    pub model: MeshModel,
-    objects: std::sync::Mutex<
-        std::collections::HashMap<
-            String,
-            Arc<OnceLock<Vec<bindings::v0_1::kridik::plugin::snapshot::Object>>>,
-        >,
-    >,
-    mesh: OnceLock<host_impl::WitMesh>,
-}
-
-impl ScanData {
-    pub fn new(snapshot: Snapshot, model: MeshModel) -> Self {
-        ScanData {
-            snapshot,
-            model,
-            objects: Default::default(),
-            mesh: OnceLock::new(),
-        }
-    }
-
-    fn wit_objects(
-        &self,
-        kind: &str,
-    ) -> Arc<OnceLock<Vec<bindings::v0_1::kridik::plugin::snapshot::Object>>> {
-        let cell = self
-            .objects
-            .lock()
-            .unwrap()
-            .entry(kind.to_string())
-            .or_default()
-            .clone();
-        cell.get_or_init(|| {
-            self.snapshot
-                .of(kind)
-                .iter()
-                .map(host_impl::wit_object)
-                .collect()
-        });
-        cell
-    }
-
-    fn wit_mesh(&self) -> &host_impl::WitMesh {
-        self.mesh.get_or_init(|| host_impl::wit_mesh(&self.model))
-    }
-}
 
 /// A loaded check component, ready to instantiate.
 pub struct Plugin {
@@ -83,7 +35,69 @@ pub struct Plugin {
     /// The component's own import and export names (for OCI artifact metadata).
     pub imports: Vec<String>,
     pub exports: Vec<String>,
-    pre: CheckPre<State>,
+    pre: Pre,
+}
+
+/// A component linked against the world of the version it was built for.
+enum Pre {
+    V0_1(bindings::v0_1::CheckPre<State>),
+    V0_2(bindings::v0_2::CheckPre<State>),
+}
+
+/// A live instance of either version.
+enum Instance {
+    V0_1(bindings::v0_1::Check),
+    V0_2(bindings::v0_2::Check),
+}
+
+/// What one `run` call returned: the findings (at most `max`, converted) and
+/// how many the guest returned, or the guest's own error.
+type Returned = Result<(usize, Vec<Finding>), String>;
+
+impl Pre {
+    fn instantiate(&self, store: &mut Store<State>) -> wasmtime::Result<Instance> {
+        Ok(match self {
+            Pre::V0_1(p) => Instance::V0_1(p.instantiate(store)?),
+            Pre::V0_2(p) => Instance::V0_2(p.instantiate(store)?),
+        })
+    }
+}
+
+impl Instance {
+    fn describe(&self, store: &mut Store<State>) -> wasmtime::Result<Vec<CheckInfo>> {
+        Ok(match self {
+            Instance::V0_1(i) => i
+                .kridik_plugin_checks()
+                .call_describe(store)?
+                .into_iter()
+                .map(host_impl::v0_1::check_info)
+                .collect(),
+            Instance::V0_2(i) => i
+                .kridik_plugin_checks()
+                .call_describe(store)?
+                .into_iter()
+                .map(host_impl::v0_2::check_info)
+                .collect(),
+        })
+    }
+
+    fn run(&self, store: &mut Store<State>, id: &str, max: usize) -> wasmtime::Result<Returned> {
+        fn keep<F>(
+            found: Result<Vec<F>, String>,
+            max: usize,
+            f: impl Fn(F) -> Finding,
+        ) -> Returned {
+            found.map(|v| (v.len(), v.into_iter().take(max).map(f).collect()))
+        }
+        Ok(match self {
+            Instance::V0_1(i) => keep(i.kridik_plugin_checks().call_run(store, id)?, max, |f| {
+                host_impl::v0_1::finding(id, f)
+            }),
+            Instance::V0_2(i) => keep(i.kridik_plugin_checks().call_run(store, id)?, max, |f| {
+                host_impl::v0_2::finding(id, f)
+            }),
+        })
+    }
 }
 
 pub struct Runtime {
@@ -108,9 +122,12 @@ impl Runtime {
         wasmtime_wasi::p2::add_to_linker_sync(&mut linker)
             .map_err(anyhow::Error::from)
             .context("linking WASI")?;
-        Check::add_to_linker::<_, HasSelf<State>>(&mut linker, |s| s)
+        bindings::v0_1::Check::add_to_linker::<_, HasSelf<State>>(&mut linker, |s| s)
             .map_err(anyhow::Error::from)
-            .context("linking the kridik interfaces")?;
+            .context("linking the kridik 0.1 interfaces")?;
+        bindings::v0_2::Check::add_to_linker::<_, HasSelf<State>>(&mut linker, |s| s)
+            .map_err(anyhow::Error::from)
+            .context("linking the kridik 0.2 interfaces")?;
         let ticker = engine::Ticker::start(&engine);
         Ok(Runtime {
             hook_linker: hooks::linker(&engine)?,
@@ -178,12 +195,18 @@ impl Runtime {
             .linker
             .instantiate_pre(&component)
             .map_err(|e| anyhow!("{name} cannot be linked: {}", root(&e.into())))?;
-        let pre = CheckPre::new(pre).map_err(|e| {
+        let mismatch = |e: wasmtime::Error| {
             anyhow!(
-                "{name} does not match the kridik:plugin/check world: {}",
+                "{name} does not match the {}/check@{wit_version} world: {}",
+                bindings::PACKAGE,
                 root(&e.into())
             )
-        })?;
+        };
+        let pre = if major_line(&wit_version) == "0.1" {
+            Pre::V0_1(bindings::v0_1::CheckPre::new(pre).map_err(mismatch)?)
+        } else {
+            Pre::V0_2(bindings::v0_2::CheckPre::new(pre).map_err(mismatch)?)
+        };
         let ty = component.component_type();
         let names = |items: &mut dyn Iterator<Item = &str>| items.map(String::from).collect();
         let mut plugin = Plugin {
@@ -210,19 +233,25 @@ impl Runtime {
             .collect();
         let Some(version) = exports.iter().find_map(|n| n.strip_prefix(&prefix)) else {
             bail!(
-                "{name} is not a kridik {} component: it does not export {}/{interface} (it exports: {}); build it against wit/v0.1.0 with the kridik SDK",
+                "{name} is not a kridik {} component: it does not export {}/{interface} (it exports: {}); build it against wit/{} with the kridik SDK",
                 if interface == "hooks" { "hook" } else { "check" },
                 bindings::PACKAGE,
-                if exports.is_empty() { "nothing".to_string() } else { exports.join(", ") }
+                if exports.is_empty() { "nothing".to_string() } else { exports.join(", ") },
+                if interface == "hooks" { "v0.1.0" } else { "v0.2.0" }
             );
         };
         let line = major_line(version);
-        if !bindings::SUPPORTED.contains(&line.as_str()) {
+        let supported = if interface == "hooks" {
+            bindings::HOOKS
+        } else {
+            bindings::CHECKS
+        };
+        if !supported.contains(&line.as_str()) {
             bail!(
                 "{name} was built for {}@{version}, but this kridik runs {}@{}: rebuild the plugin against a supported version or upgrade kridik",
                 bindings::PACKAGE,
                 bindings::PACKAGE,
-                bindings::SUPPORTED.iter().map(|v| format!("{v}.x")).collect::<Vec<_>>().join(", ")
+                supported.iter().map(|v| format!("{v}.x")).collect::<Vec<_>>().join(", ")
             );
         }
         Ok(version.to_string())
@@ -259,24 +288,20 @@ impl Runtime {
             Default::default(),
         );
         let model = crate::model::build(&empty);
-        let data = Arc::new(ScanData::new(empty, model));
+        let data = Arc::new(WitData::new(Arc::new(ScanData::new(empty, model))));
         let mut store = self.store(data, BTreeSet::new());
         let instance = plugin
             .pre
             .instantiate(&mut store)
             .map_err(|e| self.failure(&store, &e.into(), &plugin.name))?;
-        let infos = instance
-            .kridik_plugin_checks()
-            .call_describe(&mut store)
-            .map_err(|e| {
-                anyhow!(
-                    "{}: describe failed: {}",
-                    plugin.name,
-                    self.failure(&store, &e.into(), &plugin.name)
-                )
-            })?;
+        let infos = instance.describe(&mut store).map_err(|e| {
+            anyhow!(
+                "{}: describe failed: {}",
+                plugin.name,
+                self.failure(&store, &e.into(), &plugin.name)
+            )
+        })?;
         let mut seen = BTreeSet::new();
-        let infos: Vec<CheckInfo> = infos.into_iter().map(host_impl::check_info).collect();
         for c in &infos {
             if !valid_id(&c.id) {
                 bail!("{}: check id `{}` is not valid (use letters, digits, `-`, `_` and `.`, up to 64)", plugin.name, c.id);
@@ -288,7 +313,7 @@ impl Runtime {
         Ok(infos)
     }
 
-    fn store(&self, data: Arc<ScanData>, declared: BTreeSet<String>) -> Store<State> {
+    fn store(&self, data: Arc<WitData>, declared: BTreeSet<String>) -> Store<State> {
         let mut store = Store::new(&self.engine, State::new(data, declared, &self.limits));
         store.limiter(|s| &mut s.limiter);
         store.set_epoch_deadline(self.deadline_ticks());
@@ -311,9 +336,9 @@ impl Runtime {
         &self,
         plugin: &Plugin,
         checks: &[&CheckInfo],
-        data: Arc<ScanData>,
+        data: Arc<WitData>,
     ) -> Vec<Outcome> {
-        let mut live: Option<(Store<State>, Check)> = None;
+        let mut live: Option<(Store<State>, Instance)> = None;
         let mut outcomes = Vec::with_capacity(checks.len());
         for check in checks {
             let started = Instant::now();
@@ -332,9 +357,7 @@ impl Runtime {
             let (store, instance) = live.as_mut().expect("instantiated above");
             store.data_mut().declared = declared;
             store.set_epoch_deadline(self.deadline_ticks());
-            let result = instance
-                .kridik_plugin_checks()
-                .call_run(&mut *store, &check.id);
+            let result = instance.run(store, &check.id, self.limits.max_findings);
             let trapped = result.is_err();
             let result = match result {
                 Ok(r) => Ok(r),
@@ -355,7 +378,7 @@ impl Runtime {
         check: &CheckInfo,
         started: Instant,
         store: &Store<State>,
-        result: Result<Result<Vec<bindings::v0_1::kridik::plugin::types::Finding>, String>, String>,
+        result: Result<Returned, String>,
     ) -> Outcome {
         // Each check's output on its own, even when the instance is shared.
         let captured = |c: &sandbox::Capture| Some(c.take_text()).filter(|s| !s.is_empty());
@@ -364,13 +387,7 @@ impl Runtime {
             captured(&store.data().stderr),
         );
         let (status, findings, error) = match result {
-            Ok(Ok(found)) => {
-                let total = found.len();
-                let mut findings: Vec<Finding> = found
-                    .into_iter()
-                    .take(self.limits.max_findings)
-                    .map(|f| host_impl::finding(&check.id, f))
-                    .collect();
+            Ok(Ok((total, mut findings))) => {
                 findings.sort_by(|a, b| {
                     b.severity
                         .cmp(&a.severity)

@@ -2,7 +2,7 @@
 //! no sockets), captured and truncated stdout/stderr, a memory limiter, and
 //! the scan data restricted to the kinds the check declared.
 
-use super::ScanData;
+use super::WitData;
 use std::collections::BTreeSet;
 use std::pin::Pin;
 use std::sync::{Arc, Mutex};
@@ -36,7 +36,7 @@ pub struct State {
     wasi: WasiCtx,
     table: ResourceTable,
     pub limiter: Limiter,
-    pub data: Arc<ScanData>,
+    pub data: Arc<WitData>,
     /// Kinds this check may read.
     pub declared: BTreeSet<String>,
     pub stdout: Capture,
@@ -44,7 +44,7 @@ pub struct State {
 }
 
 impl State {
-    pub fn new(data: Arc<ScanData>, declared: BTreeSet<String>, limits: &Limits) -> Self {
+    pub fn new(data: Arc<WitData>, declared: BTreeSet<String>, limits: &Limits) -> Self {
         let stdout = Capture::new(limits.output_bytes);
         let stderr = Capture::new(limits.output_bytes);
         let wasi = WasiCtxBuilder::new()

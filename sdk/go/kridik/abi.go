@@ -1,6 +1,6 @@
 //go:build wasip1
 
-// The canonical ABI of kridik:plugin@0.1.0, by hand, for what the Go SDK
+// The canonical ABI of kridik:plugin@0.2.0, by hand, for what the Go SDK
 // exposes: snapshot.objects/source imported, checks.describe/run exported.
 // Offsets follow the component model's layout rules (strings and lists are
 // ptr,len pairs; records align to 4; option/result put a u8 tag first).
@@ -136,10 +136,10 @@ func pairs(p uint32) [][2]string {
 	return out
 }
 
-//go:wasmimport kridik:plugin/snapshot@0.1.0 objects
+//go:wasmimport kridik:plugin/snapshot@0.2.0 objects
 func wasmObjects(kindPtr, kindLen, ret uint32)
 
-//go:wasmimport kridik:plugin/snapshot@0.1.0 source
+//go:wasmimport kridik:plugin/snapshot@0.2.0 source
 func wasmSource() uint32
 
 // hostCall runs an import with the collector off: a collection while the host
@@ -183,7 +183,7 @@ func importSource() uint32 {
 
 // check-info: id 0, title 8, description 16, severity 24, category 28, kinds 36; 44 bytes.
 //
-//go:wasmexport kridik:plugin/checks@0.1.0#describe
+//go:wasmexport kridik:plugin/checks@0.2.0#describe
 func exportDescribe() uint32 {
 	ret := alloc(8, 4)
 	putList(ret, len(registered), 44, 4, func(i int, p uint32) {
@@ -200,7 +200,7 @@ func exportDescribe() uint32 {
 
 // run: result<list<finding>, string> through a 12-byte return area.
 //
-//go:wasmexport kridik:plugin/checks@0.1.0#run
+//go:wasmexport kridik:plugin/checks@0.2.0#run
 func exportRun(idPtr, idLen uint32) uint32 {
 	id := string(mem(idPtr, idLen))
 	ret := alloc(12, 4)

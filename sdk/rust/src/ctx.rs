@@ -4,13 +4,14 @@ use crate::bindings::kridik::plugin::{mesh, snapshot};
 use crate::{Confidence, Finding, MeshConfig, NamespaceInfo, Object, ObjectRef, Policy, Severity};
 use crate::{SourceKind, Unavailable, Workload};
 use serde::de::DeserializeOwned;
+use std::any::{Any, TypeId};
+use std::cell::RefCell;
 use std::collections::HashMap;
 use std::sync::OnceLock;
 
 /// The mesh model, fetched from the host and decoded once per component
 /// instance: the host runs all of a component's checks in one instance during
-/// a scan, and the model does not change during a scan. Snapshot objects are
-/// not kept here: which kinds a check may read is decided per check.
+/// a scan, and the model does not change during a scan.
 struct Model {
     config: OnceLock<MeshConfig>,
     workloads: OnceLock<Vec<Workload>>,
@@ -20,6 +21,7 @@ struct Model {
     policy_index: OnceLock<HashMap<(String, String, String), usize>>,
     workload_index: OnceLock<HashMap<String, usize>>,
     namespace_index: OnceLock<HashMap<String, usize>>,
+    istio_components: OnceLock<Vec<Workload>>,
 }
 
 static MODEL: Model = Model {
@@ -30,7 +32,20 @@ static MODEL: Model = Model {
     policy_index: OnceLock::new(),
     workload_index: OnceLock::new(),
     namespace_index: OnceLock::new(),
+    istio_components: OnceLock::new(),
 };
+
+// Snapshot kinds, copied from the host once per instance and kept for all of
+// the component's checks; each check's right to read a kind is still asked of
+// the host (`snapshot::access`) on every call. Parsed forms are kept per kind
+// and target type, so sixteen checks over 10,000 policies parse them once.
+// A component runs on one thread: thread-locals, leaked for `'static` borrows
+// that live as long as the instance anyway.
+thread_local! {
+    static KINDS: RefCell<HashMap<String, &'static [Object]>> = RefCell::new(HashMap::new());
+    static NAMESPACES: RefCell<HashMap<String, &'static [Workload]>> = RefCell::new(HashMap::new());
+    static PARSED: RefCell<HashMap<(String, TypeId), &'static dyn Any>> = RefCell::new(HashMap::new());
+}
 
 /// The context of one check run.
 pub struct Ctx {
@@ -51,9 +66,42 @@ impl Ctx {
     /// Objects of a declared kind, or why they are not available. A kind the
     /// cluster does not serve (its CRD is not installed) has no objects: that
     /// is proof of absence, not a gap.
-    pub fn objects(&self, kind: &str) -> Result<Vec<Object>, Unavailable> {
-        match snapshot::objects(kind) {
+    pub fn objects(&self, kind: &str) -> Result<&'static [Object], Unavailable> {
+        match snapshot::access(kind) {
+            Err(u) if u.reason == crate::UnavailableReason::NotInstalled => return Ok(&[]),
+            Err(u) => return Err(u),
+            Ok(_) => {}
+        }
+        if let Some(cached) = KINDS.with(|k| k.borrow().get(kind).copied()) {
+            return Ok(cached);
+        }
+        let fetched: &'static [Object] = match snapshot::objects(kind) {
+            Ok(objects) => Vec::leak(objects),
+            Err(u) if u.reason == crate::UnavailableReason::NotInstalled => &[],
+            Err(u) => return Err(u),
+        };
+        KINDS.with(|k| k.borrow_mut().insert(kind.to_string(), fetched));
+        Ok(fetched)
+    }
+
+    /// The objects of a declared kind in one namespace (`""`: cluster-scoped),
+    /// without copying the rest of the kind.
+    pub fn objects_in(&self, kind: &str, namespace: &str) -> Result<Vec<Object>, Unavailable> {
+        match snapshot::objects_in(kind, namespace) {
             Err(u) if u.reason == crate::UnavailableReason::NotInstalled => Ok(Vec::new()),
+            other => other,
+        }
+    }
+
+    /// One object of a declared kind by namespace (`""` when cluster-scoped) and name.
+    pub fn object(
+        &self,
+        kind: &str,
+        namespace: &str,
+        name: &str,
+    ) -> Result<Option<Object>, Unavailable> {
+        match snapshot::find_object(kind, namespace, name) {
+            Err(u) if u.reason == crate::UnavailableReason::NotInstalled => Ok(None),
             other => other,
         }
     }
@@ -137,6 +185,29 @@ impl Ctx {
         MODEL.workloads.get_or_init(mesh::workloads)
     }
 
+    /// Istio's own workloads (istiod, gateways, waypoints, ztunnel, the CNI
+    /// agent), without copying the rest of the mesh when no other check of
+    /// the component needs it.
+    pub fn istio_components(&self) -> &'static [Workload] {
+        MODEL.istio_components.get_or_init(mesh::istio_components)
+    }
+
+    /// The workloads of one namespace.
+    pub fn workloads_in(&self, namespace: &str) -> Vec<&'static Workload> {
+        match MODEL.workloads.get() {
+            Some(all) => all.iter().filter(|w| w.namespace == namespace).collect(),
+            None => {
+                let cached = NAMESPACES.with(|n| n.borrow().get(namespace).copied());
+                let listed: &'static [Workload] = cached.unwrap_or_else(|| {
+                    let listed = Vec::leak(mesh::workloads_in(namespace));
+                    NAMESPACES.with(|n| n.borrow_mut().insert(namespace.to_string(), listed));
+                    listed
+                });
+                listed.iter().collect()
+            }
+        }
+    }
+
     pub fn policies(&self) -> &'static [Policy] {
         MODEL.policies.get_or_init(mesh::policies)
     }
@@ -204,18 +275,33 @@ impl Ctx {
     /// Objects of a declared kind parsed into `T` (objects that do not fit are
     /// skipped); when the kind is unreadable, the UNKNOWN finding to return
     /// instead of passing or failing. `what` names what could not be assessed.
-    pub fn parsed<T: DeserializeOwned>(
+    /// Parsed once per component instance and type, whichever check asks first.
+    pub fn parsed<T: DeserializeOwned + 'static>(
         &self,
         kind: &str,
         what: &str,
-    ) -> Result<Vec<(Object, T)>, Box<Finding>> {
+    ) -> Result<Vec<Parsed<T>>, Box<Finding>> {
         let objects = self.objects(kind).map_err(|missing| {
             Box::new(self.unknown(&missing, &format!("{what} could not be assessed")))
         })?;
-        Ok(objects
-            .into_iter()
-            .filter_map(|o| o.parse().ok().map(|t| (o, t)))
-            .collect())
+        let key = (kind.to_string(), TypeId::of::<T>());
+        let cached = PARSED.with(|p| p.borrow().get(&key).copied());
+        let parsed: &'static Vec<(&'static Object, T)> = match cached {
+            Some(any) => any
+                .downcast_ref()
+                .expect("the cache is keyed by the type it holds"),
+            None => {
+                let parsed: &'static Vec<(&'static Object, T)> = Box::leak(Box::new(
+                    objects
+                        .iter()
+                        .filter_map(|o| o.parse().ok().map(|t| (o, t)))
+                        .collect(),
+                ));
+                PARSED.with(|p| p.borrow_mut().insert(key, parsed as &'static dyn Any));
+                parsed
+            }
+        };
+        Ok(parsed.iter().map(|(o, t)| (*o, t)).collect())
     }
 
     /// A finding that says the check could not decide because a kind was unreadable.
@@ -248,6 +334,9 @@ fn object_key(o: &ObjectRef) -> (String, String, String) {
 pub fn same_object(a: &ObjectRef, b: &ObjectRef) -> bool {
     a.kind == b.kind && a.namespace == b.namespace && a.name == b.name
 }
+
+/// An object and its typed form, both kept for the whole component instance.
+pub type Parsed<T> = (&'static Object, &'static T);
 
 /// Typed views of a snapshot object.
 pub trait ObjectExt {

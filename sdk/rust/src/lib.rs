@@ -16,7 +16,7 @@
 pub mod bindings {
     wit_bindgen::generate!({
         world: "check",
-        path: "../../wit/v0.1.0",
+        path: "../../wit/v0.2.0",
         pub_export_macro: true,
         default_bindings_module: "kridik_sdk::bindings",
     });
@@ -36,7 +36,7 @@ pub use bindings::kridik::plugin::snapshot::{Object, SourceKind, Unavailable, Un
 pub use bindings::kridik::plugin::types::{
     CheckInfo, Confidence, Evidence, Finding, ObjectRef, Remediation, Severity,
 };
-pub use ctx::{same_object, Ctx, ObjectExt};
+pub use ctx::{same_object, Ctx, ObjectExt, Parsed};
 pub use finding::{raise, weakest};
 
 /// What a check returns: its findings, or an error reported as status `error`.
@@ -52,7 +52,7 @@ pub struct Check {
 pub mod prelude {
     pub use crate::{
         Check, CheckInfo, CheckResult, Confidence, Ctx, Dataplane, MtlsMode, Object, ObjectExt,
-        ObjectRef, PolicyScope, Severity, Workload,
+        ObjectRef, Parsed, PolicyScope, Severity, Workload,
     };
 }
 

@@ -84,7 +84,7 @@ mod abi_layouts {
     #[test]
     fn the_go_sdk_offsets_match_the_wit() {
         let mut resolve = Resolve::default();
-        let root = concat!(env!("CARGO_MANIFEST_DIR"), "/../../../wit/v0.1.0");
+        let root = concat!(env!("CARGO_MANIFEST_DIR"), "/../../../wit/v0.2.0");
         resolve.push_dir(root).unwrap();
         let mut sizes = SizeAlign::default();
         sizes.fill(&resolve).unwrap();
