@@ -333,9 +333,14 @@ pub fn alpha_info() -> CheckInfo {
 }
 
 pub fn run_alpha(ctx: &Ctx) -> CheckResult {
-    let services = match ctx.parsed::<serde_json::Value>(SERVICE, "Service annotations") {
+    // Annotations come with every object: nothing to parse.
+    let services = match ctx.objects(SERVICE) {
         Ok(s) => s,
-        Err(unknown) => return Ok(vec![*unknown]),
+        Err(missing) => {
+            return Ok(vec![
+                ctx.unknown(&missing, "Service annotations could not be assessed")
+            ])
+        }
     };
     let mut findings = Vec::new();
     let mut report =
@@ -362,7 +367,7 @@ pub fn run_alpha(ctx: &Ctx) -> CheckResult {
             }
         }
     }
-    for (o, _) in &services {
+    for o in services {
         for (key, _) in &o.annotations {
             if ALPHA.contains(&key.as_str()) {
                 report(&o.target, key);
