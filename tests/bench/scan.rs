@@ -80,6 +80,8 @@ fn main() {
         cold.seconds, warm.seconds
     );
 
+    // What each size cost, to tell linear growth from superlinear below.
+    let mut grown: Vec<(usize, Vec<(String, f64)>)> = Vec::new();
     for &n in &sizes {
         let namespaces = (n / 100).max(1);
         for format in ["yaml", "json"] {
@@ -98,7 +100,38 @@ fn main() {
                 .status()
                 .unwrap();
             assert!(status.success());
-            report(n, format, &file, &wants, kridik, genmesh, &cache);
+            let costs = report(n, format, &file, &wants, kridik, genmesh, &cache);
+            if format == "yaml" {
+                grown.push((n, costs));
+            }
+        }
+    }
+    growth(&grown);
+}
+
+/// Each step's cost from one size to the next against the growth of the mesh:
+/// a step that grows more than twice as fast as the mesh is flagged, so a
+/// quadratic check or model step shows up here before users see it.
+fn growth(grown: &[(usize, Vec<(String, f64)>)]) {
+    for pair in grown.windows(2) {
+        let ((small, before), (large, after)) = (&pair[0], &pair[1]);
+        let mesh = *large as f64 / *small as f64;
+        println!("\ngrowth {small} -> {large} workloads ({mesh:.0}x):");
+        for (step, t1) in after {
+            let Some((_, t0)) = before.iter().find(|(s, _)| s == step) else {
+                continue;
+            };
+            // Below a few milliseconds the ratio is noise.
+            if *t1 < 5.0 {
+                continue;
+            }
+            let ratio = t1 / t0.max(0.5);
+            let flag = if ratio > 2.0 * mesh {
+                "  SUPERLINEAR"
+            } else {
+                ""
+            };
+            println!("  {step}: {t0:.1} -> {t1:.1} ms ({ratio:.1}x){flag}");
         }
     }
 }
@@ -111,7 +144,7 @@ fn report(
     kridik: &str,
     genmesh: &str,
     cache: &Path,
-) {
+) -> Vec<(String, f64)> {
     let bytes = std::fs::metadata(file).unwrap().len();
     let start = Instant::now();
     let snapshot = files::load(&[file.to_path_buf()], wants);
@@ -140,6 +173,18 @@ fn report(
             .arg(file),
     );
     let report: serde_json::Value = serde_json::from_str(&scan.stdout).expect("scan JSON");
+    let mut costs: Vec<(String, f64)> = vec![
+        ("parse".into(), parse * 1e3),
+        ("model".into(), model_s * 1e3),
+        ("attack paths".into(), paths_s * 1e3),
+        ("whole scan".into(), scan.seconds * 1e3),
+    ];
+    costs.extend(report["checks"].as_array().unwrap().iter().map(|c| {
+        (
+            c["id"].as_str().unwrap().to_string(),
+            c["duration_ms"].as_f64().unwrap(),
+        )
+    }));
     let checks: Vec<String> = report["checks"]
         .as_array()
         .unwrap()
@@ -183,4 +228,5 @@ fn report(
         report["summary"]["workloads"]
     );
     println!("  per check: {}", checks.join(", "));
+    costs
 }

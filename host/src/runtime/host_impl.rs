@@ -9,8 +9,8 @@ use crate::gather::{Object, UnavailableReason};
 use crate::model::{self, Dataplane, MtlsMode, PolicyScope, ScanData};
 use crate::report::model as report;
 use crate::vocab::{Confidence, ObjectRef, Severity};
-use std::collections::{BTreeMap, HashMap};
-use std::sync::{Arc, Mutex, OnceLock};
+use std::collections::BTreeMap;
+use std::sync::{Arc, OnceLock};
 
 /// The scan data and, built lazily once per scan and shared by every
 /// component, its WIT forms for each version.
@@ -61,30 +61,18 @@ macro_rules! version {
                 mesh as wm, snapshot as ws, types as wt,
             };
 
-            /// This version's forms of the model and of the kinds read so far.
+            /// This version's form of the model. Objects are converted per
+            /// call and not kept: an SDK asks for a kind once per component,
+            /// and a second copy of every declared kind for the whole scan
+            /// cost more memory than the conversion costs time.
             #[derive(Default)]
             pub struct Cache {
                 mesh: OnceLock<WitMesh>,
-                objects: Mutex<HashMap<String, Arc<OnceLock<Vec<ws::Object>>>>>,
             }
 
             impl Cache {
                 pub fn mesh(&self, data: &ScanData) -> &WitMesh {
                     self.mesh.get_or_init(|| wit_mesh(&data.model))
-                }
-
-                /// A kind's objects, converted once per scan (per kind, so
-                /// components converting different kinds do not wait on each other).
-                pub fn objects(&self, data: &ScanData, kind: &str) -> Vec<ws::Object> {
-                    let cell = self
-                        .objects
-                        .lock()
-                        .unwrap()
-                        .entry(kind.to_string())
-                        .or_default()
-                        .clone();
-                    cell.get_or_init(|| data.snapshot.of(kind).iter().map(wit_object).collect())
-                        .clone()
                 }
             }
 
@@ -121,7 +109,7 @@ macro_rules! version {
 
             pub fn objects(state: &State, kind: String) -> Result<Vec<ws::Object>, ws::Unavailable> {
                 readable(state, &kind)?;
-                Ok(state.data.$v.objects(&state.data.data, &kind))
+                Ok(state.data.data.snapshot.of(&kind).iter().map(wit_object).collect())
             }
 
             pub fn unavailable_kinds(state: &State) -> Vec<ws::Unavailable> {
