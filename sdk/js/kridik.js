@@ -4,8 +4,8 @@
 //
 //   import { info, exportChecks } from './kridik.js';
 //   export const checks = exportChecks([{ info: () => info('ACME-001', ...), run: (ctx) => [] }]);
-import { objects, source } from 'kridik:plugin/snapshot@0.1.0';
-import * as mesh from 'kridik:plugin/mesh@0.1.0';
+import { objects, source } from 'kridik:plugin/snapshot@0.2.0';
+import * as mesh from 'kridik:plugin/mesh@0.2.0';
 
 /** A CheckInfo; `kinds` are `Kind` (core group) or `group/Kind`. */
 export function info(id, title, defaultSeverity, category, kinds, description = '') {

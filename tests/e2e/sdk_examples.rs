@@ -43,7 +43,8 @@ fn the_rust_javascript_python_and_go_examples_report_identical_findings() {
     let rust = component("kridik_example_gateway_tls");
     for mesh in ["insecure-mesh", "hardened-mesh"] {
         let expected = findings(&rust, mesh);
-        for lang in ["js", "python", "go"] {
+        // python-v0.1: built against the frozen 0.1 WIT, still run unchanged.
+        for lang in ["js", "python", "go", "python-v0.1"] {
             assert_eq!(
                 findings(&example_wasm(lang), mesh),
                 expected,
@@ -51,6 +52,12 @@ fn the_rust_javascript_python_and_go_examples_report_identical_findings() {
             );
         }
     }
+    let legacy = std::fs::read(example_wasm("python-v0.1")).unwrap();
+    let names = |needle: &[u8]| legacy.windows(needle.len()).any(|w| w == needle);
+    assert!(
+        names(b"kridik:plugin/checks@0.1.0") && !names(b"kridik:plugin/checks@0.2.0"),
+        "python-v0.1.wasm exports the 0.1 world"
+    );
     let insecure = findings(&rust, "insecure-mesh");
     assert_eq!(insecure.as_array().unwrap().len(), 1);
     assert_eq!(insecure[0]["resource"]["name"], "public");

@@ -1,4 +1,4 @@
-/** @module Interface kridik:plugin/checks@0.1.0 **/
+/** @module Interface kridik:plugin/checks@0.2.0 **/
 /**
  * The checks this component contains.
  */

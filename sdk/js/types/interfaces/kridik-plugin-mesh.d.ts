@@ -1,8 +1,31 @@
-/** @module Interface kridik:plugin/mesh@0.1.0 **/
+/** @module Interface kridik:plugin/mesh@0.2.0 **/
 export function config(): MeshConfig;
 export function namespaces(): Array<NamespaceInfo>;
 export function workloads(): Array<Workload>;
 export function policies(): Array<Policy>;
+/**
+ * Queries (0.2): what a check needs without copying the whole model.
+ * The workload with this id (`namespace/Kind/name`).
+ */
+export function findWorkload(id: string): Workload | undefined;
+/**
+ * The workloads of one namespace.
+ */
+export function workloadsIn(namespace: string): Array<Workload>;
+/**
+ * Istio's own workloads: istiod, ingress/egress/east-west gateways,
+ * waypoints, ztunnel and the CNI node agent (by their labels and images).
+ */
+export function istioComponents(): Array<Workload>;
+/**
+ * The policy record of an AuthorizationPolicy, RequestAuthentication,
+ * PeerAuthentication or Sidecar (matched by kind, namespace and name).
+ */
+export function findPolicy(target: ObjectRef): Policy | undefined;
+/**
+ * The policy records that apply to a workload, in the model's order.
+ */
+export function policiesFor(workloadId: string): Array<Policy>;
 export type ObjectRef = import('./kridik-plugin-types.js').ObjectRef;
 export type Confidence = import('./kridik-plugin-types.js').Confidence;
 /**
@@ -74,8 +97,10 @@ export interface Container {
    */
   capabilitiesAdded: Array<string>,
   /**
-   * Arguments and literal `env` values, kept only for Istio's own
-   * containers (image path containing `istio`); empty for the rest.
+   * Arguments and literal `env` values, only for the containers of
+   * Istio's own workloads (see `istio-components`); empty for the rest,
+   * injected proxies included (their settings come from the injector;
+   * the workload's own intent is in its annotations).
    */
   args: Array<string>,
   env: Array<[string, string]>,

@@ -1,4 +1,4 @@
-/** @module Interface kridik:plugin/snapshot@0.1.0 **/
+/** @module Interface kridik:plugin/snapshot@0.2.0 **/
 /**
  * Where the snapshot came from. Offline, a kind absent from the files is
  * an empty list; only a live scan can prove that something does not exist.
@@ -8,6 +8,21 @@ export function source(): SourceKind;
  * All objects of a declared kind (`Kind` or `group/Kind`).
  */
 export function objects(kind: string): Array<Object>;
+/**
+ * Whether this check may read `kind` and how many objects it holds,
+ * without copying them: an SDK keeps one copy of a kind for all the
+ * checks of its component and still answers each check only with what
+ * that check declared.
+ */
+export function access(kind: string): number;
+/**
+ * The objects of a declared kind in one namespace (`""`: cluster-scoped).
+ */
+export function objectsIn(kind: string, namespace: string): Array<Object>;
+/**
+ * One object of a declared kind by namespace (`""` when cluster-scoped) and name.
+ */
+export function findObject(kind: string, namespace: string, name: string): Object | undefined;
 /**
  * Declared kinds that could not be read, so a check can say UNKNOWN instead of guessing.
  */

@@ -1,4 +1,4 @@
-/** @module Interface kridik:plugin/types@0.1.0 **/
+/** @module Interface kridik:plugin/types@0.2.0 **/
 /**
  * # Variants
  * 
