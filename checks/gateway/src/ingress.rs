@@ -121,7 +121,7 @@ pub fn run_ports(ctx: &Ctx) -> CheckResult {
         .map(|(o, v)| {
             (
                 (o.target.namespace.clone(), o.target.name.clone()),
-                service_ports(&v),
+                service_ports(v),
             )
         })
         .collect();

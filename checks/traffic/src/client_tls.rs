@@ -206,7 +206,7 @@ fn auto_mtls_off(
             ))
             .remediation(
                 "Set ISTIO_MUTUAL in this DestinationRule (or turn auto mTLS back on).",
-                Some(istio_mutual_yaml(&r.object, &r.rule.spec.host)),
+                Some(istio_mutual_yaml(r.object, &r.rule.spec.host)),
             )
             .reference("https://istio.io/latest/docs/reference/config/istio.mesh.v1alpha1/#MeshConfig")
             .evidence(

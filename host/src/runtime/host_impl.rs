@@ -440,55 +440,55 @@ macro_rules! version {
 version!(v0_1, injected_settings: true);
 version!(v0_2, injected_settings: false);
 
-impl v0_1::wt::Host for State {}
+/// The `Host` traits of one version: what every version answers alike, plus
+/// that version's own queries (`snapshot: {...}`, `mesh: {...}`).
+macro_rules! hosts {
+    ($v:ident, snapshot: { $($ws_extra:tt)* }, mesh: { $($wm_extra:tt)* }) => {
+        impl $v::wt::Host for State {}
 
-impl v0_1::ws::Host for State {
-    fn source(&mut self) -> v0_1::ws::SourceKind {
-        v0_1::source(self)
-    }
+        impl $v::ws::Host for State {
+            fn source(&mut self) -> $v::ws::SourceKind {
+                $v::source(self)
+            }
 
-    fn objects(&mut self, kind: String) -> Result<Vec<v0_1::ws::Object>, v0_1::ws::Unavailable> {
-        v0_1::objects(self, kind)
-    }
+            fn objects(&mut self, kind: String) -> Result<Vec<$v::ws::Object>, $v::ws::Unavailable> {
+                $v::objects(self, kind)
+            }
 
-    fn unavailable_kinds(&mut self) -> Vec<v0_1::ws::Unavailable> {
-        v0_1::unavailable_kinds(self)
-    }
+            fn unavailable_kinds(&mut self) -> Vec<$v::ws::Unavailable> {
+                $v::unavailable_kinds(self)
+            }
+
+            $($ws_extra)*
+        }
+
+        impl $v::wm::Host for State {
+            fn config(&mut self) -> $v::wm::MeshConfig {
+                $v::mesh(self).config.clone()
+            }
+
+            fn namespaces(&mut self) -> Vec<$v::wm::NamespaceInfo> {
+                $v::mesh(self).namespaces.clone()
+            }
+
+            fn workloads(&mut self) -> Vec<$v::wm::Workload> {
+                $v::mesh(self).workloads.clone()
+            }
+
+            fn policies(&mut self) -> Vec<$v::wm::Policy> {
+                $v::mesh(self).policies.clone()
+            }
+
+            $($wm_extra)*
+        }
+    };
 }
 
-impl v0_1::wm::Host for State {
-    fn config(&mut self) -> v0_1::wm::MeshConfig {
-        v0_1::mesh(self).config.clone()
-    }
+hosts!(v0_1, snapshot: {}, mesh: {});
 
-    fn namespaces(&mut self) -> Vec<v0_1::wm::NamespaceInfo> {
-        v0_1::mesh(self).namespaces.clone()
-    }
-
-    fn workloads(&mut self) -> Vec<v0_1::wm::Workload> {
-        v0_1::mesh(self).workloads.clone()
-    }
-
-    fn policies(&mut self) -> Vec<v0_1::wm::Policy> {
-        v0_1::mesh(self).policies.clone()
-    }
-}
-
-impl v0_2::wt::Host for State {}
-
-impl v0_2::ws::Host for State {
-    fn source(&mut self) -> v0_2::ws::SourceKind {
-        v0_2::source(self)
-    }
-
-    fn objects(&mut self, kind: String) -> Result<Vec<v0_2::ws::Object>, v0_2::ws::Unavailable> {
-        v0_2::objects(self, kind)
-    }
-
-    fn unavailable_kinds(&mut self) -> Vec<v0_2::ws::Unavailable> {
-        v0_2::unavailable_kinds(self)
-    }
-
+hosts!(
+    v0_2,
+    snapshot: {
     fn access(&mut self, kind: String) -> Result<u32, v0_2::ws::Unavailable> {
         v0_2::readable(self, &kind)?;
         Ok(u32::try_from(self.data.data.snapshot.of(&kind).len()).unwrap_or(u32::MAX))
@@ -522,25 +522,8 @@ impl v0_2::ws::Host for State {
             .object(&kind, &namespace, &name)
             .map(v0_2::wit_object))
     }
-}
-
-impl v0_2::wm::Host for State {
-    fn config(&mut self) -> v0_2::wm::MeshConfig {
-        v0_2::mesh(self).config.clone()
-    }
-
-    fn namespaces(&mut self) -> Vec<v0_2::wm::NamespaceInfo> {
-        v0_2::mesh(self).namespaces.clone()
-    }
-
-    fn workloads(&mut self) -> Vec<v0_2::wm::Workload> {
-        v0_2::mesh(self).workloads.clone()
-    }
-
-    fn policies(&mut self) -> Vec<v0_2::wm::Policy> {
-        v0_2::mesh(self).policies.clone()
-    }
-
+    },
+    mesh: {
     fn find_workload(&mut self, id: String) -> Option<v0_2::wm::Workload> {
         let i = self.data.data.workload(&id)?;
         Some(v0_2::mesh(self).workloads[i].clone())
@@ -583,9 +566,8 @@ impl v0_2::wm::Host for State {
             .map(|&i| all[i].clone())
             .collect()
     }
-}
-
-// ---- guest -> host ----
+    }
+);
 
 /// Longest text kept from a guest string (messages, YAML).
 const MAX_TEXT: usize = 64 << 10;
