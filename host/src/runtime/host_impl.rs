@@ -126,12 +126,13 @@ macro_rules! version {
                 state.data.$v.mesh(&state.data.data)
             }
 
-            /// The mesh model in binding types, converted once per scan.
+            /// The small parts of the model in binding types, converted once
+            /// per scan. Workloads and policies are converted per call from the
+            /// model: a kept copy cost as much to clone as to convert, and
+            /// held the whole model a second time for the scan.
             pub struct WitMesh {
                 pub config: wm::MeshConfig,
                 pub namespaces: Vec<wm::NamespaceInfo>,
-                pub workloads: Vec<wm::Workload>,
-                pub policies: Vec<wm::Policy>,
             }
 
         fn unavailable(u: &crate::gather::Unavailable) -> ws::Unavailable {
@@ -154,6 +155,21 @@ macro_rules! version {
                 annotations: pairs(&o.annotations),
                 creation_timestamp: o.creation_timestamp.clone(),
                 json: o.json().get().to_owned(),
+            }
+        }
+
+        pub fn policy(p: &model::policies::Policy) -> wm::Policy {
+            wm::Policy {
+                target: object_ref(&p.target),
+                scope: match p.scope {
+                    PolicyScope::Mesh => wm::PolicyScope::Mesh,
+                    PolicyScope::Namespace => wm::PolicyScope::Namespace,
+                    PolicyScope::Workload => wm::PolicyScope::Workload,
+                    PolicyScope::TargetRefs => wm::PolicyScope::TargetRefs,
+                },
+                workloads: p.workloads.clone(),
+                matches_nothing: p.matches_nothing,
+                reason: p.reason.clone(),
             }
         }
 
@@ -198,27 +214,11 @@ macro_rules! version {
                         target: n.target.as_ref().map(object_ref),
                     })
                     .collect(),
-                workloads: m.workloads.iter().map(workload).collect(),
-                policies: m
-                    .policies
-                    .iter()
-                    .map(|p| wm::Policy {
-                        target: object_ref(&p.target),
-                        scope: match p.scope {
-                            PolicyScope::Mesh => wm::PolicyScope::Mesh,
-                            PolicyScope::Namespace => wm::PolicyScope::Namespace,
-                            PolicyScope::Workload => wm::PolicyScope::Workload,
-                            PolicyScope::TargetRefs => wm::PolicyScope::TargetRefs,
-                        },
-                        workloads: p.workloads.clone(),
-                        matches_nothing: p.matches_nothing,
-                        reason: p.reason.clone(),
-                    })
-                    .collect(),
+
             }
         }
 
-        fn workload(w: &model::Workload) -> wm::Workload {
+        pub fn workload(w: &model::Workload) -> wm::Workload {
             let refs = |v: &[ObjectRef]| v.iter().map(object_ref).collect();
             wm::Workload {
                 id: w.id.clone(),
@@ -472,11 +472,11 @@ macro_rules! hosts {
             }
 
             fn workloads(&mut self) -> Vec<$v::wm::Workload> {
-                $v::mesh(self).workloads.clone()
+                self.data.data.model.workloads.iter().map($v::workload).collect()
             }
 
             fn policies(&mut self) -> Vec<$v::wm::Policy> {
-                $v::mesh(self).policies.clone()
+                self.data.data.model.policies.iter().map($v::policy).collect()
             }
 
             $($wm_extra)*
@@ -526,26 +526,26 @@ hosts!(
     mesh: {
     fn find_workload(&mut self, id: String) -> Option<v0_2::wm::Workload> {
         let i = self.data.data.workload(&id)?;
-        Some(v0_2::mesh(self).workloads[i].clone())
+        Some(v0_2::workload(&self.data.data.model.workloads[i]))
     }
 
     fn workloads_in(&mut self, namespace: String) -> Vec<v0_2::wm::Workload> {
-        let all = &v0_2::mesh(self).workloads;
+        let all = &self.data.data.model.workloads;
         self.data
             .data
             .workloads_in(&namespace)
             .iter()
-            .map(|&i| all[i].clone())
+            .map(|&i| v0_2::workload(&all[i]))
             .collect()
     }
 
     fn istio_components(&mut self) -> Vec<v0_2::wm::Workload> {
-        let all = &v0_2::mesh(self).workloads;
+        let all = &self.data.data.model.workloads;
         self.data
             .data
             .istio_components()
             .iter()
-            .map(|&i| all[i].clone())
+            .map(|&i| v0_2::workload(&all[i]))
             .collect()
     }
 
@@ -554,16 +554,16 @@ hosts!(
             .data
             .data
             .policy(&target.kind, &target.namespace, &target.name)?;
-        Some(v0_2::mesh(self).policies[i].clone())
+        Some(v0_2::policy(&self.data.data.model.policies[i]))
     }
 
     fn policies_for(&mut self, workload_id: String) -> Vec<v0_2::wm::Policy> {
-        let all = &v0_2::mesh(self).policies;
+        let all = &self.data.data.model.policies;
         self.data
             .data
             .policies_for(&workload_id)
             .iter()
-            .map(|&i| all[i].clone())
+            .map(|&i| v0_2::policy(&all[i]))
             .collect()
     }
     }
