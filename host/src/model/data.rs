@@ -103,10 +103,12 @@ impl ScanData {
         &all[start..end]
     }
 
-    /// One object of a kind by namespace and name (the first when files repeat it).
+    /// One object of a kind by namespace and name (the first when files
+    /// repeat it): a binary search by name within the namespace.
     pub fn object(&self, kind: &str, namespace: &str, name: &str) -> Option<&Object> {
-        self.objects_in(kind, namespace)
-            .iter()
-            .find(|o| o.name == name)
+        let in_ns = self.objects_in(kind, namespace);
+        in_ns
+            .get(in_ns.partition_point(|o| o.name.as_str() < name))
+            .filter(|o| o.name == name)
     }
 }

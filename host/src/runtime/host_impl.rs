@@ -440,6 +440,11 @@ macro_rules! version {
 version!(v0_1, injected_settings: true);
 version!(v0_2, injected_settings: false);
 
+/// The records at positions `at` of `all`, converted.
+fn pick<T, W>(all: &[T], at: &[usize], convert: fn(&T) -> W) -> Vec<W> {
+    at.iter().map(|&i| convert(&all[i])).collect()
+}
+
 /// The `Host` traits of one version: what every version answers alike, plus
 /// that version's own queries (`snapshot: {...}`, `mesh: {...}`).
 macro_rules! hosts {
@@ -530,23 +535,13 @@ hosts!(
     }
 
     fn workloads_in(&mut self, namespace: String) -> Vec<v0_2::wm::Workload> {
-        let all = &self.data.data.model.workloads;
-        self.data
-            .data
-            .workloads_in(&namespace)
-            .iter()
-            .map(|&i| v0_2::workload(&all[i]))
-            .collect()
+        let data = &self.data.data;
+        pick(&data.model.workloads, data.workloads_in(&namespace), v0_2::workload)
     }
 
     fn istio_components(&mut self) -> Vec<v0_2::wm::Workload> {
-        let all = &self.data.data.model.workloads;
-        self.data
-            .data
-            .istio_components()
-            .iter()
-            .map(|&i| v0_2::workload(&all[i]))
-            .collect()
+        let data = &self.data.data;
+        pick(&data.model.workloads, data.istio_components(), v0_2::workload)
     }
 
     fn find_policy(&mut self, target: v0_2::wt::ObjectRef) -> Option<v0_2::wm::Policy> {
@@ -558,13 +553,8 @@ hosts!(
     }
 
     fn policies_for(&mut self, workload_id: String) -> Vec<v0_2::wm::Policy> {
-        let all = &self.data.data.model.policies;
-        self.data
-            .data
-            .policies_for(&workload_id)
-            .iter()
-            .map(|&i| v0_2::policy(&all[i]))
-            .collect()
+        let data = &self.data.data;
+        pick(&data.model.policies, data.policies_for(&workload_id), v0_2::policy)
     }
     }
 );
