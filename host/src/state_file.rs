@@ -42,14 +42,20 @@ pub fn read_capped(path: &Path, max: u64) -> std::io::Result<Vec<u8>> {
             max >> 20
         )));
     }
-    read_limited(file, max)
+    read_limited(file, max, meta.len())
 }
 
 /// At most `max` bytes from any reader (a pipe included); more is an error,
-/// never a truncation.
-pub fn read_limited(reader: impl std::io::Read, max: u64) -> std::io::Result<Vec<u8>> {
+/// never a truncation. `expected` (a file's size, 0 when unknown) sizes the
+/// buffer: one allocation instead of a doubling series, whose last step
+/// held one and a half times a large file at once.
+pub fn read_limited(
+    reader: impl std::io::Read,
+    max: u64,
+    expected: u64,
+) -> std::io::Result<Vec<u8>> {
     use std::io::Read;
-    let mut bytes = Vec::new();
+    let mut bytes = Vec::with_capacity(expected.min(max) as usize + 1);
     reader.take(max + 1).read_to_end(&mut bytes)?;
     if bytes.len() as u64 > max {
         return Err(std::io::Error::other(format!(

@@ -42,7 +42,7 @@ pub const MAX_INPUT_BYTES: u64 = 1 << 30;
 
 fn read(path: &Path) -> Result<(Arc<str>, String), InputError> {
     let (name, bytes): (Arc<str>, Vec<u8>) = if path == Path::new("-") {
-        let bytes = read_capped(std::io::stdin().lock())
+        let bytes = read_capped(std::io::stdin().lock(), 0)
             .map_err(|e| InputError::file("<stdin>", format!("cannot read standard input: {e}")))?;
         ("<stdin>".into(), bytes)
     } else {
@@ -51,8 +51,9 @@ fn read(path: &Path) -> Result<(Arc<str>, String), InputError> {
             .into();
         let file = std::fs::File::open(path)
             .map_err(|e| InputError::file(&name, format!("cannot read: {e}")))?;
-        let bytes =
-            read_capped(file).map_err(|e| InputError::file(&name, format!("cannot read: {e}")))?;
+        let size = file.metadata().map(|m| m.len()).unwrap_or(0);
+        let bytes = read_capped(file, size)
+            .map_err(|e| InputError::file(&name, format!("cannot read: {e}")))?;
         (name, bytes)
     };
     let text = String::from_utf8(bytes).map_err(|e| {
@@ -68,8 +69,9 @@ fn read(path: &Path) -> Result<(Arc<str>, String), InputError> {
 }
 
 /// Reads at most [`MAX_INPUT_BYTES`]; more is an error, not a truncation.
-fn read_capped(reader: impl Read) -> std::io::Result<Vec<u8>> {
-    crate::state_file::read_limited(reader, MAX_INPUT_BYTES)
+/// `expected` is the file's size (0 when unknown).
+fn read_capped(reader: impl Read, expected: u64) -> std::io::Result<Vec<u8>> {
+    crate::state_file::read_limited(reader, MAX_INPUT_BYTES, expected)
 }
 
 /// Files named on the command line are read whatever their name (a pipe such
