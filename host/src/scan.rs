@@ -291,6 +291,7 @@ pub fn scan(opts: &Options) -> Result<Report> {
         "reading the input".to_string()
     });
     let snapshot = gather(opts, &wants)?;
+    crate::memory::release_freed();
     opts.stage(format!(
         "modelling the mesh from {} objects",
         snapshot.len()
@@ -318,6 +319,7 @@ pub fn scan(opts: &Options) -> Result<Report> {
         );
     }
     let model = model::build(&snapshot);
+    crate::memory::release_freed();
     let data = Arc::new(ScanData::new(snapshot, model));
     let wit = Arc::new(WitData::new(data.clone()));
     // Components in parallel, each component's checks in one instance, in turn.
