@@ -21,6 +21,7 @@ pub use workloads::Container;
 use crate::gather::Snapshot;
 use crate::kinds;
 use crate::vocab::{Confidence, ObjectRef};
+use rayon::prelude::*;
 use serde::Serialize;
 use std::collections::{BTreeMap, BTreeSet, HashMap};
 
@@ -249,17 +250,28 @@ pub fn build(snapshot: &Snapshot) -> MeshModel {
         .map(|(i, id)| (id.as_str(), i))
         .collect();
     let mut attached: Vec<[Vec<ObjectRef>; 4]> = vec![Default::default(); raws.len()];
-    let mut policy_list = Vec::new();
-    for (slot, kind) in POLICY_KINDS.iter().enumerate() {
-        for o in snapshot.of(kind) {
-            let p = policies::resolve(o, &config.root_namespace, &scope, &attach);
-            for id in &p.workloads {
-                if let Some(&i) = index.get(id.as_str()) {
-                    attached[i][slot].push(p.target.clone());
-                }
+    // Resolved in parallel, attached in snapshot order.
+    let resolved: Vec<(usize, policies::Policy)> = POLICY_KINDS
+        .iter()
+        .enumerate()
+        .flat_map(|(slot, kind)| snapshot.of(kind).iter().map(move |o| (slot, o)))
+        .collect::<Vec<_>>()
+        .into_par_iter()
+        .map(|(slot, o)| {
+            (
+                slot,
+                policies::resolve(o, &config.root_namespace, &scope, &attach),
+            )
+        })
+        .collect();
+    let mut policy_list = Vec::with_capacity(resolved.len());
+    for (slot, p) in resolved {
+        for id in &p.workloads {
+            if let Some(&i) = index.get(id.as_str()) {
+                attached[i][slot].push(p.target.clone());
             }
-            policy_list.push(p);
         }
+        policy_list.push(p);
     }
 
     let pa_readable = !snapshot

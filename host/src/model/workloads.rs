@@ -5,6 +5,7 @@ use super::enrollment::{self, Enrollment};
 use crate::gather::{Object, Snapshot};
 use crate::kinds;
 use crate::vocab::ObjectRef;
+use rayon::prelude::*;
 use serde_json::Value;
 use std::collections::{BTreeMap, HashMap};
 
@@ -256,27 +257,43 @@ pub fn collect(snapshot: &Snapshot) -> Vec<Raw<'_>> {
         "Job" => o.owners.iter().any(|r| r.kind == "CronJob"),
         _ => false,
     };
-    let mut workloads: Vec<Raw> = Vec::new();
-    let mut index: HashMap<(String, String, String), usize> = HashMap::new();
-    for o in controllers.iter().filter(|o| !owned(o)) {
-        index.insert(
-            (o.kind.clone(), o.namespace.clone(), o.name.clone()),
-            workloads.len(),
-        );
-        workloads.push(raw(o));
-    }
-    for pod in snapshot.of(kinds::POD) {
-        let owner = top_owner(pod, &by_name);
-        let slot = owner.and_then(|(k, n)| index.get(&(k, pod.namespace.clone(), n)).copied());
-        match slot {
-            Some(i) => workloads[i].pods.push(Pod::of(pod, &pod.value())),
-            None => {
-                // A bare pod, or one whose controller is not in the snapshot.
-                let body = pod.value();
-                let mut w = raw_from(pod, &body);
-                w.pods.push(Pod::of(pod, &body));
-                workloads.push(w);
+    // Each workload object and pod body is parsed once, in parallel (the
+    // parse was 0.9 s of a 10,000-workload model on one core); the results
+    // are assembled in snapshot order, so the model does not depend on it.
+    let roots: Vec<&Object> = controllers.iter().copied().filter(|o| !owned(o)).collect();
+    let mut workloads: Vec<Raw> = roots.par_iter().map(|o| raw(o)).collect();
+    let index: HashMap<(&str, &str, &str), usize> = roots
+        .iter()
+        .enumerate()
+        .map(|(i, o)| ((o.kind.as_str(), o.namespace.as_str(), o.name.as_str()), i))
+        .collect();
+    // A pod joins its controller's workload, or is a workload of its own: a
+    // bare pod, or one whose controller is not in the snapshot.
+    let pods: Vec<Result<(usize, Pod), Raw>> = snapshot
+        .of(kinds::POD)
+        .par_iter()
+        .map(|pod| {
+            let owner = top_owner(pod, &by_name);
+            let slot = owner.and_then(|(k, n)| {
+                index
+                    .get(&(k.as_str(), pod.namespace.as_str(), n.as_str()))
+                    .copied()
+            });
+            let body = pod.value();
+            match slot {
+                Some(i) => Ok((i, Pod::of(pod, &body))),
+                None => {
+                    let mut w = raw_from(pod, &body);
+                    w.pods.push(Pod::of(pod, &body));
+                    Err(w)
+                }
             }
+        })
+        .collect();
+    for pod in pods {
+        match pod {
+            Ok((i, p)) => workloads[i].pods.push(p),
+            Err(w) => workloads.push(w),
         }
     }
     workloads
