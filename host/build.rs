@@ -32,6 +32,8 @@ fn main() {
         "checks",
         "tests/components",
         "Cargo.lock",
+        // The guests' `[profile.wasm]` lives here.
+        "Cargo.toml",
     ] {
         println!("cargo:rerun-if-changed={}", root.join(watched).display());
     }
