@@ -269,7 +269,11 @@ pub fn collect(snapshot: &Snapshot) -> Vec<Raw<'_>> {
         .collect();
     // A pod joins its controller's workload, or is a workload of its own: a
     // bare pod, or one whose controller is not in the snapshot.
-    let pods: Vec<Result<(usize, Pod), Raw>> = snapshot
+    enum Joined<'a> {
+        Controller(usize, Pod<'a>),
+        Own(Raw<'a>),
+    }
+    let pods: Vec<Joined> = snapshot
         .of(kinds::POD)
         .par_iter()
         .map(|pod| {
@@ -281,19 +285,19 @@ pub fn collect(snapshot: &Snapshot) -> Vec<Raw<'_>> {
             });
             let body = pod.value();
             match slot {
-                Some(i) => Ok((i, Pod::of(pod, &body))),
+                Some(i) => Joined::Controller(i, Pod::of(pod, &body)),
                 None => {
                     let mut w = raw_from(pod, &body);
                     w.pods.push(Pod::of(pod, &body));
-                    Err(w)
+                    Joined::Own(w)
                 }
             }
         })
         .collect();
     for pod in pods {
         match pod {
-            Ok((i, p)) => workloads[i].pods.push(p),
-            Err(w) => workloads.push(w),
+            Joined::Controller(i, p) => workloads[i].pods.push(p),
+            Joined::Own(w) => workloads.push(w),
         }
     }
     workloads
