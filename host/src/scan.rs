@@ -105,8 +105,10 @@ pub fn load_plugins(rt: &Runtime, opts: &Options) -> Loaded {
     }
     let mut hooks = Vec::new();
     if !opts.no_installed {
-        match plugins::Store::open(opts.home.clone()).and_then(|s| Ok((s.list()?, s))) {
-            Ok((installed, store)) => {
+        let store = plugins::Store::find(opts.home.clone());
+        match store.map(|s| s.list().map(|installed| (installed, s))) {
+            None => {}
+            Some(Ok((installed, store))) => {
                 for p in installed {
                     let bytes = store.read(&p);
                     if p.world == "hook" {
@@ -116,7 +118,7 @@ pub fn load_plugins(rt: &Runtime, opts: &Options) -> Loaded {
                     }
                 }
             }
-            Err(e) => sources.push(("installed plugins".into(), Err(format!("{e:#}")))),
+            Some(Err(e)) => sources.push(("installed plugins".into(), Err(format!("{e:#}")))),
         }
     }
     for p in &opts.plugins {

@@ -439,7 +439,10 @@ fn scan_cmd(args: ScanArgs) -> Result<i32> {
     }
     if args.checks.no_builtin
         && args.checks.plugins.is_empty()
-        && kridik::plugins::Store::open(None)?.list()?.is_empty()
+        && kridik::plugins::Store::find(None)
+            .map(|s| s.list())
+            .transpose()?
+            .is_none_or(|installed| installed.is_empty())
     {
         bail!("--no-builtin leaves no checks to run: add --plugin FILE.wasm or install one with `kridik plugin add`");
     }

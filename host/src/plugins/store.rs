@@ -48,14 +48,20 @@ pub struct Store {
 impl Store {
     /// `home`, else `KRIDIK_HOME`, else the user data dir.
     pub fn open(home: Option<PathBuf>) -> Result<Store> {
+        Store::find(home).context("no home directory to keep plugins in: set KRIDIK_HOME")
+    }
+
+    /// The store, or None where there is no home to keep one in (a scratch
+    /// container image without HOME or a passwd entry): nothing is installed
+    /// there, which is not an error for a scan.
+    pub fn find(home: Option<PathBuf>) -> Option<Store> {
         let home = home
             .or_else(|| std::env::var_os("KRIDIK_HOME").map(PathBuf::from))
             .or_else(|| {
                 directories::ProjectDirs::from("io", "kridik", "kridik")
                     .map(|d| d.data_dir().to_path_buf())
-            })
-            .context("no home directory to keep plugins in: set KRIDIK_HOME")?;
-        Ok(Store {
+            })?;
+        Some(Store {
             dir: home.join("plugins"),
         })
     }
