@@ -4,19 +4,24 @@
 # htpasswd and curl (OCI tests against a real registry), chromium (the HTML
 # report test), Node.js and npm (the JavaScript SDK and report test tools).
 # Debian packages, through apt-get as root or with sudo; otherwise it names
-# what to install and stops.
+# what to install and stops. Arguments COMMAND:PACKAGE ask for other programs
+# instead (`make dist`: musl-gcc:musl-tools).
 set -euo pipefail
 
 missing=()
 need() { command -v "$1" >/dev/null 2>&1 || missing+=("$2"); }
-need kubectl kubernetes-client
-need docker-registry docker-registry
-need htpasswd apache2-utils
-need curl curl
-need openssl openssl
-need chromium chromium
-need node nodejs
-need npm npm
+if [ $# -gt 0 ]; then
+  for pair in "$@"; do need "${pair%%:*}" "${pair#*:}"; done
+else
+  need kubectl kubernetes-client
+  need docker-registry docker-registry
+  need htpasswd apache2-utils
+  need curl curl
+  need openssl openssl
+  need chromium chromium
+  need node nodejs
+  need npm npm
+fi
 [ ${#missing[@]} -eq 0 ] && exit 0
 
 if [ "$(id -u)" -eq 0 ]; then
