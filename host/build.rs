@@ -52,6 +52,7 @@ fn main() {
             println!("cargo:rerun-if-changed={}", root.join(git).display());
         }
     }
+    memcpy();
     // OUT_DIR is <target>/<profile>/build/<pkg>/out.
     let out = PathBuf::from(std::env::var("OUT_DIR").unwrap());
     let target_dir = out.ancestors().nth(4).unwrap().join("wasm-guests");
@@ -102,4 +103,24 @@ fn main() {
         assert!(Path::new(&file).exists(), "missing {}", file.display());
     }
     println!("cargo:rustc-env=KRIDIK_WASM_DIR={}", wasm_dir.display());
+}
+
+/// host/src/memcpy.c: as `kridik_memcpy`/`kridik_memmove` everywhere (their
+/// unit test), and as `memcpy`/`memmove` in the static musl build, where they
+/// replace musl's.
+fn memcpy() {
+    println!("cargo:rerun-if-changed=src/memcpy.c");
+    let mut build = cc::Build::new();
+    build
+        .file("src/memcpy.c")
+        .opt_level(2)
+        .flag("-fno-builtin")
+        .flag_if_supported("-fno-tree-loop-distribute-patterns");
+    build.clone().compile("kridik_memcpy");
+    if std::env::var("CARGO_CFG_TARGET_ENV").as_deref() == Ok("musl") {
+        build
+            .define("KRIDIK_MEMCPY_NAME", "memcpy")
+            .define("KRIDIK_MEMMOVE_NAME", "memmove")
+            .compile("kridik_musl_memcpy");
+    }
 }

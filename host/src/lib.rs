@@ -9,6 +9,7 @@ pub use kridik_parse::clock;
 pub mod diff;
 pub mod gather;
 pub use kridik_parse::kinds;
+mod memcpy;
 pub mod memory;
 pub mod model;
 pub mod plugins;
