@@ -31,28 +31,28 @@ typedef struct { uint64_t a, b; } block16;
 #define LOAD(type, p) ({ type v_; __builtin_memcpy(&v_, (p), sizeof(type)); v_; })
 #define STORE(type, p, v) do { type v_ = (v); __builtin_memcpy((p), &v_, sizeof(type)); } while (0)
 
-/* n <= 32: everything is loaded before anything is stored. */
+/* The first and the last `sizeof(type)` bytes, both loaded before either is
+ * stored: exact for any n from sizeof(type) to twice that, overlap included. */
+#define HEAD_AND_TAIL(type)                                       \
+    do {                                                          \
+        type head = LOAD(type, s), tail = LOAD(type, s + n - sizeof(type)); \
+        STORE(type, d, head);                                     \
+        STORE(type, d + n - sizeof(type), tail);                  \
+    } while (0)
+
+/* n <= 32. */
 static inline void copy_short(unsigned char *d, const unsigned char *s, size_t n)
 {
-    if (n > 16) {
-        block16 head = LOAD(block16, s), tail = LOAD(block16, s + n - 16);
-        STORE(block16, d, head);
-        STORE(block16, d + n - 16, tail);
-    } else if (n >= 8) {
-        uint64_t head = LOAD(uint64_t, s), tail = LOAD(uint64_t, s + n - 8);
-        STORE(uint64_t, d, head);
-        STORE(uint64_t, d + n - 8, tail);
-    } else if (n >= 4) {
-        uint32_t head = LOAD(uint32_t, s), tail = LOAD(uint32_t, s + n - 4);
-        STORE(uint32_t, d, head);
-        STORE(uint32_t, d + n - 4, tail);
-    } else if (n >= 2) {
-        uint16_t head = LOAD(uint16_t, s), tail = LOAD(uint16_t, s + n - 2);
-        STORE(uint16_t, d, head);
-        STORE(uint16_t, d + n - 2, tail);
-    } else if (n == 1) {
+    if (n > 16)
+        HEAD_AND_TAIL(block16);
+    else if (n >= 8)
+        HEAD_AND_TAIL(uint64_t);
+    else if (n >= 4)
+        HEAD_AND_TAIL(uint32_t);
+    else if (n >= 2)
+        HEAD_AND_TAIL(uint16_t);
+    else if (n == 1)
         *d = *s;
-    }
 }
 
 /* n > 32, destination below the source or apart from it: front to back,
