@@ -105,20 +105,21 @@ pub fn load_plugins(rt: &Runtime, opts: &Options) -> Loaded {
     }
     let mut hooks = Vec::new();
     if !opts.no_installed {
-        let store = plugins::Store::find(opts.home.clone());
-        match store.map(|s| s.list().map(|installed| (installed, s))) {
-            None => {}
-            Some(Ok((installed, store))) => {
-                for p in installed {
-                    let bytes = store.read(&p);
-                    if p.world == "hook" {
-                        hooks.push((p, bytes));
-                    } else {
-                        sources.push((p.name, bytes.map_err(|e| format!("{e:#}"))));
+        // Without a home (a scratch image) nothing can be installed.
+        if let Some(store) = plugins::Store::find(opts.home.clone()) {
+            match store.list() {
+                Ok(installed) => {
+                    for p in installed {
+                        let bytes = store.read(&p);
+                        if p.world == "hook" {
+                            hooks.push((p, bytes));
+                        } else {
+                            sources.push((p.name, bytes.map_err(|e| format!("{e:#}"))));
+                        }
                     }
                 }
+                Err(e) => sources.push(("installed plugins".into(), Err(format!("{e:#}")))),
             }
-            Some(Err(e)) => sources.push(("installed plugins".into(), Err(format!("{e:#}")))),
         }
     }
     for p in &opts.plugins {
