@@ -363,9 +363,6 @@ fn run_shared_identity(ctx: &Ctx) -> CheckResult {
     Ok(findings)
 }
 
-/// The exact principals an AuthorizationPolicy names: `principals`, the
-/// `source.principal` condition, and `serviceAccounts` (`ns/sa`, or `sa` in
-/// the policy's namespace) as principals of the mesh's trust domain.
 /// The parts of an AuthorizationPolicy that name callers, and nothing else:
 /// a typed parse of 10,000 policies costs a fraction of their `Value` trees.
 #[derive(serde::Deserialize, Default)]
@@ -407,6 +404,9 @@ struct Condition {
     values: Vec<String>,
 }
 
+/// The exact principals an AuthorizationPolicy names: `principals`, the
+/// `source.principal` condition, and `serviceAccounts` (`ns/sa`, or `sa` in
+/// the policy's namespace) as principals of the mesh's trust domain.
 fn principals_named(policy: &Callers, ns: &str, trust_domain: &str) -> Vec<String> {
     let mut out = Vec::new();
     for rule in &policy.spec.rules {

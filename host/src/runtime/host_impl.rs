@@ -214,7 +214,6 @@ macro_rules! version {
                         target: n.target.as_ref().map(object_ref),
                     })
                     .collect(),
-
             }
         }
 
@@ -558,6 +557,8 @@ hosts!(
     }
     }
 );
+
+// ---- guest -> host ----
 
 /// Longest text kept from a guest string (messages, YAML).
 const MAX_TEXT: usize = 64 << 10;
