@@ -7,6 +7,10 @@ KRIDIK := $(CARGO) run --quiet -p kridik --bin kridik --
 
 all: build
 
+# Where cargo builds (CARGO_TARGET_DIR or target/): the guests, the static
+# release and the development binary the tests compare it with live there.
+TARGET_DIR = $(shell $(CARGO) metadata --format-version 1 --no-deps | python3 -c 'import json,sys; print(json.load(sys.stdin)["target_directory"])')
+
 # The guest components (checks, test components) are built for wasm32-wasip2 by host/build.rs.
 wasm-target:
 	@rustup target list --installed | grep -qx wasm32-wasip2 || rustup target add wasm32-wasip2
@@ -24,7 +28,7 @@ release: wasm-target
 # wasmtime's C and assembly.
 DIST_TARGET := x86_64-unknown-linux-musl
 DIST_DIR := target/dist
-DIST_BIN = $(shell $(CARGO) metadata --format-version 1 --no-deps | python3 -c 'import json,sys; print(json.load(sys.stdin)["target_directory"])')/$(DIST_TARGET)/release/kridik
+DIST_BIN = $(TARGET_DIR)/$(DIST_TARGET)/release/kridik
 dist: wasm-target
 	@rustup target list --installed | grep -qx $(DIST_TARGET) || rustup target add $(DIST_TARGET)
 	@tests/tools/install-deps.sh musl-gcc:musl-tools
@@ -34,7 +38,7 @@ dist: wasm-target
 # The static binary alone in an empty root file system scans the demo mesh
 # and finds what the development build finds.
 dist-test: dist build
-	tests/dist/empty-root.sh $(DIST_BIN)
+	tests/dist/empty-root.sh $(DIST_BIN) $(TARGET_DIR)/debug/kridik
 
 # Exit code 1 means "findings at or above --fail-on": expected for this mesh.
 demo: build
@@ -47,7 +51,7 @@ demo-hardened: build
 # Rust's is built by host/build.rs with the other guests; JS needs node and the
 # pinned npm packages of sdk/js.
 SDK_EXAMPLES := target/sdk-examples
-GUEST_WASM = $(shell $(CARGO) metadata --format-version 1 --no-deps | python3 -c 'import json,sys; print(json.load(sys.stdin)["target_directory"])')/wasm-guests/wasm32-wasip2/wasm
+GUEST_WASM = $(TARGET_DIR)/wasm-guests/wasm32-wasip2/wasm
 
 COMPONENTIZE_PY_VERSION := 0.25.1
 GO_VERSION := 1.27.3

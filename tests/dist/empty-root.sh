@@ -1,13 +1,12 @@
 #!/usr/bin/env bash
-# empty-root.sh STATIC_BINARY: the release binary, alone in an empty root file
-# system (no libc, no /proc, /tmp or home), scans the bundled demo mesh and
-# reports exactly the findings of the development build. Needs root (chroot)
-# or unprivileged user namespaces (unshare -r).
+# empty-root.sh STATIC_BINARY DEV_BINARY: the release binary, alone in an
+# empty root file system (no libc, no /proc, /tmp or home), scans the bundled
+# demo mesh and reports exactly the findings of the development build
+# (`make dist-test` passes both). Needs root (chroot) or unprivileged user
+# namespaces (unshare -r).
 set -euo pipefail
-bin=$1
+bin=$1 dev=$2
 root=$(cd "$(dirname "$0")/../.." && pwd)
-dev="$root/target/debug/kridik"
-[ -x "$dev" ] || dev=$(cd "$root" && cargo metadata --format-version 1 --no-deps | python3 -c 'import json,sys; print(json.load(sys.stdin)["target_directory"])')/debug/kridik
 
 fail() { echo "dist test: $*" >&2; exit 1; }
 file "$bin" | grep -q 'statically linked\|static-pie linked' || fail "$bin is not statically linked: $(file -b "$bin")"
