@@ -140,7 +140,7 @@ lint: wasm-target
 # host/parse/fuzz/regressions/TARGET, which `make test` replays on stable.
 FUZZ_SECONDS ?= 60
 FUZZ_SEED ?= 0
-FUZZ_TARGETS := documents api_page suppressions baseline oci_manifest
+FUZZ_TARGETS := documents api_page suppressions baseline oci_manifest block_yaml
 fuzz-tools:
 	@rustup toolchain list | grep -q '^nightly' || rustup toolchain install nightly --profile minimal
 	@$(CARGO) +nightly fuzz --version >/dev/null 2>&1 || $(CARGO) install cargo-fuzz --locked

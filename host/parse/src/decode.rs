@@ -50,9 +50,9 @@ pub fn yaml_chunk(chunk: &Chunk, file: &Arc<str>, wants: &Wants) -> Batch {
     };
     if shape.is_none() {
         let real = if item {
-            serde_norway::from_str::<[YamlHead; 1]>(chunk.text).map(|[h]| h)
+            crate::block_yaml::read::<[YamlHead; 1]>(chunk.text).map(|[h]| h)
         } else {
-            serde_norway::from_str::<YamlHead>(chunk.text)
+            crate::block_yaml::read::<YamlHead>(chunk.text)
         };
         match real {
             Ok(YamlHead {
@@ -70,11 +70,11 @@ pub fn yaml_chunk(chunk: &Chunk, file: &Arc<str>, wants: &Wants) -> Batch {
         }
     }
     let parsed = match (shape.unwrap_or(Shape::Full), item) {
-        (Shape::Slim, false) => serde_norway::from_str::<Slim>(chunk.text).map(Slim::into_value),
+        (Shape::Slim, false) => crate::block_yaml::read::<Slim>(chunk.text).map(Slim::into_value),
         (Shape::Full, false) => crate::strict::yaml(chunk.text),
         // A List item is a one-element sequence.
         (Shape::Slim, true) => {
-            serde_norway::from_str::<[Slim; 1]>(chunk.text).map(|[s]| s.into_value())
+            crate::block_yaml::read::<[Slim; 1]>(chunk.text).map(|[s]| s.into_value())
         }
         (Shape::Full, true) => crate::strict::yaml_item(chunk.text),
     };

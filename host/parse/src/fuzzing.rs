@@ -17,6 +17,7 @@ pub const TARGETS: &[(&str, Target)] = &[
     ("suppressions", suppressions),
     ("baseline", baseline),
     ("oci_manifest", oci_manifest),
+    ("block_yaml", block_yaml),
 ];
 
 /// Manifests, dumps and Lists (YAML or JSON): no panic, and no
@@ -26,6 +27,29 @@ pub fn documents(data: &[u8]) {
         if let Err(e) = check_documents(text) {
             panic!("{e}");
         }
+    }
+}
+
+/// The fast block-YAML reader against libyaml: whatever it reads (a whole
+/// object, a List item, the model's projection, a document head), libyaml
+/// reads the same; where they could differ it must give up.
+pub fn block_yaml(data: &[u8]) {
+    let Ok(text) = std::str::from_utf8(data) else {
+        return;
+    };
+    use crate::block_yaml::from_str as fast;
+    use crate::strict::Strict;
+    if let Some(v) = fast::<Strict>(text) {
+        let slow = serde_norway::from_str::<Strict>(text).expect("libyaml reads what the fast reader read");
+        assert_eq!(v.0, slow.0);
+    }
+    if let Some([v]) = fast::<[Strict; 1]>(text) {
+        let [slow] = serde_norway::from_str::<[Strict; 1]>(text).expect("libyaml reads the item too");
+        assert_eq!(v.0, slow.0);
+    }
+    if let Some(v) = fast::<crate::slim::Slim>(text) {
+        let slow = serde_norway::from_str::<crate::slim::Slim>(text).expect("libyaml projects it too");
+        assert_eq!(v.into_value(), slow.into_value());
     }
 }
 

@@ -7,6 +7,7 @@
 //! (one per parser, see [`fuzzing`]) build small and fast.
 
 pub mod baseline;
+pub(crate) mod block_yaml;
 pub mod clock;
 mod decode;
 pub mod fuzzing;

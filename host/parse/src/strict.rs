@@ -22,12 +22,12 @@ impl<'de> de::Deserialize<'de> for Strict {
 
 /// Parses YAML text strictly.
 pub fn yaml(text: &str) -> Result<Value, serde_norway::Error> {
-    serde_norway::from_str::<Strict>(text).map(|s| s.0)
+    crate::block_yaml::read::<Strict>(text).map(|s| s.0)
 }
 
 /// Parses a one-element YAML sequence (a List item cut out of its list) strictly.
 pub fn yaml_item(text: &str) -> Result<Value, serde_norway::Error> {
-    serde_norway::from_str::<[Strict; 1]>(text).map(|[s]| s.0)
+    crate::block_yaml::read::<[Strict; 1]>(text).map(|[s]| s.0)
 }
 
 /// Parses JSON text strictly.
