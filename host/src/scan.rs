@@ -293,7 +293,7 @@ pub fn scan(opts: &Options) -> Result<Report> {
     } else {
         "reading the input".to_string()
     });
-    let snapshot = gather(opts, &wants)?;
+    let mut snapshot = gather(opts, &wants)?;
     crate::memory::release_freed();
     opts.stage(format!(
         "modelling the mesh from {} objects",
@@ -322,6 +322,7 @@ pub fn scan(opts: &Options) -> Result<Report> {
         );
     }
     let model = model::build(&snapshot);
+    snapshot.drop_projections(&wants);
     crate::memory::release_freed();
     let data = Arc::new(ScanData::new(snapshot, model));
     let wit = Arc::new(WitData::new(data.clone()));

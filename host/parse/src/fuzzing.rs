@@ -40,15 +40,18 @@ pub fn block_yaml(data: &[u8]) {
     use crate::block_yaml::from_str as fast;
     use crate::strict::Strict;
     if let Some(v) = fast::<Strict>(text) {
-        let slow = serde_norway::from_str::<Strict>(text).expect("libyaml reads what the fast reader read");
+        let slow = serde_norway::from_str::<Strict>(text)
+            .expect("libyaml reads what the fast reader read");
         assert_eq!(v.0, slow.0);
     }
     if let Some([v]) = fast::<[Strict; 1]>(text) {
-        let [slow] = serde_norway::from_str::<[Strict; 1]>(text).expect("libyaml reads the item too");
+        let [slow] =
+            serde_norway::from_str::<[Strict; 1]>(text).expect("libyaml reads the item too");
         assert_eq!(v.0, slow.0);
     }
     if let Some(v) = fast::<crate::slim::Slim>(text) {
-        let slow = serde_norway::from_str::<crate::slim::Slim>(text).expect("libyaml projects it too");
+        let slow =
+            serde_norway::from_str::<crate::slim::Slim>(text).expect("libyaml projects it too");
         assert_eq!(v.into_value(), slow.into_value());
     }
 }

@@ -117,6 +117,13 @@ impl Object {
         &self.body
     }
 
+    /// Forgets the body (an empty object remains), for projections nothing
+    /// reads once the model is built.
+    pub fn drop_body(&mut self) {
+        self.body = serde_json::value::to_raw_value(&serde_json::Map::new())
+            .expect("an empty object serializes");
+    }
+
     /// The body as a tree, parsed on each call: parse once per use site.
     pub fn value(&self) -> Value {
         serde_json::from_str(self.body.get()).unwrap_or(Value::Null)

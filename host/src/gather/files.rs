@@ -219,4 +219,25 @@ mod tests {
             .message
             .contains("not a regular file"));
     }
+
+    #[test]
+    fn projections_are_dropped_after_the_model_and_declared_kinds_kept() {
+        let dir = tempfile::tempdir().unwrap();
+        let text = "apiVersion: v1\nkind: Pod\nmetadata: {name: web, namespace: x, labels: {app: web}}\nspec:\n  containers:\n  - name: app\n    image: web:1\n---\napiVersion: security.istio.io/v1\nkind: AuthorizationPolicy\nmetadata: {name: p, namespace: x}\nspec:\n  action: DENY\n  rules:\n  - to:\n    - operation:\n        paths: [\"/admin\"]\n";
+        std::fs::write(dir.path().join("m.yaml"), text).unwrap();
+        let mut snapshot = load(&[dir.path().to_path_buf()], &wants());
+        let pod = |s: &Snapshot| s.of("Pod")[0].json().get().to_string();
+        assert!(pod(&snapshot).contains("web:1"));
+        snapshot.drop_projections(&wants());
+        assert_eq!(pod(&snapshot), "{}");
+        // What identifies the object stays; a declared kind keeps its body.
+        assert_eq!(snapshot.of("Pod")[0].label("app"), Some("web"));
+        let policy = &snapshot.of(crate::kinds::AUTHORIZATION_POLICY)[0];
+        assert!(policy.json().get().contains("DENY"));
+        // Declared, the pods keep theirs too.
+        let declared = Wants::new(["Pod"]);
+        let mut whole = load(&[dir.path().to_path_buf()], &declared);
+        whole.drop_projections(&declared);
+        assert!(pod(&whole).contains("web:1"));
+    }
 }

@@ -99,6 +99,17 @@ impl Snapshot {
         self.objects.iter()
     }
 
+    /// Drops the bodies of kinds kept only as the model's projection (no
+    /// check declared them): once the model is built nothing reads them, and
+    /// on a live mesh the pods' projections are a third of the snapshot.
+    pub fn drop_projections(&mut self, wants: &Wants) {
+        for o in &mut self.objects {
+            if wants.shape(&o.key) == Some(Shape::Slim) {
+                o.drop_body();
+            }
+        }
+    }
+
     pub fn is_live(&self) -> bool {
         matches!(self.source, Source::Live { .. })
     }
