@@ -16,6 +16,8 @@ pub mod v0_2 {
     wasmtime::component::bindgen!({
         world: "check",
         path: "../wit/v0.2.0",
+        // The `*-packed` queries serialize these types (see mesh.wit).
+        additional_derives: [serde::Serialize],
     });
 }
 

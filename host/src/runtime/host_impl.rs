@@ -18,6 +18,8 @@ pub struct WitData {
     pub data: Arc<ScanData>,
     pub v0_1: v0_1::Cache,
     pub v0_2: v0_2::Cache,
+    packed_workloads: OnceLock<Vec<u8>>,
+    packed_policies: OnceLock<Vec<u8>>,
 }
 
 impl WitData {
@@ -26,8 +28,32 @@ impl WitData {
             data,
             v0_1: Default::default(),
             v0_2: Default::default(),
+            packed_workloads: OnceLock::new(),
+            packed_policies: OnceLock::new(),
         }
     }
+
+    /// The 0.2 workload records in the `*-packed` encoding, built once per
+    /// scan and shared by every component (one copy each crosses over).
+    fn packed_workloads(&self) -> &[u8] {
+        self.packed_workloads
+            .get_or_init(|| pack(self.data.model.workloads.iter().map(v0_2::workload)))
+    }
+
+    fn packed_policies(&self) -> &[u8] {
+        self.packed_policies
+            .get_or_init(|| pack(self.data.model.policies.iter().map(v0_2::policy)))
+    }
+}
+
+/// Postcard's encoding of a list (its length, then each item), written one
+/// record at a time so the whole list never exists in binding form.
+fn pack<T: serde::Serialize>(items: impl ExactSizeIterator<Item = T>) -> Vec<u8> {
+    let mut out = postcard::to_allocvec(&items.len()).expect("a length encodes");
+    for item in items {
+        out = postcard::to_extend(&item, out).expect("a model record encodes");
+    }
+    out
 }
 
 /// Why a check may not read `kind`, in terms of the host's snapshot.
@@ -554,6 +580,14 @@ hosts!(
     fn policies_for(&mut self, workload_id: String) -> Vec<v0_2::wm::Policy> {
         let data = &self.data.data;
         pick(&data.model.policies, data.policies_for(&workload_id), v0_2::policy)
+    }
+
+    fn workloads_packed(&mut self) -> Vec<u8> {
+        self.data.packed_workloads().to_vec()
+    }
+
+    fn policies_packed(&mut self) -> Vec<u8> {
+        self.data.packed_policies().to_vec()
     }
     }
 );

@@ -47,6 +47,16 @@ thread_local! {
     static PARSED: RefCell<HashMap<(String, TypeId), &'static dyn Any>> = RefCell::new(HashMap::new());
 }
 
+/// A list the host sent in one buffer (`*-packed` in mesh.wit): decoded here,
+/// inside the guest, instead of one boundary allocation per string. None if
+/// it does not decode whole, and the caller asks for the typed list instead.
+fn unpack<T: DeserializeOwned>(bytes: &[u8]) -> Option<Vec<T>> {
+    match postcard::take_from_bytes::<Vec<T>>(bytes) {
+        Ok((list, [])) => Some(list),
+        _ => None,
+    }
+}
+
 /// The context of one check run.
 pub struct Ctx {
     check_id: String,
@@ -182,7 +192,9 @@ impl Ctx {
     }
 
     pub fn workloads(&self) -> &'static [Workload] {
-        MODEL.workloads.get_or_init(mesh::workloads)
+        MODEL
+            .workloads
+            .get_or_init(|| unpack(&mesh::workloads_packed()).unwrap_or_else(mesh::workloads))
     }
 
     /// Istio's own workloads (istiod, gateways, waypoints, ztunnel, the CNI
@@ -209,7 +221,9 @@ impl Ctx {
     }
 
     pub fn policies(&self) -> &'static [Policy] {
-        MODEL.policies.get_or_init(mesh::policies)
+        MODEL
+            .policies
+            .get_or_init(|| unpack(&mesh::policies_packed()).unwrap_or_else(mesh::policies))
     }
 
     /// The policy record for an object (AuthorizationPolicy, PeerAuthentication, ...).

@@ -19,6 +19,8 @@ pub mod bindings {
         path: "../../wit/v0.2.0",
         pub_export_macro: true,
         default_bindings_module: "kridik_sdk::bindings",
+        // The `*-packed` queries deliver these types serialized (see mesh.wit).
+        additional_derives: [serde::Deserialize],
     });
 }
 

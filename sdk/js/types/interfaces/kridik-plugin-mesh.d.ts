@@ -26,6 +26,22 @@ export function findPolicy(target: ObjectRef): Policy | undefined;
  * The policy records that apply to a workload, in the model's order.
  */
 export function policiesFor(workloadId: string): Array<Policy>;
+/**
+ * Bulk transfer (0.2): a list of records crosses the boundary with one
+ * guest allocation per string (tens of thousands per mesh); these return
+ * the same lists in one buffer for SDKs that decode it in the guest.
+ * Encoding: postcard's wire format 1.0 (https://postcard.jamesmunns.com/wire-format):
+ * a record is its fields in order, an enum or variant its case index
+ * (varint) then the payload, an option 0 or 1 then the value, a list or
+ * string its length (varint) then the items or UTF-8 bytes, u32 a varint,
+ * s64 a zigzag varint, bool one byte.
+ * `workloads()`, encoded as above.
+ */
+export function workloadsPacked(): Uint8Array;
+/**
+ * `policies()`, encoded as above.
+ */
+export function policiesPacked(): Uint8Array;
 export type ObjectRef = import('./kridik-plugin-types.js').ObjectRef;
 export type Confidence = import('./kridik-plugin-types.js').Confidence;
 /**

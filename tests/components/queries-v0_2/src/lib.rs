@@ -3,7 +3,11 @@
 //! plus one finding with what it compared (QUERIES-001) so a test can tell a
 //! run on real data from a run on nothing.
 
-wit_bindgen::generate!({ world: "check", path: "../../../wit/v0.2.0" });
+wit_bindgen::generate!({
+    world: "check",
+    path: "../../../wit/v0.2.0",
+    additional_derives: [serde::Deserialize],
+});
 
 use exports::kridik::plugin::checks::Guest;
 use kridik::plugin::snapshot::UnavailableReason;
@@ -93,6 +97,23 @@ impl Guest for Queries {
                     p.target.namespace, p.target.name
                 )),
             }
+        }
+        // The bulk form decodes (postcard, as mesh.wit specifies) to the same lists.
+        match postcard::from_bytes::<Vec<mesh::Workload>>(&mesh::workloads_packed()) {
+            Ok(p) if format!("{p:?}") == format!("{workloads:?}") => {}
+            Ok(p) => wrong.push(format!(
+                "workloads-packed has {} records unlike workloads()",
+                p.len()
+            )),
+            Err(e) => wrong.push(format!("workloads-packed does not decode: {e}")),
+        }
+        match postcard::from_bytes::<Vec<mesh::Policy>>(&mesh::policies_packed()) {
+            Ok(p) if format!("{p:?}") == format!("{policies:?}") => {}
+            Ok(p) => wrong.push(format!(
+                "policies-packed has {} records unlike policies()",
+                p.len()
+            )),
+            Err(e) => wrong.push(format!("policies-packed does not decode: {e}")),
         }
         let components = mesh::istio_components();
         for c in &components {
