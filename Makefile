@@ -3,7 +3,7 @@ SHELL := /bin/bash
 CARGO ?= cargo
 KRIDIK := $(CARGO) run --quiet -p kridik --bin kridik --
 
-.PHONY: dist dist-test man all build release demo demo-hardened test unit-tests test-deps lint bench docs fuzz fuzz-tools wasm-target sdk-tools sdk-examples test-tools clean
+.PHONY: dist dist-test image image-test man all build release demo demo-hardened test unit-tests test-deps lint bench docs fuzz fuzz-tools wasm-target sdk-tools sdk-examples test-tools clean
 
 all: build
 
@@ -39,6 +39,17 @@ dist: wasm-target
 # and finds what the development build finds.
 dist-test: dist build
 	tests/dist/empty-root.sh $(DIST_BIN) $(TARGET_DIR)/debug/kridik
+
+# The container image (the Dockerfile's) as an OCI layout, written from the
+# static release without a daemon or a base image to pull.
+IMAGE_DIR := $(DIST_DIR)/image
+image: dist
+	python3 tests/dist/image.py $(DIST_BIN) $(IMAGE_DIR)
+
+# The image pushed to a loopback registry and read back with skopeo (config,
+# user, labels, files), then run from what the registry served.
+image-test: image build
+	tests/dist/image-test.sh $(IMAGE_DIR) $(TARGET_DIR)/debug/kridik
 
 # Exit code 1 means "findings at or above --fail-on": expected for this mesh.
 demo: build
