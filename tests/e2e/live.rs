@@ -109,6 +109,58 @@ fn a_live_scan_finds_what_the_files_show_and_verifies_it_with_running_pods() {
     );
 }
 
+/// In a pod there is no kubeconfig: the service account's token and CA sit at
+/// the standard paths and KUBERNETES_SERVICE_HOST/PORT name the API server
+/// (kube's `Config::incluster`, what the CronJob in deploy/ relies on). The
+/// paths are fixed, so the scan runs in a private mount namespace (unshare)
+/// with a tmpfs on /run, which /var/run points to, holding them.
+#[test]
+fn in_a_pod_the_service_account_reaches_the_api_server() {
+    let (server, dir, kc) = server(Config::default());
+    let sa = dir.path().join("serviceaccount");
+    let home = dir.path().join("home");
+    std::fs::create_dir(&sa).unwrap();
+    std::fs::create_dir(&home).unwrap();
+    std::fs::write(sa.join("token"), &server.token).unwrap();
+    std::fs::write(sa.join("ca.crt"), &server.ca_pem).unwrap();
+    std::fs::write(sa.join("namespace"), "kridik").unwrap();
+    assert!(
+        std::fs::read_link("/var/run").is_ok_and(|t| t.ends_with("run")),
+        "this test expects /var/run -> /run (Debian)"
+    );
+    let root = run(Command::new("id").arg("-u")).stdout.trim() == "0";
+    let mut cmd = Command::new("unshare");
+    // Root needs only a mount namespace; others map themselves to root in a user namespace.
+    cmd.args(if root { &["-m"][..] } else { &["-r", "-m"][..] });
+    cmd.args([
+        "sh",
+        "-c",
+        "set -e; mount -t tmpfs tmpfs /run; d=/var/run/secrets/kubernetes.io/serviceaccount; \
+         mkdir -p $d; cp \"$1\"/token \"$1\"/ca.crt \"$1\"/namespace $d/; exec \"$0\" scan --format json",
+        env!("CARGO_BIN_EXE_kridik"),
+    ])
+    .arg(&sa);
+    for (key, value) in kridik().get_envs() {
+        match value {
+            Some(v) => cmd.env(key, v),
+            None => cmd.env_remove(key),
+        };
+    }
+    cmd.env("HOME", &home)
+        .env("KUBERNETES_SERVICE_HOST", "127.0.0.1")
+        .env("KUBERNETES_SERVICE_PORT", server.addr.port().to_string());
+    let in_pod = run(&mut cmd);
+    assert_eq!(in_pod.code, 1, "{}", in_pod.stderr);
+    let report = in_pod.json();
+    assert_eq!(report["source"]["kind"], "live");
+    assert_eq!(report["source"]["context"], "in-cluster");
+    // The harness answers only the service account's bearer token: the same
+    // findings as through a kubeconfig prove every list was authorised.
+    let outside = scan_json(&["--kubeconfig", &kc]).json();
+    assert_eq!(flagged(&report), flagged(&outside));
+    assert_eq!(report["unavailable_kinds"], outside["unavailable_kinds"]);
+}
+
 #[test]
 fn forbidden_and_missing_kinds_are_unknown_not_fatal() {
     let config = Config {
