@@ -109,11 +109,15 @@ $(SDK_EXAMPLES)/js.wasm: sdk/js/node_modules/.package-lock.json sdk/js/build.mjs
 JSONSCHEMA_VERSION := 4.26.0
 # The Prometheus project's own parser reads the exposition format in the tests.
 PROMETHEUS_CLIENT_VERSION := 0.21.1
+# An independent implementation of cosign's encrypted private keys (NaCl secretbox).
+PYNACL_VERSION := 1.6.2
 test-tools: test-deps tests/tools/node_modules/.package-lock.json
 	@python3 -c 'import jsonschema' 2>/dev/null || \
 		python3 -m pip install --quiet --disable-pip-version-check "jsonschema==$(JSONSCHEMA_VERSION)"
 	@python3 -c 'import prometheus_client' 2>/dev/null || \
 		python3 -m pip install --quiet --disable-pip-version-check "prometheus-client==$(PROMETHEUS_CLIENT_VERSION)"
+	@python3 -c 'import nacl.secret' 2>/dev/null || \
+		python3 -m pip install --quiet --disable-pip-version-check "pynacl==$(PYNACL_VERSION)"
 
 # System programs the tests drive (kubectl, docker-registry, chromium, ...),
 # installed from Debian when missing.

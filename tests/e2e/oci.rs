@@ -394,6 +394,64 @@ fn packs_must_be_signed_by_a_trusted_key_under_a_trust_policy() {
     let wrong_key = in_project(&["plugin", "verify", &tag, "--key", "other.pub"]);
     assert_eq!(wrong_key.code, 2, "{}", wrong_key.stdout);
 
+    // cosign's encrypted keys: written under a password (COSIGN_PASSWORD, as
+    // cosign reads it); signing asks for it and says so when it is missing.
+    let enc = run(home
+        .command(&["plugin", "keygen", "--out", "enc"])
+        .current_dir(dir)
+        .env("COSIGN_PASSWORD", "pass phrase"));
+    assert_eq!(enc.code, 0, "{}", enc.stderr);
+    assert!(std::fs::read_to_string(dir.join("enc.key"))
+        .unwrap()
+        .starts_with("-----BEGIN ENCRYPTED SIGSTORE PRIVATE KEY-----"));
+    let no_password = run(home
+        .command(&["plugin", "sign", &by_digest, "--key", "enc.key"])
+        .current_dir(dir)
+        .env_remove("COSIGN_PASSWORD"));
+    assert_eq!(no_password.code, 2, "{}", no_password.stdout);
+    assert!(
+        no_password
+            .stderr
+            .contains("enc.key is encrypted: set COSIGN_PASSWORD or pass --key-password-stdin"),
+        "{}",
+        no_password.stderr
+    );
+    let wrong = run_with_stdin(
+        home.command(&[
+            "plugin",
+            "sign",
+            &by_digest,
+            "--key",
+            "enc.key",
+            "--key-password-stdin",
+        ])
+        .current_dir(dir),
+        "guess\n",
+    );
+    assert_eq!(wrong.code, 2);
+    assert!(
+        wrong.stderr.contains("wrong password for enc.key"),
+        "{}",
+        wrong.stderr
+    );
+    let by_stdin = run_with_stdin(
+        home.command(&[
+            "plugin",
+            "sign",
+            &by_digest,
+            "--key",
+            "enc.key",
+            "--key-password-stdin",
+        ])
+        .current_dir(dir),
+        "pass phrase\n",
+    );
+    assert_eq!(by_stdin.code, 0, "{}", by_stdin.stderr);
+    assert_eq!(
+        in_project(&["plugin", "verify", &tag, "--key", "enc.pub"]).code,
+        0
+    );
+
     // A trust policy for the repository prefix.
     std::fs::write(
         dir.join(".kridik.yaml"),
@@ -438,7 +496,8 @@ fn packs_must_be_signed_by_a_trusted_key_under_a_trust_policy() {
         refused.stderr
     );
     assert!(other_home.files().is_empty());
-    // A signature for another digest does not count: v1's signature copied to v2's tag.
+    // A signature for another digest does not count: v1's signatures (the
+    // trusted key's and the encrypted key's) copied to v2's tag.
     reg.copy_tag(
         "acme/gw-tls",
         &format!("{}.sig", d1.replace(':', "-")),
@@ -451,7 +510,7 @@ fn packs_must_be_signed_by_a_trusted_key_under_a_trust_policy() {
     assert!(
         copied
             .stderr
-            .contains("(1 signature(s) found, none by those keys for this digest)"),
+            .contains("(2 signature(s) found, none by those keys for this digest)"),
         "{}",
         copied.stderr
     );

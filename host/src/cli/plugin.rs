@@ -157,18 +157,49 @@ impl TrustArgs {
 
 #[derive(Args)]
 pub struct KeygenArgs {
-    /// Writes PREFIX.key (PKCS#8 PEM, keep it secret) and PREFIX.pub (PEM, like cosign.pub).
+    /// Writes PREFIX.key (keep it secret) and PREFIX.pub (PEM, like cosign.pub).
+    /// With a password the private key is in cosign's encrypted form (cosign
+    /// and skopeo read it), else PKCS#8 PEM.
     #[arg(long, default_value = "kridik")]
     out: String,
+    #[command(flatten)]
+    password: PasswordArgs,
+}
+
+/// Where the password of an encrypted private key comes from.
+#[derive(Args)]
+pub struct PasswordArgs {
+    /// Read the signing key's password from the first line of stdin (else
+    /// from COSIGN_PASSWORD, as cosign does).
+    #[arg(long)]
+    key_password_stdin: bool,
+}
+
+impl PasswordArgs {
+    /// The password given, if any: stdin when asked, else COSIGN_PASSWORD
+    /// (an empty value is a password, as cosign takes it).
+    fn given(&self) -> Result<Option<String>> {
+        if self.key_password_stdin {
+            let mut line = String::new();
+            std::io::stdin()
+                .read_line(&mut line)
+                .context("cannot read the password from stdin")?;
+            return Ok(Some(line.trim_end_matches(['\n', '\r']).to_string()));
+        }
+        Ok(std::env::var("COSIGN_PASSWORD").ok())
+    }
 }
 
 #[derive(Args)]
 pub struct SignArgs {
     /// The pack: oci://REGISTRY/REPO@sha256:... (a tag is resolved to its digest).
     reference: String,
-    /// The private key (PKCS#8 PEM, from `kridik plugin keygen`).
+    /// The private key: PKCS#8 PEM or cosign's encrypted key (`kridik plugin
+    /// keygen`, `cosign generate-key-pair`).
     #[arg(long, value_name = "FILE")]
     key: PathBuf,
+    #[command(flatten)]
+    password: PasswordArgs,
     #[command(flatten)]
     registry: RegistryArgs,
 }
@@ -760,7 +791,7 @@ fn remove(args: RemoveArgs) -> Result<i32> {
 }
 
 fn keygen(args: KeygenArgs) -> Result<i32> {
-    let (private, public) = plugins::signing::keygen()?;
+    let (private, public) = plugins::signing::keygen(args.password.given()?.as_deref())?;
     let (key, pub_) = (format!("{}.key", args.out), format!("{}.pub", args.out));
     for p in [&key, &pub_] {
         if std::path::Path::new(p).exists() {
@@ -788,7 +819,13 @@ fn sign(args: SignArgs) -> Result<i32> {
     let key = kridik::state_file::read_text_capped(&args.key, 64 << 10)
         .with_context(|| format!("cannot read the key {}", args.key.display()))?;
     let payload = plugins::signing::payload(&oci::repository(&r), &digest);
-    let signature = plugins::signing::sign(&key, &args.key.display().to_string(), &payload)?;
+    let what = args.key.display().to_string();
+    let password = || {
+        args.password.given()?.ok_or_else(|| {
+            anyhow::anyhow!("{what} is encrypted: set COSIGN_PASSWORD or pass --key-password-stdin")
+        })
+    };
+    let signature = plugins::signing::sign(&key, &what, &password, &payload)?;
     let tag = oci::push_signature(&pinned, payload, &signature, &access)?;
     println!("signed {pinned}; signature in {tag}");
     Ok(exit::CLEAN)

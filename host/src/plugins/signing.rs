@@ -7,9 +7,12 @@
 //!   base64, in the layer annotation `dev.cosignproject.cosign/signature`;
 //! - the signature manifest is tagged `sha256-<hex>.sig` in the same repository.
 //!
-//! Keys: public keys are PEM SubjectPublicKeyInfo (cosign.pub works as is);
-//! kridik writes and reads private keys as PKCS#8 PEM (cosign's encrypted
-//! format is not read: `cosign import-key-pair` converts the other way).
+//! Keys: public keys are PEM SubjectPublicKeyInfo (cosign.pub works as is).
+//! Private keys are PKCS#8 PEM, or cosign's own encrypted form (`cosign
+//! generate-key-pair`, `skopeo generate-sigstore-key`): PEM `ENCRYPTED
+//! SIGSTORE PRIVATE KEY` (or the older `ENCRYPTED COSIGN PRIVATE KEY`) whose
+//! body is go-securesystemslib's `encrypted` envelope, JSON with the scrypt
+//! parameters and salt, the NaCl secretbox nonce and the sealed PKCS#8 DER.
 
 use anyhow::{bail, Context, Result};
 use base64::Engine as _;
@@ -70,13 +73,22 @@ pub fn payload(repository: &str, digest: &str) -> Vec<u8> {
     .expect("a payload serializes")
 }
 
-/// A new key pair: (PKCS#8 private key PEM, public key PEM).
-pub fn keygen() -> Result<(String, String)> {
+/// A new key pair: (private key PEM, public key PEM). With a password the
+/// private key is in cosign's encrypted form, else PKCS#8 PEM.
+pub fn keygen(password: Option<&str>) -> Result<(String, String)> {
     let key = SigningKey::random(&mut rand_core::OsRng);
-    let private = key
-        .to_pkcs8_pem(LineEnding::LF)
-        .context("cannot encode the private key")?
-        .to_string();
+    let private = match password {
+        Some(password) => {
+            let der = key
+                .to_pkcs8_der()
+                .context("cannot encode the private key")?;
+            encrypt_key(der.as_bytes(), password)?
+        }
+        None => key
+            .to_pkcs8_pem(LineEnding::LF)
+            .context("cannot encode the private key")?
+            .to_string(),
+    };
     let public = key
         .verifying_key()
         .to_public_key_pem(LineEnding::LF)
@@ -84,12 +96,166 @@ pub fn keygen() -> Result<(String, String)> {
     Ok((private, public))
 }
 
-fn signing_key(pem: &str, what: &str) -> Result<SigningKey> {
-    if pem.contains("ENCRYPTED") {
-        bail!("{what} is an encrypted key: kridik reads PKCS#8 PEM keys (`kridik plugin keygen`), not cosign's encrypted format");
+/// PEM labels of cosign's encrypted private keys (v2 and later, then v1).
+const ENCRYPTED_LABELS: [&str; 2] = [
+    "ENCRYPTED SIGSTORE PRIVATE KEY",
+    "ENCRYPTED COSIGN PRIVATE KEY",
+];
+/// cosign's scrypt cost (go-securesystemslib `encrypted`: N=2^15, r=8, p=1).
+const SCRYPT_LOG_N: u8 = 15;
+
+#[derive(Serialize, Deserialize)]
+struct Envelope {
+    kdf: Kdf,
+    cipher: Cipher,
+    #[serde(with = "b64")]
+    ciphertext: Vec<u8>,
+}
+
+#[derive(Serialize, Deserialize)]
+struct Kdf {
+    name: String,
+    params: ScryptParams,
+    #[serde(with = "b64")]
+    salt: Vec<u8>,
+}
+
+#[derive(Serialize, Deserialize)]
+struct ScryptParams {
+    #[serde(rename = "N")]
+    n: u64,
+    r: u32,
+    p: u32,
+}
+
+#[derive(Serialize, Deserialize)]
+struct Cipher {
+    name: String,
+    #[serde(with = "b64")]
+    nonce: Vec<u8>,
+}
+
+/// Go's JSON encoding of `[]byte`: standard base64.
+mod b64 {
+    use base64::Engine as _;
+    use serde::{Deserialize, Deserializer, Serializer};
+    pub fn serialize<S: Serializer>(bytes: &[u8], s: S) -> Result<S::Ok, S::Error> {
+        s.serialize_str(&base64::engine::general_purpose::STANDARD.encode(bytes))
     }
-    SigningKey::from_pkcs8_pem(pem)
-        .with_context(|| format!("{what} is not an ECDSA P-256 private key in PKCS#8 PEM"))
+    pub fn deserialize<'de, D: Deserializer<'de>>(d: D) -> Result<Vec<u8>, D::Error> {
+        let text = String::deserialize(d)?;
+        base64::engine::general_purpose::STANDARD
+            .decode(text)
+            .map_err(serde::de::Error::custom)
+    }
+}
+
+/// The body of a PEM block with this label, if `pem` is one.
+fn pem_body(pem: &str, label: &str) -> Option<Vec<u8>> {
+    let begin = format!("-----BEGIN {label}-----");
+    let end = format!("-----END {label}-----");
+    let start = pem.find(&begin)? + begin.len();
+    let stop = start + pem[start..].find(&end)?;
+    let text: String = pem[start..stop].split_whitespace().collect();
+    base64::engine::general_purpose::STANDARD.decode(text).ok()
+}
+
+fn secretbox_key(password: &str, salt: &[u8], log_n: u8, r: u32, p: u32) -> Result<[u8; 32]> {
+    let params = scrypt::Params::new(log_n, r, p, 32)
+        .map_err(|e| anyhow::anyhow!("invalid scrypt parameters: {e}"))?;
+    let mut key = [0u8; 32];
+    scrypt::scrypt(password.as_bytes(), salt, &params, &mut key)
+        .map_err(|e| anyhow::anyhow!("scrypt failed: {e}"))?;
+    Ok(key)
+}
+
+/// Seals PKCS#8 DER in cosign's encrypted form.
+fn encrypt_key(der: &[u8], password: &str) -> Result<String> {
+    use crypto_secretbox::aead::{Aead, KeyInit};
+    let mut salt = [0u8; 32];
+    let mut nonce = [0u8; 24];
+    rand_core::RngCore::fill_bytes(&mut rand_core::OsRng, &mut salt);
+    rand_core::RngCore::fill_bytes(&mut rand_core::OsRng, &mut nonce);
+    let key = secretbox_key(password, &salt, SCRYPT_LOG_N, 8, 1)?;
+    let sealed = crypto_secretbox::XSalsa20Poly1305::new(&key.into())
+        .encrypt(&nonce.into(), der)
+        .map_err(|_| anyhow::anyhow!("cannot seal the private key"))?;
+    let envelope = Envelope {
+        kdf: Kdf {
+            name: "scrypt".into(),
+            params: ScryptParams {
+                n: 1 << SCRYPT_LOG_N,
+                r: 8,
+                p: 1,
+            },
+            salt: salt.to_vec(),
+        },
+        cipher: Cipher {
+            name: "nacl/secretbox".into(),
+            nonce: nonce.to_vec(),
+        },
+        ciphertext: sealed,
+    };
+    let body = base64::engine::general_purpose::STANDARD
+        .encode(serde_json::to_vec(&envelope).expect("an envelope serializes"));
+    let mut pem = format!("-----BEGIN {}-----\n", ENCRYPTED_LABELS[0]);
+    for line in body.as_bytes().chunks(64) {
+        pem.push_str(std::str::from_utf8(line).expect("base64 is ASCII"));
+        pem.push('\n');
+    }
+    pem.push_str(&format!("-----END {}-----\n", ENCRYPTED_LABELS[0]));
+    Ok(pem)
+}
+
+/// Opens cosign's encrypted form: the PKCS#8 DER inside.
+fn decrypt_key(envelope: &[u8], password: &str, what: &str) -> Result<Vec<u8>> {
+    use crypto_secretbox::aead::{Aead, KeyInit};
+    let e: Envelope = serde_json::from_slice(envelope).with_context(|| {
+        format!("{what} is not a cosign encrypted key (its JSON envelope does not parse)")
+    })?;
+    if e.kdf.name != "scrypt" || e.cipher.name != "nacl/secretbox" {
+        bail!(
+            "{what} uses {} with {}: kridik reads cosign's scrypt + nacl/secretbox keys",
+            e.kdf.name,
+            e.cipher.name
+        );
+    }
+    let ScryptParams { n, r, p } = e.kdf.params;
+    // The key file is the user's, but its cost still bounds the time spent:
+    // cosign writes N=2^15, r=8, p=1; allow up to 2^20 (1 GiB) with small r, p.
+    if !n.is_power_of_two() || !(2..=1 << 20).contains(&n) || r > 32 || p > 16 {
+        bail!("{what}: scrypt parameters N={n} r={r} p={p} are outside what cosign writes");
+    }
+    let key = secretbox_key(password, &e.kdf.salt, n.trailing_zeros() as u8, r, p)?;
+    let nonce: [u8; 24] = e
+        .cipher
+        .nonce
+        .as_slice()
+        .try_into()
+        .with_context(|| format!("{what}: the nonce is not 24 bytes"))?;
+    crypto_secretbox::XSalsa20Poly1305::new(&key.into())
+        .decrypt(&nonce.into(), e.ciphertext.as_slice())
+        .map_err(|_| {
+            anyhow::anyhow!(
+                "wrong password for {what} (set COSIGN_PASSWORD or pass --key-password-stdin)"
+            )
+        })
+}
+
+/// A private key from PKCS#8 PEM or cosign's encrypted form; `password` is
+/// asked for only when the key is encrypted.
+fn signing_key(pem: &str, what: &str, password: &dyn Fn() -> Result<String>) -> Result<SigningKey> {
+    if let Some(envelope) = ENCRYPTED_LABELS.iter().find_map(|l| pem_body(pem, l)) {
+        let der = decrypt_key(&envelope, &password()?, what)?;
+        return SigningKey::from_pkcs8_der(&der)
+            .with_context(|| format!("{what} holds no ECDSA P-256 private key"));
+    }
+    if pem.contains("ENCRYPTED") {
+        bail!("{what} is encrypted in a form kridik does not read: use cosign's key pair (`cosign generate-key-pair`) or `kridik plugin keygen`");
+    }
+    SigningKey::from_pkcs8_pem(pem).with_context(|| {
+        format!("{what} is not an ECDSA P-256 private key in PKCS#8 PEM or cosign's encrypted form")
+    })
 }
 
 pub fn verifying_key(pem: &str, what: &str) -> Result<VerifyingKey> {
@@ -97,9 +263,14 @@ pub fn verifying_key(pem: &str, what: &str) -> Result<VerifyingKey> {
         .with_context(|| format!("{what} is not an ECDSA P-256 public key (PEM, like cosign.pub)"))
 }
 
-/// The base64 DER signature of a payload.
-pub fn sign(key_pem: &str, what: &str, payload: &[u8]) -> Result<String> {
-    let key = signing_key(key_pem, what)?;
+/// The base64 DER signature of a payload; `password` opens an encrypted key.
+pub fn sign(
+    key_pem: &str,
+    what: &str,
+    password: &dyn Fn() -> Result<String>,
+    payload: &[u8],
+) -> Result<String> {
+    let key = signing_key(key_pem, what, password)?;
     let sig: DerSignature = key.sign(payload);
     Ok(base64::engine::general_purpose::STANDARD.encode(sig.as_bytes()))
 }
@@ -156,15 +327,42 @@ pub fn signature_tag(digest: &str) -> String {
 mod tests {
     use super::*;
 
+    fn no_password() -> Result<String> {
+        panic!("a PKCS#8 key asks for no password")
+    }
+
+    /// cosign's encrypted form: what kridik writes it opens with the password
+    /// and only with it, and signs like the plain key.
+    #[test]
+    fn encrypted_keys_open_with_their_password_only() {
+        let (private, public) = keygen(Some("s3cret")).unwrap();
+        assert!(private.starts_with("-----BEGIN ENCRYPTED SIGSTORE PRIVATE KEY-----\n"));
+        let envelope: serde_json::Value =
+            serde_json::from_slice(&pem_body(&private, ENCRYPTED_LABELS[0]).unwrap()).unwrap();
+        assert_eq!(envelope["kdf"]["params"]["N"], 32768);
+        assert_eq!(envelope["cipher"]["name"], "nacl/secretbox");
+        let body = payload(
+            "registry.example/pack",
+            &format!("sha256:{}", "a".repeat(64)),
+        );
+        let sig = sign(&private, "k", &|| Ok("s3cret".into()), &body).unwrap();
+        assert!(verifies(&verifying_key(&public, "p").unwrap(), &body, &sig));
+        let wrong = sign(&private, "k", &|| Ok("guess".into()), &body).unwrap_err();
+        assert!(wrong.to_string().contains("wrong password"), "{wrong}");
+        // The older cosign label reads the same.
+        let v1 = private.replace("SIGSTORE", "COSIGN");
+        assert!(sign(&v1, "k", &|| Ok("s3cret".into()), &body).is_ok());
+    }
+
     #[test]
     fn a_signature_verifies_only_with_its_key_and_payload() {
-        let (private, public) = keygen().unwrap();
-        let (_, other) = keygen().unwrap();
+        let (private, public) = keygen(None).unwrap();
+        let (_, other) = keygen(None).unwrap();
         let digest = format!("sha256:{}", "a".repeat(64));
         let body = payload("127.0.0.1:5000/acme/checks", &digest);
         assert!(payload_names(&body, "127.0.0.1:5000/acme/checks", &digest));
         assert!(!payload_names(&body, "127.0.0.1:5000/acme/other", &digest));
-        let sig = sign(&private, "k", &body).unwrap();
+        let sig = sign(&private, "k", &no_password, &body).unwrap();
         let key = verifying_key(&public, "p").unwrap();
         assert!(verifies(&key, &body, &sig));
         assert!(!verifies(&verifying_key(&other, "o").unwrap(), &body, &sig));
@@ -191,6 +389,84 @@ mod tests {
     /// The formats are the standard ones cosign uses: OpenSSL, an independent
     /// implementation, verifies kridik's signature with kridik's public key,
     /// and kridik verifies OpenSSL's signature made with an OpenSSL key.
+    /// go-securesystemslib's `encrypted` format, written independently in
+    /// Python (hashlib's scrypt, PyNaCl's secretbox): it opens kridik's
+    /// encrypted keys, and kridik opens and signs with the keys it seals.
+    #[test]
+    fn python_and_kridik_read_each_others_encrypted_keys() {
+        const SCRIPT: &str = r#"
+import base64, hashlib, json, sys
+import nacl.secret, nacl.utils
+mode, password = sys.argv[1], sys.argv[2].encode()
+def derive(salt, n, r, p):
+    return hashlib.scrypt(password, salt=salt, n=n, r=r, p=p, dklen=32, maxmem=128 << 20)
+if mode == "open":
+    pem = sys.stdin.read()
+    body = "".join(l for l in pem.splitlines() if not l.startswith("-----"))
+    env = json.loads(base64.b64decode(body))
+    assert (env["kdf"]["name"], env["cipher"]["name"]) == ("scrypt", "nacl/secretbox")
+    k = env["kdf"]["params"]
+    key = derive(base64.b64decode(env["kdf"]["salt"]), k["N"], k["r"], k["p"])
+    der = nacl.secret.SecretBox(key).decrypt(base64.b64decode(env["ciphertext"]), base64.b64decode(env["cipher"]["nonce"]))
+    sys.stdout.write(base64.b64encode(der).decode())
+else:
+    der = base64.b64decode(sys.stdin.read())
+    salt, nonce = nacl.utils.random(32), nacl.utils.random(24)
+    sealed = nacl.secret.SecretBox(derive(salt, 32768, 8, 1)).encrypt(der, nonce).ciphertext
+    b64 = lambda b: base64.b64encode(b).decode()
+    env = {"kdf": {"name": "scrypt", "params": {"N": 32768, "r": 8, "p": 1}, "salt": b64(salt)},
+           "cipher": {"name": "nacl/secretbox", "nonce": b64(nonce)}, "ciphertext": b64(sealed)}
+    body = b64(json.dumps(env).encode())
+    lines = [body[i:i + 64] for i in range(0, len(body), 64)]
+    print("\n".join(["-----BEGIN ENCRYPTED SIGSTORE PRIVATE KEY-----", *lines, "-----END ENCRYPTED SIGSTORE PRIVATE KEY-----"]))
+"#;
+        let python = |mode: &str, input: &str| -> String {
+            use std::io::Write;
+            let mut child = std::process::Command::new("python3")
+                .args(["-c", SCRIPT, mode, "pass phrase"])
+                .stdin(std::process::Stdio::piped())
+                .stdout(std::process::Stdio::piped())
+                .stderr(std::process::Stdio::piped())
+                .spawn()
+                .expect("python3");
+            child
+                .stdin
+                .take()
+                .unwrap()
+                .write_all(input.as_bytes())
+                .unwrap();
+            let out = child.wait_with_output().unwrap();
+            assert!(
+                out.status.success(),
+                "python (PyNaCl: make test-tools): {}",
+                String::from_utf8_lossy(&out.stderr)
+            );
+            String::from_utf8(out.stdout).unwrap()
+        };
+        let b64 = base64::engine::general_purpose::STANDARD;
+        // kridik seals, Python opens: the same PKCS#8 key inside.
+        let (sealed, public) = keygen(Some("pass phrase")).unwrap();
+        let der = b64.decode(python("open", &sealed)).unwrap();
+        let opened = SigningKey::from_pkcs8_der(&der).unwrap();
+        assert_eq!(
+            opened.verifying_key(),
+            &verifying_key(&public, "p").unwrap()
+        );
+        // Python seals, kridik opens and signs.
+        let (plain, public) = keygen(None).unwrap();
+        let der = SigningKey::from_pkcs8_pem(&plain)
+            .unwrap()
+            .to_pkcs8_der()
+            .unwrap();
+        let theirs = python("seal", &b64.encode(der.as_bytes()));
+        let body = payload(
+            "r.example/acme/checks",
+            &format!("sha256:{}", "e".repeat(64)),
+        );
+        let sig = sign(&theirs, "k", &|| Ok("pass phrase".into()), &body).unwrap();
+        assert!(verifies(&verifying_key(&public, "p").unwrap(), &body, &sig));
+    }
+
     #[test]
     fn openssl_and_kridik_verify_each_others_signatures() {
         let dir = tempfile::tempdir().unwrap();
@@ -213,9 +489,9 @@ mod tests {
         );
         std::fs::write(path("payload"), &body).unwrap();
         // kridik signs, OpenSSL verifies.
-        let (private, public) = keygen().unwrap();
+        let (private, public) = keygen(None).unwrap();
         std::fs::write(path("k.pub"), &public).unwrap();
-        let sig = sign(&private, "k", &body).unwrap();
+        let sig = sign(&private, "k", &no_password, &body).unwrap();
         let der = base64::engine::general_purpose::STANDARD
             .decode(&sig)
             .unwrap();
