@@ -13,6 +13,7 @@ mod memcpy;
 pub mod memory;
 pub mod model;
 pub mod plugins;
+pub mod publish;
 pub use kridik_parse::printable;
 pub mod report;
 pub mod runtime;

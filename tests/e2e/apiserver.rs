@@ -135,7 +135,25 @@ const CATALOG: &[Resource] = &[
         "clusterrolebindings",
         false,
     ),
+    // What `--write-reports` writes (server-side apply; see `write`).
+    res(
+        "wgpolicyk8s.io",
+        "v1alpha2",
+        "PolicyReport",
+        "policyreports",
+        true,
+    ),
+    res(
+        "wgpolicyk8s.io",
+        "v1alpha2",
+        "ClusterPolicyReport",
+        "clusterpolicyreports",
+        false,
+    ),
 ];
+
+/// Plurals clients may write (PATCH as server-side apply, DELETE).
+const WRITABLE: &[&str] = &["policyreports", "clusterpolicyreports"];
 
 #[derive(Default, Clone)]
 pub struct Config {
@@ -175,7 +193,9 @@ struct Shared {
     token: String,
     config: Config,
     /// Objects by plural, in creation order.
-    objects: BTreeMap<String, Vec<Value>>,
+    objects: std::sync::Mutex<BTreeMap<String, Vec<Value>>>,
+    /// Every write: `METHOD path?query content-type`.
+    writes: std::sync::Mutex<Vec<String>>,
     pub requests: AtomicUsize,
     pub continued: AtomicUsize,
 }
@@ -196,7 +216,8 @@ impl ApiServer {
         let shared = Arc::new(Shared {
             token: token.clone(),
             config,
-            objects,
+            objects: std::sync::Mutex::new(objects),
+            writes: std::sync::Mutex::new(Vec::new()),
             requests: AtomicUsize::new(0),
             continued: AtomicUsize::new(0),
         });
@@ -285,6 +306,11 @@ impl ApiServer {
         let path = dir.join("kubeconfig");
         std::fs::write(&path, text).unwrap();
         path
+    }
+
+    /// Every write request so far: `METHOD path?query content-type`.
+    pub fn writes(&self) -> Vec<String> {
+        self.shared.writes.lock().unwrap().clone()
     }
 
     /// List requests that carried a continue token.
@@ -378,6 +404,13 @@ async fn handle(State(shared): State<Arc<Shared>>, req: Request<Body>) -> Respon
     }
     let uri = req.uri().clone();
     let headers = req.headers().clone();
+    let method = req.method().clone();
+    if method != axum::http::Method::GET {
+        let body = axum::body::to_bytes(req.into_body(), 8 << 20)
+            .await
+            .unwrap_or_default();
+        return write(&shared, &method, &uri, &headers, &body);
+    }
     let hang = shared.config.faults.iter().any(|(plural, f)| {
         matches!(f, Fault::Hang)
             && uri
@@ -437,6 +470,103 @@ fn route(shared: &Shared, uri: &Uri, headers: &HeaderMap) -> Response {
             format!("the server could not find the requested resource ({path})"),
         ),
     }
+}
+
+/// PATCH as server-side apply (`application/apply-patch+yaml` with a field
+/// manager, as kubectl and kube-rs send it; the object replaces the stored
+/// one) and DELETE, on the report kinds only.
+fn write(
+    shared: &Shared,
+    method: &axum::http::Method,
+    uri: &Uri,
+    headers: &HeaderMap,
+    body: &[u8],
+) -> Response {
+    let content_type = headers
+        .get("content-type")
+        .and_then(|c| c.to_str().ok())
+        .unwrap_or_default()
+        .to_string();
+    shared.writes.lock().unwrap().push(format!(
+        "{method} {}?{} {content_type}",
+        uri.path(),
+        uri.query().unwrap_or_default()
+    ));
+    let seg: Vec<&str> = uri.path().split('/').filter(|s| !s.is_empty()).collect();
+    let (namespace, plural, name) = match seg.as_slice() {
+        ["apis", _, _, "namespaces", ns, plural, name] => (Some(*ns), *plural, *name),
+        ["apis", _, _, plural, name] => (None, *plural, *name),
+        _ => {
+            return status(
+                StatusCode::METHOD_NOT_ALLOWED,
+                "MethodNotAllowed",
+                format!("{method} {}", uri.path()),
+            )
+        }
+    };
+    if !WRITABLE.contains(&plural) {
+        return status(
+            StatusCode::METHOD_NOT_ALLOWED,
+            "MethodNotAllowed",
+            format!("{plural} is read-only here"),
+        );
+    }
+    if shared.config.forbidden.contains(plural) {
+        return status(
+            StatusCode::FORBIDDEN,
+            "Forbidden",
+            format!("{plural}.wgpolicyk8s.io \"{name}\" is forbidden: User \"system:serviceaccount:kridik:scanner\" cannot patch resource \"{plural}\" in API group \"wgpolicyk8s.io\""),
+        );
+    }
+    let same = |o: &Value| {
+        o["metadata"]["name"] == name && namespace.is_none_or(|ns| o["metadata"]["namespace"] == ns)
+    };
+    let mut objects = shared.objects.lock().unwrap();
+    let stored = objects.entry(plural.to_string()).or_default();
+    if method == axum::http::Method::DELETE {
+        let before = stored.len();
+        stored.retain(|o| !same(o));
+        return if stored.len() < before {
+            json_response(
+                StatusCode::OK,
+                json!({"kind": "Status", "apiVersion": "v1", "status": "Success"}),
+            )
+        } else {
+            status(
+                StatusCode::NOT_FOUND,
+                "NotFound",
+                format!("{plural} \"{name}\" not found"),
+            )
+        };
+    }
+    let query = uri.query().unwrap_or_default();
+    if method != axum::http::Method::PATCH
+        || content_type != "application/apply-patch+yaml"
+        || !query.contains("fieldManager=")
+    {
+        return status(
+            StatusCode::UNSUPPORTED_MEDIA_TYPE,
+            "UnsupportedMediaType",
+            format!("only server-side apply is served here, not {method} {content_type}"),
+        );
+    }
+    let Ok(object) = serde_norway::from_slice::<Value>(body) else {
+        return status(
+            StatusCode::BAD_REQUEST,
+            "BadRequest",
+            "the body is not YAML or JSON".into(),
+        );
+    };
+    if !same(&object) {
+        return status(
+            StatusCode::BAD_REQUEST,
+            "BadRequest",
+            "the body names another object".into(),
+        );
+    }
+    stored.retain(|o| !same(o));
+    stored.push(object.clone());
+    json_response(StatusCode::OK, object)
 }
 
 fn resource_list(shared: &Shared, group: &str, version: &str) -> Response {
@@ -549,12 +679,18 @@ fn objects(
         Some(Fault::RepeatedContinue) => {
             return json_response(
                 StatusCode::OK,
-                json!({"kind": format!("{}List", r.kind), "apiVersion": "v1", "metadata": {"continue": "again"}, "items": [shared.objects.get(plural).and_then(|o| o.first()).cloned().unwrap_or(json!({}))]}),
+                json!({"kind": format!("{}List", r.kind), "apiVersion": "v1", "metadata": {"continue": "again"}, "items": [shared.objects.lock().unwrap().get(plural).and_then(|o| o.first()).cloned().unwrap_or(json!({}))]}),
             );
         }
         _ => {}
     }
-    let all = shared.objects.get(plural).cloned().unwrap_or_default();
+    let all = shared
+        .objects
+        .lock()
+        .unwrap()
+        .get(plural)
+        .cloned()
+        .unwrap_or_default();
     let mut items: Vec<Value> = all
         .into_iter()
         .filter(|o| namespace.is_none_or(|ns| o["metadata"]["namespace"] == ns))

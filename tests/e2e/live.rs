@@ -161,6 +161,109 @@ fn in_a_pod_the_service_account_reaches_the_api_server() {
     assert_eq!(report["unavailable_kinds"], outside["unavailable_kinds"]);
 }
 
+/// Issue 16: `--write-reports` applies the PolicyReports of a live scan in
+/// the scanned cluster by server-side apply (field manager kridik), the real
+/// kubectl lists them, and the next run replaces them: reports it no longer
+/// writes are deleted, other tools' reports are left alone. Writing is its
+/// own grant: without it the scan says which role to bind.
+#[test]
+fn written_reports_are_applied_server_side_and_replace_the_last_run() {
+    let (api, dir, kc) = server(Config::default());
+    let first = scan_json(&["--kubeconfig", &kc, "--write-reports"]);
+    assert_eq!(first.code, 1, "{}", first.stderr);
+    let report = first.json();
+    let findings = report["findings"].as_array().unwrap().len();
+    let listed = |kind: &str| -> Vec<serde_json::Value> {
+        let out = kubectl(&kc, &["get", kind, "-A", "-o", "json"]);
+        let list: serde_json::Value = serde_json::from_str(&out).unwrap();
+        list["items"].as_array().unwrap().clone()
+    };
+    let reports = listed("policyreports.wgpolicyk8s.io");
+    let cluster = listed("clusterpolicyreports.wgpolicyk8s.io");
+    let results = |items: &[serde_json::Value]| -> usize {
+        items
+            .iter()
+            .map(|r| r["results"].as_array().map_or(0, |a| a.len()))
+            .sum()
+    };
+    assert!(reports.len() >= 2, "{reports:?}");
+    assert_eq!(results(&reports) + results(&cluster), findings);
+    assert!(
+        first.stderr.contains(&format!(
+            "wrote {} report object(s) to context `harness` by server-side apply; deleted 0 stale",
+            reports.len() + cluster.len()
+        )),
+        "{}",
+        first.stderr
+    );
+    for w in api.writes() {
+        assert!(
+            w.starts_with("PATCH ")
+                && w.contains("fieldManager=kridik")
+                && w.contains("force=true")
+                && w.ends_with(" application/apply-patch+yaml"),
+            "{w}"
+        );
+    }
+    // Another tool's report, applied with the real kubectl, is not kridik's.
+    let foreign = dir.path().join("kyverno.yaml");
+    std::fs::write(
+        &foreign,
+        "apiVersion: wgpolicyk8s.io/v1alpha2\nkind: PolicyReport\nmetadata:\n  name: kyverno-polr\n  namespace: shop\n  labels:\n    app.kubernetes.io/managed-by: kyverno\nresults: []\n",
+    )
+    .unwrap();
+    kubectl(
+        &kc,
+        &[
+            "apply",
+            "--server-side",
+            "--validate=false",
+            "-f",
+            &foreign.display().to_string(),
+        ],
+    );
+    // The next run finds less (one check): what it no longer writes goes.
+    let second = scan_json(&["--kubeconfig", &kc, "--write-reports", "-i", "IST-HYG-002"]);
+    assert!(second.code <= 1, "{}", second.stderr);
+    let now = listed("policyreports.wgpolicyk8s.io");
+    let (others, ours): (Vec<_>, Vec<_>) = now
+        .iter()
+        .partition(|r| r["metadata"]["name"] == "kyverno-polr");
+    assert_eq!(others.len(), 1, "another tool's report was deleted");
+    assert!(ours.len() < reports.len(), "{ours:?}");
+    assert!(ours
+        .iter()
+        .flat_map(|r| r["results"].as_array().unwrap())
+        .all(|r| r["policy"] == "IST-HYG-002"));
+    assert!(api.writes().iter().any(|w| w.starts_with("DELETE ")));
+    assert!(second.stderr.contains("deleted "), "{}", second.stderr);
+
+    // Without the grant: one line naming the role to bind; the scan's own
+    // output is still written first.
+    let (_denied, _d, kc) = server(Config {
+        forbidden: ["policyreports".to_string()].into(),
+        ..Config::default()
+    });
+    let refused = scan_json(&["--kubeconfig", &kc, "--write-reports"]);
+    assert_eq!(refused.code, 2, "{}", refused.stdout);
+    assert!(
+        refused.stderr.contains("forbidden")
+            && refused.stderr.contains("kridik rbac --write-reports"),
+        "{}",
+        refused.stderr
+    );
+    let role = run(kridik().args(["rbac", "--write-reports"]));
+    assert!(
+        role.stdout
+            .contains("resources: [policyreports, clusterpolicyreports]"),
+        "{}",
+        role.stdout
+    );
+    assert!(role
+        .stdout
+        .contains("verbs: [get, list, create, patch, delete]"));
+}
+
 #[test]
 fn forbidden_and_missing_kinds_are_unknown_not_fatal() {
     let config = Config {

@@ -181,6 +181,11 @@ struct ScanArgs {
     /// List suppressions that matched no finding.
     #[arg(long)]
     report_unused_suppressions: bool,
+    /// After the scan, write its PolicyReports (or `openreports` Reports)
+    /// into the scanned cluster by server-side apply, replacing the last
+    /// run's; live scans only. Needs the role `kridik rbac --write-reports`.
+    #[arg(long, value_enum, ignore_case = true, num_args = 0..=1, default_missing_value = "policyreport", value_name = "API")]
+    write_reports: Option<ReportsApi>,
     /// Report only on this namespace (repeatable, or comma-separated). The
     /// whole mesh is still read and modelled: mesh-wide policy applies.
     #[arg(
@@ -261,6 +266,28 @@ struct RbacArgs {
     /// The ClusterRole's name.
     #[arg(long, default_value = "kridik-scan")]
     name: String,
+    /// Print instead the role `scan --write-reports` needs to write its
+    /// reports (a separate grant from the read-only scan role).
+    #[arg(long, value_enum, ignore_case = true, num_args = 0..=1, default_missing_value = "policyreport", value_name = "API")]
+    write_reports: Option<ReportsApi>,
+}
+
+/// Which report objects `--write-reports` writes.
+#[derive(Clone, Copy, ValueEnum)]
+enum ReportsApi {
+    /// wgpolicyk8s.io/v1alpha2 PolicyReport and ClusterPolicyReport.
+    Policyreport,
+    /// openreports.io/v1alpha1 Report and ClusterReport.
+    Openreports,
+}
+
+impl ReportsApi {
+    fn api(self) -> report::ReportApi {
+        match self {
+            ReportsApi::Policyreport => report::ReportApi::PolicyWg,
+            ReportsApi::Openreports => report::ReportApi::OpenReports,
+        }
+    }
 }
 
 #[derive(Clone, Copy, ValueEnum)]
@@ -336,6 +363,13 @@ pub fn run(cli: Cli) -> Result<i32> {
         Command::Plugin(cmd) => plugin::run(cmd),
         Command::Check(CheckCommand::New(args)) => new_check(args),
         Command::Rbac(args) => {
+            if let Some(api) = args.write_reports {
+                write_stdout(&kridik::gather::rbac::report_writer_role(
+                    "kridik-write-reports",
+                    &api.api().resources(),
+                ))?;
+                return Ok(0);
+            }
             let mut opts = options(&args.checks);
             opts.include = args.selection.include;
             opts.exclude = args.selection.exclude;
@@ -462,7 +496,17 @@ fn scan_cmd(args: ScanArgs) -> Result<i32> {
         progress: progress(),
         ..options(&args.checks)
     };
+    if args.write_reports.is_some() && !args.files.is_empty() {
+        bail!("--write-reports writes into the scanned cluster: drop -f to scan it live");
+    }
     let report = scan::scan(&opts)?;
+    if let Some(api) = args.write_reports {
+        let w = kridik::publish::write_reports(&opts.live, &report, api.api())?;
+        eprintln!(
+            "kridik: wrote {} report object(s) to context `{}` by server-side apply; deleted {} stale",
+            w.applied, w.context, w.deleted
+        );
+    }
     for line in report.triage.expired.iter().chain(&report.triage.unused) {
         eprintln!("kridik: warning: suppression {line}");
     }

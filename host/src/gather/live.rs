@@ -333,7 +333,8 @@ fn unavailable(key: &str, e: &kube::Error) -> Unavailable {
     }
 }
 
-fn describe(e: &kube::Error) -> String {
+/// A kube error in one line, with its causes.
+pub fn describe(e: &kube::Error) -> String {
     match e {
         kube::Error::Api(s) => format!("{} {}: {}", s.code, s.reason, s.message),
         other => {

@@ -15,7 +15,9 @@ pub use html::render as html;
 pub use junit::render as junit;
 pub(crate) use markdown::cell as markdown_cell;
 pub use markdown::render as markdown;
-pub use policyreport::{render as policy_reports, Api as ReportApi};
+pub use policyreport::{
+    documents as policy_report_documents, render as policy_reports, Api as ReportApi,
+};
 pub use prometheus::render as prometheus;
 pub use sarif::render as sarif;
 pub use text::{render as text, View as TextView};

@@ -25,6 +25,38 @@ pub enum Api {
 }
 
 impl Api {
+    /// The group, version and (namespaced, cluster) kinds and plurals.
+    pub fn resources(self) -> [(&'static str, &'static str, &'static str, &'static str, bool); 2] {
+        match self {
+            Api::PolicyWg => [
+                (
+                    "wgpolicyk8s.io",
+                    "v1alpha2",
+                    "PolicyReport",
+                    "policyreports",
+                    true,
+                ),
+                (
+                    "wgpolicyk8s.io",
+                    "v1alpha2",
+                    "ClusterPolicyReport",
+                    "clusterpolicyreports",
+                    false,
+                ),
+            ],
+            Api::OpenReports => [
+                ("openreports.io", "v1alpha1", "Report", "reports", true),
+                (
+                    "openreports.io",
+                    "v1alpha1",
+                    "ClusterReport",
+                    "clusterreports",
+                    false,
+                ),
+            ],
+        }
+    }
+
     fn api_version(self) -> &'static str {
         match self {
             Api::PolicyWg => "wgpolicyk8s.io/v1alpha2",
@@ -116,6 +148,15 @@ fn report(api: Api, namespace: Option<&str>, part: usize, results: &[Value]) -> 
 
 /// The report objects, one YAML document each.
 pub fn render(r: &Report, api: Api) -> String {
+    documents(r, api)
+        .iter()
+        .map(|d| serde_norway::to_string(d).expect("a report serializes"))
+        .collect::<Vec<_>>()
+        .join("---\n")
+}
+
+/// The report objects (what `render` prints and `--write-reports` applies).
+pub fn documents(r: &Report, api: Api) -> Vec<Value> {
     let now = std::time::SystemTime::now()
         .duration_since(std::time::UNIX_EPOCH)
         .map(|d| d.as_secs() as i64)
@@ -149,8 +190,5 @@ pub fn render(r: &Report, api: Api) -> String {
             docs.push(report(api, namespace, part, chunk));
         }
     }
-    docs.iter()
-        .map(|d| serde_norway::to_string(d).expect("a report serializes"))
-        .collect::<Vec<_>>()
-        .join("---\n")
+    docs
 }
