@@ -812,67 +812,6 @@ impl<'de> Deserializer<'de> for NodeDe<'_, 'de> {
     );
 }
 
-/// A mapping key: a scalar.
-struct KeyDe<'de>(Scalar<'de>);
-
-impl<'de> Deserializer<'de> for KeyDe<'de> {
-    type Error = GiveUp;
-
-    fn deserialize_any<V: Visitor<'de>>(self, visitor: V) -> Result<V::Value> {
-        visit_scalar(self.0, visitor)
-    }
-
-    fn deserialize_str<V: Visitor<'de>>(self, visitor: V) -> Result<V::Value> {
-        visit_text(self.0.text, visitor)
-    }
-
-    fn deserialize_string<V: Visitor<'de>>(self, visitor: V) -> Result<V::Value> {
-        self.deserialize_str(visitor)
-    }
-
-    fn deserialize_identifier<V: Visitor<'de>>(self, visitor: V) -> Result<V::Value> {
-        self.deserialize_str(visitor)
-    }
-
-    fn deserialize_option<V: Visitor<'de>>(self, visitor: V) -> Result<V::Value> {
-        if is_null(&self.0) {
-            visitor.visit_none()
-        } else {
-            visitor.visit_some(self)
-        }
-    }
-
-    fn deserialize_ignored_any<V: Visitor<'de>>(self, visitor: V) -> Result<V::Value> {
-        visitor.visit_unit()
-    }
-
-    give_up!(
-        deserialize_bool(),
-        deserialize_i8(),
-        deserialize_i16(),
-        deserialize_i32(),
-        deserialize_i64(),
-        deserialize_u8(),
-        deserialize_u16(),
-        deserialize_u32(),
-        deserialize_u64(),
-        deserialize_f32(),
-        deserialize_f64(),
-        deserialize_char(),
-        deserialize_bytes(),
-        deserialize_byte_buf(),
-        deserialize_unit(),
-        deserialize_seq(),
-        deserialize_map(),
-        deserialize_unit_struct(&'static str),
-        deserialize_newtype_struct(&'static str),
-        deserialize_tuple(usize),
-        deserialize_tuple_struct(&'static str, usize),
-        deserialize_struct(&'static str, &'static [&'static str]),
-        deserialize_enum(&'static str, &'static [&'static str]),
-    );
-}
-
 /// Where a collection's next entry is.
 #[derive(Clone, Copy)]
 enum Start {
@@ -920,8 +859,14 @@ impl<'de> MapAccess<'de> for Entries<'_, 'de> {
         if !next_entry(self.p, self.indent, &mut self.start, false)? {
             return Ok(None);
         }
+        // A key is a scalar node read like any other (serde_norway does so too).
         let key = self.p.key()?.ok_or(GiveUp)?;
-        seed.deserialize(KeyDe(key)).map(Some)
+        seed.deserialize(NodeDe {
+            p: &mut *self.p,
+            ctx: Ctx::AfterKey(self.indent),
+            node: Some(Node::Scalar(key)),
+        })
+        .map(Some)
     }
 
     fn next_value_seed<V: DeserializeSeed<'de>>(&mut self, seed: V) -> Result<V::Value> {
