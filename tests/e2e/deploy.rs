@@ -35,7 +35,11 @@ fn the_committed_cluster_role_is_what_kridik_rbac_prints() {
 
 #[test]
 fn the_deployment_renders_passes_kridik_and_is_pod_security_restricted() {
-    for dir in ["deploy/base", "deploy/overlays/daily"] {
+    for dir in [
+        "deploy/base",
+        "deploy/overlays/daily",
+        "deploy/overlays/policy-reports",
+    ] {
         let docs = render(dir);
         let kinds: Vec<&str> = docs.iter().map(|d| d["kind"].as_str().unwrap()).collect();
         for k in [
@@ -48,7 +52,10 @@ fn the_deployment_renders_passes_kridik_and_is_pod_security_restricted() {
         ] {
             assert!(kinds.contains(&k), "{dir}: no {k} in {kinds:?}");
         }
-        let role = docs.iter().find(|d| d["kind"] == "ClusterRole").unwrap();
+        let role = docs
+            .iter()
+            .find(|d| d["kind"] == "ClusterRole" && d["metadata"]["name"] == "kridik-scan")
+            .unwrap();
         for rule in role["rules"].as_array().unwrap() {
             assert_eq!(rule["verbs"], serde_json::json!(["get", "list"]), "{dir}");
             assert!(!rule["resources"]
@@ -126,4 +133,45 @@ fn the_deployment_renders_passes_kridik_and_is_pod_security_restricted() {
             "{dir}: kridik flags its own deployment: {own:?}"
         );
     }
+}
+
+/// The PolicyReports overlay: the scan role stays read-only; writing is a
+/// second ClusterRole, exactly what `kridik rbac --write-reports` prints,
+/// bound to the same service account, and the CronJob writes its reports.
+#[test]
+fn the_policy_reports_overlay_grants_writing_separately() {
+    let printed = run(kridik().args(["rbac", "--write-reports"]));
+    assert_eq!(printed.code, 0, "{}", printed.stderr);
+    let committed =
+        std::fs::read_to_string(repo().join("deploy/overlays/policy-reports/write-role.yaml"))
+            .unwrap();
+    assert_eq!(
+        committed, printed.stdout,
+        "write-role.yaml is stale: kridik rbac --write-reports > deploy/overlays/policy-reports/write-role.yaml"
+    );
+    let docs = render("deploy/overlays/policy-reports");
+    let writer = docs
+        .iter()
+        .find(|d| d["kind"] == "ClusterRole" && d["metadata"]["name"] == "kridik-write-reports")
+        .expect("the write role");
+    for rule in writer["rules"].as_array().unwrap() {
+        assert_eq!(rule["apiGroups"], serde_json::json!(["wgpolicyk8s.io"]));
+    }
+    let binding = docs
+        .iter()
+        .find(|d| {
+            d["kind"] == "ClusterRoleBinding" && d["roleRef"]["name"] == "kridik-write-reports"
+        })
+        .expect("the write role's binding");
+    assert_eq!(binding["subjects"][0]["name"], "kridik");
+    assert_eq!(binding["subjects"][0]["namespace"], "kridik");
+    let cron = docs.iter().find(|d| d["kind"] == "CronJob").unwrap();
+    let args = &cron["spec"]["jobTemplate"]["spec"]["template"]["spec"]["containers"][0]["args"];
+    assert!(
+        args.as_array()
+            .unwrap()
+            .iter()
+            .any(|a| a == "--write-reports"),
+        "{args}"
+    );
 }
