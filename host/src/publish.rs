@@ -24,14 +24,21 @@ pub struct Written {
     pub deleted: usize,
 }
 
-/// Applies the report objects of `report` and deletes stale ones.
-pub fn write_reports(opts: &LiveOptions, report: &Report, api: ReportApi) -> Result<Written> {
+/// Applies the report objects of `report` and deletes stale ones in the
+/// namespaces the scan reported on (`in_scope`, `""` for cluster scope): a
+/// scan limited with `-n` leaves the other namespaces' reports alone.
+pub fn write_reports(
+    opts: &LiveOptions,
+    report: &Report,
+    api: ReportApi,
+    in_scope: &dyn Fn(&str) -> bool,
+) -> Result<Written> {
     let docs = crate::report::policy_report_documents(report, api);
     tokio::runtime::Builder::new_current_thread()
         .enable_all()
         .build()
         .context("starting the async runtime")?
-        .block_on(write(opts, docs, api))
+        .block_on(write(opts, docs, api, in_scope))
 }
 
 fn resource(r: (&str, &str, &str, &str, bool)) -> ApiResource {
@@ -64,6 +71,7 @@ async fn write(
     opts: &LiveOptions,
     docs: Vec<serde_json::Value>,
     api: ReportApi,
+    in_scope: &dyn Fn(&str) -> bool,
 ) -> Result<Written> {
     let (client, context) = connect(opts).await?;
     let [namespaced, cluster] = api.resources().map(resource);
@@ -111,7 +119,10 @@ async fn write(
                 == Some(MANAGER);
             let name = o.metadata.name.clone().unwrap_or_default();
             let namespace = o.metadata.namespace.clone().unwrap_or_default();
-            if !ours || written.contains(&(ar.plural.clone(), namespace.clone(), name.clone())) {
+            if !ours
+                || !in_scope(&namespace)
+                || written.contains(&(ar.plural.clone(), namespace.clone(), name.clone()))
+            {
                 continue;
             }
             let objects: Api<DynamicObject> = if namespace.is_empty() {

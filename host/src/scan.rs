@@ -66,6 +66,11 @@ impl Options {
         } else {
             r.namespace.as_str()
         };
+        self.namespace_in_scope(ns)
+    }
+
+    /// Whether results in namespace `ns` (`""`: cluster scope) are reported.
+    pub fn namespace_in_scope(&self, ns: &str) -> bool {
         if ns.is_empty() {
             return self.namespaces.is_empty();
         }

@@ -237,6 +237,27 @@ fn written_reports_are_applied_server_side_and_replace_the_last_run() {
         .all(|r| r["policy"] == "IST-HYG-002"));
     assert!(api.writes().iter().any(|w| w.starts_with("DELETE ")));
     assert!(second.stderr.contains("deleted "), "{}", second.stderr);
+    // A scan limited to one namespace replaces that namespace's report only.
+    let full = scan_json(&["--kubeconfig", &kc, "--write-reports"]);
+    assert_eq!(full.code, 1, "{}", full.stderr);
+    let before = listed("policyreports.wgpolicyk8s.io").len();
+    let scoped = scan_json(&[
+        "--kubeconfig",
+        &kc,
+        "--write-reports",
+        "-n",
+        "shop",
+        "-i",
+        "IST-HYG-002",
+    ]);
+    assert!(scoped.code <= 1, "{}", scoped.stderr);
+    let after = listed("policyreports.wgpolicyk8s.io");
+    assert!(after.len() >= before - 1, "{before} -> {}", after.len());
+    assert!(
+        after.iter().any(|r| r["metadata"]["namespace"] != "shop"
+            && r["metadata"]["labels"]["app.kubernetes.io/managed-by"] == "kridik"),
+        "reports outside -n shop were deleted"
+    );
 
     // Without the grant: one line naming the role to bind; the scan's own
     // output is still written first.

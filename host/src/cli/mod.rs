@@ -501,7 +501,9 @@ fn scan_cmd(args: ScanArgs) -> Result<i32> {
     }
     let report = scan::scan(&opts)?;
     if let Some(api) = args.write_reports {
-        let w = kridik::publish::write_reports(&opts.live, &report, api.api())?;
+        let w = kridik::publish::write_reports(&opts.live, &report, api.api(), &|ns| {
+            opts.namespace_in_scope(ns)
+        })?;
         eprintln!(
             "kridik: wrote {} report object(s) to context `{}` by server-side apply; deleted {} stale",
             w.applied, w.context, w.deleted
