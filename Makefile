@@ -186,8 +186,17 @@ docs: build
 	$(KRIDIK) checks --format markdown > docs/checks.md
 
 # Parse and scan time, per-check time, peak memory, cold vs warm start on generated meshes.
+# kridik's own figures (parse, model, each check, attack paths, cold and warm
+# start, growth between sizes), then the side-by-side table against the parse
+# floor and the Rego peer when the shared benchmark sits beside the project.
+SIDE_BY_SIDE := ../shared/bench/side-by-side.sh
 bench: wasm-target
 	$(CARGO) bench -p kridik --bench scan
+	@if [ -f $(SIDE_BY_SIDE) ]; then \
+		$(CARGO) build --release -p kridik && bash $(SIDE_BY_SIDE) -k $(TARGET_DIR)/release/kridik 1000 10000; \
+	else \
+		echo "bench: no $(SIDE_BY_SIDE): the side-by-side table (parse floor, Rego peer) needs the shared benchmark beside the project"; \
+	fi
 
 clean:
 	$(CARGO) clean
