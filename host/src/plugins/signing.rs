@@ -150,14 +150,11 @@ mod b64 {
     }
 }
 
-/// The body of a PEM block with this label, if `pem` is one.
-fn pem_body(pem: &str, label: &str) -> Option<Vec<u8>> {
-    let begin = format!("-----BEGIN {label}-----");
-    let end = format!("-----END {label}-----");
-    let start = pem.find(&begin)? + begin.len();
-    let stop = start + pem[start..].find(&end)?;
-    let text: String = pem[start..stop].split_whitespace().collect();
-    base64::engine::general_purpose::STANDARD.decode(text).ok()
+/// The envelope of cosign's encrypted key, if `pem` is one (PEM is decoded
+/// by the RFC 7468 codec the PKCS#8 keys already use).
+fn encrypted_envelope(pem: &str) -> Option<Vec<u8>> {
+    let (label, body) = p256::pkcs8::der::pem::decode_vec(pem.trim().as_bytes()).ok()?;
+    ENCRYPTED_LABELS.contains(&label).then_some(body)
 }
 
 fn secretbox_key(password: &str, salt: &[u8], log_n: u8, r: u32, p: u32) -> Result<[u8; 32]> {
@@ -196,15 +193,9 @@ fn encrypt_key(der: &[u8], password: &str) -> Result<String> {
         },
         ciphertext: sealed,
     };
-    let body = base64::engine::general_purpose::STANDARD
-        .encode(serde_json::to_vec(&envelope).expect("an envelope serializes"));
-    let mut pem = format!("-----BEGIN {}-----\n", ENCRYPTED_LABELS[0]);
-    for line in body.as_bytes().chunks(64) {
-        pem.push_str(std::str::from_utf8(line).expect("base64 is ASCII"));
-        pem.push('\n');
-    }
-    pem.push_str(&format!("-----END {}-----\n", ENCRYPTED_LABELS[0]));
-    Ok(pem)
+    let json = serde_json::to_vec(&envelope).expect("an envelope serializes");
+    p256::pkcs8::der::pem::encode_string(ENCRYPTED_LABELS[0], LineEnding::LF, &json)
+        .map_err(|e| anyhow::anyhow!("cannot encode the encrypted key: {e}"))
 }
 
 /// Opens cosign's encrypted form: the PKCS#8 DER inside.
@@ -245,7 +236,7 @@ fn decrypt_key(envelope: &[u8], password: &str, what: &str) -> Result<Vec<u8>> {
 /// A private key from PKCS#8 PEM or cosign's encrypted form; `password` is
 /// asked for only when the key is encrypted.
 fn signing_key(pem: &str, what: &str, password: &dyn Fn() -> Result<String>) -> Result<SigningKey> {
-    if let Some(envelope) = ENCRYPTED_LABELS.iter().find_map(|l| pem_body(pem, l)) {
+    if let Some(envelope) = encrypted_envelope(pem) {
         let der = decrypt_key(&envelope, &password()?, what)?;
         return SigningKey::from_pkcs8_der(&der)
             .with_context(|| format!("{what} holds no ECDSA P-256 private key"));
@@ -338,7 +329,7 @@ mod tests {
         let (private, public) = keygen(Some("s3cret")).unwrap();
         assert!(private.starts_with("-----BEGIN ENCRYPTED SIGSTORE PRIVATE KEY-----\n"));
         let envelope: serde_json::Value =
-            serde_json::from_slice(&pem_body(&private, ENCRYPTED_LABELS[0]).unwrap()).unwrap();
+            serde_json::from_slice(&encrypted_envelope(&private).unwrap()).unwrap();
         assert_eq!(envelope["kdf"]["params"]["N"], 32768);
         assert_eq!(envelope["cipher"]["name"], "nacl/secretbox");
         let body = payload(
