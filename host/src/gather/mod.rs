@@ -103,9 +103,11 @@ impl Snapshot {
     /// check declared them): once the model is built nothing reads them, and
     /// on a live mesh the pods' projections are a third of the snapshot.
     pub fn drop_projections(&mut self, wants: &Wants) {
-        for o in &mut self.objects {
-            if wants.shape(&o.key) == Some(Shape::Slim) {
-                o.drop_body();
+        for (key, range) in &self.kinds {
+            if wants.shape(key) == Some(Shape::Slim) {
+                self.objects[range.clone()]
+                    .iter_mut()
+                    .for_each(Object::drop_body);
             }
         }
     }
