@@ -44,6 +44,8 @@ pub struct Options {
     pub exclude_namespaces: Vec<String>,
     /// Where to show progress (a terminal's stderr), or nowhere.
     pub progress: Option<indicatif::ProgressBar>,
+    /// `--deep`: read the proxies' config dumps (live scans only).
+    pub deep: Option<crate::assess::deep::Options>,
 }
 
 impl Options {
@@ -230,6 +232,11 @@ pub fn gather(opts: &Options, wants: &Wants) -> Result<Snapshot> {
 }
 
 pub fn scan(opts: &Options) -> Result<Report> {
+    if opts.deep.is_some() && !opts.inputs.is_empty() {
+        anyhow::bail!(
+            "--deep reads the proxies of a live cluster: drop -f, or drop --deep to scan files"
+        );
+    }
     // A path that does not exist is a typo, not an empty cluster: stop first.
     if let Some(missing) = opts
         .inputs
@@ -327,6 +334,11 @@ pub fn scan(opts: &Options) -> Result<Report> {
         );
     }
     let model = model::build(&snapshot);
+    // --deep reads the proxies while the checks run (network beside CPU).
+    let deep = opts
+        .deep
+        .as_ref()
+        .map(|o| start_deep(opts, o, &snapshot, &model));
     snapshot.drop_projections(&wants);
     crate::memory::release_freed();
     let data = Arc::new(ScanData::new(snapshot, model));
@@ -386,6 +398,17 @@ pub fn scan(opts: &Options) -> Result<Report> {
         checks.push(o.record);
         findings.extend(o.findings);
     }
+    let deep = deep.map(|reads| {
+        opts.stage("comparing the proxies with the configuration".to_string());
+        finish_deep(reads, &data, &checks, &mut findings)
+    });
+    let mut deep_gaps = Vec::new();
+    let observed = deep.map(|mut d| {
+        findings.append(&mut d.findings);
+        checks.append(&mut d.checks);
+        deep_gaps = d.gaps;
+        d.observed
+    });
     // -n / --exclude-namespaces: keep the findings on the namespaces asked
     // for, and recount each check's findings and status.
     findings.retain(|f| opts.in_scope(&f.resource));
@@ -403,6 +426,7 @@ pub fn scan(opts: &Options) -> Result<Report> {
     crate::report::model::sort_findings(&mut findings);
     checks.sort_by(|a, b| a.id.cmp(&b.id));
     let mut report = assemble(opts, &data, checks, findings);
+    report.evidence_gaps.extend(deep_gaps);
     triage::apply(
         &mut report,
         &data.snapshot,
@@ -434,12 +458,95 @@ pub fn scan(opts: &Options) -> Result<Report> {
         &opts.sensitive,
         &inputs,
         &coverage,
+        observed.as_ref(),
     ));
     report.hooks = run_hooks(&rt, &loaded.hooks, &report);
     if let Some(p) = &opts.progress {
         p.finish_and_clear();
     }
     Ok(report)
+}
+
+/// Proxy reads under way: the thread doing them, and which workload each pod speaks for.
+type DeepReads = (
+    std::thread::JoinHandle<Result<Vec<crate::gather::proxies::Read>>>,
+    Vec<Option<usize>>,
+    usize,
+);
+
+/// Chooses the pods (every pod of a workload on an attack path) and reads
+/// their proxies on a thread of its own.
+fn start_deep(
+    opts: &Options,
+    deep: &crate::assess::deep::Options,
+    snapshot: &Snapshot,
+    model: &model::MeshModel,
+) -> DeepReads {
+    let policies = crate::assess::authz::Policies::parse(snapshot, model);
+    let protocols = crate::assess::paths::protocols(snapshot, model);
+    let paths = crate::assess::paths::find(model, &policies, &opts.sensitive, &protocols);
+    let by_target: std::collections::HashMap<_, &str> = model
+        .workloads
+        .iter()
+        .map(|w| (w.target.key(), w.id.as_str()))
+        .collect();
+    let on_path: std::collections::HashSet<&str> = paths
+        .paths
+        .iter()
+        .flat_map(|p| &p.hops)
+        .flat_map(|h| &h.objects)
+        .filter_map(|r| by_target.get(&r.key()).copied())
+        .collect();
+    let sample = crate::assess::deep::sample(model, &on_path, deep);
+    let (targets, workloads): (Vec<_>, Vec<_>) = sample.targets.into_iter().unzip();
+    let live = opts.live.clone();
+    let limits = crate::gather::proxies::Limits {
+        timeout: deep.timeout,
+        concurrency: deep.concurrency,
+    };
+    let handle = std::thread::spawn(move || {
+        let rt = tokio::runtime::Builder::new_multi_thread()
+            .worker_threads(2)
+            .enable_all()
+            .build()?;
+        rt.block_on(async {
+            let (client, _) = gather::live::connect(&live).await?;
+            Ok(gather::proxies::read_all(&client, targets, &limits).await)
+        })
+    });
+    (handle, workloads, sample.left_out)
+}
+
+fn finish_deep(
+    (handle, workloads, left_out): DeepReads,
+    data: &ScanData,
+    checks: &[CheckRecord],
+    findings: &mut [Finding],
+) -> crate::assess::deep::Outcome {
+    let reads = match handle.join() {
+        Ok(Ok(reads)) => reads,
+        Ok(Err(e)) => {
+            // The scan itself connected a moment ago; say why this did not.
+            let mut out =
+                crate::assess::deep::compare(&data.model, &Default::default(), &[], left_out);
+            out.gaps.push(crate::report::model::EvidenceGap {
+                what: format!("--deep could not reach the cluster: {e:#}"),
+                checks_affected: "--deep verification".into(),
+                command: "kridik scan --deep".into(),
+            });
+            return out;
+        }
+        Err(_) => panic!("the --deep reader panicked"),
+    };
+    let reads: Vec<_> = reads.into_iter().zip(workloads).collect();
+    let policies = crate::assess::authz::Policies::parse(&data.snapshot, &data.model);
+    let out = crate::assess::deep::compare(&data.model, &policies, &reads, left_out);
+    let categories: std::collections::HashMap<&str, &str> = checks
+        .iter()
+        .map(|c| (c.id.as_str(), c.category.as_str()))
+        .collect();
+    crate::assess::deep::confirm(findings, &data.model, &out.observed, &categories);
+    out
 }
 
 /// Gives every object a finding names (its resource and its evidence sources)

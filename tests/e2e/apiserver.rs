@@ -168,6 +168,24 @@ pub struct Config {
     pub failing_groups: BTreeSet<String>,
     /// Plurals whose list misbehaves.
     pub faults: BTreeMap<String, Fault>,
+    /// What a port-forward to a pod's admin port (15000) finds, by `namespace/pod`.
+    /// A pod not listed refuses the connection, as a pod without a proxy does.
+    pub admin: BTreeMap<String, Admin>,
+}
+
+/// How a pod's admin port answers through a port-forward.
+#[derive(Clone, Debug)]
+pub enum Admin {
+    /// `GET /config_dump...` answers this JSON (ECDS requests answer 404).
+    Dump(Vec<u8>),
+    /// The port accepts the connection and never answers.
+    Hang,
+    /// The kubelet cannot connect: an error on the port's error channel.
+    Refused,
+    /// Something that is not an admin answers (HTML).
+    Garbage,
+    /// The port-forward itself is forbidden (403 before the upgrade).
+    Forbidden,
 }
 
 /// How a list request misbehaves (fault injection for the live path).
@@ -196,6 +214,8 @@ struct Shared {
     objects: std::sync::Mutex<BTreeMap<String, Vec<Value>>>,
     /// Every write: `METHOD path?query content-type`.
     writes: std::sync::Mutex<Vec<String>>,
+    /// Every request line sent through a port-forward: `namespace/pod GET /path`.
+    forwarded: std::sync::Mutex<Vec<String>>,
     pub requests: AtomicUsize,
     pub continued: AtomicUsize,
 }
@@ -218,6 +238,7 @@ impl ApiServer {
             config,
             objects: std::sync::Mutex::new(objects),
             writes: std::sync::Mutex::new(Vec::new()),
+            forwarded: std::sync::Mutex::new(Vec::new()),
             requests: AtomicUsize::new(0),
             continued: AtomicUsize::new(0),
         });
@@ -277,7 +298,7 @@ impl ApiServer {
                     let _ = hyper_util::server::conn::auto::Builder::new(
                         hyper_util::rt::TokioExecutor::new(),
                     )
-                    .serve_connection(hyper_util::rt::TokioIo::new(stream), service)
+                    .serve_connection_with_upgrades(hyper_util::rt::TokioIo::new(stream), service)
                     .await;
                 });
             }
@@ -311,6 +332,11 @@ impl ApiServer {
     /// Every write request so far: `METHOD path?query content-type`.
     pub fn writes(&self) -> Vec<String> {
         self.shared.writes.lock().unwrap().clone()
+    }
+
+    /// Request lines sent to pods through port-forwards: `namespace/pod GET /path`.
+    pub fn forwarded(&self) -> Vec<String> {
+        self.shared.forwarded.lock().unwrap().clone()
     }
 
     /// List requests that carried a continue token.
@@ -405,6 +431,15 @@ async fn handle(State(shared): State<Arc<Shared>>, req: Request<Body>) -> Respon
     let uri = req.uri().clone();
     let headers = req.headers().clone();
     let method = req.method().clone();
+    if let ["api", "v1", "namespaces", ns, "pods", pod, "portforward"] = uri
+        .path()
+        .split('/')
+        .filter(|s| !s.is_empty())
+        .collect::<Vec<_>>()
+        .as_slice()
+    {
+        return port_forward(&shared, &format!("{ns}/{pod}"), req);
+    }
     if method != axum::http::Method::GET {
         let body = axum::body::to_bytes(req.into_body(), 8 << 20)
             .await
@@ -567,6 +602,157 @@ fn write(
     stored.retain(|o| !same(o));
     stored.push(object.clone());
     json_response(StatusCode::OK, object)
+}
+
+/// The pod port-forward as the API server serves it to kube-rs and kubectl
+/// over WebSocket (`v4.channel.k8s.io`): per port a data channel (0) and an
+/// error channel (1), each opened by a frame holding the port (little
+/// endian), then frames prefixed by their channel byte
+/// (k8s.io/apiserver/pkg/util/wsstream, kube-client src/api/portforward.rs).
+fn port_forward(shared: &Arc<Shared>, pod: &str, mut req: Request<Body>) -> Response {
+    let admin = shared
+        .config
+        .admin
+        .get(pod)
+        .cloned()
+        .unwrap_or(Admin::Refused);
+    if let Admin::Forbidden = admin {
+        return status(
+            StatusCode::FORBIDDEN,
+            "Forbidden",
+            format!("pods \"{}\" is forbidden: User \"system:serviceaccount:kridik:scanner\" cannot create resource \"pods/portforward\" in API group \"\"", pod.split('/').nth(1).unwrap_or_default()),
+        );
+    }
+    let port: u16 = req
+        .uri()
+        .query()
+        .unwrap_or_default()
+        .split('&')
+        .find_map(|kv| kv.strip_prefix("ports="))
+        .and_then(|p| p.parse().ok())
+        .unwrap_or(0);
+    let Some(key) = req.headers().get("sec-websocket-key").cloned() else {
+        return status(
+            StatusCode::BAD_REQUEST,
+            "BadRequest",
+            "not a WebSocket upgrade".into(),
+        );
+    };
+    let offered = req
+        .headers()
+        .get("sec-websocket-protocol")
+        .and_then(|p| p.to_str().ok())
+        .unwrap_or_default()
+        .to_string();
+    if !offered.split(',').any(|p| p.trim() == "v4.channel.k8s.io") {
+        return status(
+            StatusCode::BAD_REQUEST,
+            "BadRequest",
+            format!("unsupported subprotocols {offered}"),
+        );
+    }
+    let upgrade = hyper::upgrade::on(&mut req);
+    let shared = shared.clone();
+    let pod = pod.to_string();
+    tokio::spawn(async move {
+        let Ok(upgraded) = upgrade.await else {
+            return;
+        };
+        let ws = tokio_tungstenite::WebSocketStream::from_raw_socket(
+            hyper_util::rt::TokioIo::new(upgraded),
+            tokio_tungstenite::tungstenite::protocol::Role::Server,
+            None,
+        )
+        .await;
+        serve_forward(ws, &shared, &pod, port, admin).await;
+    });
+    Response::builder()
+        .status(StatusCode::SWITCHING_PROTOCOLS)
+        .header("upgrade", "websocket")
+        .header("connection", "Upgrade")
+        .header(
+            "sec-websocket-accept",
+            tokio_tungstenite::tungstenite::handshake::derive_accept_key(key.as_bytes()),
+        )
+        .header("sec-websocket-protocol", "v4.channel.k8s.io")
+        .body(Body::empty())
+        .unwrap()
+}
+
+async fn serve_forward<S>(
+    mut ws: tokio_tungstenite::WebSocketStream<S>,
+    shared: &Shared,
+    pod: &str,
+    port: u16,
+    admin: Admin,
+) where
+    S: tokio::io::AsyncRead + tokio::io::AsyncWrite + Unpin,
+{
+    use futures::{SinkExt, StreamExt};
+    use tokio_tungstenite::tungstenite::Message;
+    let frame = |channel: u8, data: &[u8]| {
+        let mut b = vec![channel];
+        b.extend_from_slice(data);
+        Message::binary(b)
+    };
+    for channel in [0, 1] {
+        if ws.send(frame(channel, &port.to_le_bytes())).await.is_err() {
+            return;
+        }
+    }
+    if let Admin::Refused = admin {
+        let message = format!("error forwarding port {port} to pod {pod}, uid : failed to execute portforward in network namespace: failed to connect to localhost:{port} inside namespace: connection refused");
+        let _ = ws.send(frame(1, message.as_bytes())).await;
+        let _ = ws.close(None).await;
+        return;
+    }
+    // Read the client's request head on channel 0.
+    let mut head = Vec::new();
+    while !head.windows(4).any(|w| w == b"\r\n\r\n") {
+        match ws.next().await {
+            Some(Ok(Message::Binary(b))) if b.first() == Some(&0) => {
+                head.extend_from_slice(&b[1..])
+            }
+            Some(Ok(_)) => {}
+            _ => return,
+        }
+    }
+    let text = String::from_utf8_lossy(&head).to_string();
+    let line = text.lines().next().unwrap_or_default().to_string();
+    shared
+        .forwarded
+        .lock()
+        .unwrap()
+        .push(format!("{pod} {}", line.trim_end_matches(" HTTP/1.1")));
+    let path = line.split(' ').nth(1).unwrap_or_default();
+    let (code, body): (&str, Vec<u8>) = match admin {
+        Admin::Hang => {
+            tokio::time::sleep(std::time::Duration::from_secs(600)).await;
+            return;
+        }
+        Admin::Garbage => ("200 OK", b"<html><body>It works!</body></html>".to_vec()),
+        Admin::Dump(_) if path.contains("ecds") => ("404 Not Found", b"unknown resource".to_vec()),
+        Admin::Dump(bytes) => ("200 OK", bytes),
+        Admin::Refused | Admin::Forbidden => unreachable!(),
+    };
+    let mut response = format!(
+        "HTTP/1.1 {code}\r\ncontent-type: application/json\r\ncontent-length: {}\r\n\r\n",
+        body.len()
+    )
+    .into_bytes();
+    response.extend_from_slice(&body);
+    // In frames of at most 32 KiB, as the kubelet relays a TCP stream.
+    for chunk in response.chunks(32 << 10) {
+        if ws.send(frame(0, chunk)).await.is_err() {
+            return;
+        }
+    }
+    // Keep the connection open until the client is done with it.
+    while let Some(Ok(m)) = ws.next().await {
+        if m.is_close() {
+            break;
+        }
+    }
 }
 
 fn resource_list(shared: &Shared, group: &str, version: &str) -> Response {

@@ -48,7 +48,7 @@ fn every_corpus_directory_scans_without_a_crash_or_a_check_error() {
         );
         objects += report["summary"]["objects"].as_u64().unwrap();
     }
-    assert_eq!(dirs, 11);
+    assert_eq!(dirs, 12);
     assert!(
         objects > 1_000,
         "only {objects} objects read from the corpus"

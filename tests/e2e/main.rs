@@ -8,6 +8,7 @@ mod ci;
 mod cli;
 mod corpus;
 mod coverage;
+mod deep;
 mod deploy;
 mod diff;
 mod formats;

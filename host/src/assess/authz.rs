@@ -171,6 +171,15 @@ impl Policy {
         self.action == Action::Allow
     }
 
+    /// Whether istiod names this policy in a sidecar's RBAC filters
+    /// (`ns[..]-policy[..]-rule[..]`): a policy without rules builds no named
+    /// rule, and where the proxy serves only TCP (`http` false) an ALLOW rule
+    /// with HTTP attributes is dropped (pilot/pkg/security/authz/builder).
+    pub fn named_in_rbac(&self, http: bool) -> bool {
+        !self.rules.is_empty()
+            && (http || self.action != Action::Allow || self.rules.iter().any(|r| !is_l7(r)))
+    }
+
     /// Least privilege: every rule names who may call, by peer identity
     /// (principals, namespaces) or end-user identity (JWT issuers), never `*`.
     pub fn names_callers(&self) -> bool {

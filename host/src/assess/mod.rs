@@ -4,6 +4,7 @@
 //! risk and baseline findings are known work.
 
 pub mod authz;
+pub mod deep;
 pub mod paths;
 pub mod plan;
 pub mod score;
@@ -31,6 +32,7 @@ pub fn run(
     sensitive: &[String],
     inputs: &str,
     coverage: &score::Coverage,
+    observed: Option<&deep::Observed>,
 ) -> Assessment {
     let policies = authz::Policies::parse(&data.snapshot, &data.model);
     let protocols = paths::protocols(&data.snapshot, &data.model);
@@ -67,6 +69,7 @@ pub fn run(
         findings: &report.findings,
         checks: &report.checks,
         coverage,
+        observed,
     });
     let plan = plan::build(
         &data.model,

@@ -207,6 +207,8 @@ pub struct Inputs<'a> {
     pub findings: &'a [Finding],
     pub checks: &'a [CheckRecord],
     pub coverage: &'a Coverage,
+    /// What `--deep` read from the proxies: VERIFIED where it shows the state.
+    pub observed: Option<&'a super::deep::Observed>,
 }
 
 /// Which checks the score can rest on.
@@ -228,7 +230,7 @@ pub fn compute(i: &Inputs) -> Score {
         .collect();
     let pillars = vec![
         identity(i, &scope),
-        transport(&scope),
+        transport(&scope, i.observed),
         authorization(i, &scope),
         Pillar::new(
             "ingress",
@@ -305,12 +307,21 @@ fn identity(i: &Inputs, scope: &[&Workload]) -> Pillar {
             .or_default() += 1;
     }
     for w in scope {
-        mesh.record(
-            &w.id,
-            w.enrolled(),
-            w.enrollment.confidence,
-            &w.enrollment.reason,
-        );
+        // A proxy read with --deep shows the workload in the mesh (or not).
+        match i.observed.and_then(|o| o.enrolled.get(&w.id)) {
+            Some(seen) => mesh.record(
+                &w.id,
+                *seen,
+                Confidence::Verified,
+                "--deep: ztunnel does not carry every pod over HBONE",
+            ),
+            None => mesh.record(
+                &w.id,
+                w.enrolled(),
+                w.enrollment.confidence,
+                &w.enrollment.reason,
+            ),
+        }
         let shared = users[&(w.namespace.as_str(), w.service_account.as_str())] > 1;
         let why = if w.service_account == "default" {
             "runs as the default service account".to_string()
@@ -337,7 +348,7 @@ fn identity(i: &Inputs, scope: &[&Workload]) -> Pillar {
     Pillar::new("identity", vec![mesh, unique, domain])
 }
 
-fn transport(scope: &[&Workload]) -> Pillar {
+fn transport(scope: &[&Workload], observed: Option<&super::deep::Observed>) -> Pillar {
     let mut strict = Control::new(
         "mtls-strict",
         "Effective mTLS is STRICT on the workload and on each of its ports",
@@ -357,7 +368,18 @@ fn transport(scope: &[&Workload]) -> Pillar {
         } else {
             w.container_ports.iter().copied().map(Some).collect()
         };
+        let seen = observed.and_then(|o| o.ports.get(&w.id));
         for port in ports {
+            // The mode the proxy's inbound listener shows, when --deep read it.
+            if let Some(mode) = port.and_then(|p| seen?.iter().find(|(q, _)| *q == p)) {
+                strict.record(
+                    &format!("{}:{}", w.id, mode.0),
+                    mode.1 == "STRICT",
+                    Confidence::Verified,
+                    &format!("--deep: the proxy accepts {} on it", mode.1),
+                );
+                continue;
+            }
             let mode = port
                 .and_then(|p| w.mtls.ports.iter().find(|m| m.port == p))
                 .map(|m| m.mode)
@@ -397,8 +419,19 @@ fn authorization(i: &Inputs, scope: &[&Workload]) -> Pillar {
         } else {
             Confidence::Unknown
         };
-        let covered = w.enrolled() && !allows.is_empty();
-        let why = if !w.enrolled() {
+        let seen = i
+            .observed
+            .and_then(|o| o.allow_enforced.get(&w.id))
+            .copied();
+        let evidence = if seen.is_some() {
+            Confidence::Verified
+        } else {
+            evidence
+        };
+        let covered = seen.unwrap_or(w.enrolled() && !allows.is_empty());
+        let why = if seen == Some(false) {
+            "--deep: the proxy runs no ALLOW RBAC filter on its inbound listener"
+        } else if !w.enrolled() {
             "not in the mesh: no policy is enforced"
         } else if readable {
             "no ALLOW policy applies: every request is allowed"

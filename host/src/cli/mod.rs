@@ -206,6 +206,41 @@ struct ScanArgs {
     /// data-classification and kridik.io/sensitive count already).
     #[arg(long, value_name = "PATTERN")]
     sensitive: Vec<String>,
+    #[command(flatten)]
+    deep: DeepArgs,
+}
+
+/// `--deep`: verify the configuration against the proxies' own config dumps.
+#[derive(Args)]
+struct DeepArgs {
+    /// Read each sidecar's and ztunnel's config dump through a port-forward
+    /// to its admin port and verify the configuration against it (live scans
+    /// only; needs the role `kridik rbac --deep`).
+    #[arg(long)]
+    deep: bool,
+    /// Sidecar pods read per workload (all pods of workloads on an attack path).
+    #[arg(long, default_value_t = 1, value_parser = parse_positive, requires = "deep")]
+    deep_pods_per_workload: usize,
+    /// Pods read at most; the rest are listed as evidence gaps.
+    #[arg(long, default_value_t = 1000, value_parser = parse_positive, requires = "deep")]
+    deep_max_pods: usize,
+    /// Deadline of each proxy read (port-forward, request, whole dump).
+    #[arg(long, default_value = "10s", value_parser = parse_duration, requires = "deep")]
+    deep_timeout: Duration,
+    /// Proxy reads in flight at once.
+    #[arg(long, default_value_t = 8, value_parser = parse_positive, requires = "deep")]
+    deep_concurrency: usize,
+}
+
+impl DeepArgs {
+    fn options(&self) -> Option<kridik::assess::deep::Options> {
+        self.deep.then_some(kridik::assess::deep::Options {
+            pods_per_workload: self.deep_pods_per_workload,
+            max_pods: self.deep_max_pods,
+            timeout: self.deep_timeout,
+            concurrency: self.deep_concurrency,
+        })
+    }
 }
 
 #[derive(Args)]
@@ -268,8 +303,13 @@ struct RbacArgs {
     name: String,
     /// Print instead the role `scan --write-reports` needs to write its
     /// reports (a separate grant from the read-only scan role).
-    #[arg(long, value_enum, ignore_case = true, num_args = 0..=1, default_missing_value = "policyreport", value_name = "API")]
+    #[arg(long, value_enum, ignore_case = true, num_args = 0..=1, default_missing_value = "policyreport", value_name = "API", conflicts_with = "deep")]
     write_reports: Option<ReportsApi>,
+    /// Print instead the role `scan --deep` needs: port-forward to pods. It
+    /// reaches every localhost port of every pod (Envoy's admin has
+    /// state-changing endpoints): grant it separately and deliberately.
+    #[arg(long)]
+    deep: bool,
 }
 
 /// Which report objects `--write-reports` writes.
@@ -363,6 +403,10 @@ pub fn run(cli: Cli) -> Result<i32> {
         Command::Plugin(cmd) => plugin::run(cmd),
         Command::Check(CheckCommand::New(args)) => new_check(args),
         Command::Rbac(args) => {
+            if args.deep {
+                write_stdout(&kridik::gather::rbac::deep_role("kridik-deep"))?;
+                return Ok(0);
+            }
             if let Some(api) = args.write_reports {
                 write_stdout(&kridik::gather::rbac::report_writer_role(
                     "kridik-write-reports",
@@ -494,6 +538,7 @@ fn scan_cmd(args: ScanArgs) -> Result<i32> {
         namespaces: args.namespaces.clone(),
         exclude_namespaces: args.exclude_namespaces.clone(),
         progress: progress(),
+        deep: args.deep.options(),
         ..options(&args.checks)
     };
     if args.write_reports.is_some() && !args.files.is_empty() {

@@ -2,6 +2,7 @@
 
 pub mod files;
 pub mod live;
+pub mod proxies;
 pub mod rbac;
 
 pub use kridik_parse::{cluster_scoped, Batch, InputError, Object, Origin, OwnerRef, Shape, Wants};

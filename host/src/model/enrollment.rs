@@ -298,6 +298,8 @@ pub struct PodFacts {
     pub has_proxy: bool,
     /// The pod has a status phase: it ran (a manifest's pod is only a plan).
     pub observed: bool,
+    /// Its phase is `Running`: its proxy's admin can be asked (`--deep`).
+    pub running: bool,
 }
 
 pub fn pod_facts(body: &Value) -> PodFacts {
@@ -307,7 +309,14 @@ pub fn pod_facts(body: &Value) -> PodFacts {
             .and_then(Value::as_array)
             .is_some_and(|cs| {
                 cs.iter().any(|c| {
+                    // ztunnel's chart names its container istio-proxy too
+                    // (manifests/charts/ztunnel): a node proxy, not a sidecar.
+                    let ztunnel = c
+                        .get("image")
+                        .and_then(Value::as_str)
+                        .is_some_and(|i| super::image_name(i) == "ztunnel");
                     c.get("name").and_then(Value::as_str) == Some("istio-proxy")
+                        && !ztunnel
                         && (!native
                             || c.get("restartPolicy").and_then(Value::as_str) == Some("Always"))
                 })
@@ -319,6 +328,7 @@ pub fn pod_facts(body: &Value) -> PodFacts {
             .pointer("/status/phase")
             .and_then(Value::as_str)
             .is_some(),
+        running: body.pointer("/status/phase").and_then(Value::as_str) == Some("Running"),
     }
 }
 

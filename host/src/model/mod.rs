@@ -2,6 +2,7 @@
 //! to every check through the WIT `mesh` interface.
 
 pub mod data;
+pub mod dataplane;
 pub mod enrollment;
 pub mod ingress;
 pub mod meshconfig;
@@ -76,6 +77,18 @@ pub struct Workload {
     /// Ingress gateways send to it through its Service's waypoint
     /// (`istio.io/ingress-use-waypoint` on the Service or its namespace).
     pub ingress_via_waypoint: bool,
+    /// The workload's pods in the snapshot, for reading their proxies (`--deep`).
+    #[serde(skip)]
+    pub pods_seen: Vec<SeenPod>,
+}
+
+/// A pod of a workload, as listed.
+#[derive(Clone, Debug)]
+pub struct SeenPod {
+    pub name: String,
+    /// It carries an `istio-proxy` (sidecar or gateway Envoy).
+    pub has_proxy: bool,
+    pub running: bool,
 }
 
 impl Workload {
@@ -358,6 +371,15 @@ pub fn build(snapshot: &Snapshot) -> MeshModel {
             ingress: ingress_routes(&exposure, svcs),
             uncaptured_ports: uncaptured,
             ingress_via_waypoint,
+            pods_seen: w
+                .pods
+                .iter()
+                .map(|p| SeenPod {
+                    name: p.object.name.clone(),
+                    has_proxy: p.facts.has_proxy,
+                    running: p.facts.running,
+                })
+                .collect(),
         });
     }
     if !istio_present(snapshot, &config, &out) {
@@ -471,7 +493,7 @@ mod tests;
 
 /// The repository's last path segment of an image reference, without tag or
 /// digest: `docker.io/istio/pilot:1.24.0` -> `pilot`.
-fn image_name(image: &str) -> &str {
+pub(crate) fn image_name(image: &str) -> &str {
     let image = image.split('@').next().unwrap_or(image);
     let last = image.rsplit('/').next().unwrap_or(image);
     last.split(':').next().unwrap_or(last)

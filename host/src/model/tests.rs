@@ -611,3 +611,27 @@ fn port_level_mtls_on_a_port_nobody_listens_on_opens_nothing() {
     // 80 is a Service port, not a container port: only 8080 is real.
     assert_eq!(ports, vec![(8080, MtlsMode::Permissive)]);
 }
+
+#[test]
+fn a_ztunnel_pod_is_a_node_proxy_not_a_sidecar() {
+    // manifests/charts/ztunnel/templates/daemonset.yaml names ztunnel's container
+    // istio-proxy; only the image tells it from an injected sidecar.
+    let pod = |name: &str, image: &str| {
+        format!("apiVersion: v1\nkind: Pod\nmetadata:\n  name: {name}\n  namespace: istio-system\n  labels: {{app: {name}}}\nspec:\n  containers:\n  - name: istio-proxy\n    image: {image}\nstatus:\n  phase: Running\n---\n")
+    };
+    let m = mesh(&format!(
+        "{}{}",
+        pod("ztunnel", "docker.io/istio/ztunnel:1.27.3@sha256:abc"),
+        pod("gateway", "docker.io/istio/proxyv2:1.27.3")
+    ));
+    let z = workload(&m, "istio-system/Pod/ztunnel");
+    assert_eq!(
+        z.enrollment.dataplane,
+        Dataplane::None,
+        "{}",
+        z.enrollment.reason
+    );
+    assert!(z.pods_seen[0].running && !z.pods_seen[0].has_proxy);
+    let g = workload(&m, "istio-system/Pod/gateway");
+    assert_eq!(g.enrollment.dataplane, Dataplane::Sidecar);
+}

@@ -57,7 +57,7 @@ pub struct Container {
 }
 
 /// The strings of a JSON array (other items and non-arrays give nothing).
-fn strings(v: Option<&Value>) -> Vec<String> {
+pub(crate) fn strings(v: Option<&Value>) -> Vec<String> {
     v.and_then(Value::as_array)
         .into_iter()
         .flatten()

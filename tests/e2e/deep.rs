@@ -1,0 +1,273 @@
+//! `scan --deep` end to end: the loopback API server forwards ports to pods
+//! whose "proxies" serve recorded config dumps, hang, refuse, answer HTML or
+//! are forbidden, as a cluster's would.
+
+use crate::apiserver::{Admin, ApiServer, Config};
+use crate::support::*;
+use serde_json::Value;
+use std::collections::BTreeMap;
+
+fn fixtures() -> std::path::PathBuf {
+    repo().join("tests/fixtures/deep")
+}
+
+fn dump(name: &str) -> Admin {
+    Admin::Dump(std::fs::read(fixtures().join("dumps").join(name)).unwrap())
+}
+
+fn server(admin: BTreeMap<String, Admin>) -> (ApiServer, tempfile::TempDir, String) {
+    let server = ApiServer::start(
+        &[fixtures()],
+        Config {
+            admin,
+            ..Config::default()
+        },
+    );
+    let dir = tempfile::tempdir().unwrap();
+    let kubeconfig = server.kubeconfig(dir.path(), None).display().to_string();
+    (server, dir, kubeconfig)
+}
+
+fn proxies() -> BTreeMap<String, Admin> {
+    BTreeMap::from([
+        ("bank/vault-api-0".into(), dump("bank__vault-api-0.json")),
+        (
+            "bank/vault-audit-0".into(),
+            dump("bank__vault-audit-0.json"),
+        ),
+        ("bank/slow-0".into(), Admin::Hang),
+        ("bank/closed-0".into(), Admin::Refused),
+        ("bank/junk-0".into(), Admin::Garbage),
+        ("bank/locked-0".into(), Admin::Forbidden),
+        (
+            "istio-system/ztunnel-x7k2p".into(),
+            dump("istio-system__ztunnel-x7k2p.json"),
+        ),
+    ])
+}
+
+fn findings<'a>(report: &'a Value, check: &str) -> Vec<&'a Value> {
+    report["findings"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter(|f| f["check_id"] == check)
+        .collect()
+}
+
+fn on(f: &Value) -> String {
+    format!(
+        "{}/{}",
+        f["resource"]["namespace"].as_str().unwrap(),
+        f["resource"]["name"].as_str().unwrap()
+    )
+}
+
+#[test]
+fn deep_verifies_what_the_proxies_run_and_reports_where_they_differ() {
+    let (server, _dir, kc) = server(proxies());
+    let scan = scan_json(&[
+        "--kubeconfig",
+        &kc,
+        "--deep",
+        "--deep-timeout",
+        "3s",
+        "--fail-on",
+        "never",
+    ]);
+    assert_eq!(scan.code, 0, "{}", scan.stderr);
+    let report = scan.json();
+
+    // The configuration says STRICT; vault-audit's proxy also accepts plaintext on 9000.
+    let weaker = findings(&report, "DP-MTLS-001");
+    assert_eq!(
+        weaker.iter().map(|f| on(f)).collect::<Vec<_>>(),
+        ["bank/vault-audit-0"],
+        "{weaker:?}"
+    );
+    let f = weaker[0];
+    assert_eq!(f["confidence"], "VERIFIED");
+    let message = f["message"].as_str().unwrap();
+    assert!(
+        message.contains("STRICT")
+            && message.contains("port 9000")
+            && message.contains("PERMISSIVE"),
+        "{message}"
+    );
+    let evidence = f["evidence"][0]["detail"].as_str().unwrap();
+    assert!(
+        evidence.contains("raw_buffer") && evidence.contains("bank/vault-audit-0"),
+        "{evidence}"
+    );
+    assert_eq!(f["evidence"][0]["source"]["kind"], "Pod");
+
+    // Its RBAC filters were built from a retired policy, not from the one that applies.
+    let missing = findings(&report, "DP-AUTHZ-001");
+    assert_eq!(missing.len(), 1, "{missing:?}");
+    assert!(missing[0]["message"]
+        .as_str()
+        .unwrap()
+        .contains("AuthorizationPolicy bank/vault-audit"));
+    let stale = findings(&report, "DP-AUTHZ-002");
+    assert_eq!(stale.len(), 1, "{stale:?}");
+    assert!(stale[0]["message"]
+        .as_str()
+        .unwrap()
+        .contains("bank/retired-audit-access"));
+
+    // vault-api's proxy agrees with the configuration: nothing to report on it.
+    assert!(report["findings"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .all(|f| !(f["check_id"].as_str().unwrap().starts_with("DP-")
+            && on(f) == "bank/vault-api-0")));
+
+    // Ambient: amb-a is carried over HBONE, amb-b unknown to ztunnel, amb-c plaintext TCP.
+    let mut bypass: Vec<String> = findings(&report, "DP-AMB-001")
+        .iter()
+        .map(|f| on(f))
+        .collect();
+    bypass.sort();
+    assert_eq!(bypass, ["orbit/amb-b", "orbit/amb-c"]);
+    let amb_c = findings(&report, "DP-AMB-001")
+        .into_iter()
+        .find(|f| on(f) == "orbit/amb-c")
+        .unwrap();
+    assert!(amb_c["message"]
+        .as_str()
+        .unwrap()
+        .contains("over TCP instead of HBONE"));
+
+    // Proxies that could not be read are evidence gaps, each with why.
+    let gaps: Vec<&str> = report["evidence_gaps"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|g| g["what"].as_str().unwrap())
+        .collect();
+    let gap = |pod: &str| {
+        gaps.iter()
+            .find(|g| g.contains(pod))
+            .unwrap_or_else(|| panic!("no gap for {pod}: {gaps:?}"))
+            .to_string()
+    };
+    assert!(gap("bank/slow-0").contains("no answer within 3 s"));
+    assert!(
+        gap("bank/closed-0").contains("connection refused"),
+        "{gaps:?}"
+    );
+    assert!(gap("bank/junk-0").contains("not JSON"));
+    assert!(gap("bank/locked-0").contains("forbidden"));
+    assert!(!gaps.iter().any(|g| g.contains("pending-0")));
+
+    // The data-plane checks are listed with their outcome.
+    assert_eq!(check(&report, "DP-MTLS-001")["status"], "fail");
+    assert_eq!(check(&report, "DP-MTLS-002")["status"], "pass");
+
+    // The score rests on what the proxies showed.
+    let transport = report["assessment"]["score"]["pillars"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|p| p["name"] == "transport")
+        .unwrap();
+    let failing = transport["controls"][0]["failing"].to_string();
+    assert!(
+        failing.contains("vault-audit-0:9000") && failing.contains("--deep"),
+        "{failing}"
+    );
+
+    // Only GETs of config dumps went through the forwards; pods not running were not asked.
+    let forwarded = server.forwarded();
+    assert!(!forwarded.is_empty());
+    for line in &forwarded {
+        assert!(line.contains(" GET /config_dump"), "{line}");
+        assert!(!line.contains("pending-0"), "{line}");
+    }
+    assert!(forwarded
+        .iter()
+        .any(|l| l == "bank/vault-api-0 GET /config_dump?resource=dynamic_listeners"));
+    assert!(forwarded
+        .iter()
+        .any(|l| l == "istio-system/ztunnel-x7k2p GET /config_dump"));
+
+    // What a user reads: the contradiction, with the proxy as its evidence.
+    let text = run(kridik().args([
+        "scan",
+        "--kubeconfig",
+        &kc,
+        "--deep",
+        "--deep-timeout",
+        "1s",
+        "-i",
+        "IST-MTLS-001",
+        "--fail-on",
+        "never",
+        "-v",
+    ]));
+    println!("{}", text.stdout);
+    assert!(
+        text.stdout.contains("DP-MTLS-001") && text.stdout.contains("Configuration says STRICT"),
+        "{}",
+        text.stdout
+    );
+}
+
+#[test]
+fn without_deep_the_same_cluster_has_no_data_plane_findings() {
+    let (server, _dir, kc) = server(proxies());
+    let report = scan_json(&["--kubeconfig", &kc, "--fail-on", "never"]).json();
+    assert!(report["findings"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .all(|f| !f["check_id"].as_str().unwrap().starts_with("DP-")));
+    assert!(report["checks"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .all(|c| !c["id"].as_str().unwrap().starts_with("DP-")));
+    assert!(server.forwarded().is_empty());
+}
+
+#[test]
+fn deep_stays_live_only_and_its_role_is_separate() {
+    let run = scan_json(&[
+        "-f",
+        &example("insecure-mesh").display().to_string(),
+        "--deep",
+    ]);
+    assert_eq!(run.code, 2, "{}", run.stderr);
+    assert!(
+        run.stderr
+            .contains("--deep reads the proxies of a live cluster"),
+        "{}",
+        run.stderr
+    );
+
+    let role = run_role(&["rbac", "--deep"]);
+    let doc: Value = serde_norway::from_str(&role).unwrap();
+    assert_eq!(doc["kind"], "ClusterRole");
+    let rules = doc["rules"].as_array().unwrap();
+    let forward = rules
+        .iter()
+        .find(|r| r["resources"][0] == "pods/portforward")
+        .expect("a pods/portforward rule");
+    let verbs: Vec<&str> = forward["verbs"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|v| v.as_str().unwrap())
+        .collect();
+    assert_eq!(verbs, ["get", "create"]);
+    assert!(role.contains("WARNING") && role.contains("EVERY localhost port"));
+    // The scan role itself never grants it.
+    assert!(!run_role(&["rbac"]).contains("portforward"));
+}
+
+fn run_role(args: &[&str]) -> String {
+    let run = run(kridik().args(args));
+    assert_eq!(run.code, 0, "{}", run.stderr);
+    run.stdout
+}
