@@ -527,8 +527,13 @@ fn finish_deep(
         Ok(Ok(reads)) => reads,
         Ok(Err(e)) => {
             // The scan itself connected a moment ago; say why this did not.
-            let mut out =
-                crate::assess::deep::compare(&data.model, &Default::default(), &[], left_out);
+            let mut out = crate::assess::deep::compare(
+                &data.snapshot,
+                &data.model,
+                &Default::default(),
+                &[],
+                left_out,
+            );
             out.gaps.push(crate::report::model::EvidenceGap {
                 what: format!("--deep could not reach the cluster: {e:#}"),
                 checks_affected: "--deep verification".into(),
@@ -540,7 +545,8 @@ fn finish_deep(
     };
     let reads: Vec<_> = reads.into_iter().zip(workloads).collect();
     let policies = crate::assess::authz::Policies::parse(&data.snapshot, &data.model);
-    let out = crate::assess::deep::compare(&data.model, &policies, &reads, left_out);
+    let out =
+        crate::assess::deep::compare(&data.snapshot, &data.model, &policies, &reads, left_out);
     let categories: std::collections::HashMap<&str, &str> = checks
         .iter()
         .map(|c| (c.id.as_str(), c.category.as_str()))

@@ -731,8 +731,10 @@ async fn serve_forward<S>(
             return;
         }
         Admin::Garbage => ("200 OK", b"<html><body>It works!</body></html>".to_vec()),
-        Admin::Dump(_) if path.contains("ecds") => ("404 Not Found", b"unknown resource".to_vec()),
-        Admin::Dump(bytes) => ("200 OK", bytes),
+        Admin::Dump(bytes) => match admin_resource(&bytes, path) {
+            Some(body) => ("200 OK", body),
+            None => ("404 Not Found", b"unknown resource".to_vec()),
+        },
         Admin::Refused | Admin::Forbidden => unreachable!(),
     };
     let mut response = format!(
@@ -753,6 +755,33 @@ async fn serve_forward<S>(
             break;
         }
     }
+}
+
+/// Envoy's `/config_dump?resource=R`: only the items of that resource type
+/// (`dynamic_listeners`, `dynamic_active_clusters`, ...); None (404) when the
+/// dump has none, as Envoy answers for a resource it does not hold. Without
+/// `resource`, the whole dump (ztunnel's, or an Envoy dump as recorded).
+fn admin_resource(dump: &[u8], path: &str) -> Option<Vec<u8>> {
+    let Some(resource) = path
+        .split_once('?')
+        .and_then(|(_, q)| q.split('&').find_map(|kv| kv.strip_prefix("resource=")))
+    else {
+        return Some(dump.to_vec());
+    };
+    let suffix = match resource {
+        "dynamic_listeners" => "ListenersConfigDump.DynamicListener",
+        "dynamic_active_clusters" => "ClustersConfigDump.DynamicCluster",
+        "ecds_filters" => "EcdsConfigDump.EcdsFilterConfig",
+        _ => return None,
+    };
+    let all: Value = serde_json::from_slice(dump).ok()?;
+    let items: Vec<Value> = all["configs"]
+        .as_array()?
+        .iter()
+        .filter(|c| c["@type"].as_str().is_some_and(|t| t.ends_with(suffix)))
+        .cloned()
+        .collect();
+    (!items.is_empty()).then(|| json!({ "configs": items }).to_string().into_bytes())
 }
 
 fn resource_list(shared: &Shared, group: &str, version: &str) -> Response {

@@ -123,6 +123,31 @@ fn deep_verifies_what_the_proxies_run_and_reports_where_they_differ() {
         .all(|f| !(f["check_id"].as_str().unwrap().starts_with("DP-")
             && on(f) == "bank/vault-api-0")));
 
+    // vault-audit's proxy sends plaintext to the ledger, whose rule says ISTIO_MUTUAL.
+    let dr = findings(&report, "DP-DR-001");
+    assert_eq!(dr.len(), 1, "{dr:?}");
+    assert_eq!(on(dr[0]), "bank/ledger");
+    assert!(dr[0]["message"]
+        .as_str()
+        .unwrap()
+        .contains("ledger.bank.svc.cluster.local:5432"));
+    assert!(dr[0]["evidence"][0]["detail"]
+        .as_str()
+        .unwrap()
+        .contains("vault-audit-0"));
+    // kms's rule turns mTLS off, and the proxies show it: IST-MTLS-003 is VERIFIED by them.
+    let kms = findings(&report, "IST-MTLS-003")
+        .into_iter()
+        .find(|f| on(f) == "bank/kms")
+        .expect("IST-MTLS-003 on kms");
+    assert_eq!(kms["confidence"], "VERIFIED");
+    assert!(
+        kms["evidence"]
+            .to_string()
+            .contains("--deep: the proxies run this rule's TLS setting"),
+        "{kms}"
+    );
+
     // Ambient: amb-a is carried over HBONE, amb-b unknown to ztunnel, amb-c plaintext TCP.
     let mut bypass: Vec<String> = findings(&report, "DP-AMB-001")
         .iter()

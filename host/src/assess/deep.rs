@@ -6,6 +6,7 @@
 
 use super::authz::Policies;
 use crate::gather::proxies::{ProxyKind, Read, Target};
+use crate::gather::Snapshot;
 use crate::model::dataplane::{EnvoyView, PolicyName, View, ZtunnelWorkload};
 use crate::model::{Dataplane, MeshModel, MtlsMode, Workload};
 use crate::report::model::Evidence;
@@ -102,6 +103,9 @@ pub struct Observed {
     pub ports: HashMap<String, Vec<(u32, &'static str)>>,
     pub enrolled: HashMap<String, bool>,
     pub allow_enforced: HashMap<String, bool>,
+    /// DestinationRules (`namespace/name`) whose TLS setting a proxy's
+    /// outbound cluster shows, with the clusters and pods that show it.
+    pub rules: HashMap<String, Vec<String>>,
 }
 
 /// What `--deep` adds to the report.
@@ -127,6 +131,7 @@ pub const MTLS_STRICTER: &str = "DP-MTLS-002";
 pub const AUTHZ_MISSING: &str = "DP-AUTHZ-001";
 pub const AUTHZ_STALE: &str = "DP-AUTHZ-002";
 pub const AMBIENT_BYPASS: &str = "DP-AMB-001";
+pub const DR_PLAINTEXT: &str = "DP-DR-001";
 
 const CHECKS: &[Check] = &[
     Check {
@@ -152,6 +157,12 @@ const CHECKS: &[Check] = &[
         title: "Proxy enforces a policy the configuration no longer applies",
         severity: Severity::Medium,
         description: "An RBAC filter on the sidecar was built from a policy that does not apply to the workload (deleted, re-targeted or changed): the proxy runs stale configuration.",
+    },
+    Check {
+        id: DR_PLAINTEXT,
+        title: "Proxy sends plaintext where a DestinationRule requires TLS",
+        severity: Severity::High,
+        description: "The sidecar's outbound cluster for a host reaches it without TLS although the DestinationRule for that host sets ISTIO_MUTUAL, MUTUAL or SIMPLE: the rule was not pushed, or another rule or an EnvoyFilter overrides it.",
     },
     Check {
         id: AMBIENT_BYPASS,
@@ -216,8 +227,98 @@ fn expected_mode(w: &Workload, port: u32) -> MtlsMode {
     }
 }
 
+/// A DestinationRule's client TLS mode toward its host: the default, and per port.
+struct Rule {
+    target: ObjectRef,
+    host: String,
+    mode: Option<String>,
+    ports: Vec<(u32, String)>,
+}
+
+impl Rule {
+    fn mode(&self, port: u32) -> Option<&str> {
+        self.ports
+            .iter()
+            .find(|(p, _)| *p == port)
+            .map(|(_, m)| m.as_str())
+            .or(self.mode.as_deref())
+    }
+}
+
+#[derive(serde::Deserialize, Default)]
+#[serde(default, rename_all = "camelCase")]
+struct RuleSpec {
+    host: String,
+    traffic_policy: TrafficPolicy,
+}
+
+#[derive(serde::Deserialize, Default)]
+#[serde(default, rename_all = "camelCase")]
+struct TrafficPolicy {
+    tls: Option<Tls>,
+    port_level_settings: Vec<PortSettings>,
+}
+
+#[derive(serde::Deserialize, Default)]
+#[serde(default)]
+struct Tls {
+    mode: Option<String>,
+}
+
+#[derive(serde::Deserialize, Default)]
+#[serde(default)]
+struct PortSettings {
+    port: Option<PortSelector>,
+    tls: Option<Tls>,
+}
+
+#[derive(serde::Deserialize, Default)]
+#[serde(default)]
+struct PortSelector {
+    number: u32,
+}
+
+/// DestinationRules with a TLS mode toward one exact host. A host with more
+/// than one rule is left out: which one a proxy gets depends on its namespace
+/// and exportTo, and a guess would report contradictions that are not.
+fn rules(snapshot: &Snapshot) -> Vec<Rule> {
+    let mut out: Vec<Rule> = Vec::new();
+    let mut seen: HashMap<String, usize> = HashMap::new();
+    for o in snapshot.of(crate::kinds::DESTINATION_RULE) {
+        let spec: RuleSpec = o.spec();
+        if spec.host.is_empty() || spec.host.contains('*') {
+            continue;
+        }
+        // Short names resolve in the rule's namespace (the cluster domain is assumed cluster.local).
+        let host = if spec.host.contains('.') {
+            spec.host
+        } else {
+            format!("{}.{}.svc.cluster.local", spec.host, o.namespace)
+        };
+        *seen.entry(host.clone()).or_default() += 1;
+        let ports: Vec<(u32, String)> = spec
+            .traffic_policy
+            .port_level_settings
+            .into_iter()
+            .filter_map(|p| Some((p.port?.number, p.tls?.mode?)))
+            .collect();
+        let mode = spec.traffic_policy.tls.and_then(|t| t.mode);
+        if mode.is_some() || !ports.is_empty() {
+            out.push(Rule {
+                target: ObjectRef::of(o),
+                host,
+                mode,
+                ports,
+            });
+        }
+    }
+    out.retain(|r| seen[&r.host] == 1);
+    out
+}
+
 /// Compares what was read with the model.
 pub fn compare(
+    snapshot: &Snapshot,
     model: &MeshModel,
     policies: &Policies,
     reads: &[(Read, Option<usize>)],
@@ -258,10 +359,12 @@ pub fn compare(
         }
     }
     let mut done: HashSet<usize> = HashSet::new();
+    let rules = rules(snapshot);
     for (r, w) in reads {
         let (Ok(View::Envoy(v)), Some(i)) = (&r.result, w) else {
             continue;
         };
+        outbound(&rules, &r.target, v, &mut out);
         // Several pods of one workload: each is compared, the score keeps the first.
         let first = done.insert(*i);
         sidecar(
@@ -489,6 +592,53 @@ fn sidecar(
     }
 }
 
+/// A sidecar's outbound clusters against the DestinationRules for their hosts.
+fn outbound(rules: &[Rule], t: &Target, v: &EnvoyView, out: &mut Outcome) {
+    for rule in rules {
+        let prefix = "outbound|";
+        let suffix = format!("||{}", rule.host);
+        for (name, seen) in &v.clusters {
+            let Some(port) = name
+                .strip_prefix(prefix)
+                .and_then(|n| n.strip_suffix(&suffix))
+                .and_then(|p| p.parse::<u32>().ok())
+            else {
+                continue;
+            };
+            let Some(mode) = rule.mode(port) else {
+                continue;
+            };
+            let wants_tls = matches!(mode, "ISTIO_MUTUAL" | "MUTUAL" | "SIMPLE");
+            let shown = format!("cluster {name} of {}/{}: {seen}", t.namespace, t.pod);
+            if wants_tls && *seen == "PLAINTEXT" {
+                out.findings.push(finding(
+                    DR_PLAINTEXT,
+                    &rule.target,
+                    format!(
+                        "{} sets {mode} toward {}:{port}, but proxy {}/{} sends plaintext there.",
+                        rule.target.display(),
+                        rule.host,
+                        t.namespace,
+                        t.pod
+                    ),
+                    vec![Evidence {
+                        label: Confidence::Verified,
+                        source: Some(pod_ref(&t.namespace, &t.pod)),
+                        detail: format!("config_dump?resource=dynamic_active_clusters: {shown}"),
+                    }],
+                    "Check `istioctl proxy-config cluster` for the pod and `istioctl proxy-status`; look for another DestinationRule for the host (client namespace first) or an EnvoyFilter patching the cluster.",
+                ));
+            } else if (mode == "DISABLE") == (*seen == "PLAINTEXT") {
+                out.observed
+                    .rules
+                    .entry(format!("{}/{}", rule.target.namespace, rule.target.name))
+                    .or_default()
+                    .push(shown);
+            }
+        }
+    }
+}
+
 fn ambient(w: &Workload, ztunnel: &HashMap<&str, &ZtunnelWorkload>, out: &mut Outcome) {
     let mut all_hbone = !w.pods_seen.is_empty();
     for p in w.pods_seen.iter().filter(|p| p.running) {
@@ -537,6 +687,21 @@ pub fn confirm(
         .collect();
     for f in findings.iter_mut() {
         if categories.get(f.check_id.as_str()) != Some(&"transport") {
+            continue;
+        }
+        if f.resource.kind == "DestinationRule" {
+            let key = format!("{}/{}", f.resource.namespace, f.resource.name);
+            if let Some(shown) = observed.rules.get(&key) {
+                f.confidence = Confidence::Verified;
+                f.evidence.push(Evidence {
+                    label: Confidence::Verified,
+                    source: None,
+                    detail: format!(
+                        "--deep: the proxies run this rule's TLS setting ({})",
+                        shown.join("; ")
+                    ),
+                });
+            }
             continue;
         }
         let Some(w) = by_target.get(&f.resource.key()) else {

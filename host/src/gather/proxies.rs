@@ -19,6 +19,9 @@ pub const ADMIN_PORT: u16 = 15000;
 /// configs, never `dynamic_active_secrets`; `include_eds` stays off.
 const ENVOY_PATH: &str = "/config_dump?resource=dynamic_listeners";
 const ENVOY_ECDS_PATH: &str = "/config_dump?resource=ecds_filters";
+/// Outbound clusters, masked to their names and transport sockets (the
+/// endpoints and everything else a large mesh puts there are not needed).
+const ENVOY_CLUSTERS_PATH: &str = "/config_dump?resource=dynamic_active_clusters&mask=cluster.name,cluster.transport_socket,cluster.transport_socket_matches";
 const ZTUNNEL_PATH: &str = "/config_dump";
 /// A sidecar's listeners are a few MB on large meshes; more is not a dump.
 pub const MAX_DUMP_BYTES: usize = 64 << 20;
@@ -80,13 +83,17 @@ async fn read(client: &Client, t: &Target) -> Result<View> {
         }
         ProxyKind::Envoy => {
             let mut dump = get(client, t, ENVOY_PATH).await?;
-            // Extension configs are an addition: an Envoy without any answers 404 or empty.
-            if let Ok(ecds) = get(client, t, ENVOY_ECDS_PATH).await {
-                if let (Some(a), Some(b)) = (
-                    dump.get_mut("configs").and_then(|c| c.as_array_mut()),
-                    ecds.get("configs").and_then(|c| c.as_array()),
-                ) {
-                    a.extend(b.iter().cloned());
+            // Extension configs and clusters are additions: an Envoy without
+            // any ECDS filter answers 404, and a failed cluster read only
+            // leaves DestinationRules unverified.
+            for path in [ENVOY_ECDS_PATH, ENVOY_CLUSTERS_PATH] {
+                if let Ok(more) = get(client, t, path).await {
+                    if let (Some(a), Some(b)) = (
+                        dump.get_mut("configs").and_then(|c| c.as_array_mut()),
+                        more.get("configs").and_then(|c| c.as_array()),
+                    ) {
+                        a.extend(b.iter().cloned());
+                    }
                 }
             }
             match dataplane::read(&dump) {

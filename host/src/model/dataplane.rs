@@ -79,9 +79,20 @@ pub struct EnvoyView {
     pub http_inbound: bool,
     pub jwt_authn: bool,
     pub ext_authz: bool,
+    /// Outbound clusters by name (`outbound|PORT|SUBSET|HOST`) with how they
+    /// reach their endpoints: `TLS`, `AUTO` (Istio mTLS to endpoints labelled
+    /// `tlsMode: istio`, plaintext to the others) or `PLAINTEXT`.
+    pub clusters: BTreeMap<String, &'static str>,
 }
 
 impl EnvoyView {
+    /// How the proxy reaches `host:port` (the default subset's cluster).
+    pub fn outbound(&self, host: &str, port: u32) -> Option<&'static str> {
+        self.clusters
+            .get(&format!("outbound|{port}||{host}"))
+            .copied()
+    }
+
     /// How the proxy treats inbound connections to `port`: its own chains, else the catch-all.
     pub fn port(&self, port: u32) -> Option<&PortView> {
         self.ports.get(&port).or(self.catch_all.as_ref())
@@ -177,8 +188,67 @@ fn listeners(configs: &[Value]) -> Vec<&Value> {
     out
 }
 
+/// The active clusters of a dump: `ClustersConfigDump` or the `DynamicCluster`
+/// items `?resource=dynamic_active_clusters` returns.
+fn clusters(configs: &[Value]) -> Vec<&Value> {
+    let mut out = Vec::new();
+    for c in configs {
+        let kind = c.get("@type").and_then(Value::as_str).unwrap_or_default();
+        if kind.ends_with("ClustersConfigDump") {
+            for field in ["static_clusters", "dynamic_active_clusters"] {
+                out.extend(
+                    c.get(field)
+                        .and_then(Value::as_array)
+                        .into_iter()
+                        .flatten()
+                        .filter_map(|d| d.get("cluster")),
+                );
+            }
+        } else if kind.ends_with("ClustersConfigDump.DynamicCluster") {
+            out.extend(c.get("cluster"));
+        }
+    }
+    out
+}
+
+/// A transport socket that originates TLS (`UpstreamTlsContext`).
+fn originates_tls(socket: Option<&Value>) -> bool {
+    socket
+        .and_then(|t| t.pointer("/typed_config/@type"))
+        .and_then(Value::as_str)
+        .is_some_and(|t| t.ends_with("UpstreamTlsContext"))
+}
+
+/// How a cluster reaches its endpoints (pilot/pkg/networking/core/cluster_tls.go:
+/// a DestinationRule's TLS is the cluster's transport socket; auto mTLS is a
+/// `tlsMode-istio` transport socket match beside a raw `tlsMode-disabled` one).
+fn cluster_tls(cluster: &Value) -> &'static str {
+    if originates_tls(cluster.get("transport_socket")) {
+        return "TLS";
+    }
+    let auto = cluster
+        .get("transport_socket_matches")
+        .and_then(Value::as_array)
+        .into_iter()
+        .flatten()
+        .any(|m| {
+            m.pointer("/match/tlsMode").and_then(Value::as_str) == Some("istio")
+                && originates_tls(m.get("transport_socket"))
+        });
+    if auto {
+        "AUTO"
+    } else {
+        "PLAINTEXT"
+    }
+}
+
 fn envoy(configs: &[Value]) -> EnvoyView {
     let mut view = EnvoyView::default();
+    for c in clusters(configs) {
+        if let Some(name) = c.get("name").and_then(Value::as_str) {
+            view.clusters.insert(name.to_string(), cluster_tls(c));
+        }
+    }
     let inbound = listeners(configs)
         .into_iter()
         .find(|l| l.get("name").and_then(Value::as_str) == Some(VIRTUAL_INBOUND));
@@ -520,6 +590,32 @@ mod tests {
         assert_eq!(v.dry_run.len(), 1);
         assert!(v.rbac_actions.contains("ALLOW") && v.rbac_actions.contains("DENY"));
         assert!(v.http_inbound && v.ext_authz && v.jwt_authn);
+    }
+
+    #[test]
+    fn outbound_clusters_read_as_tls_auto_mtls_or_plaintext() {
+        let tls = json!({"name": "envoy.transport_sockets.tls", "typed_config": {
+            "@type": "type.googleapis.com/envoy.extensions.transport_sockets.tls.v3.UpstreamTlsContext"}});
+        let dump = json!({"configs": [
+            {"@type": "type.googleapis.com/envoy.admin.v3.ClustersConfigDump.DynamicCluster",
+             "cluster": {"name": "outbound|5432||db.a.svc.cluster.local", "transport_socket": tls}},
+            {"@type": "type.googleapis.com/envoy.admin.v3.ClustersConfigDump.DynamicCluster",
+             "cluster": {"name": "outbound|80||web.a.svc.cluster.local", "transport_socket_matches": [
+                {"name": "tlsMode-istio", "match": {"tlsMode": "istio"}, "transport_socket": tls},
+                {"name": "tlsMode-disabled", "match": {}, "transport_socket": {"name": "envoy.transport_sockets.raw_buffer"}}]}},
+            {"@type": "type.googleapis.com/envoy.admin.v3.ClustersConfigDump.DynamicCluster",
+             "cluster": {"name": "outbound|8200||kms.a.svc.cluster.local"}}]});
+        let v = envoy_view(&dump);
+        assert_eq!(v.outbound("db.a.svc.cluster.local", 5432), Some("TLS"));
+        assert_eq!(v.outbound("web.a.svc.cluster.local", 80), Some("AUTO"));
+        assert_eq!(
+            v.outbound("kms.a.svc.cluster.local", 8200),
+            Some("PLAINTEXT")
+        );
+        assert_eq!(v.outbound("kms.a.svc.cluster.local", 81), None);
+        // The whole-dump form from istioctl's test data has clusters too.
+        let w = envoy_view(&corpus("proxyconfig__config_dump.json"));
+        assert!(!w.clusters.is_empty());
     }
 
     #[test]
