@@ -7,6 +7,7 @@
 pub mod assess;
 pub use kridik_parse::clock;
 pub mod diff;
+pub mod fleet;
 pub mod gather;
 pub use kridik_parse::kinds;
 mod memcpy;

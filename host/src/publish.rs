@@ -6,7 +6,7 @@
 //! create, patch and delete on the report kinds: a separate role from the
 //! read-only scan role (`kridik rbac --write-reports`).
 
-use crate::gather::live::{connect, describe, LiveOptions};
+use crate::gather::live::{connect, describe, Connection, LiveOptions};
 use crate::report::model::Report;
 use crate::report::ReportApi;
 use anyhow::{anyhow, Context, Result};
@@ -73,7 +73,9 @@ async fn write(
     api: ReportApi,
     in_scope: &dyn Fn(&str) -> bool,
 ) -> Result<Written> {
-    let (client, context) = connect(opts).await?;
+    let Connection {
+        client, context, ..
+    } = connect(opts).await?;
     let [namespaced, cluster] = api.resources().map(resource);
     let mut written: BTreeSet<(String, String, String)> = BTreeSet::new();
     for doc in docs {

@@ -510,7 +510,7 @@ fn start_deep(
             .enable_all()
             .build()?;
         rt.block_on(async {
-            let (client, _) = gather::live::connect(&live).await?;
+            let client = gather::live::connect(&live).await?.client;
             Ok(gather::proxies::read_all(&client, targets, &limits).await)
         })
     });
@@ -679,5 +679,6 @@ fn assemble(
         evidence_gaps: crate::report::gaps::find(snapshot, &data.model),
         assessment: None,
         hooks: Vec::new(),
+        clusters: Vec::new(),
     }
 }

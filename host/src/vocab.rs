@@ -86,6 +86,9 @@ pub struct ObjectRef {
     pub name: String,
     pub file: Option<String>,
     pub line: Option<u32>,
+    /// The kubeconfig context, when one report covers several clusters.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub cluster: Option<String>,
 }
 
 impl ObjectRef {
@@ -97,6 +100,7 @@ impl ObjectRef {
             name: o.name.clone(),
             file: o.origin.as_ref().map(|x| x.file.to_string()),
             line: o.origin.as_ref().map(|x| x.line),
+            cluster: None,
         }
     }
 
@@ -106,10 +110,15 @@ impl ObjectRef {
     }
 
     pub fn display(&self) -> String {
+        let cluster = self
+            .cluster
+            .as_ref()
+            .map(|c| format!("[{c}] "))
+            .unwrap_or_default();
         if self.namespace.is_empty() {
-            format!("{} {}", self.kind, self.name)
+            format!("{cluster}{} {}", self.kind, self.name)
         } else {
-            format!("{} {}/{}", self.kind, self.namespace, self.name)
+            format!("{cluster}{} {}/{}", self.kind, self.namespace, self.name)
         }
     }
 }

@@ -11,6 +11,7 @@ mod coverage;
 mod deep;
 mod deploy;
 mod diff;
+mod fleet;
 mod formats;
 mod golden;
 mod hooks;

@@ -178,8 +178,7 @@ fn pod_ref(namespace: &str, pod: &str) -> ObjectRef {
         kind: "Pod".into(),
         namespace: namespace.into(),
         name: pod.into(),
-        file: None,
-        line: None,
+        ..ObjectRef::default()
     }
 }
 

@@ -94,9 +94,11 @@ struct Cluster {
     /// Path to the kubeconfig (default: $KUBECONFIG or ~/.kube/config, then in-cluster).
     #[arg(long, env = "KUBECONFIG", value_name = "FILE")]
     kubeconfig: Option<PathBuf>,
-    /// Kubeconfig context to use (default: the current context).
-    #[arg(long)]
-    context: Option<String>,
+    /// Kubeconfig context to use (default: the current context). `scan`
+    /// takes several (repeatable, or comma-separated) for one report over
+    /// several clusters.
+    #[arg(long, value_delimiter = ',')]
+    context: Vec<String>,
     /// Objects per list request.
     #[arg(long, default_value_t = 500)]
     page_size: u32,
@@ -106,14 +108,23 @@ struct Cluster {
 }
 
 impl Cluster {
+    /// The options for one cluster: several contexts are `scan`'s alone.
     fn options(&self) -> LiveOptions {
         LiveOptions {
             kubeconfig: self.kubeconfig.clone(),
-            context: self.context.clone(),
+            context: self.context.first().cloned(),
             page_size: self.page_size,
             concurrency: 8,
             request_timeout: self.request_timeout,
         }
+    }
+
+    /// For commands that read one cluster.
+    fn one(&self) -> Result<LiveOptions> {
+        if self.context.len() > 1 {
+            bail!("this command reads one cluster: give one --context (several are for `kridik scan`)");
+        }
+        Ok(self.options())
     }
 }
 
@@ -208,6 +219,9 @@ struct ScanArgs {
     sensitive: Vec<String>,
     #[command(flatten)]
     deep: DeepArgs,
+    /// Scan every context of the kubeconfig into one report (as several --context).
+    #[arg(long, conflicts_with_all = ["files", "context"])]
+    all_contexts: bool,
 }
 
 /// `--deep`: verify the configuration against the proxies' own config dumps.
@@ -544,7 +558,19 @@ fn scan_cmd(args: ScanArgs) -> Result<i32> {
     if args.write_reports.is_some() && !args.files.is_empty() {
         bail!("--write-reports writes into the scanned cluster: drop -f to scan it live");
     }
-    let report = scan::scan(&opts)?;
+    let contexts = if args.all_contexts {
+        kridik::fleet::all_contexts(args.cluster.kubeconfig.as_deref())?
+    } else {
+        args.cluster.context.clone()
+    };
+    let report = if contexts.len() > 1 {
+        fleet_usage(&args, &outputs)?;
+        kridik::fleet::scan(&opts, &contexts)
+    } else {
+        let mut opts = opts.clone();
+        opts.live.context = contexts.first().cloned();
+        scan::scan(&opts)?
+    };
     if let Some(api) = args.write_reports {
         let w = kridik::publish::write_reports(&opts.live, &report, api.api(), &|ns| {
             opts.namespace_in_scope(ns)
@@ -626,9 +652,27 @@ fn scan_cmd(args: ScanArgs) -> Result<i32> {
     Ok(report::exit_code(&report, args.fail_on.0))
 }
 
+/// What one report over several clusters cannot do, said before scanning any.
+fn fleet_usage(args: &ScanArgs, outputs: &[Output]) -> Result<()> {
+    if !args.files.is_empty() {
+        bail!("-f scans files, --context clusters: use one or the other");
+    }
+    if args.write_reports.is_some()
+        || outputs
+            .iter()
+            .any(|o| matches!(o.format, Format::Policyreport | Format::Openreports))
+    {
+        bail!("PolicyReports belong to one cluster: write them with one scan per --context (the CronJob in deploy/ does this in each cluster)");
+    }
+    if args.baseline.is_some() || args.write_baseline.is_some() {
+        bail!("baselines are per cluster: run one scan per --context with its own --baseline");
+    }
+    Ok(())
+}
+
 fn snapshot_cmd(args: SnapshotArgs) -> Result<i32> {
     let opts = Options {
-        live: args.cluster.options(),
+        live: args.cluster.one()?,
         ..Options::default()
     };
     let rt = scan::runtime(&opts)?;
@@ -772,7 +816,7 @@ fn diff_cmd(args: DiffArgs) -> Result<i32> {
         let inputs = resolve_side(spec, &scratch.join(name))?;
         Ok(Options {
             inputs,
-            live: args.cluster.options(),
+            live: args.cluster.one()?,
             include: args.selection.include.clone(),
             exclude: args.selection.exclude.clone(),
             ..options(&args.checks)

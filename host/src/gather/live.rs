@@ -65,8 +65,17 @@ fn known_context(kc: &Kubeconfig, wanted: Option<&str>) -> Result<()> {
     ))
 }
 
-/// Connects with the kubeconfig (or in-cluster config) and returns the client and the context name.
-pub async fn connect(opts: &LiveOptions) -> Result<(Client, String)> {
+/// A client for the cluster, with the names errors should mention.
+pub struct Connection {
+    pub client: Client,
+    /// The kubeconfig context (`in-cluster` inside a pod).
+    pub context: String,
+    /// The API server's URL.
+    pub url: String,
+}
+
+/// Connects with the kubeconfig (or in-cluster config).
+pub async fn connect(opts: &LiveOptions) -> Result<Connection> {
     // One TLS provider for the process (kube uses ring); a second crate's
     // provider would otherwise make the first handshake panic.
     let _ = rustls::crypto::ring::default_provider().install_default();
@@ -112,11 +121,19 @@ pub async fn connect(opts: &LiveOptions) -> Result<(Client, String)> {
     config.write_timeout = Some(opts.timeout());
     let client =
         Client::try_from(config).with_context(|| format!("cannot create a client for {url}"))?;
-    Ok((client, context))
+    Ok(Connection {
+        client,
+        context,
+        url: url.to_string(),
+    })
 }
 
 pub async fn gather(opts: &LiveOptions, wants: &Wants) -> Result<Snapshot> {
-    let (client, context) = connect(opts).await?;
+    let Connection {
+        client,
+        context,
+        url,
+    } = connect(opts).await?;
     let wanted: Vec<String> = wants.kinds();
     let mut groups: Vec<&str> = wanted.iter().map(|k| crate::kinds::group(k)).collect();
     groups.sort_unstable();
@@ -147,7 +164,7 @@ pub async fn gather(opts: &LiveOptions, wants: &Wants) -> Result<Snapshot> {
             .find_map(|(_, r)| r.as_ref().err().cloned())
             .unwrap_or_default();
         return Err(anyhow!(
-            "cannot reach the Kubernetes API server (context `{context}`): {why}"
+            "cannot reach the Kubernetes API server {url} (context `{context}`): {why}"
         ));
     }
     let mut unavailable = BTreeMap::new();

@@ -36,6 +36,21 @@ pub fn render(report: &Report) -> String {
         );
     }
     out.push_str("\n\n");
+    if !report.clusters.is_empty() {
+        out.push_str("| cluster | Zero Trust score | findings |\n|---|---|---|\n");
+        for c in &report.clusters {
+            let (score, found) = match (&c.error, &c.summary, &c.assessment) {
+                (Some(e), _, _) => (format!("not scanned: {}", cell(e)), String::new()),
+                (None, Some(s), Some(a)) => (
+                    cell(&a.score.headline()),
+                    format!("{}{}", s.findings, super::by_severity(s)),
+                ),
+                _ => (String::new(), String::new()),
+            };
+            let _ = writeln!(out, "| {} | {score} | {found} |", cell(&c.context));
+        }
+        out.push('\n');
+    }
     if let Some(a) = &report.assessment {
         let _ = writeln!(
             out,

@@ -176,6 +176,20 @@ pub struct Report {
     pub assessment: Option<crate::assess::Assessment>,
     /// Result hooks that ran after the scan (they see the report without this).
     pub hooks: Vec<HookRecord>,
+    /// Several clusters in one run (`--context a --context b`): each one's
+    /// summary, score, attack paths and plan; findings name their cluster.
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub clusters: Vec<ClusterResult>,
+}
+
+#[derive(Clone, Debug, Serialize)]
+pub struct ClusterResult {
+    /// The kubeconfig context.
+    pub context: String,
+    /// Why the cluster could not be scanned (then nothing else is set).
+    pub error: Option<String>,
+    pub summary: Option<Summary>,
+    pub assessment: Option<crate::assess::Assessment>,
 }
 
 /// Report order: most severe first, then by check and resource. Applied again

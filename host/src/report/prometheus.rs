@@ -97,6 +97,23 @@ pub fn render(r: &Report) -> String {
             label(&u.kind)
         );
     }
+    if !r.clusters.is_empty() {
+        family(
+            &mut out,
+            "kridik_cluster_zero_trust_score",
+            "Zero Trust score of each cluster of a multi-cluster scan, 0-100.",
+        );
+        for c in &r.clusters {
+            if let Some(a) = c.assessment.as_ref().filter(|a| a.score.assessed) {
+                let _ = writeln!(
+                    out,
+                    "kridik_cluster_zero_trust_score{{cluster=\"{}\"}} {}",
+                    label(&c.context),
+                    a.score.score
+                );
+            }
+        }
+    }
     if let Some(a) = r.assessment.as_ref().filter(|a| a.score.assessed) {
         family(
             &mut out,

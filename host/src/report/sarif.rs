@@ -61,11 +61,14 @@ fn uri(path: &str) -> String {
 }
 
 fn logical(r: &ObjectRef) -> Value {
-    let name = if r.namespace.is_empty() {
+    let mut name = if r.namespace.is_empty() {
         format!("{}/{}", r.kind, r.name)
     } else {
         format!("{}/{}/{}", r.kind, r.namespace, r.name)
     };
+    if let Some(cluster) = &r.cluster {
+        name = format!("{cluster}:{name}");
+    }
     json!({"name": r.name, "fullyQualifiedName": name, "kind": "resource"})
 }
 

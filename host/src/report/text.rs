@@ -130,6 +130,16 @@ pub fn render(report: &Report, view: View) -> String {
     if let Some(a) = &report.assessment {
         assessment(&mut out, a, &p, view.explain);
     }
+    for c in &report.clusters {
+        let _ = writeln!(out, "{}", p.bold(&format!("== cluster {} ==", c.context)));
+        match (&c.error, &c.assessment) {
+            (Some(e), _) => {
+                let _ = writeln!(out, "  not scanned: {e}\n");
+            }
+            (None, Some(a)) => assessment(&mut out, a, &p, view.explain),
+            (None, None) => {}
+        }
+    }
     let errored: Vec<_> = report.errored().collect();
     if !errored.is_empty() {
         let _ = writeln!(
@@ -252,6 +262,23 @@ pub fn render(report: &Report, view: View) -> String {
     }
     if let Some(a) = &report.assessment {
         let _ = writeln!(out, "{}: {}", a.score.headline(), a.score.by_pillar());
+    }
+    for c in &report.clusters {
+        match (&c.summary, &c.assessment) {
+            (Some(s), Some(a)) => {
+                let _ = writeln!(
+                    out,
+                    "{}: {}; {} finding(s){}",
+                    c.context,
+                    a.score.headline(),
+                    s.findings,
+                    super::by_severity(s)
+                );
+            }
+            _ => {
+                let _ = writeln!(out, "{}: not scanned", c.context);
+            }
+        }
     }
     let s = &report.summary;
     let _ = writeln!(

@@ -404,8 +404,7 @@ macro_rules! version {
                 kind: name(r.kind),
                 namespace: name(r.namespace),
                 name: name(r.name),
-                file: None,
-                line: None,
+                ..ObjectRef::default()
             }
         }
 

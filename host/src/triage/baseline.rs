@@ -8,10 +8,15 @@ use std::path::Path;
 /// Check, resource (kind, namespace, name) and title: stable across files,
 /// line numbers and message wording.
 pub fn fingerprint(check_id: &str, resource: &crate::vocab::ObjectRef, title: &str) -> String {
-    let key = format!(
+    let mut key = format!(
         "{check_id}\0{}\0{}\0{}\0{title}",
         resource.kind, resource.namespace, resource.name
     );
+    // One report over several clusters: the same object in two clusters is two findings.
+    if let Some(cluster) = &resource.cluster {
+        key.push('\0');
+        key.push_str(cluster);
+    }
     crate::runtime::sha256(key.as_bytes())[..32].to_string()
 }
 
