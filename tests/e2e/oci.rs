@@ -587,3 +587,165 @@ fn packs_must_be_signed_by_a_trusted_key_under_a_trust_policy() {
         skipped.stderr
     );
 }
+
+/// cosign v3's layout: a Sigstore bundle attached to the digest as an OCI
+/// referrer, listed in the `sha256-<hex>` referrers tag (Debian's registry 2.8
+/// has no referrers API), verified like the `.sig` form and carried by save/load.
+#[test]
+fn cosign_v3_bundles_attached_as_referrers_sign_and_verify() {
+    let reg = Registry::start(false);
+    let home = Home::new();
+    let project = tempfile::tempdir().unwrap();
+    let dir = project.path();
+    let in_project = |args: &[&str]| run(home.command(args).current_dir(dir));
+    let tag = reg.reference("acme/bundled:1.0");
+    let d1 = pushed_digest(&home.kridik(&["plugin", "push", &example_wasm(), &tag]));
+    let hex1 = d1.strip_prefix("sha256:").unwrap().to_string();
+    for prefix in ["trusted", "other"] {
+        assert_eq!(in_project(&["plugin", "keygen", "--out", prefix]).code, 0);
+    }
+    let signed = in_project(&["plugin", "sign", &tag, "--key", "trusted.key", "--bundle"]);
+    assert_eq!(signed.code, 0, "{}", signed.stderr);
+    assert!(
+        signed.stdout.contains("Sigstore bundle in"),
+        "{}",
+        signed.stdout
+    );
+    // The registry holds what cosign v3 writes: the referrers index under the
+    // digest's tag, a referrer manifest with the digest as subject, the bundle.
+    let index = reg
+        .manifest("acme/bundled", &format!("sha256-{hex1}"))
+        .expect("the referrers tag");
+    assert_eq!(
+        index["mediaType"],
+        "application/vnd.oci.image.index.v1+json"
+    );
+    let listed = index["manifests"].as_array().unwrap();
+    assert_eq!(listed.len(), 1, "{index}");
+    assert_eq!(
+        listed[0]["artifactType"],
+        "application/vnd.dev.sigstore.bundle.v0.3+json"
+    );
+    let referrer = reg.blob(listed[0]["digest"].as_str().unwrap()).unwrap();
+    assert_eq!(referrer["subject"]["digest"], d1.as_str());
+    assert_eq!(
+        referrer["config"]["mediaType"],
+        "application/vnd.oci.empty.v1+json"
+    );
+    let bundle = reg
+        .blob(referrer["layers"][0]["digest"].as_str().unwrap())
+        .unwrap();
+    assert_eq!(
+        bundle["dsseEnvelope"]["payloadType"],
+        "application/vnd.in-toto+json"
+    );
+    use base64::Engine as _;
+    let statement: serde_json::Value = serde_json::from_slice(
+        &base64::engine::general_purpose::STANDARD
+            .decode(bundle["dsseEnvelope"]["payload"].as_str().unwrap())
+            .unwrap(),
+    )
+    .unwrap();
+    assert_eq!(
+        statement["predicateType"],
+        "https://sigstore.dev/cosign/sign/v1"
+    );
+    assert_eq!(statement["subject"][0]["digest"]["sha256"], hex1.as_str());
+    assert!(reg
+        .manifest("acme/bundled", &format!("sha256-{hex1}.sig"))
+        .is_none());
+
+    assert_eq!(
+        in_project(&["plugin", "verify", &tag, "--key", "trusted.pub"]).code,
+        0
+    );
+    let wrong = in_project(&["plugin", "verify", &tag, "--key", "other.pub"]);
+    assert_eq!(wrong.code, 2, "{}", wrong.stdout);
+    // A second signature is added to the list, not in place of the first.
+    assert_eq!(
+        in_project(&["plugin", "sign", &tag, "--key", "other.key", "--bundle"]).code,
+        0
+    );
+    let index = reg
+        .manifest("acme/bundled", &format!("sha256-{hex1}"))
+        .unwrap();
+    assert_eq!(index["manifests"].as_array().unwrap().len(), 2, "{index}");
+    assert_eq!(
+        in_project(&["plugin", "verify", &tag, "--key", "trusted.pub"]).code,
+        0
+    );
+    assert_eq!(
+        in_project(&["plugin", "verify", &tag, "--key", "other.pub"]).code,
+        0
+    );
+
+    // Under a trust policy, add accepts the bundle and records the key.
+    std::fs::write(
+        dir.join(".kridik.yaml"),
+        format!(
+            "trust:\n  - repository: {}/acme/\n    keys: [trusted.pub]\n",
+            reg.host
+        ),
+    )
+    .unwrap();
+    let add = in_project(&["plugin", "add", &tag]);
+    assert_eq!(add.code, 0, "{}", add.stderr);
+    assert!(
+        add.stdout.contains("signature of sha256:"),
+        "{}",
+        add.stdout
+    );
+
+    // Another digest with v1's referrers copied to its tag: the referrers name
+    // v1 as subject and the statement v1's digest, so nothing signs v2.
+    let v2 = pushed_digest(&home.kridik(&[
+        "plugin",
+        "push",
+        &s(&variant(dir, "v2")),
+        &reg.reference("acme/bundled:2.0"),
+    ]));
+    reg.copy_tag(
+        "acme/bundled",
+        &format!("sha256-{hex1}"),
+        &format!("sha256-{}", v2.strip_prefix("sha256:").unwrap()),
+    );
+    let other_home = Home::new();
+    let copied = run(other_home
+        .command(&["plugin", "add", &reg.reference("acme/bundled:2.0")])
+        .current_dir(dir));
+    assert_eq!(copied.code, 2, "{}", copied.stdout);
+    assert!(
+        copied.stderr.contains("is not signed by a key"),
+        "{}",
+        copied.stderr
+    );
+    assert!(other_home.files().is_empty());
+
+    // save/load carry the bundle: an air-gapped machine verifies it offline.
+    let layout = dir.join("layout");
+    let save = in_project(&["plugin", "save", "-o", &s(&layout)]);
+    assert_eq!(save.code, 0, "{}", save.stderr);
+    let saved: serde_json::Value =
+        serde_json::from_str(&std::fs::read_to_string(layout.join("index.json")).unwrap()).unwrap();
+    assert!(
+        saved["manifests"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .any(|m| m["artifactType"] == "application/vnd.dev.sigstore.bundle.v0.3+json"),
+        "{saved}"
+    );
+    let air_gapped = Home::new();
+    let load = run(air_gapped
+        .command(&["plugin", "load", &s(&layout)])
+        .current_dir(dir));
+    assert_eq!(load.code, 0, "{}", load.stderr);
+    assert!(
+        load.stdout.contains(&format!(
+            "signature of {}/acme/bundled@{d1} verified",
+            reg.host
+        )),
+        "{}",
+        load.stdout
+    );
+}

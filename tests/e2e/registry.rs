@@ -85,6 +85,25 @@ impl Registry {
         std::fs::write(index.join("link"), &link).unwrap();
     }
 
+    /// The manifest a tag names, read from the registry's storage.
+    pub fn manifest(&self, repo: &str, tag: &str) -> Option<serde_json::Value> {
+        let link = self
+            .dir
+            .path()
+            .join("data/docker/registry/v2/repositories")
+            .join(repo)
+            .join("_manifests/tags")
+            .join(tag)
+            .join("current/link");
+        let digest = std::fs::read_to_string(link).ok()?;
+        self.blob(digest.trim())
+    }
+
+    /// A blob as JSON, read from the registry's storage.
+    pub fn blob(&self, digest: &str) -> Option<serde_json::Value> {
+        serde_json::from_slice(&std::fs::read(self.blob_file(digest)).ok()?).ok()
+    }
+
     /// The file holding a blob in the registry's storage, to tamper with.
     pub fn blob_file(&self, digest: &str) -> PathBuf {
         let hex = digest.strip_prefix("sha256:").unwrap();

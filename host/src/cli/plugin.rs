@@ -202,6 +202,10 @@ pub struct SignArgs {
     password: PasswordArgs,
     #[command(flatten)]
     registry: RegistryArgs,
+    /// Store a Sigstore bundle attached as an OCI referrer (cosign v3's
+    /// format) instead of cosign's `sha256-<hex>.sig` tag.
+    #[arg(long)]
+    bundle: bool,
 }
 
 #[derive(Args)]
@@ -825,6 +829,13 @@ fn sign(args: SignArgs) -> Result<i32> {
             anyhow::anyhow!("{what} is encrypted: set COSIGN_PASSWORD or pass --key-password-stdin")
         })
     };
+    if args.bundle {
+        let bundle =
+            plugins::signing::sign_bundle(&key, &what, &password, &oci::repository(&r), &digest)?;
+        let at = oci::push_bundle(&pinned, bundle, &access)?;
+        println!("signed {pinned}; Sigstore bundle in {at}, a referrer of the digest");
+        return Ok(exit::CLEAN);
+    }
     let signature = plugins::signing::sign(&key, &what, &password, &payload)?;
     let tag = oci::push_signature(&pinned, payload, &signature, &access)?;
     println!("signed {pinned}; signature in {tag}");
@@ -874,18 +885,25 @@ fn keep_provenance(
         Added::New(p) | Added::Replaced(p, _) | Added::Unchanged(p) => p,
     };
     let Ok(r) = oci::parse(source) else { return };
-    let signatures = known
-        .unwrap_or_else(|| {
-            oci::signatures(source, &pulled.manifest_digest, access).unwrap_or_default()
-        })
-        .iter()
-        .map(|(payload, sig)| (b64(payload), sig.clone()))
-        .collect();
+    let found = known.unwrap_or_else(|| {
+        oci::signatures(source, &pulled.manifest_digest, access).unwrap_or_default()
+    });
+    let mut signatures = Vec::new();
+    let mut bundles = Vec::new();
+    for s in found {
+        match s {
+            plugins::signing::Signature::Simple { payload, signature } => {
+                signatures.push((b64(&payload), signature))
+            }
+            plugins::signing::Signature::Bundle(json) => bundles.push(b64(&json)),
+        }
+    }
     let provenance = plugins::Provenance {
         repository: oci::repository(&r),
         manifest: b64(&pulled.manifest),
         config: b64(&pulled.config),
         signatures,
+        bundles,
     };
     if let Err(e) = store.write_provenance(&installed.digest, &provenance) {
         eprintln!("kridik: warning: cannot keep the provenance of {source}: {e:#}");

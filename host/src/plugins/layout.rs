@@ -70,18 +70,47 @@ pub fn save(dir: &Path, entries: &[Entry]) -> Result<()> {
                 "size": manifest.len(),
                 "annotations": { REF_NAME: e.name, REPOSITORY: p.repository },
             }));
-            if p.signatures.is_empty() {
+            let found = p.decoded();
+            // Bundles as the registry holds them: referrers of the digest.
+            for bundle in found.iter().filter_map(|s| match s {
+                super::signing::Signature::Bundle(json) => Some(json),
+                _ => None,
+            }) {
+                let empty = write_blob(b"{}")?;
+                let referrer = serde_json::to_vec(&json!({
+                    "schemaVersion": 2,
+                    "mediaType": OCI_IMAGE_MEDIA_TYPE,
+                    "artifactType": super::signing::BUNDLE_MEDIA_TYPE,
+                    "config": { "mediaType": "application/vnd.oci.empty.v1+json", "digest": empty, "size": 2 },
+                    "layers": [{ "mediaType": super::signing::BUNDLE_MEDIA_TYPE, "digest": write_blob(bundle)?, "size": bundle.len() }],
+                    "subject": { "mediaType": OCI_IMAGE_MEDIA_TYPE, "digest": digest, "size": manifest.len() },
+                }))?;
+                manifests.push(json!({
+                    "mediaType": OCI_IMAGE_MEDIA_TYPE,
+                    "artifactType": super::signing::BUNDLE_MEDIA_TYPE,
+                    "digest": write_blob(&referrer)?,
+                    "size": referrer.len(),
+                    "annotations": { SIGNATURE_OF: digest },
+                }));
+            }
+            let simple: Vec<(&Vec<u8>, &String)> = found
+                .iter()
+                .filter_map(|s| match s {
+                    super::signing::Signature::Simple { payload, signature } => {
+                        Some((payload, signature))
+                    }
+                    _ => None,
+                })
+                .collect();
+            if simple.is_empty() {
                 continue;
             }
             let empty = write_blob(b"{}")?;
             let mut layers = Vec::new();
-            for (payload, signature) in &p.signatures {
-                let Some(payload) = b64(payload) else {
-                    continue;
-                };
+            for (payload, signature) in simple {
                 layers.push(json!({
                     "mediaType": super::signing::PAYLOAD_MEDIA_TYPE,
-                    "digest": write_blob(&payload)?,
+                    "digest": write_blob(payload)?,
                     "size": payload.len(),
                     "annotations": { super::signing::SIGNATURE_ANNOTATION: signature },
                 }));
@@ -155,15 +184,26 @@ pub fn load(dir: &Path) -> Result<Vec<Loaded>> {
         if let Some(of) = m["annotations"][SIGNATURE_OF].as_str() {
             let manifest: serde_json::Value = serde_json::from_slice(&blob(dir, digest, &what)?)
                 .with_context(|| format!("{what}: the signature manifest is not JSON"))?;
+            let bundle = manifest["artifactType"] == super::signing::BUNDLE_MEDIA_TYPE;
             let mut found = Vec::new();
             for layer in manifest["layers"].as_array().into_iter().flatten() {
-                let (Some(d), Some(sig)) = (
-                    layer["digest"].as_str(),
-                    layer["annotations"][super::signing::SIGNATURE_ANNOTATION].as_str(),
-                ) else {
+                let Some(d) = layer["digest"].as_str() else {
                     continue;
                 };
-                found.push((blob(dir, d, &what)?, sig.to_string()));
+                if bundle {
+                    if layer["mediaType"] == super::signing::BUNDLE_MEDIA_TYPE {
+                        found.push(super::signing::Signature::Bundle(blob(dir, d, &what)?));
+                    }
+                    continue;
+                }
+                let Some(sig) = layer["annotations"][super::signing::SIGNATURE_ANNOTATION].as_str()
+                else {
+                    continue;
+                };
+                found.push(super::signing::Signature::Simple {
+                    payload: blob(dir, d, &what)?,
+                    signature: sig.to_string(),
+                });
             }
             signatures.push((of.to_string(), found));
             continue;

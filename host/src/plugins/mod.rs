@@ -21,6 +21,28 @@ pub struct Provenance {
     pub config: String,
     /// (base64 payload, base64 signature) pairs stored for the digest.
     pub signatures: Vec<(String, String)>,
+    /// Base64 of the Sigstore bundles attached to the digest (cosign v3).
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub bundles: Vec<String>,
+}
+
+impl Provenance {
+    /// The signatures kept, decoded (entries that are not base64 are dropped).
+    pub fn decoded(&self) -> Vec<signing::Signature> {
+        use base64::Engine as _;
+        let b64 = |s: &str| base64::engine::general_purpose::STANDARD.decode(s).ok();
+        let simple = self.signatures.iter().filter_map(|(p, s)| {
+            Some(signing::Signature::Simple {
+                payload: b64(p)?,
+                signature: s.clone(),
+            })
+        });
+        let bundles = self
+            .bundles
+            .iter()
+            .filter_map(|b| Some(signing::Signature::Bundle(b64(b)?)));
+        simple.chain(bundles).collect()
+    }
 }
 
 pub use store::{Installed, Store};

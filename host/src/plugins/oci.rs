@@ -457,6 +457,19 @@ async fn manifest_if_present(
     auth: &RegistryAuth,
     access: &Access,
 ) -> Result<Option<Vec<u8>>> {
+    let name = r.digest().or(r.tag()).unwrap_or("latest").to_string();
+    get_if_present(c, r, &format!("manifests/{name}"), auth, access).await
+}
+
+/// GET `/v2/REPO/TAIL` (a manifest, or the referrers of a digest) with the
+/// registry's auth, capped like a manifest; None on 404.
+async fn get_if_present(
+    c: &Client,
+    r: &Reference,
+    tail: &str,
+    auth: &RegistryAuth,
+    access: &Access,
+) -> Result<Option<Vec<u8>>> {
     let bearer = c
         .auth(r, auth, RegistryOperation::Pull)
         .await
@@ -467,11 +480,7 @@ async fn manifest_if_present(
     } else {
         "https"
     };
-    let url = format!(
-        "{scheme}://{registry}/v2/{}/manifests/{}",
-        r.repository(),
-        r.digest().or(r.tag()).unwrap_or("latest")
-    );
+    let url = format!("{scheme}://{registry}/v2/{}/{tail}", r.repository());
     let mut request = http_client()?.get(&url).header(
         reqwest::header::ACCEPT,
         format!("{OCI_IMAGE_MEDIA_TYPE}, {OCI_IMAGE_INDEX_MEDIA_TYPE}"),
@@ -535,15 +544,22 @@ async fn manifest_if_present(
 /// The largest signature payload kridik reads (a simple-signing document is
 /// a few hundred bytes).
 const MAX_PAYLOAD_BYTES: usize = 64 << 10;
+/// The largest Sigstore bundle kridik reads (a key-signed one is about 1 KiB;
+/// with certificates and log entries a few KiB).
+const MAX_BUNDLE_BYTES: usize = 1 << 20;
+/// Bundles read per digest at most (a referrers list can be long).
+const MAX_REFERRERS: usize = 16;
 
 /// `registry/repository` of a reference, as signatures name it.
 pub fn repository(r: &Reference) -> String {
     format!("{}/{}", r.registry(), r.repository())
 }
 
-/// The (payload, base64 signature) pairs stored for `digest` in the
-/// reference's repository, under cosign's `sha256-<hex>.sig` tag; none when
-/// the tag does not exist. Each payload must match its layer digest.
+/// The signatures stored for `digest` in the reference's repository: cosign's
+/// `sha256-<hex>.sig` tag (simple signing), and Sigstore bundles attached as
+/// OCI referrers (cosign v3), from the referrers API or, where the registry
+/// has none, the `sha256-<hex>` referrers tag. Each payload must match its
+/// blob digest; none found is an empty list.
 pub fn signatures(
     source: &str,
     digest: &str,
@@ -552,7 +568,33 @@ pub fn signatures(
     let r = parse(source)?;
     let c = client(&r, access);
     let auth = auth(&r, access)?;
-    block_on(signatures_of(&c, &r, digest, &auth, access))?
+    block_on(async {
+        let mut found = signatures_of(&c, &r, digest, &auth, access).await?;
+        found.extend(bundles_of(&c, &r, digest, &auth, access).await?);
+        Ok(found)
+    })?
+}
+
+/// A blob of `r`'s repository, read up to `cap` bytes and refused unless it
+/// matches its digest.
+async fn small_blob(
+    c: &Client,
+    r: &Reference,
+    media: &str,
+    digest: &str,
+    cap: usize,
+) -> Option<Vec<u8>> {
+    if !oci_manifest::is_sha256_digest(digest) {
+        return None;
+    }
+    let descriptor = OciDescriptor {
+        media_type: media.to_string(),
+        digest: digest.to_string(),
+        ..OciDescriptor::default()
+    };
+    let mut out = Capped::new(cap);
+    c.pull_blob(r, &descriptor, &mut out).await.ok()?;
+    (format!("sha256:{}", crate::runtime::sha256(&out.buf)) == digest).then_some(out.buf)
 }
 
 async fn signatures_of(
@@ -581,28 +623,203 @@ async fn signatures_of(
         ) else {
             continue;
         };
-        if media != super::signing::PAYLOAD_MEDIA_TYPE || !oci_manifest::is_sha256_digest(blob) {
+        if media != super::signing::PAYLOAD_MEDIA_TYPE {
             continue;
         }
-        let descriptor = OciDescriptor {
-            media_type: media.to_string(),
-            digest: blob.to_string(),
-            size: layer["size"].as_i64().unwrap_or_default(),
-            ..OciDescriptor::default()
-        };
-        let mut payload = Capped::new(MAX_PAYLOAD_BYTES);
-        if c.pull_blob(&sig_ref, &descriptor, &mut payload)
-            .await
-            .is_err()
-        {
-            continue;
+        if let Some(payload) = small_blob(c, &sig_ref, media, blob, MAX_PAYLOAD_BYTES).await {
+            out.push(super::signing::Signature::Simple {
+                payload,
+                signature: signature.to_string(),
+            });
         }
-        if format!("sha256:{}", crate::runtime::sha256(&payload.buf)) != blob {
-            continue;
-        }
-        out.push((payload.buf, signature.to_string()));
     }
     Ok(out)
+}
+
+/// The referrers tag of a digest (OCI distribution spec, referrers tag schema).
+fn referrers_tag(digest: &str) -> String {
+    digest.replace(':', "-")
+}
+
+/// The referrers index of `digest`: the registry's referrers API, else the
+/// referrers tag (Debian's registry 2.8 has no API and answers 404).
+async fn referrers(
+    c: &Client,
+    r: &Reference,
+    digest: &str,
+    auth: &RegistryAuth,
+    access: &Access,
+) -> Result<Option<serde_json::Value>> {
+    let api = get_if_present(c, r, &format!("referrers/{digest}"), auth, access).await?;
+    let bytes = match api {
+        Some(b) => Some(b),
+        None => {
+            let tag = Reference::with_tag(
+                r.registry().to_string(),
+                r.repository().to_string(),
+                referrers_tag(digest),
+            );
+            manifest_if_present(c, &tag, auth, access).await?
+        }
+    };
+    Ok(bytes.and_then(|b| serde_json::from_slice(&b).ok()))
+}
+
+/// Sigstore bundles attached to `digest` as referrers.
+async fn bundles_of(
+    c: &Client,
+    r: &Reference,
+    digest: &str,
+    auth: &RegistryAuth,
+    access: &Access,
+) -> Result<Vec<super::signing::Signature>> {
+    use super::signing::BUNDLE_MEDIA_TYPE;
+    let Some(index) = referrers(c, r, digest, auth, access).await? else {
+        return Ok(Vec::new());
+    };
+    let mut out = Vec::new();
+    let listed = index["manifests"].as_array().into_iter().flatten();
+    for m in listed
+        .filter(|m| m["artifactType"] == BUNDLE_MEDIA_TYPE)
+        .take(MAX_REFERRERS)
+    {
+        let Some(d) = m["digest"]
+            .as_str()
+            .filter(|d| oci_manifest::is_sha256_digest(d))
+        else {
+            continue;
+        };
+        let at = Reference::with_digest(
+            r.registry().to_string(),
+            r.repository().to_string(),
+            d.to_string(),
+        );
+        let Some(bytes) = manifest_if_present(c, &at, auth, access).await? else {
+            continue;
+        };
+        if format!("sha256:{}", crate::runtime::sha256(&bytes)) != d {
+            continue;
+        }
+        let Ok(manifest) = serde_json::from_slice::<serde_json::Value>(&bytes) else {
+            continue;
+        };
+        // The referrer must say it is about this digest.
+        if manifest["subject"]["digest"] != digest {
+            continue;
+        }
+        for layer in manifest["layers"].as_array().into_iter().flatten() {
+            let (Some(media), Some(blob)) = (layer["mediaType"].as_str(), layer["digest"].as_str())
+            else {
+                continue;
+            };
+            if media != BUNDLE_MEDIA_TYPE {
+                continue;
+            }
+            if let Some(json) = small_blob(c, &at, media, blob, MAX_BUNDLE_BYTES).await {
+                out.push(super::signing::Signature::Bundle(json));
+            }
+        }
+    }
+    Ok(out)
+}
+
+/// The reference a signature is for and its digest: signatures name digests, never tags.
+fn signed_subject(source: &str) -> Result<(Reference, String)> {
+    let r = parse(source)?;
+    let digest = r
+        .digest()
+        .with_context(|| {
+            format!("{source}: sign a digest, not a tag (oci://REGISTRY/REPO@sha256:...)")
+        })?
+        .to_string();
+    Ok((r, digest))
+}
+
+/// Attaches a Sigstore bundle to `source` (pinned by digest) as cosign v3
+/// does: a manifest with the bundle as its layer and the digest as its
+/// subject, listed in the digest's referrers tag beside earlier referrers
+/// (the registry's referrers API, where it has one, lists it by itself).
+pub fn push_bundle(source: &str, bundle: Vec<u8>, access: &Access) -> Result<String> {
+    use super::signing::BUNDLE_MEDIA_TYPE;
+    let (r, digest) = signed_subject(source)?;
+    let c = client(&r, access);
+    let auth = auth(&r, access)?;
+    block_on(async {
+        let subject = manifest_if_present(&c, &r, &auth, access)
+            .await?
+            .with_context(|| format!("{source}: no such manifest in the registry"))?;
+        let subject_type = serde_json::from_slice::<serde_json::Value>(&subject)
+            .ok()
+            .and_then(|m| m["mediaType"].as_str().map(String::from))
+            .unwrap_or_else(|| OCI_IMAGE_MEDIA_TYPE.to_string());
+        let empty = b"{}".to_vec();
+        let empty_digest = format!("sha256:{}", crate::runtime::sha256(&empty));
+        let bundle_digest = format!("sha256:{}", crate::runtime::sha256(&bundle));
+        c.push_blob(&r, bundle.clone(), &bundle_digest)
+            .await
+            .map_err(|e| explain(e, &r, "push to"))?;
+        c.push_blob(&r, empty.clone(), &empty_digest)
+            .await
+            .map_err(|e| explain(e, &r, "push to"))?;
+        let created = created();
+        let manifest = serde_json::to_vec(&serde_json::json!({
+            "schemaVersion": 2,
+            "mediaType": OCI_IMAGE_MEDIA_TYPE,
+            "artifactType": BUNDLE_MEDIA_TYPE,
+            "config": { "mediaType": "application/vnd.oci.empty.v1+json", "digest": empty_digest, "size": 2 },
+            "layers": [{ "mediaType": BUNDLE_MEDIA_TYPE, "digest": bundle_digest, "size": bundle.len() }],
+            "subject": { "mediaType": subject_type, "digest": digest, "size": subject.len() },
+            "annotations": {
+                "dev.sigstore.bundle.content": "dsse-envelope",
+                "dev.sigstore.bundle.predicateType": "https://sigstore.dev/cosign/sign/v1",
+                "org.opencontainers.image.created": created,
+            }
+        }))?;
+        let manifest_digest = format!("sha256:{}", crate::runtime::sha256(&manifest));
+        let at = Reference::with_digest(
+            r.registry().to_string(),
+            r.repository().to_string(),
+            manifest_digest.clone(),
+        );
+        c.push_manifest_raw(&at, manifest.clone(), OCI_IMAGE_MEDIA_TYPE.parse()?)
+            .await
+            .map_err(|e| explain(e, &at, "push to"))?;
+        // The referrers tag: the index of this digest's referrers, this one added.
+        let tag = Reference::with_tag(
+            r.registry().to_string(),
+            r.repository().to_string(),
+            referrers_tag(&digest),
+        );
+        let mut listed: Vec<serde_json::Value> =
+            match manifest_if_present(&c, &tag, &auth, access).await? {
+                Some(b) => serde_json::from_slice::<serde_json::Value>(&b)
+                    .ok()
+                    .and_then(|i| i["manifests"].as_array().cloned())
+                    .unwrap_or_default(),
+                None => Vec::new(),
+            };
+        listed.retain(|m| m["digest"] != manifest_digest.as_str());
+        listed.push(serde_json::json!({
+            "mediaType": OCI_IMAGE_MEDIA_TYPE,
+            "digest": manifest_digest,
+            "size": manifest.len(),
+            "artifactType": BUNDLE_MEDIA_TYPE,
+            "annotations": {
+                "dev.sigstore.bundle.content": "dsse-envelope",
+                "dev.sigstore.bundle.predicateType": "https://sigstore.dev/cosign/sign/v1",
+                "org.opencontainers.image.created": created,
+            }
+        }));
+        let index = serde_json::to_vec(&serde_json::json!({
+            "schemaVersion": 2,
+            "mediaType": OCI_IMAGE_INDEX_MEDIA_TYPE,
+            "manifests": listed,
+        }))?;
+        c.push_manifest_raw(&tag, index, OCI_IMAGE_INDEX_MEDIA_TYPE.parse()?)
+            .await
+            .map_err(|e| explain(e, &tag, "push to"))?;
+        Ok(display(&at))
+    })?
 }
 
 /// Adds a signature for `source` (pinned by digest) beside the ones already
@@ -613,13 +830,7 @@ pub fn push_signature(
     signature: &str,
     access: &Access,
 ) -> Result<String> {
-    let r = parse(source)?;
-    let digest = r
-        .digest()
-        .with_context(|| {
-            format!("{source}: sign a digest, not a tag (oci://REGISTRY/REPO@sha256:...)")
-        })?
-        .to_string();
+    let (r, digest) = signed_subject(source)?;
     let c = client(&r, access);
     let auth = auth(&r, access)?;
     let sig_ref = Reference::with_tag(
@@ -629,9 +840,15 @@ pub fn push_signature(
     );
     block_on(async {
         let mut layers: Vec<ImageLayer> = Vec::new();
-        for (p, s) in signatures_of(&c, &r, &digest, &auth, access).await? {
-            if s != signature {
-                layers.push(signature_layer(p, &s));
+        for found in signatures_of(&c, &r, &digest, &auth, access).await? {
+            if let super::signing::Signature::Simple {
+                payload,
+                signature: s,
+            } = found
+            {
+                if s != signature {
+                    layers.push(signature_layer(payload, &s));
+                }
             }
         }
         layers.push(signature_layer(payload, signature));

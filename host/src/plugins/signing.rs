@@ -23,8 +23,21 @@ use p256::pkcs8::{
 };
 use serde::{Deserialize, Serialize};
 
-/// A stored signature: the signed payload and its base64 signature.
-pub type Signature = (Vec<u8>, String);
+/// A signature stored with a pack, in either of cosign's layouts.
+#[derive(Clone, Debug, PartialEq)]
+pub enum Signature {
+    /// The simple-signing payload and its base64 signature (the `.sig` tag).
+    Simple { payload: Vec<u8>, signature: String },
+    /// A Sigstore bundle as JSON (cosign v3: an OCI referrer of the digest).
+    Bundle(Vec<u8>),
+}
+
+/// The Sigstore bundle cosign v3 writes, and the referrer artifact type it stores it under.
+pub const BUNDLE_MEDIA_TYPE: &str = "application/vnd.dev.sigstore.bundle.v0.3+json";
+/// What a cosign v3 image signature states (an in-toto statement in a DSSE envelope).
+const SIGN_PREDICATE: &str = "https://sigstore.dev/cosign/sign/v1";
+const IN_TOTO_STATEMENT: &str = "https://in-toto.io/Statement/v1";
+const IN_TOTO_PAYLOAD_TYPE: &str = "application/vnd.in-toto+json";
 
 pub const PAYLOAD_MEDIA_TYPE: &str = "application/vnd.dev.cosign.simplesigning.v1+json";
 pub const SIGNATURE_ANNOTATION: &str = "dev.cosignproject.cosign/signature";
@@ -278,17 +291,154 @@ pub fn verifies(key: &VerifyingKey, payload: &[u8], signature: &str) -> bool {
 }
 
 /// The first of `keys` that signed `digest` of `repository` in one of the
-/// stored signatures (the payload must name both).
+/// stored signatures: a simple-signing payload must name both, a bundle's
+/// statement the digest (a digest names content, whichever repository holds it).
 pub fn signed_by<'k>(
     keys: &'k [VerifyingKey],
     found: &[Signature],
     repository: &str,
     digest: &str,
 ) -> Option<&'k VerifyingKey> {
-    found
+    found.iter().find_map(|s| match s {
+        Signature::Simple { payload, signature } => {
+            if !payload_names(payload, repository, digest) {
+                return None;
+            }
+            keys.iter().find(|k| verifies(k, payload, signature))
+        }
+        Signature::Bundle(json) => bundle_signed_by(keys, json, digest),
+    })
+}
+
+/// DSSE's pre-authentication encoding: what a DSSE signature signs
+/// (secure-systems-lab/dsse `protocol.md`).
+fn pae(payload_type: &str, body: &[u8]) -> Vec<u8> {
+    let mut out = format!(
+        "DSSEv1 {} {payload_type} {} ",
+        payload_type.len(),
+        body.len()
+    )
+    .into_bytes();
+    out.extend_from_slice(body);
+    out
+}
+
+/// The in-toto statement cosign v3 signs for an image: this digest, the
+/// `cosign/sign/v1` predicate, nothing else.
+fn statement(repository: &str, digest: &str) -> Vec<u8> {
+    let hex = digest.strip_prefix("sha256:").unwrap_or(digest);
+    serde_json::to_vec(&serde_json::json!({
+        "_type": IN_TOTO_STATEMENT,
+        "subject": [{ "name": repository, "digest": { "sha256": hex } }],
+        "predicateType": SIGN_PREDICATE,
+        "predicate": {}
+    }))
+    .expect("a statement serializes")
+}
+
+/// A Sigstore bundle (v0.3, DSSE) signing `digest` as `cosign sign
+/// --new-bundle-format --key` writes it; no transparency log entry (none is
+/// reachable here, as with `--tlog-upload=false`).
+pub fn sign_bundle(
+    key_pem: &str,
+    what: &str,
+    password: &dyn Fn() -> Result<String>,
+    repository: &str,
+    digest: &str,
+) -> Result<Vec<u8>> {
+    let key = signing_key(key_pem, what, password)?;
+    let body = statement(repository, digest);
+    let sig: DerSignature = key.sign(&pae(IN_TOTO_PAYLOAD_TYPE, &body));
+    let b64 = |b: &[u8]| base64::engine::general_purpose::STANDARD.encode(b);
+    let bundle = serde_json::json!({
+        "mediaType": BUNDLE_MEDIA_TYPE,
+        "verificationMaterial": {
+            "publicKey": { "hint": key_id(key.verifying_key()) },
+            "tlogEntries": []
+        },
+        "dsseEnvelope": {
+            "payload": b64(&body),
+            "payloadType": IN_TOTO_PAYLOAD_TYPE,
+            "signatures": [{ "sig": b64(sig.as_bytes()), "keyid": "" }]
+        }
+    });
+    Ok(serde_json::to_vec(&bundle)?)
+}
+
+#[derive(Deserialize)]
+#[serde(rename_all = "camelCase")]
+struct Bundle {
+    media_type: String,
+    dsse_envelope: Option<Dsse>,
+}
+
+#[derive(Deserialize)]
+#[serde(rename_all = "camelCase")]
+struct Dsse {
+    payload: String,
+    payload_type: String,
+    signatures: Vec<EnvelopeSignature>,
+}
+
+#[derive(Deserialize)]
+struct EnvelopeSignature {
+    sig: String,
+}
+
+#[derive(Deserialize)]
+#[serde(rename_all = "camelCase")]
+struct Statement {
+    #[serde(rename = "_type")]
+    kind: String,
+    subject: Vec<Subject>,
+    predicate_type: String,
+}
+
+#[derive(Deserialize)]
+struct Subject {
+    digest: std::collections::BTreeMap<String, String>,
+}
+
+/// The key of `keys` that signed a bundle stating `digest`: a Sigstore
+/// bundle with a DSSE envelope of an in-toto statement whose predicate is
+/// cosign's image signature and whose subject is this digest. Anything else
+/// (message signatures, attestations of other predicates) signs nothing here.
+fn bundle_signed_by<'k>(
+    keys: &'k [VerifyingKey],
+    json: &[u8],
+    digest: &str,
+) -> Option<&'k VerifyingKey> {
+    let bundle: Bundle = serde_json::from_slice(json).ok()?;
+    if !bundle
+        .media_type
+        .starts_with("application/vnd.dev.sigstore.bundle")
+    {
+        return None;
+    }
+    let envelope = bundle.dsse_envelope?;
+    if envelope.payload_type != IN_TOTO_PAYLOAD_TYPE {
+        return None;
+    }
+    let body = base64::engine::general_purpose::STANDARD
+        .decode(envelope.payload.trim())
+        .ok()?;
+    let statement: Statement = serde_json::from_slice(&body).ok()?;
+    let hex = digest.strip_prefix("sha256:")?;
+    let names_digest = statement
+        .subject
         .iter()
-        .filter(|(payload, _)| payload_names(payload, repository, digest))
-        .find_map(|(payload, signature)| keys.iter().find(|k| verifies(k, payload, signature)))
+        .any(|s| s.digest.get("sha256").is_some_and(|d| d == hex));
+    if !statement.kind.starts_with("https://in-toto.io/Statement/")
+        || statement.predicate_type != SIGN_PREDICATE
+        || !names_digest
+    {
+        return None;
+    }
+    let signed = pae(&envelope.payload_type, &body);
+    envelope
+        .signatures
+        .iter()
+        .find_map(|s| keys.iter().find(|k| verifies(k, &signed, &s.sig)))
 }
 
 /// A short, stable name of a public key (sha256 of its DER), for the lock file.
@@ -528,5 +678,150 @@ else:
         let theirs =
             base64::engine::general_purpose::STANDARD.encode(std::fs::read(path("o.sig")).unwrap());
         assert!(verifies(&key, &body, &theirs));
+    }
+
+    /// cosign v3's bundle, built and checked independently: Python writes the
+    /// in-toto statement and DSSE's pre-authentication encoding, OpenSSL signs
+    /// and verifies. kridik verifies the bundle they make, they verify
+    /// kridik's, and bundles for another digest or predicate sign nothing.
+    #[test]
+    fn cosign_v3_bundles_cross_verify_with_python_and_openssl() {
+        const SCRIPT: &str = r#"
+import base64, json, subprocess, sys
+mode, d = sys.argv[1], sys.argv[2]
+def pae(t, b):
+    return b"DSSEv1 %d %s %d %s" % (len(t), t.encode(), len(b), b)
+if mode == "check":
+    bundle = json.load(open(d + "/bundle.json"))
+    env = bundle["dsseEnvelope"]
+    body = base64.b64decode(env["payload"])
+    st = json.loads(body)
+    assert bundle["mediaType"] == "application/vnd.dev.sigstore.bundle.v0.3+json"
+    assert st["predicateType"] == "https://sigstore.dev/cosign/sign/v1", st
+    assert st["subject"][0]["digest"]["sha256"] == sys.argv[3], st
+    open(d + "/pae", "wb").write(pae(env["payloadType"], body))
+    open(d + "/sig.der", "wb").write(base64.b64decode(env["signatures"][0]["sig"]))
+else:
+    st = {"_type": "https://in-toto.io/Statement/v1", "subject": [{"digest": {"sha256": sys.argv[3]}}],
+          "predicateType": sys.argv[4], "predicate": {}}
+    body = json.dumps(st).encode()
+    open(d + "/pae", "wb").write(pae("application/vnd.in-toto+json", body))
+    subprocess.run(["openssl", "dgst", "-sha256", "-sign", d + "/o.key", "-out", d + "/o.sig", d + "/pae"], check=True)
+    sig = base64.b64encode(open(d + "/o.sig", "rb").read()).decode()
+    json.dump({"mediaType": "application/vnd.dev.sigstore.bundle.v0.3+json",
+               "verificationMaterial": {"publicKey": {"hint": "o"}},
+               "dsseEnvelope": {"payload": base64.b64encode(body).decode(),
+                                "payloadType": "application/vnd.in-toto+json",
+                                "signatures": [{"sig": sig, "keyid": ""}]}}, open(d + "/theirs.json", "w"))
+"#;
+        let dir = tempfile::tempdir().unwrap();
+        let d = dir.path();
+        let run = |program: &str, args: &[&str]| {
+            let out = std::process::Command::new(program)
+                .args(args)
+                .output()
+                .expect(program);
+            assert!(
+                out.status.success(),
+                "{program} {args:?}: {}",
+                String::from_utf8_lossy(&out.stderr)
+            );
+            String::from_utf8_lossy(&out.stdout).into_owned()
+        };
+        let dir_s = d.to_str().unwrap();
+        let hex = "d".repeat(64);
+        let digest = format!("sha256:{hex}");
+        // kridik signs; Python and OpenSSL check it.
+        let (private, public) = keygen(None).unwrap();
+        std::fs::write(d.join("k.pub"), &public).unwrap();
+        let bundle = sign_bundle(
+            &private,
+            "k",
+            &no_password,
+            "r.example/acme/checks",
+            &digest,
+        )
+        .unwrap();
+        std::fs::write(d.join("bundle.json"), &bundle).unwrap();
+        run("python3", &["-c", SCRIPT, "check", dir_s, &hex]);
+        let out = run(
+            "openssl",
+            &[
+                "dgst",
+                "-sha256",
+                "-verify",
+                &format!("{dir_s}/k.pub"),
+                "-signature",
+                &format!("{dir_s}/sig.der"),
+                &format!("{dir_s}/pae"),
+            ],
+        );
+        assert!(out.contains("Verified OK"));
+        let key = verifying_key(&public, "p").unwrap();
+        let keys = [key];
+        let found = [Signature::Bundle(bundle.clone())];
+        assert!(signed_by(&keys, &found, "any/repo", &digest).is_some());
+        assert!(signed_by(
+            &keys,
+            &found,
+            "any/repo",
+            &format!("sha256:{}", "e".repeat(64))
+        )
+        .is_none());
+        let (_, other) = keygen(None).unwrap();
+        assert!(signed_by(&[verifying_key(&other, "o").unwrap()], &found, "r", &digest).is_none());
+        // A tampered statement no longer verifies.
+        let mut v: serde_json::Value = serde_json::from_slice(&bundle).unwrap();
+        let b64 = base64::engine::general_purpose::STANDARD;
+        let forged = String::from_utf8(
+            b64.decode(v["dsseEnvelope"]["payload"].as_str().unwrap())
+                .unwrap(),
+        )
+        .unwrap()
+        .replace(&hex, &"f".repeat(64));
+        v["dsseEnvelope"]["payload"] = b64.encode(forged).into();
+        let forged = [Signature::Bundle(serde_json::to_vec(&v).unwrap())];
+        assert!(signed_by(&keys, &forged, "r", &format!("sha256:{}", "f".repeat(64))).is_none());
+        // OpenSSL signs a bundle Python assembled; kridik verifies it, and only
+        // for cosign's image-signature predicate.
+        run(
+            "openssl",
+            &[
+                "ecparam",
+                "-name",
+                "prime256v1",
+                "-genkey",
+                "-noout",
+                "-out",
+                &format!("{dir_s}/o.key"),
+            ],
+        );
+        run(
+            "openssl",
+            &[
+                "ec",
+                "-in",
+                &format!("{dir_s}/o.key"),
+                "-pubout",
+                "-out",
+                &format!("{dir_s}/o.pub"),
+            ],
+        );
+        let theirs_key =
+            [verifying_key(&std::fs::read_to_string(d.join("o.pub")).unwrap(), "o.pub").unwrap()];
+        for (predicate, accepted) in [
+            (SIGN_PREDICATE, true),
+            ("https://slsa.dev/provenance/v1", false),
+        ] {
+            run("python3", &["-c", SCRIPT, "make", dir_s, &hex, predicate]);
+            let theirs = [Signature::Bundle(
+                std::fs::read(d.join("theirs.json")).unwrap(),
+            )];
+            assert_eq!(
+                signed_by(&theirs_key, &theirs, "r", &digest).is_some(),
+                accepted,
+                "{predicate}"
+            );
+        }
     }
 }
