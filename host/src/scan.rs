@@ -225,7 +225,11 @@ fn selected(check: &CheckInfo, opts: &Options) -> bool {
 
 pub fn gather(opts: &Options, wants: &Wants) -> Result<Snapshot> {
     if opts.inputs.is_empty() {
-        gather::live::gather_blocking(&opts.live, wants)
+        let live = gather::live::LiveOptions {
+            namespaces: opts.namespaces.clone(),
+            ..opts.live.clone()
+        };
+        gather::live::gather_blocking(&live, wants)
     } else {
         Ok(gather::files::load(&opts.inputs, wants))
     }

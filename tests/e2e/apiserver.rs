@@ -160,7 +160,8 @@ pub struct Config {
     /// Plurals whose list returns 403.
     pub forbidden: BTreeSet<String>,
     /// When set, a role: only these `group/plural` (core group empty, so
-    /// `/pods`) may be listed, everything else is 403.
+    /// `/pods`) may be listed, and `namespace:group/plural` only in that
+    /// namespace (a Role); everything else is 403.
     pub allowed: Option<BTreeSet<String>>,
     /// API groups not served at all (as if the CRDs were not installed).
     pub absent_groups: BTreeSet<String>,
@@ -839,21 +840,25 @@ fn objects(
             format!("the server could not find the requested resource ({plural})"),
         );
     };
-    let outside_role = shared
-        .config
-        .allowed
-        .as_ref()
-        .is_some_and(|a| !a.contains(&format!("{group}/{plural}")));
+    // A ClusterRole grants `group/plural` everywhere; a Role `ns:group/plural` in its namespace only.
+    let outside_role = shared.config.allowed.as_ref().is_some_and(|a| {
+        let gp = format!("{group}/{plural}");
+        !a.contains(&gp) && !namespace.is_some_and(|ns| a.contains(&format!("{ns}:{gp}")))
+    });
     if shared.config.forbidden.contains(plural) || outside_role {
         let gr = if group.is_empty() {
             plural.to_string()
         } else {
             format!("{plural}.{group}")
         };
+        let scope = match namespace {
+            Some(ns) => format!("in the namespace \"{ns}\""),
+            None => "at the cluster scope".to_string(),
+        };
         return status(
             StatusCode::FORBIDDEN,
             "Forbidden",
-            format!("{gr} is forbidden: User \"system:serviceaccount:kridik:scanner\" cannot list resource \"{plural}\" in API group \"{group}\" at the cluster scope"),
+            format!("{gr} is forbidden: User \"system:serviceaccount:kridik:scanner\" cannot list resource \"{plural}\" in API group \"{group}\" {scope}"),
         );
     }
     match shared.config.faults.get(plural) {

@@ -26,10 +26,10 @@ fn render(dir: &str) -> Vec<Value> {
 fn the_committed_cluster_role_is_what_kridik_rbac_prints() {
     let rbac = run(kridik().arg("rbac"));
     assert_eq!(rbac.code, 0, "{}", rbac.stderr);
-    let committed = std::fs::read_to_string(repo().join("deploy/base/clusterrole.yaml")).unwrap();
+    let committed = std::fs::read_to_string(repo().join("deploy/base/roles.yaml")).unwrap();
     assert_eq!(
         committed, rbac.stdout,
-        "deploy/base/clusterrole.yaml is stale: kridik rbac > deploy/base/clusterrole.yaml"
+        "deploy/base/roles.yaml is stale: kridik rbac > deploy/base/roles.yaml"
     );
 }
 
@@ -47,10 +47,23 @@ fn the_deployment_renders_passes_kridik_and_is_pod_security_restricted() {
             "ServiceAccount",
             "ClusterRole",
             "ClusterRoleBinding",
+            "Role",
+            "RoleBinding",
             "NetworkPolicy",
             "CronJob",
         ] {
             assert!(kinds.contains(&k), "{dir}: no {k} in {kinds:?}");
+        }
+        // ConfigMaps are read in istio-system only, through a Role bound there
+        // (no `namespace:` override moved it into kridik's namespace).
+        for k in ["Role", "RoleBinding"] {
+            let d = docs.iter().find(|d| d["kind"] == k).unwrap();
+            assert_eq!(d["metadata"]["namespace"], "istio-system", "{dir}: {k}");
+        }
+        for d in docs.iter().filter(|d| {
+            ["ServiceAccount", "CronJob", "NetworkPolicy"].contains(&d["kind"].as_str().unwrap())
+        }) {
+            assert_eq!(d["metadata"]["namespace"], "kridik", "{dir}: {}", d["kind"]);
         }
         let role = docs
             .iter()

@@ -566,19 +566,31 @@ fn a_hanging_list_is_cut_off_by_the_request_timeout() {
     assert!(took < std::time::Duration::from_secs(30), "{took:?}");
 }
 
-/// The `group/plural` pairs a ClusterRole written by `kridik rbac` grants.
-fn granted(role: &str) -> BTreeSet<String> {
-    let doc: serde_json::Value = serde_norway::from_str(role).unwrap();
+/// What the roles `kridik rbac` prints grant: `group/plural` for the
+/// ClusterRole, `namespace:group/plural` for a Role.
+fn granted(roles: &str) -> BTreeSet<String> {
     let mut out = BTreeSet::new();
-    for rule in doc["rules"].as_array().unwrap() {
-        assert_eq!(
-            rule["verbs"],
-            serde_json::json!(["get", "list"]),
-            "read-only"
-        );
-        for g in rule["apiGroups"].as_array().unwrap() {
-            for r in rule["resources"].as_array().unwrap() {
-                out.insert(format!("{}/{}", g.as_str().unwrap(), r.as_str().unwrap()));
+    for doc in serde_norway::Deserializer::from_str(roles) {
+        let doc = <serde_json::Value as serde::Deserialize>::deserialize(doc).unwrap();
+        let scope = match doc["kind"].as_str() {
+            Some("ClusterRole") => String::new(),
+            Some("Role") => format!("{}:", doc["metadata"]["namespace"].as_str().unwrap()),
+            other => panic!("unexpected {other:?} in {roles}"),
+        };
+        for rule in doc["rules"].as_array().unwrap() {
+            assert_eq!(
+                rule["verbs"],
+                serde_json::json!(["get", "list"]),
+                "read-only"
+            );
+            for g in rule["apiGroups"].as_array().unwrap() {
+                for r in rule["resources"].as_array().unwrap() {
+                    out.insert(format!(
+                        "{scope}{}/{}",
+                        g.as_str().unwrap(),
+                        r.as_str().unwrap()
+                    ));
+                }
             }
         }
     }
@@ -598,6 +610,9 @@ fn a_live_scan_under_the_rbac_role_reads_everything_it_needs() {
         !allowed.iter().any(|r| r.ends_with("/secrets")),
         "{allowed:?}"
     );
+    // ConfigMaps only where Istio keeps its own (mesh config, injector), not cluster-wide.
+    assert!(!allowed.contains("/configmaps"), "{allowed:?}");
+    assert!(allowed.contains("istio-system:/configmaps"), "{allowed:?}");
     let (_server, _dir, kc) = server(Config {
         allowed: Some(allowed.clone()),
         ..Config::default()
@@ -611,6 +626,21 @@ fn a_live_scan_under_the_rbac_role_reads_everything_it_needs() {
         .collect();
     assert!(forbidden.is_empty(), "{forbidden:?}");
     assert!(report["summary"]["objects"].as_u64().unwrap() > 10);
+    // The mesh config (ConfigMap istio-system/istio) was still read: the
+    // trust domain is VERIFIED from it, not assumed.
+    let identity = report["assessment"]["score"]["pillars"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|p| p["name"] == "identity")
+        .unwrap();
+    let domain = identity["controls"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|c| c["id"] == "trust-domain")
+        .unwrap();
+    assert_eq!(domain["passed_verified"], 1, "{domain}");
 
     let mut less = allowed;
     assert!(less.remove("security.istio.io/peerauthentications"));
@@ -629,4 +659,52 @@ fn a_live_scan_under_the_rbac_role_reads_everything_it_needs() {
         "{}",
         report["unavailable_kinds"]
     );
+}
+
+/// Issue 15: a tenant whose role lists its own namespaces only (plus
+/// istio-system, where mesh-wide policy lives) scans them with `-n`: each kind
+/// it may not list cluster-wide is listed per namespace instead.
+#[test]
+fn a_namespace_scoped_role_scans_its_namespaces_with_n() {
+    const CLUSTER_SCOPED: &[&str] = &[
+        "/namespaces",
+        "rbac.authorization.k8s.io/clusterroles",
+        "rbac.authorization.k8s.io/clusterrolebindings",
+    ];
+    let role = run(kridik().arg("rbac"));
+    let mut tenant = BTreeSet::new();
+    for g in granted(&role.stdout) {
+        let gp = g.rsplit(':').next().unwrap().to_string();
+        if CLUSTER_SCOPED.contains(&gp.as_str()) {
+            tenant.insert(gp);
+        } else {
+            tenant.insert(format!("shop:{gp}"));
+            tenant.insert(format!("istio-system:{gp}"));
+        }
+    }
+    let (server, _dir, kc) = server(Config {
+        allowed: Some(tenant),
+        ..Config::default()
+    });
+    let _ = &server;
+    let report = scan_json(&["--kubeconfig", &kc, "-n", "shop"]).json();
+    let unavailable = report["unavailable_kinds"].as_array().unwrap();
+    assert!(
+        unavailable.iter().all(|u| u["reason"] != "forbidden"),
+        "{unavailable:?}"
+    );
+    let shop: Vec<_> = report["findings"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter(|f| f["resource"]["namespace"] == "shop")
+        .collect();
+    assert!(!shop.is_empty());
+    // Without -n the same role leaves the namespaced kinds forbidden, said so.
+    let report = scan_json(&["--kubeconfig", &kc]).json();
+    assert!(report["unavailable_kinds"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .any(|u| u["kind"] == "Pod" && u["reason"] == "forbidden"));
 }

@@ -116,6 +116,7 @@ impl Cluster {
             page_size: self.page_size,
             concurrency: 8,
             request_timeout: self.request_timeout,
+            namespaces: Vec::new(),
         }
     }
 
@@ -319,6 +320,10 @@ struct RbacArgs {
     /// reports (a separate grant from the read-only scan role).
     #[arg(long, value_enum, ignore_case = true, num_args = 0..=1, default_missing_value = "policyreport", value_name = "API", conflicts_with = "deep")]
     write_reports: Option<ReportsApi>,
+    /// Namespaces where Istio keeps its ConfigMaps (istiod's): the Roles that
+    /// read them (repeatable; a scan also reads them where istiod runs).
+    #[arg(long = "istio-namespace", value_name = "NS", default_value = kridik::gather::rbac::ISTIO_NAMESPACE)]
+    istio_namespaces: Vec<String>,
     /// Print instead the role `scan --deep` needs: port-forward to pods. It
     /// reaches every localhost port of every pod (Envoy's admin has
     /// state-changing endpoints): grant it separately and deliberately.
@@ -440,8 +445,12 @@ pub fn run(cli: Cli) -> Result<i32> {
                     f.error.as_deref().unwrap_or("failed to load")
                 );
             }
-            let kinds = scan::wants(&loaded, &opts).kinds();
-            write_stdout(&kridik::gather::rbac::cluster_role(&args.name, &kinds))?;
+            let wants = scan::wants(&loaded, &opts);
+            write_stdout(&kridik::gather::rbac::scan_roles(
+                &args.name,
+                &wants,
+                &args.istio_namespaces,
+            ))?;
             Ok(0)
         }
         Command::Diff(args) => diff_cmd(*args),

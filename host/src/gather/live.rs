@@ -25,6 +25,9 @@ pub struct LiveOptions {
     pub concurrency: usize,
     /// Deadline of each request (discovery, every list page); zero = the default.
     pub request_timeout: std::time::Duration,
+    /// The namespaces reported on (`-n`): where a kind the identity may not
+    /// list cluster-wide is listed instead (a tenant's namespace-scoped role).
+    pub namespaces: Vec<String>,
 }
 
 /// Per-request deadline when none is given: a healthy API server answers a
@@ -190,7 +193,11 @@ pub async fn gather(opts: &LiveOptions, wants: &Wants) -> Result<Snapshot> {
             }
         };
         match discovery.get(group).and_then(|g| g.recommended_kind(kind)) {
-            Some((ar, _caps)) => targets.push((key.clone(), ar)),
+            Some((ar, caps)) => targets.push((
+                key.clone(),
+                ar,
+                caps.scope == kube::discovery::Scope::Namespaced,
+            )),
             None => {
                 unavailable.insert(
                     key.clone(),
@@ -209,18 +216,52 @@ pub async fn gather(opts: &LiveOptions, wants: &Wants) -> Result<Snapshot> {
         opts.page_size
     };
     let concurrency = opts.concurrency.max(1);
+    // The model reads only Istio's own ConfigMaps (mesh config, injector
+    // settings): unless a check declared ConfigMaps, they are listed in the
+    // Istio namespaces alone, once the workloads say where istiod runs, so
+    // the scan role needs no cluster-wide ConfigMap access.
+    let narrow = |key: &str| key == crate::kinds::CONFIG_MAP && !wants.declared(key);
+    let (configmaps, targets): (Vec<_>, Vec<_>) =
+        targets.into_iter().partition(|(key, _, _)| narrow(key));
+    let list = |key: String, ar: ApiResource, namespaced: bool, only: Option<Vec<String>>| {
+        let client = client.clone();
+        async move {
+            let pages = match &only {
+                Some(namespaces) => {
+                    list_in(&client, &key, &ar, namespaces, page_size, timeout).await
+                }
+                None => {
+                    let all = list_all(&client, &key, &ar, None, page_size, timeout).await;
+                    // A tenant's role lists its namespaces only: fall back to them.
+                    match all {
+                        Err(u)
+                            if u.reason == UnavailableReason::Forbidden
+                                && namespaced
+                                && !opts.namespaces.is_empty() =>
+                        {
+                            let mut namespaces = opts.namespaces.clone();
+                            namespaces.push(crate::gather::rbac::ISTIO_NAMESPACE.to_string());
+                            list_in(&client, &key, &ar, &namespaces, page_size, timeout).await
+                        }
+                        other => other,
+                    }
+                }
+            };
+            (key, ar, pages)
+        }
+    };
     let results: Vec<(String, ApiResource, Result<Vec<String>, Unavailable>)> =
         futures::stream::iter(targets)
-            .map(|(key, ar)| {
-                let client = client.clone();
-                async move {
-                    let pages = list_all(&client, &key, &ar, page_size, timeout).await;
-                    (key, ar, pages)
-                }
-            })
+            .map(|(key, ar, namespaced)| list(key, ar, namespaced, None))
             .buffer_unordered(concurrency)
             .collect()
             .await;
+    let decode = |pages: &[(ApiResource, String)]| {
+        pages
+            .par_iter()
+            .map(|(ar, text)| kridik_parse::api_list_page(text, &ar.api_version, &ar.kind, wants))
+            .reduce(Batch::default, Batch::merge)
+    };
     let mut pages = Vec::new();
     for (key, ar, result) in results {
         match result {
@@ -230,10 +271,22 @@ pub async fn gather(opts: &LiveOptions, wants: &Wants) -> Result<Snapshot> {
             }
         }
     }
-    let batch = pages
-        .par_iter()
-        .map(|(ar, text)| kridik_parse::api_list_page(text, &ar.api_version, &ar.kind, wants))
-        .reduce(Batch::default, Batch::merge);
+    let mut batch = decode(&pages);
+    drop(pages);
+    if !configmaps.is_empty() {
+        let namespaces = istio_namespaces(&batch.objects);
+        let mut pages = Vec::new();
+        for (key, ar, namespaced) in configmaps {
+            let (key, ar, result) = list(key, ar, namespaced, Some(namespaces.clone())).await;
+            match result {
+                Ok(p) => pages.extend(p.into_iter().map(|text| (ar.clone(), text))),
+                Err(u) => {
+                    unavailable.insert(key, u);
+                }
+            }
+        }
+        batch = batch.merge(decode(&pages));
+    }
     Ok(Snapshot::new(Source::Live { context }, batch, unavailable))
 }
 
@@ -253,7 +306,41 @@ struct ContinueMeta {
     token: Option<String>,
 }
 
-/// Every page of one kind across all namespaces. A page that is not a complete
+/// Where Istio keeps its own ConfigMaps: istio-system, and every namespace
+/// where istiod runs (a revision or a custom control-plane namespace).
+fn istio_namespaces(objects: &[crate::gather::Object]) -> Vec<String> {
+    let mut out = vec![crate::gather::rbac::ISTIO_NAMESPACE.to_string()];
+    for o in objects {
+        let istiod = o.labels.get("app").map(String::as_str) == Some("istiod")
+            || o.labels.get("istio").map(String::as_str) == Some("pilot");
+        if istiod
+            && crate::kinds::WORKLOAD_KINDS.contains(&o.key.as_str())
+            && !out.contains(&o.namespace)
+        {
+            out.push(o.namespace.clone());
+        }
+    }
+    out
+}
+
+/// Every page of one kind in each of `namespaces`, one after another; the
+/// first namespace that cannot be listed makes the kind unavailable, naming it.
+async fn list_in(
+    client: &Client,
+    key: &str,
+    ar: &ApiResource,
+    namespaces: &[String],
+    limit: u32,
+    timeout: std::time::Duration,
+) -> Result<Vec<String>, Unavailable> {
+    let mut pages = Vec::new();
+    for ns in namespaces {
+        pages.extend(list_all(client, key, ar, Some(ns), limit, timeout).await?);
+    }
+    Ok(pages)
+}
+
+/// Every page of one kind, across all namespaces or in `namespace`. A page that is not a complete
 /// list (truncated, an HTML error page), a continue token seen before, too many
 /// pages or a request past its deadline make the kind `failed`: a kind is never
 /// taken as empty because its list did not complete.
@@ -261,13 +348,18 @@ async fn list_all(
     client: &Client,
     key: &str,
     ar: &ApiResource,
+    namespace: Option<&str>,
     limit: u32,
     timeout: std::time::Duration,
 ) -> Result<Vec<String>, Unavailable> {
-    let base = if ar.group.is_empty() {
-        format!("/api/{}/{}", ar.version, ar.plural)
+    let prefix = if ar.group.is_empty() {
+        format!("/api/{}", ar.version)
     } else {
-        format!("/apis/{}/{}/{}", ar.group, ar.version, ar.plural)
+        format!("/apis/{}/{}", ar.group, ar.version)
+    };
+    let base = match namespace {
+        Some(ns) => format!("{prefix}/namespaces/{}/{}", encode(ns), ar.plural),
+        None => format!("{prefix}/{}", ar.plural),
     };
     let failed = |detail: String| Unavailable {
         kind: key.into(),

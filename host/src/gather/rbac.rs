@@ -1,7 +1,7 @@
 //! The least-privilege ClusterRole of a live scan: `get` and `list` on exactly
 //! the kinds the scan will list (the mesh model's and those the checks
 //! declared, see [`super::Wants::kinds`]), never Secrets. `kridik rbac` prints
-//! it; `deploy/base/clusterrole.yaml` is its output.
+//! it; `deploy/base/roles.yaml` is its output.
 
 use std::collections::BTreeMap;
 
@@ -26,6 +26,35 @@ pub fn plural(kind: &str) -> String {
         return format!("{lower}es");
     }
     format!("{lower}s")
+}
+
+/// Where Istio keeps its own ConfigMaps unless told otherwise.
+pub const ISTIO_NAMESPACE: &str = "istio-system";
+
+/// The roles of a live scan reading `wants`: the ClusterRole for what it
+/// lists cluster-wide and, unless a check declared ConfigMaps, a Role per
+/// Istio namespace for the only ConfigMaps the model reads (the live scan
+/// lists them there alone, see `live::istio_namespaces`).
+pub fn scan_roles(name: &str, wants: &super::Wants, istio_namespaces: &[String]) -> String {
+    let narrow = !wants.declared(crate::kinds::CONFIG_MAP);
+    let kinds: Vec<String> = wants
+        .kinds()
+        .into_iter()
+        .filter(|k| !(narrow && k == crate::kinds::CONFIG_MAP))
+        .collect();
+    let mut out = cluster_role(name, &kinds);
+    if narrow {
+        for ns in istio_namespaces {
+            out.push_str(&format!(
+                "---
+\
+                 # Istio's own ConfigMaps (mesh config, injector settings) in {ns}, no others.\n\
+                 apiVersion: rbac.authorization.k8s.io/v1\nkind: Role\nmetadata:\n  name: {name}\n  namespace: {ns}\nrules:\n\
+                 \x20 - apiGroups: [\"\"]\n    resources: [configmaps]\n    verbs: [get, list]\n"
+            ));
+        }
+    }
+    out
 }
 
 /// The ClusterRole as YAML, named `name`, for these kind keys.
