@@ -38,7 +38,27 @@ struct Policy {
 #[serde(default)]
 struct PolicySpec {
     action: Option<String>,
-    rules: Vec<Value>,
+    rules: Vec<Rule>,
+}
+
+/// Only the ports of a rule's operations are read: typed, so serde skips the
+/// rest of every policy instead of building a tree of it.
+#[derive(Deserialize, Default)]
+#[serde(default)]
+struct Rule {
+    to: Vec<To>,
+}
+
+#[derive(Deserialize, Default)]
+#[serde(default)]
+struct To {
+    operation: Operation,
+}
+
+#[derive(Deserialize, Default)]
+#[serde(default)]
+struct Operation {
+    ports: Vec<Value>,
 }
 
 /// The ports of a Service: only what this check reads is decoded.
@@ -79,12 +99,11 @@ fn service_ports(svc: &ServicePorts) -> Vec<(u32, u32)> {
         .collect()
 }
 
+/// Service (namespace, name) -> its (port, numeric target port) pairs.
+type ServiceMap = std::collections::BTreeMap<(String, String), Vec<(u32, u32)>>;
+
 /// Why `port` in a rule cannot match traffic to `w`, if it cannot.
-fn wrong_port(
-    w: &Workload,
-    port: u32,
-    services: &std::collections::BTreeMap<(String, String), Vec<(u32, u32)>>,
-) -> Option<String> {
+fn wrong_port(w: &Workload, port: u32, services: &ServiceMap) -> Option<String> {
     if w.container_ports.contains(&port) {
         return None;
     }
@@ -114,19 +133,43 @@ pub fn run_ports(ctx: &Ctx) -> CheckResult {
         Ok(p) => p,
         Err(unknown) => return Ok(vec![*unknown]),
     };
-    let services: std::collections::BTreeMap<(String, String), Vec<(u32, u32)>> = ctx
-        .parsed::<ServicePorts>(SERVICE, "Policy ports")
-        .unwrap_or_default()
-        .into_iter()
-        .map(|(o, v)| {
-            (
-                (o.target.namespace.clone(), o.target.name.clone()),
-                service_ports(v),
-            )
+    // Services are read only when a rule's port is on no selected workload's
+    // container ports: most meshes never get that far.
+    let services_once: std::cell::OnceCell<ServiceMap> = std::cell::OnceCell::new();
+    let services = || {
+        services_once.get_or_init(|| {
+            ctx.parsed::<ServicePorts>(SERVICE, "Policy ports")
+                .unwrap_or_default()
+                .into_iter()
+                .map(|(o, v)| {
+                    (
+                        (o.target.namespace.clone(), o.target.name.clone()),
+                        service_ports(v),
+                    )
+                })
+                .collect()
         })
-        .collect();
+    };
     let mut findings = Vec::new();
     for (o, p) in &policies {
+        // Only numeric ports can be wrong; a policy without any needs nothing more.
+        let ports: Vec<(usize, usize, &str, u32)> = p
+            .spec
+            .rules
+            .iter()
+            .enumerate()
+            .flat_map(|(i, rule)| {
+                rule.to.iter().enumerate().flat_map(move |(j, to)| {
+                    to.operation.ports.iter().filter_map(move |port| {
+                        let text = port.as_str()?;
+                        Some((i, j, text, text.parse::<u32>().ok()?))
+                    })
+                })
+            })
+            .collect();
+        if ports.is_empty() {
+            continue;
+        }
         // Waypoint policies (targetRefs to a Service) see Service traffic: not this rule.
         if ctx
             .policy(&o.target)
@@ -145,37 +188,20 @@ pub fn run_ports(ctx: &Ctx) -> CheckResult {
             .collect();
         let mut wrong = Vec::new();
         let mut affected: Vec<&Workload> = Vec::new();
-        for (i, rule) in p.spec.rules.iter().enumerate() {
-            for (j, op) in rule
-                .get("to")
-                .and_then(Value::as_array)
-                .into_iter()
-                .flatten()
-                .enumerate()
-            {
-                for port in op
-                    .pointer("/operation/ports")
-                    .and_then(Value::as_array)
-                    .into_iter()
-                    .flatten()
-                {
-                    let text = port.as_str().unwrap_or_default();
-                    let Ok(n) = text.parse::<u32>() else { continue };
-                    // Wrong only when it matches on none of the selected workloads.
-                    let reasons: Vec<(&Workload, String)> = selected
-                        .iter()
-                        .map(|w| (*w, wrong_port(w, n, &services)))
-                        .filter_map(|(w, r)| r.map(|r| (w, r)))
-                        .collect();
-                    let matches_somewhere = selected.iter().any(|w| w.container_ports.contains(&n));
-                    if let (false, Some((w, why))) = (matches_somewhere, reasons.first()) {
-                        wrong.push(format!(
-                            "rules[{i}].to[{j}].operation.ports has {text}: {why}"
-                        ));
-                        if !affected.iter().any(|a| a.id == w.id) {
-                            affected.push(w);
-                        }
-                    }
+        for (i, j, text, n) in ports {
+            // Wrong only when it matches on none of the selected workloads.
+            if selected.iter().any(|w| w.container_ports.contains(&n)) {
+                continue;
+            }
+            let reason = selected
+                .iter()
+                .find_map(|w| wrong_port(w, n, services()).map(|r| (*w, r)));
+            if let Some((w, why)) = reason {
+                wrong.push(format!(
+                    "rules[{i}].to[{j}].operation.ports has {text}: {why}"
+                ));
+                if !affected.iter().any(|a| a.id == w.id) {
+                    affected.push(w);
                 }
             }
         }
