@@ -103,11 +103,26 @@ fn deep_verifies_what_the_proxies_run_and_reports_where_they_differ() {
 
     // Its RBAC filters were built from a retired policy, not from the one that applies.
     let missing = findings(&report, "DP-AUTHZ-001");
-    assert_eq!(missing.len(), 1, "{missing:?}");
-    assert!(missing[0]["message"]
+    assert_eq!(missing.len(), 2, "{missing:?}");
+    let sidecar = missing
+        .iter()
+        .find(|f| f["resource"]["kind"] == "Pod")
+        .unwrap();
+    assert!(sidecar["message"]
         .as_str()
         .unwrap()
         .contains("AuthorizationPolicy bank/vault-audit"));
+    // ztunnel holds orbit-allow but never got orbit-deny, which applies to the ambient pods.
+    let ztunnel = missing
+        .iter()
+        .find(|f| f["resource"]["kind"] == "AuthorizationPolicy")
+        .unwrap();
+    assert_eq!(on(ztunnel), "orbit/orbit-deny");
+    let message = ztunnel["message"].as_str().unwrap();
+    assert!(
+        message.contains("3 ambient workload(s)") && message.contains("istio-system/ztunnel-x7k2p"),
+        "{message}"
+    );
     let stale = findings(&report, "DP-AUTHZ-002");
     assert_eq!(stale.len(), 1, "{stale:?}");
     assert!(stale[0]["message"]

@@ -171,6 +171,13 @@ impl Policy {
         self.action == Action::Allow
     }
 
+    /// Whether istiod sends this policy to ztunnel: ALLOW or DENY, not
+    /// dry-run, not attached by targetRefs (pilot/pkg/serviceregistry/ambient/
+    /// authorization.go `convertAuthorizationPolicy`).
+    pub fn reaches_ztunnel(&self) -> bool {
+        matches!(self.action, Action::Allow | Action::Deny) && !self.dry_run && !self.via_waypoint
+    }
+
     /// Whether istiod names this policy in a sidecar's RBAC filters
     /// (`ns[..]-policy[..]-rule[..]`): a policy without rules builds no named
     /// rule, and where the proxy serves only TCP (`http` false) an ALLOW rule

@@ -12,7 +12,7 @@ use crate::model::{Dataplane, MeshModel, MtlsMode, Workload};
 use crate::report::model::Evidence;
 use crate::report::model::{CheckRecord, EvidenceGap, Finding, Remediation, Status};
 use crate::vocab::{Confidence, ObjectRef, Severity};
-use std::collections::{BTreeSet, HashMap, HashSet};
+use std::collections::{BTreeMap, BTreeSet, HashMap, HashSet};
 use std::time::Duration;
 
 #[derive(Clone, Debug)]
@@ -333,12 +333,15 @@ pub fn compare(
     };
     let mut failures: Vec<String> = Vec::new();
     let mut ztunnel: HashMap<&str, &ZtunnelWorkload> = HashMap::new();
+    // Policies each ztunnel read holds, by pod: every ztunnel must hold them all.
+    let mut ztunnel_policies_held: Vec<(&Target, &BTreeMap<String, String>)> = Vec::new();
     let mut ztunnel_read = false;
     for (r, _) in reads {
         match &r.result {
             Ok(View::Ztunnel(z)) => {
                 ztunnel_read = true;
                 ztunnel.extend(z.workloads.iter().map(|(k, v)| (k.as_str(), v)));
+                ztunnel_policies_held.push((&r.target, &z.policies));
             }
             Ok(_) => {}
             Err(why) => failures.push(format!(
@@ -376,13 +379,20 @@ pub fn compare(
         );
     }
     if ztunnel_read {
-        for w in model
+        let ambient_workloads: Vec<&Workload> = model
             .workloads
             .iter()
             .filter(|w| w.enrollment.dataplane == Dataplane::Ambient)
-        {
+            .collect();
+        for w in &ambient_workloads {
             ambient(w, &ztunnel, &mut out);
         }
+        ztunnel_policies(
+            &ambient_workloads,
+            policies,
+            &ztunnel_policies_held,
+            &mut out,
+        );
     }
     for (i, f) in failures.iter().enumerate() {
         if i == 20 {
@@ -669,6 +679,61 @@ fn ambient(w: &Workload, ztunnel: &HashMap<&str, &ZtunnelWorkload>, out: &mut Ou
         }
     }
     out.observed.enrolled.insert(w.id.clone(), all_hbone);
+}
+
+/// Every policy istiod sends to ztunnel that applies to an ambient workload
+/// must be held by every ztunnel read: one that is missing is not enforced
+/// for the pods on that node.
+fn ztunnel_policies(
+    ambient: &[&Workload],
+    policies: &Policies,
+    held: &[(&Target, &BTreeMap<String, String>)],
+    out: &mut Outcome,
+) {
+    let mut applying: BTreeMap<String, (&ObjectRef, usize)> = BTreeMap::new();
+    for w in ambient {
+        for p in w
+            .authorization_policies
+            .iter()
+            .filter_map(|r| policies.get(r))
+            .filter(|p| p.reaches_ztunnel())
+        {
+            applying
+                .entry(format!("{}/{}", p.target.namespace, p.target.name))
+                .or_insert((&p.target, 0))
+                .1 += 1;
+        }
+    }
+    for (name, (target, workloads)) in applying {
+        let missing: Vec<&Target> = held
+            .iter()
+            .filter(|(_, known)| !known.contains_key(&name))
+            .map(|(t, _)| *t)
+            .collect();
+        let Some(first) = missing.first() else {
+            continue;
+        };
+        let pods: Vec<String> = missing
+            .iter()
+            .map(|t| format!("{}/{}", t.namespace, t.pod))
+            .collect();
+        out.findings.push(finding(
+            AUTHZ_MISSING,
+            target,
+            format!(
+                "{} applies to {workloads} ambient workload(s), but ztunnel {} does not hold it: connections through {} are not checked against it.",
+                target.display(),
+                pods.join(", "),
+                if pods.len() == 1 { "that ztunnel" } else { "those ztunnels" }
+            ),
+            vec![Evidence {
+                label: Confidence::Verified,
+                source: Some(pod_ref(&first.namespace, &first.pod)),
+                detail: "policies in ztunnel's /config_dump".into(),
+            }],
+            "Check `istioctl ztunnel-config policies` and `istioctl proxy-status` for the ztunnel: a ztunnel that lost its connection to istiod keeps stale policy.",
+        ));
+    }
 }
 
 /// Adds what the proxies confirm to the findings about the same workloads:
