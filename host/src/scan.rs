@@ -219,8 +219,12 @@ pub fn wants(loaded: &Loaded, opts: &Options) -> Wants {
 }
 
 fn selected(check: &CheckInfo, opts: &Options) -> bool {
-    (opts.include.is_empty() || opts.include.iter().any(|i| i == &check.id))
-        && !opts.exclude.iter().any(|e| e == &check.id)
+    selected_id(&check.id, opts)
+}
+
+fn selected_id(id: &str, opts: &Options) -> bool {
+    (opts.include.is_empty() || opts.include.iter().any(|i| i == id))
+        && !opts.exclude.iter().any(|e| e == id)
 }
 
 pub fn gather(opts: &Options, wants: &Wants) -> Result<Snapshot> {
@@ -288,10 +292,12 @@ pub fn scan(opts: &Options) -> Result<Report> {
         .filter(|(_, c)| selected(c, opts))
         .collect();
     // An id no component provides is a typo: say so, with the closest id.
+    let deep_catalog = crate::assess::deep::catalog();
     let known: Vec<&str> = loaded
         .plugins
         .iter()
         .flat_map(|p| p.checks.iter().map(|c| c.id.as_str()))
+        .chain(deep_catalog.iter().map(|c| c.id.as_str()))
         .collect();
     for (flag, ids) in [("--include", &opts.include), ("--exclude", &opts.exclude)] {
         if let Some(id) = ids.iter().find(|i| !known.contains(&i.as_str())) {
@@ -408,6 +414,9 @@ pub fn scan(opts: &Options) -> Result<Report> {
     });
     let mut deep_gaps = Vec::new();
     let observed = deep.map(|mut d| {
+        // -i / -e choose among the data-plane checks too.
+        d.findings.retain(|f| selected_id(&f.check_id, opts));
+        d.checks.retain(|c| selected_id(&c.id, opts));
         findings.append(&mut d.findings);
         checks.append(&mut d.checks);
         deep_gaps = d.gaps;

@@ -241,7 +241,7 @@ fn deep_verifies_what_the_proxies_run_and_reports_where_they_differ() {
         "--deep-timeout",
         "1s",
         "-i",
-        "IST-MTLS-001",
+        "IST-MTLS-001,DP-MTLS-001",
         "--fail-on",
         "never",
         "-v",
@@ -252,6 +252,8 @@ fn deep_verifies_what_the_proxies_run_and_reports_where_they_differ() {
         "{}",
         text.stdout
     );
+    // -i chose among the data-plane checks too.
+    assert!(!text.stdout.contains("DP-AMB-001"), "{}", text.stdout);
 }
 
 #[test]

@@ -172,6 +172,24 @@ const CHECKS: &[Check] = &[
     },
 ];
 
+/// Where the `--deep` checks come from, in check records and the catalogue.
+pub const PLUGIN: &str = "kridik --deep";
+
+/// The `--deep` checks as the catalogue lists them (`kridik checks`).
+pub fn catalog() -> Vec<crate::report::model::CheckInfo> {
+    CHECKS
+        .iter()
+        .map(|c| crate::report::model::CheckInfo {
+            id: c.id.into(),
+            title: c.title.into(),
+            description: format!("{} Runs with `kridik scan --deep` only.", c.description),
+            default_severity: c.severity,
+            category: "data-plane".into(),
+            kinds: vec!["proxy config dumps (Envoy, ztunnel)".into()],
+        })
+        .collect()
+}
+
 fn pod_ref(namespace: &str, pod: &str) -> ObjectRef {
     ObjectRef {
         api_version: "v1".into(),
@@ -426,7 +444,7 @@ pub fn compare(
             description: c.description.into(),
             default_severity: Some(c.severity),
             category: "data-plane".into(),
-            plugin: "kridik --deep".into(),
+            plugin: PLUGIN.into(),
             status: if n > 0 { Status::Fail } else { Status::Pass },
             duration_ms: 0.0,
             findings: n,

@@ -724,10 +724,12 @@ fn checks_cmd(args: ChecksArgs) -> Result<i32> {
             f.error.as_deref().unwrap_or_default()
         );
     }
+    let deep = kridik::assess::deep::catalog();
     let rows: Vec<(&str, &report::model::CheckInfo)> = loaded
         .plugins
         .iter()
         .flat_map(|p| p.checks.iter().map(move |c| (p.name.as_str(), c)))
+        .chain(deep.iter().map(|c| (kridik::assess::deep::PLUGIN, c)))
         .collect();
     let out = match args.format {
         CatalogFormat::Markdown => report::catalog::markdown(&rows),
