@@ -252,11 +252,38 @@ fn html_report_renders_filters_and_draws_the_attack_paths_in_chromium() {
     let paths = report["assessment"]["attack_paths"]["paths"]
         .as_array()
         .unwrap();
-    let hops: usize = paths
+    // One arrow per distinct hop (a hop several paths share is drawn once, counted).
+    let hops: std::collections::BTreeSet<(String, String)> = paths
         .iter()
-        .map(|p| p["hops"].as_array().unwrap().len())
-        .sum();
-    assert_eq!(seen["pathArrows"], hops as u64);
+        .flat_map(|p| {
+            let mut from = p["entry"].as_str().unwrap().to_string();
+            p["hops"]
+                .as_array()
+                .unwrap()
+                .iter()
+                .map(|h| {
+                    let to = h["to"].as_str().unwrap().to_string();
+                    (std::mem::replace(&mut from, to.clone()), to)
+                })
+                .collect::<Vec<_>>()
+        })
+        .collect();
+    assert_eq!(seen["pathArrows"], hops.len() as u64);
+    assert_eq!(
+        seen["edgeLabels"],
+        serde_json::json!(vec![2; hops.len()]),
+        "each arrow labelled with transport and policy"
+    );
+    assert_eq!(seen["labelsOverNodes"], 0, "an edge label covers a node");
+    let targets: std::collections::BTreeSet<&str> = paths
+        .iter()
+        .map(|p| {
+            p["hops"].as_array().unwrap().last().unwrap()["to"]
+                .as_str()
+                .unwrap()
+        })
+        .collect();
+    assert_eq!(seen["pathTargets"], targets.len() as u64);
     assert_eq!(seen["pillars"], 6);
     assert!(
         seen["ids"].as_u64().unwrap() >= findings.len() as u64,

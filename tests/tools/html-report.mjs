@@ -35,6 +35,18 @@ try {
   await page.uncheck('#filter-open');
   seen.pathArrows = await page.$$eval('#attack-graph line', (l) => l.length);
   seen.pathNodes = await page.$$eval('#attack-graph g.node', (g) => g.length);
+  seen.pathTargets = await page.$$eval('#attack-graph g.target', (g) => g.length);
+  // Every arrow carries its label (transport, what allows it), none drawn empty.
+  seen.edgeLabels = await page.$$eval('#attack-graph g.edge', (gs) =>
+    gs.map((g) => [...g.querySelectorAll('text')].map((t) => t.textContent.trim()).filter((t) => t).length));
+  // Labels are laid out clear of every node box.
+  seen.labelsOverNodes = await page.$$eval('#attack-graph', ([svg]) => {
+    const boxes = [...svg.querySelectorAll('g.node rect')].map((r) => r.getBoundingClientRect());
+    return [...svg.querySelectorAll('text.edge-label')].filter((t) => {
+      const a = t.getBoundingClientRect();
+      return boxes.some((b) => a.left < b.right && a.right > b.left && a.top < b.bottom && a.bottom > b.top);
+    }).length;
+  });
   seen.pillars = await page.$$eval('#pillars tbody tr', (r) => r.length);
   seen.scoreCard = await page.textContent('#score');
   // Check ids never break across lines (a wrapped id is taller than one line).

@@ -20,7 +20,7 @@ th{background:#f6f8fa}.sev{font-weight:600;border-radius:4px;padding:1px 6px;fon
 .bar i{display:block;height:10px;border-radius:3px;background:#1a7f37}
 .filters{display:flex;gap:12px;align-items:center;margin:8px 0;flex-wrap:wrap}
 details pre{background:#f6f8fa;padding:8px;overflow:auto;font-size:12px}.muted{color:#57606a}
-.hidden{display:none}#pillars td:nth-child(2){white-space:nowrap}.id{white-space:nowrap}svg text{font:12px system-ui,sans-serif}
+.hidden{display:none}#pillars td:nth-child(2){white-space:nowrap}.id{white-space:nowrap}svg text{font:12px system-ui,sans-serif}svg .edge-label{font-size:10px;fill:#57606a;paint-order:stroke;stroke:#fff;stroke-width:4px;stroke-linejoin:round}
 "#;
 
 const SCRIPT: &str = r#"
@@ -228,8 +228,31 @@ fn findings(out: &mut String, r: &Report) {
     let _ = write!(out, "</tbody></table>");
 }
 
+/// What an edge says in the graph: how the hop is made and what lets it
+/// through, each cut to fit between two columns (the whole in its tooltip).
+fn edge_label(h: &crate::assess::paths::Hop) -> (String, String, String) {
+    let short = |s: &str, n: usize| {
+        let head = s.split(" (").next().unwrap_or(s).trim();
+        if head.chars().count() > n {
+            format!("{}…", head.chars().take(n - 1).collect::<String>())
+        } else {
+            head.to_string()
+        }
+    };
+    (
+        short(&h.transport, 26),
+        short(&h.allowed_by, 26),
+        format!(
+            "{} -> {}: {}; {}; {}",
+            h.from, h.to, h.transport, h.allowed_by, h.identity
+        ),
+    )
+}
+
 /// The listed paths as one SVG: a column per hop depth, a box per node, an
-/// arrow per hop (dashed when the hop is not VERIFIED).
+/// arrow per distinct hop (dashed when not VERIFIED) labelled with its
+/// transport and the policy that allows it, and the sensitive targets marked.
+/// Hops shared by several paths are drawn once, with a count.
 fn path_graph(paths: &[AttackPath]) -> String {
     let mut columns: Vec<Vec<String>> = Vec::new();
     let mut place = |depth: usize, name: &str| -> (usize, usize) {
@@ -243,51 +266,88 @@ fn path_graph(paths: &[AttackPath]) -> String {
         });
         (depth, row)
     };
-    let mut edges = Vec::new();
+    // Distinct edges in first-seen order, with how many paths use each.
+    type Edge = (
+        (usize, usize),
+        (usize, usize),
+        bool,
+        (String, String, String),
+        usize,
+    );
+    let mut edges: Vec<Edge> = Vec::new();
+    let mut targets = std::collections::HashSet::new();
     for p in paths {
         let mut from = place(0, &p.entry);
         for (i, h) in p.hops.iter().enumerate() {
             let to = place(i + 1, &h.to);
-            edges.push((from, to, h.certainty == crate::vocab::Confidence::Verified));
+            match edges.iter_mut().find(|e| e.0 == from && e.1 == to) {
+                Some(e) => e.4 += 1,
+                None => edges.push((
+                    from,
+                    to,
+                    h.certainty == crate::vocab::Confidence::Verified,
+                    edge_label(h),
+                    1,
+                )),
+            }
             from = to;
         }
+        targets.insert(from);
     }
-    let (w, h, gap_x, gap_y) = (230, 34, 80, 18);
+    let (w, h, gap_x, gap_y) = (250, 34, 230, 34);
     let x = |c: usize| 10 + c * (w + gap_x);
     let y = |r: usize| 10 + r * (h + gap_y);
     let rows = columns.iter().map(Vec::len).max().unwrap_or(0);
-    let (width, height) = (x(columns.len()), y(rows) + 10);
+    let (width, height) = (x(columns.len()) - gap_x + 10, y(rows) + 10);
     let mut svg = format!(
         "<svg id=\"attack-graph\" xmlns=\"http://www.w3.org/2000/svg\" width=\"{width}\" height=\"{height}\" viewBox=\"0 0 {width} {height}\" role=\"img\" aria-label=\"attack paths\"><defs><marker id=\"arrow\" viewBox=\"0 0 10 10\" refX=\"10\" refY=\"5\" markerWidth=\"7\" markerHeight=\"7\" orient=\"auto\"><path d=\"M0,0L10,5L0,10z\" fill=\"#cf222e\"/></marker></defs>"
     );
-    for ((c1, r1), (c2, r2), verified) in edges {
-        let dash = if verified {
+    for ((c1, r1), (c2, r2), verified, (transport, allowed, full), uses) in &edges {
+        let dash = if *verified {
             ""
         } else {
             " stroke-dasharray=\"5,4\""
         };
+        let (x1, y1, x2, y2) = (x(*c1) + w, y(*r1) + h / 2, x(*c2), y(*r2) + h / 2);
+        // A little past the middle: edges fanning out of one node have drawn
+        // apart there, and the label still clears both boxes.
+        let (mx, my) = ((9 * x1 + 11 * x2) / 20, (9 * y1 + 11 * y2) / 20);
+        let count = if *uses > 1 {
+            format!(" ×{uses}")
+        } else {
+            String::new()
+        };
         let _ = write!(
             svg,
-            "<line x1=\"{}\" y1=\"{}\" x2=\"{}\" y2=\"{}\" stroke=\"#cf222e\" stroke-width=\"1.5\"{dash} marker-end=\"url(#arrow)\"/>",
-            x(c1) + w,
-            y(r1) + h / 2,
-            x(c2),
-            y(r2) + h / 2
+            "<g class=\"edge\"><title>{}</title><line x1=\"{x1}\" y1=\"{y1}\" x2=\"{x2}\" y2=\"{y2}\" stroke=\"#cf222e\" stroke-width=\"{}\"{dash} marker-end=\"url(#arrow)\"/><text class=\"edge-label\" x=\"{mx}\" y=\"{}\" text-anchor=\"middle\">{}{count}</text><text class=\"edge-label\" x=\"{mx}\" y=\"{}\" text-anchor=\"middle\">{}</text></g>",
+            esc(full),
+            if *uses > 1 { "2.5" } else { "1.5" },
+            my - 5,
+            esc(transport),
+            my + 9,
+            esc(allowed)
         );
     }
     for (c, col) in columns.iter().enumerate() {
         for (r, name) in col.iter().enumerate() {
-            let fill = if c == 0 { "#fff8c5" } else { "#f6f8fa" };
-            let label: String = name.chars().take(34).collect();
+            let target = targets.contains(&(c, r));
+            let (fill, stroke, class) = match (c, target) {
+                (0, _) => ("#fff8c5", "#57606a\" stroke-width=\"1", "node entry"),
+                (_, true) => ("#ffebe9", "#cf222e\" stroke-width=\"2.5", "node target"),
+                _ => ("#f6f8fa", "#57606a\" stroke-width=\"1", "node"),
+            };
+            let label: String = name.chars().take(if target { 32 } else { 34 }).collect();
             let _ = write!(
                 svg,
-                "<g class=\"node\"><rect x=\"{}\" y=\"{}\" width=\"{w}\" height=\"{h}\" rx=\"5\" fill=\"{fill}\" stroke=\"#57606a\"/><text x=\"{}\" y=\"{}\">{}</text><title>{}</title></g>",
+                "<g class=\"{class}\"><rect x=\"{}\" y=\"{}\" width=\"{w}\" height=\"{h}\" rx=\"5\" fill=\"{fill}\" stroke=\"{stroke}\"/><text x=\"{}\" y=\"{}\">{}{}</text><title>{}{}</title></g>",
                 x(c),
                 y(r),
                 x(c) + 8,
                 y(r) + h / 2 + 4,
+                if target { "◎ " } else { "" },
                 esc(&label),
-                esc(name)
+                esc(name),
+                if target { " (sensitive target)" } else { "" }
             );
         }
     }
