@@ -1,57 +1,33 @@
-//! Dates without a date crate: RFC 3339 timestamps for OCI annotations, and
-//! calendar days for suppression expiry. `KRIDIK_TODAY` (YYYY-MM-DD) fixes
+//! Dates: RFC 3339 timestamps for OCI annotations, and calendar days for
+//! suppression expiry, through jiff. `KRIDIK_TODAY` (YYYY-MM-DD) fixes
 //! "today", so expiry is testable and reproducible.
 
-/// Days since 1970-01-01 of a civil date (Howard Hinnant's algorithm).
-pub fn days_from_civil(year: i64, month: i64, day: i64) -> i64 {
-    let y = if month <= 2 { year - 1 } else { year };
-    let era = y.div_euclid(400);
-    let yoe = y - era * 400;
-    let mp = (month + 9) % 12;
-    let doy = (153 * mp + 2) / 5 + day - 1;
-    let doe = yoe * 365 + yoe / 4 - yoe / 100 + doy;
-    era * 146_097 + doe - 719_468
-}
+use jiff::civil::Date;
+use jiff::{Span, Timestamp};
 
-/// The civil date of a day count since 1970-01-01.
-pub fn civil_from_days(days: i64) -> (i64, i64, i64) {
-    let z = days + 719_468;
-    let era = z.div_euclid(146_097);
-    let doe = z - era * 146_097;
-    let yoe = (doe - doe / 1_460 + doe / 36_524 - doe / 146_096) / 365;
-    let doy = doe - (365 * yoe + yoe / 4 - yoe / 100);
-    let mp = (5 * doy + 2) / 153;
-    let day = doy - (153 * mp + 2) / 5 + 1;
-    let month = if mp < 10 { mp + 3 } else { mp - 9 };
-    (yoe + era * 400 + i64::from(month <= 2), month, day)
-}
+const EPOCH: Date = jiff::civil::date(1970, 1, 1);
 
-/// Seconds since the epoch as `YYYY-MM-DDTHH:MM:SSZ`.
+/// Seconds since the epoch as `YYYY-MM-DDTHH:MM:SSZ` (the epoch itself for
+/// seconds outside jiff's range, years -9999..=9999).
 pub fn rfc3339(secs: i64) -> String {
-    let (days, rem) = (secs.div_euclid(86_400), secs.rem_euclid(86_400));
-    let (y, m, d) = civil_from_days(days);
-    format!(
-        "{y:04}-{m:02}-{d:02}T{:02}:{:02}:{:02}Z",
-        rem / 3600,
-        rem % 3600 / 60,
-        rem % 60
-    )
+    Timestamp::from_second(secs)
+        .unwrap_or(Timestamp::UNIX_EPOCH)
+        .strftime("%Y-%m-%dT%H:%M:%SZ")
+        .to_string()
 }
 
-/// `YYYY-MM-DD` as days since the epoch.
+/// `YYYY-MM-DD` as days since the epoch; None for anything else, a date that
+/// does not exist (2026-02-31) included.
 pub fn parse_date(s: &str) -> Option<i64> {
     let mut parts = s.trim().splitn(3, '-');
     let (y, m, d) = (parts.next()?, parts.next()?, parts.next()?);
-    let (y, m, d): (i64, i64, i64) = (y.parse().ok()?, m.parse().ok()?, d.parse().ok()?);
-    // Years outside 1..=9999 are no calendar date a person writes, and would
-    // overflow the day arithmetic (found by the `suppressions` fuzz target).
-    let valid = (1..=9999).contains(&y) && (1..=12).contains(&m) && (1..=31).contains(&d);
-    if !valid {
+    let (y, m, d): (i16, i8, i8) = (y.parse().ok()?, m.parse().ok()?, d.parse().ok()?);
+    // Years before 1 are no date a person writes in a suppression.
+    if y < 1 {
         return None;
     }
-    let days = days_from_civil(y, m, d);
-    // Reject dates like 2026-02-31 that would roll over.
-    (civil_from_days(days) == (y, m, d)).then_some(days)
+    let date = Date::new(y, m, d).ok()?;
+    Some(i64::from(EPOCH.until(date).ok()?.get_days()))
 }
 
 /// Today (UTC) as days since the epoch, or `KRIDIK_TODAY` when set.
@@ -62,15 +38,15 @@ pub fn today() -> i64 {
     {
         return days;
     }
-    std::time::SystemTime::now()
-        .duration_since(std::time::UNIX_EPOCH)
-        .map(|d| d.as_secs() as i64 / 86_400)
-        .unwrap_or(0)
+    Timestamp::now().as_second().div_euclid(86_400)
 }
 
+/// Days since the epoch as `YYYY-MM-DD`.
 pub fn date(days: i64) -> String {
-    let (y, m, d) = civil_from_days(days);
-    format!("{y:04}-{m:02}-{d:02}")
+    EPOCH
+        .checked_add(Span::new().days(days))
+        .map(|d| d.to_string())
+        .unwrap_or_default()
 }
 
 #[cfg(test)]
