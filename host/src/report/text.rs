@@ -92,7 +92,7 @@ pub fn render(report: &Report, view: View) -> String {
             if let Some(r) = &f.raised {
                 let _ = writeln!(out, "    raised from {}: {}", r.from, r.reason);
             }
-            for line in textwrap(&f.message, 100) {
+            for line in textwrap::wrap(&f.message, 100) {
                 let _ = writeln!(out, "    {line}");
             }
             for e in f.evidence.iter().take(5) {
@@ -454,20 +454,3 @@ fn assessment(out: &mut String, a: &crate::assess::Assessment, p: &Paint, explai
     let _ = writeln!(out);
 }
 
-fn textwrap(text: &str, width: usize) -> Vec<String> {
-    let mut lines = Vec::new();
-    let mut line = String::new();
-    for word in text.split_whitespace() {
-        if !line.is_empty() && line.len() + word.len() + 1 > width {
-            lines.push(std::mem::take(&mut line));
-        }
-        if !line.is_empty() {
-            line.push(' ');
-        }
-        line.push_str(word);
-    }
-    if !line.is_empty() {
-        lines.push(line);
-    }
-    lines
-}
