@@ -380,6 +380,7 @@ pub fn compare(
     }
     let mut done: HashSet<usize> = HashSet::new();
     let rules = rules(snapshot);
+    let rules: HashMap<&str, &Rule> = rules.iter().map(|r| (r.host.as_str(), r)).collect();
     for (r, w) in reads {
         let (Ok(View::Envoy(v)), Some(i)) = (&r.result, w) else {
             continue;
@@ -436,6 +437,7 @@ pub fn compare(
             command: "kridik scan --deep --deep-max-pods N".into(),
         });
     }
+    out.findings = merge_by_fingerprint(std::mem::take(&mut out.findings));
     for c in CHECKS {
         let n = out.findings.iter().filter(|f| f.check_id == c.id).count();
         out.checks.push(CheckRecord {
@@ -452,6 +454,37 @@ pub fn compare(
             stdout: None,
             stderr: None,
         });
+    }
+    out
+}
+
+/// One finding per check and object: several pods of a workload showing the
+/// same problem (every pod is read on an attack path) add their evidence to
+/// the first one's, up to a few, instead of repeating the finding.
+fn merge_by_fingerprint(findings: Vec<Finding>) -> Vec<Finding> {
+    const EVIDENCE: usize = 10;
+    let mut out: Vec<Finding> = Vec::new();
+    let mut at: HashMap<String, (usize, usize)> = HashMap::new();
+    for f in findings {
+        match at.get_mut(&f.fingerprint) {
+            Some((i, more)) => {
+                let kept = &mut out[*i];
+                *more += 1;
+                let room = EVIDENCE.saturating_sub(kept.evidence.len());
+                kept.evidence.extend(f.evidence.into_iter().take(room));
+            }
+            None => {
+                at.insert(f.fingerprint.clone(), (out.len(), 0));
+                out.push(f);
+            }
+        }
+    }
+    for (i, more) in at.into_values() {
+        if more > 0 {
+            out[i]
+                .message
+                .push_str(&format!(" And {more} more like it (see the evidence)."));
+        }
     }
     out
 }
@@ -620,48 +653,49 @@ fn sidecar(
 }
 
 /// A sidecar's outbound clusters against the DestinationRules for their hosts.
-fn outbound(rules: &[Rule], t: &Target, v: &EnvoyView, out: &mut Outcome) {
-    for rule in rules {
-        let prefix = "outbound|";
-        let suffix = format!("||{}", rule.host);
-        for (name, seen) in &v.clusters {
-            let Some(port) = name
-                .strip_prefix(prefix)
-                .and_then(|n| n.strip_suffix(&suffix))
-                .and_then(|p| p.parse::<u32>().ok())
-            else {
-                continue;
-            };
-            let Some(mode) = rule.mode(port) else {
-                continue;
-            };
-            let wants_tls = matches!(mode, "ISTIO_MUTUAL" | "MUTUAL" | "SIMPLE");
-            let shown = format!("cluster {name} of {}/{}: {seen}", t.namespace, t.pod);
-            if wants_tls && *seen == "PLAINTEXT" {
-                out.findings.push(finding(
-                    DR_PLAINTEXT,
-                    &rule.target,
-                    format!(
-                        "{} sets {mode} toward {}:{port}, but proxy {}/{} sends plaintext there.",
-                        rule.target.display(),
-                        rule.host,
-                        t.namespace,
-                        t.pod
-                    ),
-                    vec![Evidence {
-                        label: Confidence::Verified,
-                        source: Some(pod_ref(&t.namespace, &t.pod)),
-                        detail: format!("config_dump?resource=dynamic_active_clusters: {shown}"),
-                    }],
-                    "Check `istioctl proxy-config cluster` for the pod and `istioctl proxy-status`; look for another DestinationRule for the host (client namespace first) or an EnvoyFilter patching the cluster.",
-                ));
-            } else if (mode == "DISABLE") == (*seen == "PLAINTEXT") {
-                out.observed
-                    .rules
-                    .entry(format!("{}/{}", rule.target.namespace, rule.target.name))
-                    .or_default()
-                    .push(shown);
-            }
+fn outbound(rules: &HashMap<&str, &Rule>, t: &Target, v: &EnvoyView, out: &mut Outcome) {
+    // One lookup per cluster (`outbound|PORT||HOST`, the default subset):
+    // linear in the proxy's clusters whatever the number of rules.
+    for (name, seen) in &v.clusters {
+        let Some((port, host)) = name
+            .strip_prefix("outbound|")
+            .and_then(|n| n.split_once("||"))
+            .and_then(|(p, h)| Some((p.parse::<u32>().ok()?, h)))
+        else {
+            continue;
+        };
+        let Some(rule) = rules.get(host) else {
+            continue;
+        };
+        let Some(mode) = rule.mode(port) else {
+            continue;
+        };
+        let wants_tls = matches!(mode, "ISTIO_MUTUAL" | "MUTUAL" | "SIMPLE");
+        let shown = format!("cluster {name} of {}/{}: {seen}", t.namespace, t.pod);
+        if wants_tls && *seen == "PLAINTEXT" {
+            out.findings.push(finding(
+                DR_PLAINTEXT,
+                &rule.target,
+                format!(
+                    "{} sets {mode} toward {}:{port}, but proxy {}/{} sends plaintext there.",
+                    rule.target.display(),
+                    rule.host,
+                    t.namespace,
+                    t.pod
+                ),
+                vec![Evidence {
+                    label: Confidence::Verified,
+                    source: Some(pod_ref(&t.namespace, &t.pod)),
+                    detail: format!("config_dump?resource=dynamic_active_clusters: {shown}"),
+                }],
+                "Check `istioctl proxy-config cluster` for the pod and `istioctl proxy-status`; look for another DestinationRule for the host (client namespace first) or an EnvoyFilter patching the cluster.",
+            ));
+        } else if (mode == "DISABLE") == (*seen == "PLAINTEXT") {
+            out.observed
+                .rules
+                .entry(format!("{}/{}", rule.target.namespace, rule.target.name))
+                .or_default()
+                .push(shown);
         }
     }
 }
@@ -779,8 +813,13 @@ pub fn confirm(
                     label: Confidence::Verified,
                     source: None,
                     detail: format!(
-                        "--deep: the proxies run this rule's TLS setting ({})",
-                        shown.join("; ")
+                        "--deep: the proxies run this rule's TLS setting ({}{})",
+                        shown.iter().take(3).cloned().collect::<Vec<_>>().join("; "),
+                        if shown.len() > 3 {
+                            format!("; and {} more clusters", shown.len() - 3)
+                        } else {
+                            String::new()
+                        }
                     ),
                 });
             }
@@ -825,6 +864,46 @@ mod tests {
 
     fn rs(ns: &str, app: &str) -> String {
         format!("apiVersion: apps/v1\nkind: ReplicaSet\nmetadata:\n  name: {app}-rs\n  namespace: {ns}\nspec:\n  template:\n    metadata:\n      labels: {{app: {app}}}\n    spec:\n      containers: [{{name: app, image: app}}]\n---\n")
+    }
+
+    #[test]
+    fn several_pods_with_one_problem_make_one_finding() {
+        let target = ObjectRef {
+            kind: "Deployment".into(),
+            namespace: "a".into(),
+            name: "web".into(),
+            ..ObjectRef::default()
+        };
+        let found: Vec<Finding> = (0..30)
+            .map(|i| {
+                finding(
+                    MTLS_WEAKER,
+                    &target,
+                    format!("pod web-{i}"),
+                    vec![Evidence {
+                        label: Confidence::Verified,
+                        source: Some(pod_ref("a", &format!("web-{i}"))),
+                        detail: "d".into(),
+                    }],
+                    "fix",
+                )
+            })
+            .chain(std::iter::once(finding(
+                AUTHZ_STALE,
+                &target,
+                "x".into(),
+                vec![],
+                "fix",
+            )))
+            .collect();
+        let merged = merge_by_fingerprint(found);
+        assert_eq!(merged.len(), 2);
+        assert_eq!(merged[0].evidence.len(), 10);
+        assert!(merged[0].message.starts_with("pod web-0"));
+        assert!(merged[0]
+            .message
+            .ends_with("And 29 more like it (see the evidence)."));
+        assert_eq!(merged[1].check_id, AUTHZ_STALE);
     }
 
     #[test]

@@ -453,4 +453,3 @@ fn assessment(out: &mut String, a: &crate::assess::Assessment, p: &Paint, explai
     }
     let _ = writeln!(out);
 }
-
