@@ -536,9 +536,15 @@ fn finish_deep(
     checks: &[CheckRecord],
     findings: &mut [Finding],
 ) -> crate::assess::deep::Outcome {
-    let reads = match handle.join() {
-        Ok(Ok(reads)) => reads,
-        Ok(Err(e)) => {
+    let failed = match handle.join() {
+        Ok(Ok(reads)) => Ok(reads),
+        Ok(Err(e)) => Err(format!("{e:#}")),
+        // A bug in the reader must not cost the scan its report.
+        Err(_) => Err("its reader thread failed (a bug: please report it)".to_string()),
+    };
+    let reads = match failed {
+        Ok(reads) => reads,
+        Err(e) => {
             // The scan itself connected a moment ago; say why this did not.
             let mut out = crate::assess::deep::compare(
                 &data.snapshot,
@@ -548,13 +554,12 @@ fn finish_deep(
                 left_out,
             );
             out.gaps.push(crate::report::model::EvidenceGap {
-                what: format!("--deep could not reach the cluster: {e:#}"),
+                what: format!("--deep could not read the proxies: {e}"),
                 checks_affected: "--deep verification".into(),
                 command: "kridik scan --deep".into(),
             });
             return out;
         }
-        Err(_) => panic!("the --deep reader panicked"),
     };
     let reads: Vec<_> = reads.into_iter().zip(workloads).collect();
     let policies = crate::assess::authz::Policies::parse(&data.snapshot, &data.model);

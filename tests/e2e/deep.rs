@@ -138,6 +138,15 @@ fn deep_verifies_what_the_proxies_run_and_reports_where_they_differ() {
         .all(|f| !(f["check_id"].as_str().unwrap().starts_with("DP-")
             && on(f) == "bank/vault-api-0")));
 
+    // vault-jwt applies to every bank workload: vault-api's proxy validates
+    // tokens, vault-audit's has no jwt_authn filter; kms's read agrees too.
+    let jwt: Vec<String> = findings(&report, "DP-JWT-001")
+        .iter()
+        .map(|f| on(f))
+        .collect();
+    assert!(jwt.contains(&"bank/vault-audit-0".to_string()), "{jwt:?}");
+    assert!(!jwt.contains(&"bank/vault-api-0".to_string()), "{jwt:?}");
+
     // vault-audit's proxy sends plaintext to the ledger, whose rule says ISTIO_MUTUAL.
     let dr = findings(&report, "DP-DR-001");
     assert_eq!(dr.len(), 1, "{dr:?}");
@@ -239,7 +248,7 @@ fn deep_verifies_what_the_proxies_run_and_reports_where_they_differ() {
         &kc,
         "--deep",
         "--deep-timeout",
-        "1s",
+        "3s",
         "-i",
         "IST-MTLS-001,DP-MTLS-001",
         "--fail-on",
@@ -249,8 +258,10 @@ fn deep_verifies_what_the_proxies_run_and_reports_where_they_differ() {
     println!("{}", text.stdout);
     assert!(
         text.stdout.contains("DP-MTLS-001") && text.stdout.contains("Configuration says STRICT"),
-        "{}",
-        text.stdout
+        "exit {}: {}\nstderr: {}",
+        text.code,
+        text.stdout,
+        text.stderr
     );
     // -i chose among the data-plane checks too.
     assert!(!text.stdout.contains("DP-AMB-001"), "{}", text.stdout);

@@ -132,6 +132,7 @@ pub const AUTHZ_MISSING: &str = "DP-AUTHZ-001";
 pub const AUTHZ_STALE: &str = "DP-AUTHZ-002";
 pub const AMBIENT_BYPASS: &str = "DP-AMB-001";
 pub const DR_PLAINTEXT: &str = "DP-DR-001";
+pub const JWT_MISSING: &str = "DP-JWT-001";
 
 const CHECKS: &[Check] = &[
     Check {
@@ -157,6 +158,12 @@ const CHECKS: &[Check] = &[
         title: "Proxy enforces a policy the configuration no longer applies",
         severity: Severity::Medium,
         description: "An RBAC filter on the sidecar was built from a policy that does not apply to the workload (deleted, re-targeted or changed): the proxy runs stale configuration.",
+    },
+    Check {
+        id: JWT_MISSING,
+        title: "Proxy does not validate the JWTs a RequestAuthentication requires",
+        severity: Severity::High,
+        description: "A RequestAuthentication with jwtRules applies to the workload, but its sidecar's inbound HTTP chains have no jwt_authn filter: invalid or forged tokens are not rejected, and no request principal is ever set for AuthorizationPolicies to match.",
     },
     Check {
         id: DR_PLAINTEXT,
@@ -379,6 +386,17 @@ pub fn compare(
         }
     }
     let mut done: HashSet<usize> = HashSet::new();
+    // RequestAuthentications that carry jwtRules (istiod builds jwt_authn only for those).
+    let jwt_rules: HashSet<(&str, &str)> = snapshot
+        .of(crate::kinds::REQUEST_AUTHENTICATION)
+        .iter()
+        .filter(|o| {
+            o.pointer("/spec/jwtRules")
+                .and_then(|r| r.as_array().map(|a| !a.is_empty()))
+                .unwrap_or(false)
+        })
+        .map(|o| (o.namespace.as_str(), o.name.as_str()))
+        .collect();
     let rules = rules(snapshot);
     let rules: HashMap<&str, &Rule> = rules.iter().map(|r| (r.host.as_str(), r)).collect();
     for (r, w) in reads {
@@ -391,6 +409,7 @@ pub fn compare(
         sidecar(
             &model.workloads[*i],
             policies,
+            &jwt_rules,
             &r.target,
             v,
             first,
@@ -492,6 +511,7 @@ fn merge_by_fingerprint(findings: Vec<Finding>) -> Vec<Finding> {
 fn sidecar(
     w: &Workload,
     policies: &Policies,
+    jwt_rules: &HashSet<(&str, &str)>,
     t: &Target,
     v: &EnvoyView,
     first: bool,
@@ -581,6 +601,30 @@ fn sidecar(
     }
     if !v.inbound_listener {
         return;
+    }
+    // Authentication: a RequestAuthentication with jwtRules puts jwt_authn on
+    // the inbound HTTP chains (pilot/pkg/security/authn/policy_applier.go).
+    let requiring: Vec<&ObjectRef> = w
+        .request_authentications
+        .iter()
+        .filter(|r| jwt_rules.contains(&(r.namespace.as_str(), r.name.as_str())))
+        .collect();
+    if let (Some(ra), true, false) = (requiring.first(), v.http_inbound, v.jwt_authn) {
+        out.findings.push(finding(
+            JWT_MISSING,
+            &w.target,
+            format!(
+                "{} applies to this workload, but proxy {}/{} has no jwt_authn filter on its inbound HTTP chains: tokens are not validated.",
+                ra.display(),
+                t.namespace,
+                t.pod
+            ),
+            vec![seen(format!(
+                "inbound HTTP filters of {}/{}: no envoy.filters.http.jwt_authn",
+                t.namespace, t.pod
+            ))],
+            "Run `istioctl proxy-status` and `istioctl x describe pod` for the pod: the proxy is not synced, or istiod rejected the RequestAuthentication (`kubectl get requestauthentication -o yaml` shows its status).",
+        ));
     }
     // Authorization: every policy istiod would name must be on the proxy, and
     // nothing else may be.
