@@ -268,6 +268,36 @@ fn deep_verifies_what_the_proxies_run_and_reports_where_they_differ() {
 }
 
 #[test]
+fn with_no_proxy_readable_the_data_plane_checks_are_skipped_not_passed() {
+    // Every port-forward is refused (no pod listed answers): nothing was verified.
+    let (_server, _dir, kc) = server(BTreeMap::new());
+    let report = scan_json(&[
+        "--kubeconfig",
+        &kc,
+        "--deep",
+        "--deep-timeout",
+        "3s",
+        "--fail-on",
+        "never",
+    ])
+    .json();
+    for id in [
+        "DP-MTLS-001",
+        "DP-DR-001",
+        "DP-AMB-001",
+        "DP-JWT-001",
+        "DP-AUTHZ-001",
+    ] {
+        assert_eq!(check(&report, id)["status"], "skipped", "{id}");
+    }
+    assert!(report["evidence_gaps"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .any(|g| g["what"].as_str().unwrap().contains("bank/vault-api-0")));
+}
+
+#[test]
 fn without_deep_the_same_cluster_has_no_data_plane_findings() {
     let (server, _dir, kc) = server(proxies());
     let report = scan_json(&["--kubeconfig", &kc, "--fail-on", "never"]).json();
