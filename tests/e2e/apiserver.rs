@@ -179,6 +179,8 @@ pub struct Config {
 pub enum Admin {
     /// `GET /config_dump...` answers this JSON (ECDS requests answer 404).
     Dump(Vec<u8>),
+    /// The same, but the admin closes the connection after each answer.
+    DumpThenClose(Vec<u8>),
     /// The port accepts the connection and never answers.
     Hang,
     /// The kubelet cannot connect: an error on the port's error channel.
@@ -217,6 +219,8 @@ struct Shared {
     writes: std::sync::Mutex<Vec<String>>,
     /// Every request line sent through a port-forward: `namespace/pod GET /path`.
     forwarded: std::sync::Mutex<Vec<String>>,
+    /// Port-forwards opened, by `namespace/pod`.
+    forwards: std::sync::Mutex<BTreeMap<String, usize>>,
     pub requests: AtomicUsize,
     pub continued: AtomicUsize,
 }
@@ -240,6 +244,7 @@ impl ApiServer {
             objects: std::sync::Mutex::new(objects),
             writes: std::sync::Mutex::new(Vec::new()),
             forwarded: std::sync::Mutex::new(Vec::new()),
+            forwards: std::sync::Mutex::new(BTreeMap::new()),
             requests: AtomicUsize::new(0),
             continued: AtomicUsize::new(0),
         });
@@ -338,6 +343,11 @@ impl ApiServer {
     /// Request lines sent to pods through port-forwards: `namespace/pod GET /path`.
     pub fn forwarded(&self) -> Vec<String> {
         self.shared.forwarded.lock().unwrap().clone()
+    }
+
+    /// Port-forwards opened so far, by `namespace/pod`.
+    pub fn forwards(&self) -> BTreeMap<String, usize> {
+        self.shared.forwards.lock().unwrap().clone()
     }
 
     /// List requests that carried a continue token.
@@ -707,53 +717,66 @@ async fn serve_forward<S>(
         let _ = ws.close(None).await;
         return;
     }
-    // Read the client's request head on channel 0.
-    let mut head = Vec::new();
-    while !head.windows(4).any(|w| w == b"\r\n\r\n") {
-        match ws.next().await {
-            Some(Ok(Message::Binary(b))) if b.first() == Some(&0) => {
-                head.extend_from_slice(&b[1..])
-            }
-            Some(Ok(_)) => {}
-            _ => return,
-        }
-    }
-    let text = String::from_utf8_lossy(&head).to_string();
-    let line = text.lines().next().unwrap_or_default().to_string();
     shared
-        .forwarded
+        .forwards
         .lock()
         .unwrap()
-        .push(format!("{pod} {}", line.trim_end_matches(" HTTP/1.1")));
-    let path = line.split(' ').nth(1).unwrap_or_default();
-    let (code, body): (&str, Vec<u8>) = match admin {
-        Admin::Hang => {
-            tokio::time::sleep(std::time::Duration::from_secs(600)).await;
-            return;
+        .entry(pod.to_string())
+        .and_modify(|n| *n += 1)
+        .or_insert(1);
+    // Requests on channel 0, one after another on the same connection (the
+    // admin keeps connections alive), until the client closes it.
+    let mut pending: Vec<u8> = Vec::new();
+    loop {
+        let end = loop {
+            if let Some(i) = pending.windows(4).position(|w| w == b"\r\n\r\n") {
+                break i + 4;
+            }
+            match ws.next().await {
+                Some(Ok(Message::Binary(b))) if b.first() == Some(&0) => {
+                    pending.extend_from_slice(&b[1..])
+                }
+                Some(Ok(m)) if m.is_close() => return,
+                Some(Ok(_)) => {}
+                _ => return,
+            }
+        };
+        let head: Vec<u8> = pending.drain(..end).collect();
+        let text = String::from_utf8_lossy(&head).to_string();
+        let line = text.lines().next().unwrap_or_default().to_string();
+        shared
+            .forwarded
+            .lock()
+            .unwrap()
+            .push(format!("{pod} {}", line.trim_end_matches(" HTTP/1.1")));
+        let path = line.split(' ').nth(1).unwrap_or_default();
+        let (code, body): (&str, Vec<u8>) = match &admin {
+            Admin::Hang => {
+                tokio::time::sleep(std::time::Duration::from_secs(600)).await;
+                return;
+            }
+            Admin::Garbage => ("200 OK", b"<html><body>It works!</body></html>".to_vec()),
+            Admin::Dump(bytes) | Admin::DumpThenClose(bytes) => match admin_resource(bytes, path) {
+                Some(body) => ("200 OK", body),
+                None => ("404 Not Found", b"unknown resource".to_vec()),
+            },
+            Admin::Refused | Admin::Forbidden => unreachable!(),
+        };
+        let mut response = format!(
+            "HTTP/1.1 {code}\r\ncontent-type: application/json\r\ncontent-length: {}\r\n\r\n",
+            body.len()
+        )
+        .into_bytes();
+        response.extend_from_slice(&body);
+        // In frames of at most 32 KiB, as the kubelet relays a TCP stream.
+        for chunk in response.chunks(32 << 10) {
+            if ws.send(frame(0, chunk)).await.is_err() {
+                return;
+            }
         }
-        Admin::Garbage => ("200 OK", b"<html><body>It works!</body></html>".to_vec()),
-        Admin::Dump(bytes) => match admin_resource(&bytes, path) {
-            Some(body) => ("200 OK", body),
-            None => ("404 Not Found", b"unknown resource".to_vec()),
-        },
-        Admin::Refused | Admin::Forbidden => unreachable!(),
-    };
-    let mut response = format!(
-        "HTTP/1.1 {code}\r\ncontent-type: application/json\r\ncontent-length: {}\r\n\r\n",
-        body.len()
-    )
-    .into_bytes();
-    response.extend_from_slice(&body);
-    // In frames of at most 32 KiB, as the kubelet relays a TCP stream.
-    for chunk in response.chunks(32 << 10) {
-        if ws.send(frame(0, chunk)).await.is_err() {
+        if let Admin::DumpThenClose(_) = admin {
+            let _ = ws.close(None).await;
             return;
-        }
-    }
-    // Keep the connection open until the client is done with it.
-    while let Some(Ok(m)) = ws.next().await {
-        if m.is_close() {
-            break;
         }
     }
 }

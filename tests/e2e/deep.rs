@@ -35,6 +35,11 @@ fn proxies() -> BTreeMap<String, Admin> {
             "bank/vault-audit-0".into(),
             dump("bank__vault-audit-0.json"),
         ),
+        // An admin that closes the connection after each answer.
+        (
+            "bank/kms-0".into(),
+            Admin::DumpThenClose(std::fs::read(fixtures().join("dumps/bank__kms-0.json")).unwrap()),
+        ),
         ("bank/slow-0".into(), Admin::Hang),
         ("bank/closed-0".into(), Admin::Refused),
         ("bank/junk-0".into(), Admin::Garbage),
@@ -240,6 +245,22 @@ fn deep_verifies_what_the_proxies_run_and_reports_where_they_differ() {
     assert!(forwarded
         .iter()
         .any(|l| l == "istio-system/ztunnel-x7k2p GET /config_dump"));
+    // One port-forward per pod: its requests share the connection.
+    let forwards = server.forwards();
+    assert_eq!(forwards.get("bank/vault-api-0"), Some(&1), "{forwards:?}");
+    // An admin that closes after each answer gets a fresh forward per request.
+    assert_eq!(forwards.get("bank/kms-0"), Some(&3), "{forwards:?}");
+    assert!(forwarded
+        .iter()
+        .any(|l| l.starts_with("bank/kms-0 GET /config_dump?resource=dynamic_active_clusters")));
+    assert_eq!(
+        forwarded
+            .iter()
+            .filter(|l| l.starts_with("bank/vault-api-0 "))
+            .count(),
+        3,
+        "{forwarded:?}"
+    );
 
     // What a user reads: the contradiction, with the proxy as its evidence.
     let text = run(kridik().args([

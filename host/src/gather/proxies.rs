@@ -73,21 +73,33 @@ pub async fn read_all(client: &Client, targets: Vec<Target>, limits: &Limits) ->
 }
 
 async fn read(client: &Client, t: &Target) -> Result<View> {
+    let mut admin = Admin::open(client, t).await?;
     match t.kind {
         ProxyKind::Ztunnel => {
-            let dump = get(client, t, ZTUNNEL_PATH).await?;
+            let dump = admin.get(ZTUNNEL_PATH).await?;
             match dataplane::read(&dump) {
                 Some(v @ View::Ztunnel(_)) => Ok(v),
                 _ => bail!("port {ADMIN_PORT} did not answer with a ztunnel config dump"),
             }
         }
         ProxyKind::Envoy => {
-            let mut dump = get(client, t, ENVOY_PATH).await?;
+            let mut dump = admin.get(ENVOY_PATH).await?;
             // Extension configs and clusters are additions: an Envoy without
             // any ECDS filter answers 404, and a failed cluster read only
-            // leaves DestinationRules unverified.
+            // leaves DestinationRules unverified. They ride the same
+            // connection; an admin that closed it gets one fresh forward.
             for path in [ENVOY_ECDS_PATH, ENVOY_CLUSTERS_PATH] {
-                if let Ok(more) = get(client, t, path).await {
+                let more = match admin.get(path).await {
+                    Err(e) if admin.closed() => match Admin::open(client, t).await {
+                        Ok(fresh) => {
+                            admin = fresh;
+                            admin.get(path).await
+                        }
+                        Err(_) => Err(e),
+                    },
+                    other => other,
+                };
+                if let Ok(more) = more {
                     if let (Some(a), Some(b)) = (
                         dump.get_mut("configs").and_then(|c| c.as_array_mut()),
                         more.get("configs").and_then(|c| c.as_array()),
@@ -104,86 +116,127 @@ async fn read(client: &Client, t: &Target) -> Result<View> {
     }
 }
 
-/// One GET to the pod's admin port through a port-forward, the body read up to
-/// [`MAX_DUMP_BYTES`], parsed, and scrubbed of secret material at once.
-async fn get(client: &Client, t: &Target, path: &str) -> Result<serde_json::Value> {
-    let pods: Api<Pod> = Api::namespaced(client.clone(), &t.namespace);
-    let mut forward = pods
-        .portforward(&t.pod, &[ADMIN_PORT])
-        .await
-        .map_err(|e| anyhow!(crate::gather::live::describe(&e)))
-        .context("port-forward refused")?;
-    let stream = forward
-        .take_stream(ADMIN_PORT)
-        .ok_or_else(|| anyhow!("port-forward gave no stream"))?;
-    let error = forward.take_error(ADMIN_PORT);
-    let io = hyper_util::rt::TokioIo::new(stream);
-    let (mut sender, connection) = hyper::client::conn::http1::handshake(io)
-        .await
-        .context("HTTP handshake over the port-forward")?;
-    let driver = tokio::spawn(connection);
-    let request = http::Request::get(path)
-        .header(http::header::HOST, "localhost")
-        .header(http::header::ACCEPT, "application/json")
-        .body(http_body_util::Empty::<bytes::Bytes>::new())
-        .context("building the request")?;
-    let exchange = async {
-        let response = sender
-            .send_request(request)
+/// The kubelet's error channel of a forward: its first message, if any.
+/// Fused: after it has answered, later requests poll it as pending.
+type ErrorChannel = futures::future::Fuse<futures::future::BoxFuture<'static, Option<String>>>;
+
+/// One HTTP/1.1 connection to a pod's admin port through one port-forward,
+/// kept for the pod's requests (the admin keeps connections alive).
+struct Admin {
+    forward: kube::api::Portforwarder,
+    sender: hyper::client::conn::http1::SendRequest<http_body_util::Empty<bytes::Bytes>>,
+    driver: tokio::task::JoinHandle<Result<(), hyper::Error>>,
+    error: Option<ErrorChannel>,
+}
+
+impl Drop for Admin {
+    fn drop(&mut self) {
+        self.driver.abort();
+        self.forward.abort();
+    }
+}
+
+impl Admin {
+    async fn open(client: &Client, t: &Target) -> Result<Admin> {
+        let pods: Api<Pod> = Api::namespaced(client.clone(), &t.namespace);
+        let mut forward = pods
+            .portforward(&t.pod, &[ADMIN_PORT])
             .await
-            .context("no HTTP response")?;
-        let status = response.status();
-        let mut body = response.into_body();
-        let mut bytes = Vec::new();
-        while let Some(frame) = body.frame().await {
-            let frame = frame.context("reading the response")?;
-            if let Some(data) = frame.data_ref() {
-                if bytes.len() + data.len() > MAX_DUMP_BYTES {
-                    bail!("the dump is larger than {} MiB", MAX_DUMP_BYTES >> 20);
+            .map_err(|e| anyhow!(crate::gather::live::describe(&e)))
+            .context("port-forward refused")?;
+        let stream = forward
+            .take_stream(ADMIN_PORT)
+            .ok_or_else(|| anyhow!("port-forward gave no stream"))?;
+        let error = forward
+            .take_error(ADMIN_PORT)
+            .map(|e| futures::FutureExt::fuse(futures::FutureExt::boxed(e)));
+        let io = hyper_util::rt::TokioIo::new(stream);
+        let (sender, connection) = hyper::client::conn::http1::handshake(io)
+            .await
+            .context("HTTP handshake over the port-forward")?;
+        Ok(Admin {
+            forward,
+            sender,
+            driver: tokio::spawn(connection),
+            error,
+        })
+    }
+
+    /// Whether the admin closed the connection (a new forward is needed).
+    fn closed(&self) -> bool {
+        self.sender.is_closed() || self.driver.is_finished()
+    }
+
+    /// One GET, the body read up to [`MAX_DUMP_BYTES`], parsed, and scrubbed
+    /// of secret material at once.
+    async fn get(&mut self, path: &str) -> Result<serde_json::Value> {
+        let request = http::Request::get(path)
+            .header(http::header::HOST, "localhost")
+            .header(http::header::ACCEPT, "application/json")
+            .body(http_body_util::Empty::<bytes::Bytes>::new())
+            .context("building the request")?;
+        let sender = &mut self.sender;
+        let exchange = async {
+            sender
+                .ready()
+                .await
+                .context("the admin closed the connection")?;
+            let response = sender
+                .send_request(request)
+                .await
+                .context("no HTTP response")?;
+            let status = response.status();
+            let mut body = response.into_body();
+            let mut bytes = Vec::new();
+            while let Some(frame) = body.frame().await {
+                let frame = frame.context("reading the response")?;
+                if let Some(data) = frame.data_ref() {
+                    if bytes.len() + data.len() > MAX_DUMP_BYTES {
+                        bail!("the dump is larger than {} MiB", MAX_DUMP_BYTES >> 20);
+                    }
+                    bytes.extend_from_slice(data);
                 }
-                bytes.extend_from_slice(data);
             }
-        }
-        if !status.is_success() {
-            bail!(
-                "admin answered {status}: {}",
-                crate::printable::line(&String::from_utf8_lossy(&bytes[..bytes.len().min(200)]))
-            );
-        }
-        Ok(bytes)
-    };
-    // The kubelet reports a failed connection to the port on the error
-    // channel, before it closes the stream: when the exchange fails, its
-    // message is the reason.
-    let kubelet = |message: String| {
-        anyhow!(
-            "the kubelet could not connect to port {ADMIN_PORT}: {}",
-            crate::printable::line(&message)
-        )
-    };
-    let bytes = match error {
-        Some(error) => {
-            tokio::pin!(error);
-            tokio::select! {
-                biased;
-                Some(message) = &mut error => Err(kubelet(message)),
-                r = exchange => match r {
-                    Ok(bytes) => Ok(bytes),
-                    Err(e) => match tokio::time::timeout(Duration::from_millis(500), error).await {
-                        Ok(Some(message)) => Err(kubelet(message)),
-                        _ => Err(e),
+            if !status.is_success() {
+                bail!(
+                    "admin answered {status}: {}",
+                    crate::printable::line(&String::from_utf8_lossy(
+                        &bytes[..bytes.len().min(200)]
+                    ))
+                );
+            }
+            Ok(bytes)
+        };
+        // The kubelet reports a failed connection to the port on the error
+        // channel, before it closes the stream: when the exchange fails, its
+        // message is the reason.
+        let kubelet = |message: String| {
+            anyhow!(
+                "the kubelet could not connect to port {ADMIN_PORT}: {}",
+                crate::printable::line(&message)
+            )
+        };
+        let bytes = match self.error.as_mut() {
+            Some(error) => {
+                tokio::select! {
+                    biased;
+                    Some(message) = &mut *error => Err(kubelet(message)),
+                    r = exchange => match r {
+                        Ok(bytes) => Ok(bytes),
+                        Err(e) => match tokio::time::timeout(Duration::from_millis(500), &mut *error).await {
+                            Ok(Some(message)) => Err(kubelet(message)),
+                            _ => Err(e),
+                        },
                     },
-                },
+                }
             }
-        }
-        None => exchange.await,
-    };
-    driver.abort();
-    forward.abort();
-    let bytes = bytes?;
-    let mut dump: serde_json::Value = serde_json::from_slice(&bytes).map_err(|e| {
-        anyhow!("port {ADMIN_PORT} answered something that is not JSON ({e}): not an Envoy or ztunnel admin")
-    })?;
-    dataplane::scrub(&mut dump);
-    Ok(dump)
+            None => exchange.await,
+        };
+        let bytes = bytes?;
+        let mut dump: serde_json::Value = serde_json::from_slice(&bytes).map_err(|e| {
+            anyhow!("port {ADMIN_PORT} answered something that is not JSON ({e}): not an Envoy or ztunnel admin")
+        })?;
+        dataplane::scrub(&mut dump);
+        Ok(dump)
+    }
 }
