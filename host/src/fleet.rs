@@ -31,30 +31,13 @@ pub fn all_contexts(kubeconfig: Option<&std::path::Path>) -> anyhow::Result<Vec<
 
 /// Scans every context with the same options and merges the reports.
 pub fn scan(opts: &Options, contexts: &[String]) -> Report {
-    let next = std::sync::atomic::AtomicUsize::new(0);
-    let mut results: Vec<(usize, anyhow::Result<Report>)> = std::thread::scope(|s| {
-        let workers: Vec<_> = (0..PARALLEL.min(contexts.len()))
-            .map(|_| {
-                s.spawn(|| {
-                    let mut done = Vec::new();
-                    loop {
-                        let i = next.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
-                        let Some(context) = contexts.get(i) else {
-                            break done;
-                        };
-                        let mut one = opts.clone();
-                        one.live.context = Some(context.clone());
-                        // One progress line cannot speak for several scans.
-                        one.progress = None;
-                        done.push((i, scan::scan(&one)));
-                    }
-                })
-            })
-            .collect();
-        workers
-            .into_iter()
-            .flat_map(|w| w.join().expect("a cluster scan panicked"))
-            .collect()
+    let order: Vec<usize> = (0..contexts.len()).collect();
+    let mut results = crate::scan::work_queue(PARALLEL, &order, |i| {
+        let mut one = opts.clone();
+        one.live.context = Some(contexts[i].clone());
+        // One progress line cannot speak for several scans.
+        one.progress = None;
+        scan::scan(&one)
     });
     results.sort_by_key(|(i, _)| *i);
     merge(

@@ -371,31 +371,14 @@ pub fn scan(opts: &Options) -> Result<Report> {
     // position left one core idle while the other ran the long tail.
     let mut order: Vec<usize> = (0..by_component.len()).collect();
     order.sort_by_key(|&i| std::cmp::Reverse(by_component[i].1.len()));
-    let next = std::sync::atomic::AtomicUsize::new(0);
-    let workers = rayon::current_num_threads().clamp(1, by_component.len().max(1));
-    let mut outcomes: Vec<(usize, Vec<crate::runtime::Outcome>)> = std::thread::scope(|scope| {
-        let handles: Vec<_> = (0..workers)
-            .map(|_| {
-                scope.spawn(|| {
-                    let mut done = Vec::new();
-                    loop {
-                        let taken = next.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
-                        let Some(&i) = order.get(taken) else {
-                            break done;
-                        };
-                        let (p, checks) = &by_component[i];
-                        done.push((i, rt.run_component(p, checks, wit.clone())));
-                        if let Some(bar) = &opts.progress {
-                            bar.inc(checks.len() as u64);
-                        }
-                    }
-                })
-            })
-            .collect();
-        handles
-            .into_iter()
-            .flat_map(|h| h.join().expect("a check worker panicked"))
-            .collect()
+    let workers = rayon::current_num_threads();
+    let mut outcomes = work_queue(workers, &order, |i| {
+        let (p, checks) = &by_component[i];
+        let outcome = rt.run_component(p, checks, wit.clone());
+        if let Some(bar) = &opts.progress {
+            bar.inc(checks.len() as u64);
+        }
+        outcome
     });
     // The report's order does not depend on which core finished first.
     outcomes.sort_by_key(|(i, _)| *i);
@@ -480,12 +463,46 @@ pub fn scan(opts: &Options) -> Result<Report> {
     Ok(report)
 }
 
-/// Proxy reads under way: the thread doing them, and which workload each pod speaks for.
-type DeepReads = (
-    std::thread::JoinHandle<Result<Vec<crate::gather::proxies::Read>>>,
-    Vec<Option<usize>>,
-    usize,
-);
+/// Runs `f` on every index of `order`, `workers` threads taking the next
+/// index as they free up (so a long item does not hold a share of the rest
+/// behind it); the results come with their index, in no particular order.
+pub(crate) fn work_queue<T: Send>(
+    workers: usize,
+    order: &[usize],
+    f: impl Fn(usize) -> T + Sync,
+) -> Vec<(usize, T)> {
+    let next = std::sync::atomic::AtomicUsize::new(0);
+    std::thread::scope(|scope| {
+        let handles: Vec<_> = (0..workers.clamp(1, order.len().max(1)))
+            .map(|_| {
+                scope.spawn(|| {
+                    let mut done = Vec::new();
+                    loop {
+                        let taken = next.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+                        let Some(&i) = order.get(taken) else {
+                            break done;
+                        };
+                        done.push((i, f(i)));
+                    }
+                })
+            })
+            .collect();
+        handles
+            .into_iter()
+            .flat_map(|h| h.join().expect("a worker panicked"))
+            .collect()
+    })
+}
+
+/// Proxy reads under way: the thread doing them, which workload each pod
+/// speaks for, how many pods the cap left out, and the parsed policies (the
+/// sample needed them; the comparison reuses them).
+struct DeepReads {
+    handle: std::thread::JoinHandle<Result<Vec<crate::gather::proxies::Read>>>,
+    workloads: Vec<Option<usize>>,
+    left_out: usize,
+    policies: crate::assess::authz::Policies,
+}
 
 /// Chooses the pods (every pod of a workload on an attack path) and reads
 /// their proxies on a thread of its own.
@@ -527,44 +544,45 @@ fn start_deep(
             Ok(gather::proxies::read_all(&client, targets, &limits).await)
         })
     });
-    (handle, workloads, sample.left_out)
+    DeepReads {
+        handle,
+        workloads,
+        left_out: sample.left_out,
+        policies,
+    }
 }
 
 fn finish_deep(
-    (handle, workloads, left_out): DeepReads,
+    deep: DeepReads,
     data: &ScanData,
     checks: &[CheckRecord],
     findings: &mut [Finding],
 ) -> crate::assess::deep::Outcome {
-    let failed = match handle.join() {
-        Ok(Ok(reads)) => Ok(reads),
-        Ok(Err(e)) => Err(format!("{e:#}")),
+    let (reads, failure) = match deep.handle.join() {
+        Ok(Ok(reads)) => (reads, None),
+        Ok(Err(e)) => (Vec::new(), Some(format!("{e:#}"))),
         // A bug in the reader must not cost the scan its report.
-        Err(_) => Err("its reader thread failed (a bug: please report it)".to_string()),
+        Err(_) => (
+            Vec::new(),
+            Some("its reader thread failed (a bug: please report it)".to_string()),
+        ),
     };
-    let reads = match failed {
-        Ok(reads) => reads,
-        Err(e) => {
-            // The scan itself connected a moment ago; say why this did not.
-            let mut out = crate::assess::deep::compare(
-                &data.snapshot,
-                &data.model,
-                &Default::default(),
-                &[],
-                left_out,
-            );
-            out.gaps.push(crate::report::model::EvidenceGap {
-                what: format!("--deep could not read the proxies: {e}"),
-                checks_affected: "--deep verification".into(),
-                command: "kridik scan --deep".into(),
-            });
-            return out;
-        }
-    };
-    let reads: Vec<_> = reads.into_iter().zip(workloads).collect();
-    let policies = crate::assess::authz::Policies::parse(&data.snapshot, &data.model);
-    let out =
-        crate::assess::deep::compare(&data.snapshot, &data.model, &policies, &reads, left_out);
+    let reads: Vec<_> = reads.into_iter().zip(deep.workloads).collect();
+    let mut out = crate::assess::deep::compare(
+        &data.snapshot,
+        &data.model,
+        &deep.policies,
+        &reads,
+        deep.left_out,
+    );
+    if let Some(e) = failure {
+        // The scan itself connected a moment ago; say why this did not.
+        out.gaps.push(crate::report::model::EvidenceGap {
+            what: format!("--deep could not read the proxies: {e}"),
+            checks_affected: "--deep verification".into(),
+            command: "kridik scan --deep".into(),
+        });
+    }
     let categories: std::collections::HashMap<&str, &str> = checks
         .iter()
         .map(|c| (c.id.as_str(), c.category.as_str()))

@@ -29,7 +29,7 @@ pub fn plural(kind: &str) -> String {
 }
 
 /// Where Istio keeps its own ConfigMaps unless told otherwise.
-pub const ISTIO_NAMESPACE: &str = "istio-system";
+pub const ISTIO_NAMESPACE: &str = crate::model::meshconfig::DEFAULT_ROOT;
 
 /// The roles of a live scan reading `wants`: the ClusterRole for what it
 /// lists cluster-wide and, unless a check declared ConfigMaps, a Role per

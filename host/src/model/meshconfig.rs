@@ -38,7 +38,8 @@ pub struct MeshConfig {
     pub injector: super::enrollment::Injector,
 }
 
-const DEFAULT_ROOT: &str = "istio-system";
+/// Istio's root (and control-plane) namespace unless meshConfig says otherwise.
+pub const DEFAULT_ROOT: &str = "istio-system";
 
 pub fn build(snapshot: &Snapshot) -> (MeshConfig, Vec<String>) {
     let mut problems = Vec::new();

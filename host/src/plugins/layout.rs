@@ -71,12 +71,16 @@ pub fn save(dir: &Path, entries: &[Entry]) -> Result<()> {
                 "annotations": { REF_NAME: e.name, REPOSITORY: p.repository },
             }));
             let found = p.decoded();
+            if found.is_empty() {
+                continue;
+            }
+            // The empty config every signature manifest names.
+            let empty = write_blob(b"{}")?;
             // Bundles as the registry holds them: referrers of the digest.
             for bundle in found.iter().filter_map(|s| match s {
                 super::signing::Signature::Bundle(json) => Some(json),
                 _ => None,
             }) {
-                let empty = write_blob(b"{}")?;
                 let referrer = serde_json::to_vec(&json!({
                     "schemaVersion": 2,
                     "mediaType": OCI_IMAGE_MEDIA_TYPE,
@@ -105,7 +109,6 @@ pub fn save(dir: &Path, entries: &[Entry]) -> Result<()> {
             if simple.is_empty() {
                 continue;
             }
-            let empty = write_blob(b"{}")?;
             let mut layers = Vec::new();
             for (payload, signature) in simple {
                 layers.push(json!({

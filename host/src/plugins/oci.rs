@@ -604,11 +604,7 @@ async fn signatures_of(
     auth: &RegistryAuth,
     access: &Access,
 ) -> Result<Vec<super::signing::Signature>> {
-    let sig_ref = Reference::with_tag(
-        r.registry().to_string(),
-        r.repository().to_string(),
-        super::signing::signature_tag(digest),
-    );
+    let sig_ref = sibling_tag(r, super::signing::signature_tag(digest));
     let Some(bytes) = manifest_if_present(c, &sig_ref, auth, access).await? else {
         return Ok(Vec::new());
     };
@@ -636,6 +632,16 @@ async fn signatures_of(
     Ok(out)
 }
 
+/// Another tag of `r`'s repository (signatures, referrers).
+fn sibling_tag(r: &Reference, tag: String) -> Reference {
+    Reference::with_tag(r.registry().to_string(), r.repository().to_string(), tag)
+}
+
+/// Another manifest of `r`'s repository, by digest.
+fn sibling_digest(r: &Reference, digest: String) -> Reference {
+    Reference::with_digest(r.registry().to_string(), r.repository().to_string(), digest)
+}
+
 /// The referrers tag of a digest (OCI distribution spec, referrers tag schema).
 fn referrers_tag(digest: &str) -> String {
     digest.replace(':', "-")
@@ -654,11 +660,7 @@ async fn referrers(
     let bytes = match api {
         Some(b) => Some(b),
         None => {
-            let tag = Reference::with_tag(
-                r.registry().to_string(),
-                r.repository().to_string(),
-                referrers_tag(digest),
-            );
+            let tag = sibling_tag(r, referrers_tag(digest));
             manifest_if_present(c, &tag, auth, access).await?
         }
     };
@@ -689,11 +691,7 @@ async fn bundles_of(
         else {
             continue;
         };
-        let at = Reference::with_digest(
-            r.registry().to_string(),
-            r.repository().to_string(),
-            d.to_string(),
-        );
+        let at = sibling_digest(r, d.to_string());
         let Some(bytes) = manifest_if_present(c, &at, auth, access).await? else {
             continue;
         };
@@ -761,7 +759,11 @@ pub fn push_bundle(source: &str, bundle: Vec<u8>, access: &Access) -> Result<Str
         c.push_blob(&r, empty.clone(), &empty_digest)
             .await
             .map_err(|e| explain(e, &r, "push to"))?;
-        let created = created();
+        let annotations = serde_json::json!({
+            "dev.sigstore.bundle.content": "dsse-envelope",
+            "dev.sigstore.bundle.predicateType": super::signing::SIGN_PREDICATE,
+            "org.opencontainers.image.created": created(),
+        });
         let manifest = serde_json::to_vec(&serde_json::json!({
             "schemaVersion": 2,
             "mediaType": OCI_IMAGE_MEDIA_TYPE,
@@ -769,27 +771,15 @@ pub fn push_bundle(source: &str, bundle: Vec<u8>, access: &Access) -> Result<Str
             "config": { "mediaType": "application/vnd.oci.empty.v1+json", "digest": empty_digest, "size": 2 },
             "layers": [{ "mediaType": BUNDLE_MEDIA_TYPE, "digest": bundle_digest, "size": bundle.len() }],
             "subject": { "mediaType": subject_type, "digest": digest, "size": subject.len() },
-            "annotations": {
-                "dev.sigstore.bundle.content": "dsse-envelope",
-                "dev.sigstore.bundle.predicateType": "https://sigstore.dev/cosign/sign/v1",
-                "org.opencontainers.image.created": created,
-            }
+            "annotations": annotations,
         }))?;
         let manifest_digest = format!("sha256:{}", crate::runtime::sha256(&manifest));
-        let at = Reference::with_digest(
-            r.registry().to_string(),
-            r.repository().to_string(),
-            manifest_digest.clone(),
-        );
+        let at = sibling_digest(&r, manifest_digest.clone());
         c.push_manifest_raw(&at, manifest.clone(), OCI_IMAGE_MEDIA_TYPE.parse()?)
             .await
             .map_err(|e| explain(e, &at, "push to"))?;
         // The referrers tag: the index of this digest's referrers, this one added.
-        let tag = Reference::with_tag(
-            r.registry().to_string(),
-            r.repository().to_string(),
-            referrers_tag(&digest),
-        );
+        let tag = sibling_tag(&r, referrers_tag(&digest));
         let mut listed: Vec<serde_json::Value> =
             match manifest_if_present(&c, &tag, &auth, access).await? {
                 Some(b) => serde_json::from_slice::<serde_json::Value>(&b)
@@ -804,11 +794,8 @@ pub fn push_bundle(source: &str, bundle: Vec<u8>, access: &Access) -> Result<Str
             "digest": manifest_digest,
             "size": manifest.len(),
             "artifactType": BUNDLE_MEDIA_TYPE,
-            "annotations": {
-                "dev.sigstore.bundle.content": "dsse-envelope",
-                "dev.sigstore.bundle.predicateType": "https://sigstore.dev/cosign/sign/v1",
-                "org.opencontainers.image.created": created,
-            }
+            // The spec copies the referrer's annotations into the index.
+            "annotations": annotations,
         }));
         let index = serde_json::to_vec(&serde_json::json!({
             "schemaVersion": 2,
@@ -833,11 +820,7 @@ pub fn push_signature(
     let (r, digest) = signed_subject(source)?;
     let c = client(&r, access);
     let auth = auth(&r, access)?;
-    let sig_ref = Reference::with_tag(
-        r.registry().to_string(),
-        r.repository().to_string(),
-        super::signing::signature_tag(&digest),
-    );
+    let sig_ref = sibling_tag(&r, super::signing::signature_tag(&digest));
     block_on(async {
         let mut layers: Vec<ImageLayer> = Vec::new();
         for found in signatures_of(&c, &r, &digest, &auth, access).await? {

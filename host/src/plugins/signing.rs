@@ -35,7 +35,7 @@ pub enum Signature {
 /// The Sigstore bundle cosign v3 writes, and the referrer artifact type it stores it under.
 pub const BUNDLE_MEDIA_TYPE: &str = "application/vnd.dev.sigstore.bundle.v0.3+json";
 /// What a cosign v3 image signature states (an in-toto statement in a DSSE envelope).
-const SIGN_PREDICATE: &str = "https://sigstore.dev/cosign/sign/v1";
+pub const SIGN_PREDICATE: &str = "https://sigstore.dev/cosign/sign/v1";
 const IN_TOTO_STATEMENT: &str = "https://in-toto.io/Statement/v1";
 const IN_TOTO_PAYLOAD_TYPE: &str = "application/vnd.in-toto+json";
 
