@@ -130,7 +130,7 @@ fn run_negative_allow(ctx: &Ctx) -> CheckResult {
         if !policy.spec.is_allow() {
             continue;
         }
-        let rules = policy.spec.rules.clone().unwrap_or_default();
+        let rules = policy.spec.rules();
         let mut hits = fields_in(&rules, "from", "source", NEGATIVE_SOURCE);
         hits.extend(fields_in(&rules, "to", "operation", NEGATIVE_OPERATION));
         if hits.is_empty() {
@@ -181,7 +181,7 @@ fn run_positive_deny(ctx: &Ctx) -> CheckResult {
         if policy.spec.action.as_deref() != Some("DENY") {
             continue;
         }
-        let rules = policy.spec.rules.clone().unwrap_or_default();
+        let rules = policy.spec.rules();
         let hits = fields_in(&rules, "to", "operation", POSITIVE_HTTP);
         if hits.is_empty() {
             continue;
@@ -269,6 +269,11 @@ struct Spec {
 }
 
 impl Spec {
+    /// The rules, borrowed: every check reads them, none changes them.
+    fn rules(&self) -> &[BTreeMap<String, Value>] {
+        self.rules.as_deref().unwrap_or_default()
+    }
+
     fn is_allow(&self) -> bool {
         self.action.as_deref().is_none_or(|a| a == "ALLOW")
     }

@@ -106,7 +106,7 @@ pub fn run_split(ctx: &Ctx) -> CheckResult {
     };
     let mut findings = Vec::new();
     for (o, p) in &aps {
-        let rules: Vec<Rule> = p.spec.rules.clone().unwrap_or_default();
+        let rules: &[Rule] = p.spec.rules();
         if !rules.iter().any(names_callers) {
             continue; // caller-blind by design (or IST-AUTHZ-001's allow-all)
         }
@@ -171,7 +171,7 @@ pub fn run_ip_only(ctx: &Ctx) -> CheckResult {
     let mut findings = Vec::new();
     for (o, p) in &aps {
         let mut found = Vec::new();
-        for (i, rule) in p.spec.rules.clone().unwrap_or_default().iter().enumerate() {
+        for (i, rule) in p.spec.rules().iter().enumerate() {
             for (j, s) in sources(rule).into_iter().enumerate() {
                 let addr: Vec<&str> = ADDRESS.iter().copied().filter(|k| nonempty(s, k)).collect();
                 if !addr.is_empty() && !IDENTITY.iter().any(|k| nonempty(s, k)) {
@@ -248,7 +248,7 @@ pub fn run_root_grant(ctx: &Ctx) -> CheckResult {
         }
         let mut grants = Vec::new();
         let mut wildcard = false;
-        for (i, rule) in p.spec.rules.clone().unwrap_or_default().iter().enumerate() {
+        for (i, rule) in p.spec.rules().iter().enumerate() {
             if has(rule, "to") || has(rule, "when") {
                 continue;
             }

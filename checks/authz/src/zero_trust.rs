@@ -108,13 +108,7 @@ pub fn run_normalization(ctx: &Ctx) -> CheckResult {
         .iter()
         .filter(|(o, p)| {
             enforced(o)
-                && !fields_in(
-                    &p.spec.rules.clone().unwrap_or_default(),
-                    "to",
-                    "operation",
-                    &["paths", "notPaths"],
-                )
-                .is_empty()
+                && !fields_in(p.spec.rules(), "to", "operation", &["paths", "notPaths"]).is_empty()
         })
         .map(|(o, _)| *o)
         .collect();
@@ -178,7 +172,7 @@ pub fn run_wildcard(ctx: &Ctx) -> CheckResult {
             continue;
         }
         let mut broad = Vec::new();
-        for (i, rule) in p.spec.rules.clone().unwrap_or_default().iter().enumerate() {
+        for (i, rule) in p.spec.rules().iter().enumerate() {
             for (j, from) in rule
                 .get("from")
                 .and_then(Value::as_array)
@@ -264,7 +258,7 @@ pub fn run_jwt(ctx: &Ctx) -> CheckResult {
     let requiring: std::collections::BTreeSet<(&str, &str)> = aps
         .iter()
         .filter(|(o, p)| {
-            let rules = p.spec.rules.clone().unwrap_or_default();
+            let rules = p.spec.rules();
             enforced(o)
                 && ((p.spec.is_allow()
                     && (!fields_in(&rules, "from", "source", &["requestPrincipals"]).is_empty()
@@ -348,7 +342,7 @@ pub fn run_tcp_deny(ctx: &Ctx) -> CheckResult {
         if p.spec.action.as_deref() != Some("DENY") {
             continue;
         }
-        let rules = p.spec.rules.clone().unwrap_or_default();
+        let rules = p.spec.rules();
         let loose: Vec<String> = rules
             .iter()
             .enumerate()
@@ -628,7 +622,7 @@ pub fn run_plaintext_principal(ctx: &Ctx) -> CheckResult {
     };
     let mut findings = Vec::new();
     for (o, p) in &aps {
-        let rules = p.spec.rules.clone().unwrap_or_default();
+        let rules = p.spec.rules();
         let (positive, negative) = identity_matches(&rules);
         if (positive.is_empty() && negative.is_empty()) || p.spec.provider.is_some() {
             continue;
@@ -840,7 +834,7 @@ pub fn run_waypoint(ctx: &Ctx) -> CheckResult {
             continue;
         }
         let deny = p.spec.action.as_deref() == Some("DENY");
-        let rules = p.spec.rules.clone().unwrap_or_default();
+        let rules = p.spec.rules();
         let effects: Vec<AtZtunnel> = rules
             .iter()
             .enumerate()
@@ -993,7 +987,7 @@ pub fn run_token_deny(ctx: &Ctx) -> CheckResult {
         .collect();
     let mut findings = Vec::new();
     for (o, p) in aps.iter().filter(|(o, p)| deny(p) && enforced(o)) {
-        let rules = p.spec.rules.clone().unwrap_or_default();
+        let rules = p.spec.rules();
         let mut on_token: Vec<String> = fields_in(&rules, "from", "source", &["requestPrincipals"])
             .into_iter()
             .map(|(_, f)| f)

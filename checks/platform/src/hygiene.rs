@@ -72,7 +72,8 @@ pub fn run_version(ctx: &Ctx) -> CheckResult {
                 .remediation(
                     "Upgrade the control plane, then restart workloads to pick up the new proxy.",
                     Some(format!(
-                        "# istioctl upgrade --set tag=<latest {}.x patch>, or a canary revision:\n# istioctl install --set revision=<new> && kubectl label namespace {} istio.io/rev=<new> --overwrite\n",
+                        "# istioctl upgrade --set tag=<latest {}.{}.x patch>, or a canary revision:\n# istioctl install --set revision=<new> && kubectl label namespace {} istio.io/rev=<new> --overwrite\n",
+                        OLDEST_SUPPORTED.0,
                         OLDEST_SUPPORTED.1 + 2,
                         w.namespace
                     )),
