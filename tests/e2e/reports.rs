@@ -74,6 +74,22 @@ fn sarif_validates_and_keeps_suppressed_findings_with_locations() {
     assert_eq!(rule["defaultConfiguration"]["level"], "error");
     assert!(rule["help"]["text"].as_str().unwrap().len() > 40);
     assert_eq!(rule["properties"]["security-severity"], "8.0");
+    // helpUri: each built-in check's section of docs/checks.md, by an anchor
+    // that exists there.
+    let catalog =
+        std::fs::read_to_string(concat!(env!("CARGO_MANIFEST_DIR"), "/../docs/checks.md")).unwrap();
+    for r in rules {
+        let uri = r["helpUri"]
+            .as_str()
+            .unwrap_or_else(|| panic!("no helpUri: {}", r["id"]));
+        let anchor = uri.split_once("/docs/checks.md#").expect(uri).1;
+        assert!(
+            catalog.lines().any(|l| l
+                .strip_prefix("## ")
+                .is_some_and(|h| h.to_lowercase() == anchor)),
+            "{uri}"
+        );
+    }
 
     let results = run0["results"].as_array().unwrap();
     let findings = report["findings"].as_array().unwrap();
