@@ -3,33 +3,37 @@
 
 use super::model::Report;
 use crate::vocab::{ObjectRef, Severity};
+use anstyle::{AnsiColor, Style};
 use std::fmt::Write;
 
+/// Styles the text when colour is on (a TTY), through anstyle (clap's own).
 struct Paint(bool);
 
 impl Paint {
     fn sev(&self, s: Severity) -> String {
-        let code = match s {
-            Severity::Critical => "1;35",
-            Severity::High => "1;31",
-            Severity::Medium => "33",
-            Severity::Low => "36",
-            Severity::Info => "2",
+        let style = match s {
+            Severity::Critical => Style::new()
+                .bold()
+                .fg_color(Some(AnsiColor::Magenta.into())),
+            Severity::High => Style::new().bold().fg_color(Some(AnsiColor::Red.into())),
+            Severity::Medium => Style::new().fg_color(Some(AnsiColor::Yellow.into())),
+            Severity::Low => Style::new().fg_color(Some(AnsiColor::Cyan.into())),
+            Severity::Info => Style::new().dimmed(),
         };
-        self.wrap(code, &format!("{:<8}", s.to_string()))
+        self.wrap(style, &format!("{:<8}", s.to_string()))
     }
 
     fn dim(&self, t: &str) -> String {
-        self.wrap("2", t)
+        self.wrap(Style::new().dimmed(), t)
     }
 
     fn bold(&self, t: &str) -> String {
-        self.wrap("1", t)
+        self.wrap(Style::new().bold(), t)
     }
 
-    fn wrap(&self, code: &str, t: &str) -> String {
+    fn wrap(&self, style: Style, t: &str) -> String {
         if self.0 {
-            format!("\x1b[{code}m{t}\x1b[0m")
+            format!("{style}{t}{style:#}")
         } else {
             t.to_string()
         }
@@ -452,4 +456,26 @@ fn assessment(out: &mut String, a: &crate::assess::Assessment, p: &Paint, explai
         }
     }
     let _ = writeln!(out);
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn colour_only_when_asked_and_every_style_is_reset() {
+        let plain = Paint(false).sev(Severity::Critical);
+        assert_eq!(plain, "CRITICAL");
+        let styled = Paint(true).sev(Severity::Critical);
+        assert!(
+            styled.contains("CRITICAL") && styled.starts_with('\u{1b}'),
+            "{styled:?}"
+        );
+        assert!(styled.contains("35m"), "magenta: {styled:?}");
+        assert!(styled.ends_with("\u{1b}[0m"), "reset: {styled:?}");
+        assert_ne!(
+            Paint(true).sev(Severity::High),
+            Paint(true).sev(Severity::Low)
+        );
+    }
 }
