@@ -2,7 +2,7 @@
 //! namespace of the resource that names them.
 
 use kridik_sdk::prelude::*;
-use std::collections::{BTreeSet, HashMap};
+use std::collections::{BTreeMap, BTreeSet};
 
 const DOMAIN: &str = "svc.cluster.local";
 
@@ -26,52 +26,80 @@ pub fn covers(pattern: &str, name: &str) -> bool {
 }
 
 /// FQDNs of Services that select at least one enrolled workload: the hosts
-/// whose servers expect Istio mutual TLS.
-pub fn in_mesh(ctx: &Ctx) -> MeshHosts {
-    MeshHosts::new(
-        ctx.workloads()
-            .iter()
-            .filter(|w| w.enrolled())
-            .flat_map(|w| &w.services)
-            .map(|s| format!("{}.{}.{DOMAIN}", s.name, s.namespace))
-            .collect(),
-    )
+/// whose servers expect Istio mutual TLS. Built once per component instance:
+/// the model does not change during a scan, and several checks ask.
+pub fn in_mesh(ctx: &Ctx) -> &'static MeshHosts {
+    static HOSTS: std::sync::OnceLock<MeshHosts> = std::sync::OnceLock::new();
+    HOSTS.get_or_init(|| {
+        MeshHosts::new(
+            ctx.workloads()
+                .iter()
+                .filter(|w| w.enrolled())
+                .flat_map(|w| &w.services)
+                .map(|s| format!("{}.{}.{DOMAIN}", s.name, s.namespace))
+                .collect(),
+        )
+    })
 }
 
-/// Host names indexed by their domain suffixes, so that finding what a
-/// (wildcard) host covers costs what it returns: a walk over every Service
-/// per DestinationRule made two checks quadratic in the mesh.
+/// Host names keyed by their labels in reverse (`local.cluster.svc.ns.name`),
+/// so the hosts under a domain are one range of keys: finding what a
+/// (wildcard) host covers costs what it returns. A walk over every Service
+/// per DestinationRule made two checks quadratic in the mesh; an index of
+/// every suffix cost four copies of every host.
 pub struct MeshHosts {
     sorted: BTreeSet<String>,
-    /// `.ns.svc.cluster.local` -> the hosts under it, in order.
-    by_suffix: HashMap<String, Vec<String>>,
+    reversed: BTreeMap<String, usize>,
+    /// `sorted` in order, for the answers.
+    hosts: Vec<String>,
+}
+
+fn reverse_labels(host: &str) -> String {
+    let mut out = String::with_capacity(host.len() + 1);
+    for (i, label) in host.rsplit('.').enumerate() {
+        if i > 0 {
+            out.push('.');
+        }
+        out.push_str(label);
+    }
+    out
 }
 
 impl MeshHosts {
     pub fn new(sorted: BTreeSet<String>) -> Self {
-        let mut by_suffix: HashMap<String, Vec<String>> = HashMap::new();
-        for host in &sorted {
-            for (i, _) in host.match_indices('.') {
-                by_suffix
-                    .entry(host[i..].to_string())
-                    .or_default()
-                    .push(host.clone());
-            }
+        let hosts: Vec<String> = sorted.iter().cloned().collect();
+        let reversed = hosts
+            .iter()
+            .enumerate()
+            .map(|(i, h)| (reverse_labels(h), i))
+            .collect();
+        MeshHosts {
+            sorted,
+            reversed,
+            hosts,
         }
-        MeshHosts { sorted, by_suffix }
     }
 
     /// The hosts a (possibly wildcard) pattern covers, as [`covers`] decides, in order.
     pub fn covered_by(&self, pattern: &str) -> Vec<String> {
         match pattern.strip_prefix('*') {
             None => self.sorted.get(pattern).cloned().into_iter().collect(),
-            Some("") => self.sorted.iter().cloned().collect(),
+            Some("") => self.hosts.clone(),
+            // `*.ns.svc.cluster.local`: the keys under `local.cluster.svc.ns.`.
             Some(suffix) if suffix.starts_with('.') => {
-                self.by_suffix.get(suffix).cloned().unwrap_or_default()
+                let under = reverse_labels(&suffix[1..]) + ".";
+                let mut at: Vec<usize> = self
+                    .reversed
+                    .range(under.clone()..)
+                    .take_while(|(k, _)| k.starts_with(&under))
+                    .map(|(_, &i)| i)
+                    .collect();
+                at.sort_unstable();
+                at.into_iter().map(|i| self.hosts[i].clone()).collect()
             }
             // `*foo.com` (no dot) is rare: a plain walk.
             Some(_) => self
-                .sorted
+                .hosts
                 .iter()
                 .filter(|h| covers(pattern, h))
                 .cloned()
@@ -95,6 +123,8 @@ mod tests {
             "a.prod.svc.cluster.local",
             "b.prod.svc.cluster.local",
             "a.dev.svc.cluster.local",
+            "prod.svc.cluster.local",
+            "a.b.prod.svc.cluster.local",
             "xfoo.com",
             "foo.com",
         ]
@@ -108,6 +138,9 @@ mod tests {
             "*.cluster.local",
             "*foo.com",
             "*.foo.com",
+            "*.local",
+            "*.b.prod.svc.cluster.local",
+            "*.rod.svc.cluster.local",
             "a.prod.svc.cluster.local",
             "c.prod.svc.cluster.local",
         ] {

@@ -18,9 +18,11 @@ struct Model {
     policies: OnceLock<Vec<Policy>>,
     namespaces: OnceLock<Vec<NamespaceInfo>>,
     // Lookups by key, built on first use so per-policy lookups stay O(1).
-    policy_index: OnceLock<HashMap<(String, String, String), usize>>,
-    workload_index: OnceLock<HashMap<String, usize>>,
-    namespace_index: OnceLock<HashMap<String, usize>>,
+    // Keys borrow from the records above, which live as long as the instance:
+    // building an index copies no strings, and a lookup allocates nothing.
+    policy_index: OnceLock<HashMap<ObjectKey<'static>, usize>>,
+    workload_index: OnceLock<HashMap<&'static str, usize>>,
+    namespace_index: OnceLock<HashMap<&'static str, usize>>,
     istio_components: OnceLock<Vec<Workload>>,
 }
 
@@ -140,7 +142,7 @@ impl Ctx {
         let index = MODEL.namespace_index.get_or_init(|| {
             let namespaces = self.namespaces();
             (0..namespaces.len())
-                .map(|i| (namespaces[i].name.clone(), i))
+                .map(|i| (namespaces[i].name.as_str(), i))
                 .collect()
         });
         index.get(name).map(|&i| &self.namespaces()[i])
@@ -242,7 +244,7 @@ impl Ctx {
         let index = MODEL.workload_index.get_or_init(|| {
             let workloads = self.workloads();
             (0..workloads.len())
-                .map(|i| (workloads[i].id.clone(), i))
+                .map(|i| (workloads[i].id.as_str(), i))
                 .collect()
         });
         index.get(id).map(|&i| &self.workloads()[i])
@@ -340,8 +342,11 @@ impl Ctx {
 
 const SENSITIVE_CLASSES: &[&str] = &["confidential", "restricted", "secret", "sensitive", "pii"];
 
-fn object_key(o: &ObjectRef) -> (String, String, String) {
-    (o.kind.clone(), o.namespace.clone(), o.name.clone())
+/// Kind, namespace and name: what names an object, files and lines aside.
+type ObjectKey<'a> = (&'a str, &'a str, &'a str);
+
+fn object_key(o: &ObjectRef) -> ObjectKey<'_> {
+    (&o.kind, &o.namespace, &o.name)
 }
 
 /// Same Kubernetes object (files and lines aside).
