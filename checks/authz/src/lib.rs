@@ -131,8 +131,8 @@ fn run_negative_allow(ctx: &Ctx) -> CheckResult {
             continue;
         }
         let rules = policy.spec.rules();
-        let mut hits = fields_in(&rules, "from", "source", NEGATIVE_SOURCE);
-        hits.extend(fields_in(&rules, "to", "operation", NEGATIVE_OPERATION));
+        let mut hits = fields_in(rules, "from", "source", NEGATIVE_SOURCE);
+        hits.extend(fields_in(rules, "to", "operation", NEGATIVE_OPERATION));
         if hits.is_empty() {
             continue;
         }
@@ -182,7 +182,7 @@ fn run_positive_deny(ctx: &Ctx) -> CheckResult {
             continue;
         }
         let rules = policy.spec.rules();
-        let hits = fields_in(&rules, "to", "operation", POSITIVE_HTTP);
+        let hits = fields_in(rules, "to", "operation", POSITIVE_HTTP);
         if hits.is_empty() {
             continue;
         }

@@ -261,12 +261,12 @@ pub fn run_jwt(ctx: &Ctx) -> CheckResult {
             let rules = p.spec.rules();
             enforced(o)
                 && ((p.spec.is_allow()
-                    && (!fields_in(&rules, "from", "source", &["requestPrincipals"]).is_empty()
+                    && (!fields_in(rules, "from", "source", &["requestPrincipals"]).is_empty()
                         || serde_json::to_string(&rules)
                             .unwrap_or_default()
                             .contains("request.auth.")))
                     || (p.spec.action.as_deref() == Some("DENY")
-                        && !fields_in(&rules, "from", "source", &["notRequestPrincipals"])
+                        && !fields_in(rules, "from", "source", &["notRequestPrincipals"])
                             .is_empty()))
         })
         .map(|(o, _)| (o.target.namespace.as_str(), o.target.name.as_str()))
@@ -623,7 +623,7 @@ pub fn run_plaintext_principal(ctx: &Ctx) -> CheckResult {
     let mut findings = Vec::new();
     for (o, p) in &aps {
         let rules = p.spec.rules();
-        let (positive, negative) = identity_matches(&rules);
+        let (positive, negative) = identity_matches(rules);
         if (positive.is_empty() && negative.is_empty()) || p.spec.provider.is_some() {
             continue;
         }
@@ -988,12 +988,12 @@ pub fn run_token_deny(ctx: &Ctx) -> CheckResult {
     let mut findings = Vec::new();
     for (o, p) in aps.iter().filter(|(o, p)| deny(p) && enforced(o)) {
         let rules = p.spec.rules();
-        let mut on_token: Vec<String> = fields_in(&rules, "from", "source", &["requestPrincipals"])
+        let mut on_token: Vec<String> = fields_in(rules, "from", "source", &["requestPrincipals"])
             .into_iter()
             .map(|(_, f)| f)
             .collect();
         on_token.extend(
-            conditions(&rules)
+            conditions(rules)
                 .filter(|(_, _, k, c)| k.starts_with("request.auth.") && c.get("values").is_some())
                 .map(|(i, j, k, _)| format!("rules[{i}].when[{j}] {k}")),
         );
