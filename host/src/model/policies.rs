@@ -52,6 +52,19 @@ pub struct Candidate<'a> {
 }
 
 impl Candidate<'_> {
+    /// A waypoint's own proxy: deployed by Istio's mesh controller, or
+    /// labelled with the name of a waypoint Gateway.
+    fn is_waypoint(&self, waypoints: &super::waypoints::Waypoints) -> bool {
+        self.labels
+            .get("gateway.istio.io/managed")
+            .map(String::as_str)
+            == Some("istio.io-mesh-controller")
+            || self
+                .labels
+                .get("gateway.networking.k8s.io/gateway-name")
+                .is_some_and(|g| waypoints.contains(&format!("{}/{g}", self.namespace)))
+    }
+
     /// Bound to the waypoint `key` through a Service or its own label.
     fn behind(&self, key: Option<&str>) -> bool {
         self.ambient
@@ -260,6 +273,26 @@ pub fn resolve<'a>(
             workloads.in_namespace(&o.namespace).copied().collect(),
             format!("no selector: all of namespace {}", o.namespace),
         )
+    };
+    // A waypoint takes AuthorizationPolicies and RequestAuthentications only
+    // through targetRefs: a selector, namespace or mesh policy never attaches
+    // to it (`ShouldAttachPolicy`, pilot/pkg/model/policyattachment.go).
+    let (matched, reason) = if scope != PolicyScope::TargetRefs
+        && matches!(
+            o.kind.as_str(),
+            "AuthorizationPolicy" | "RequestAuthentication"
+        )
+        && matched.iter().any(|w| w.is_waypoint(attach.waypoints))
+    {
+        let kept: Vec<&Candidate> = matched
+            .into_iter()
+            .filter(|w| !w.is_waypoint(attach.waypoints))
+            .collect();
+        let reason =
+            format!("{reason}; waypoints ignore it (they take policies by targetRefs only)");
+        (kept, reason)
+    } else {
+        (matched, reason)
     };
     let narrow = matches!(scope, PolicyScope::Workload | PolicyScope::TargetRefs);
     Policy {

@@ -635,3 +635,68 @@ fn a_ztunnel_pod_is_a_node_proxy_not_a_sidecar() {
     let g = workload(&m, "istio-system/Pod/gateway");
     assert_eq!(g.enrollment.dataplane, Dataplane::Sidecar);
 }
+
+#[test]
+fn waypoints_take_authorization_only_through_target_refs() {
+    // pilot/pkg/model/policyattachment.go `ShouldAttachPolicy`: a waypoint
+    // never takes a selector, namespace or mesh AuthorizationPolicy or
+    // RequestAuthentication; a Gateway API gateway that is not a waypoint does
+    // (ENABLE_SELECTOR_BASED_K8S_GATEWAY_POLICY defaults to true).
+    let ap = |ns: &str, name: &str, spec: &str| {
+        format!("apiVersion: security.istio.io/v1\nkind: AuthorizationPolicy\nmetadata:\n  name: {name}\n  namespace: {ns}\nspec:\n{spec}\n---\n")
+    };
+    let yaml = format!(
+        "{NS}apiVersion: gateway.networking.k8s.io/v1\nkind: Gateway\nmetadata:\n  name: waypoint\n  namespace: app\nspec:\n  gatewayClassName: istio-waypoint\n---\n{}{}{}{}{}{}{}",
+        deploy("app", "web", "{app: web}"),
+        deploy(
+            "app",
+            "waypoint",
+            "{gateway.networking.k8s.io/gateway-name: waypoint, gateway.istio.io/managed: istio.io-mesh-controller}"
+        ),
+        deploy(
+            "app",
+            "edge-istio",
+            "{gateway.networking.k8s.io/gateway-name: edge, gateway.istio.io/managed: istio.io-gateway-controller}"
+        ),
+        ap("app", "ns-wide", "  action: DENY\n  rules:\n  - to:\n    - operation:\n        paths: [/admin]"),
+        ap(
+            "app",
+            "waypoint-by-selector",
+            "  selector:\n    matchLabels:\n      gateway.networking.k8s.io/gateway-name: waypoint\n  rules:\n  - {}"
+        ),
+        ap(
+            "app",
+            "edge-by-selector",
+            "  selector:\n    matchLabels:\n      gateway.networking.k8s.io/gateway-name: edge\n  rules:\n  - {}"
+        ),
+        ap(
+            "app",
+            "waypoint-by-ref",
+            "  targetRefs:\n  - kind: Gateway\n    group: gateway.networking.k8s.io\n    name: waypoint\n  rules:\n  - {}"
+        ),
+    );
+    let m = mesh(&yaml);
+    let policy = |name: &str| m.policies.iter().find(|p| p.target.name == name).unwrap();
+    assert_eq!(
+        policy("ns-wide").workloads,
+        vec!["app/Deployment/edge-istio", "app/Deployment/web"],
+        "{}",
+        policy("ns-wide").reason
+    );
+    assert!(policy("ns-wide").reason.contains("waypoints ignore it"));
+    let by_selector = policy("waypoint-by-selector");
+    assert!(by_selector.workloads.is_empty());
+    assert!(by_selector.matches_nothing, "{}", by_selector.reason);
+    assert_eq!(
+        policy("edge-by-selector").workloads,
+        vec!["app/Deployment/edge-istio"]
+    );
+    assert!(
+        workload(&m, "app/Deployment/waypoint")
+            .authorization_policies
+            .iter()
+            .all(|p| p.name != "ns-wide" && p.name != "waypoint-by-selector"),
+        "{:?}",
+        workload(&m, "app/Deployment/waypoint").authorization_policies
+    );
+}
