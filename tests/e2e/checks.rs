@@ -139,6 +139,16 @@ fn zero_trust_audit() {
     );
 }
 
+/// istioctl IST0149: routing on JWT claims at a gateway no
+/// RequestAuthentication covers (the claims are never filled there).
+#[test]
+fn claim_routing_needs_a_request_authentication_at_the_gateway() {
+    pack(
+        "claim-routing",
+        &[("ZT-AUTHN-003", "VirtualService", "shop/by-claim")],
+    );
+}
+
 #[test]
 fn platform_and_release_hygiene() {
     pack(
@@ -251,6 +261,8 @@ fn example_meshes_cover_the_rest_of_the_pack() {
         "ZT-EGRESS-001",
         // corpus::another_mesh_tools_expectations_are_met
         "IST-GW-010",
+        // claim_routing_needs_a_request_authentication_at_the_gateway
+        "ZT-AUTHN-003",
         // wider_attack_surface
         "IST-AUTHZ-005",
         "IST-AUTHZ-006",

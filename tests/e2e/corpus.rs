@@ -64,6 +64,7 @@ const COVERED: &[(&str, &str)] = &[
     ("IST0129", "IST-EGRESS-002"), // NoServerCertificateVerificationPortLevel
     ("IST0136", "IST-HYG-001"),    // AlphaAnnotation
     ("IST0144", "IST-DP-002"),     // InvalidApplicationUID
+    ("IST0149", "ZT-AUTHN-003"),   // JwtClaimBasedRoutingWithoutRequestAuthN
     ("IST0175", "ZT-AUTHN-001"),   // JwksResolverBlockedCIDRs
 ];
 
@@ -78,6 +79,7 @@ const ANALYZERS: &[(&str, &[&str])] = &[
     ),
     ("maturity.AlphaAnalyzer", &["IST0136"]),
     ("deployment.ApplicationUIDAnalyzer", &["IST0144"]),
+    ("virtualservice.JWTClaimRouteAnalyzer", &["IST0149"]),
     ("authn.BlockedCIDRsAnalyzer", &["IST0175"]),
 ];
 

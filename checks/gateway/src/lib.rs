@@ -1,5 +1,6 @@
 //! Ingress checks: what gateways expose and who may create them.
 
+mod claims;
 mod exposure;
 mod gateway_api;
 mod ingress;
@@ -53,5 +54,9 @@ kridik_sdk::export_checks!(
     Check {
         info: sni::info,
         run: sni::run
+    },
+    Check {
+        info: claims::info,
+        run: claims::run
     },
 );
