@@ -274,6 +274,20 @@ pub fn resolve<'a>(
             format!("no selector: all of namespace {}", o.namespace),
         )
     };
+    // A Sidecar resource configures sidecar proxies: an ambient workload has
+    // none, so it has no impact there (istioctl IST0167,
+    // pkg/config/analysis/analyzers/sidecar/selector.go). One that applies
+    // only to ambient workloads matches nothing that it could change.
+    let mut no_sidecars = false;
+    let (matched, reason) = if o.kind == "Sidecar" && matched.iter().any(|w| w.ambient) {
+        let kept: Vec<&Candidate> = matched.into_iter().filter(|w| !w.ambient).collect();
+        no_sidecars = kept.is_empty();
+        let reason =
+            format!("{reason}; ambient workloads have no sidecar, so it has no impact on them");
+        (kept, reason)
+    } else {
+        (matched, reason)
+    };
     // A waypoint takes AuthorizationPolicies and RequestAuthentications only
     // through targetRefs: a selector, namespace or mesh policy never attaches
     // to it (`ShouldAttachPolicy`, pilot/pkg/model/policyattachment.go).
@@ -299,7 +313,7 @@ pub fn resolve<'a>(
         target: ObjectRef::of(o),
         scope,
         enforcer,
-        matches_nothing: narrow && matched.is_empty() && !effective_elsewhere,
+        matches_nothing: (narrow && matched.is_empty() && !effective_elsewhere) || no_sidecars,
         workloads: matched.iter().map(|w| w.id.to_string()).collect(),
         reason,
     }

@@ -700,3 +700,52 @@ fn waypoints_take_authorization_only_through_target_refs() {
         workload(&m, "app/Deployment/waypoint").authorization_policies
     );
 }
+
+#[test]
+fn a_sidecar_resource_has_no_impact_on_ambient_workloads() {
+    // istioctl IST0167 (pkg/config/analysis/analyzers/sidecar/selector.go):
+    // an ambient pod has no sidecar proxy for a Sidecar resource to configure.
+    let sidecar = |ns: &str, name: &str, spec: &str| {
+        format!("apiVersion: networking.istio.io/v1\nkind: Sidecar\nmetadata:\n  name: {name}\n  namespace: {ns}\nspec:\n{spec}\n---\n")
+    };
+    let egress = "  egress:\n  - hosts: [\"./*\"]";
+    let yaml = format!(
+        "{}{}{}{}{}{}{}",
+        namespace("ambient", "{istio.io/dataplane-mode: ambient}"),
+        namespace("mixed", "{istio-injection: enabled}"),
+        deploy("ambient", "api", "{app: api}"),
+        deploy("mixed", "web", "{app: web}"),
+        deploy(
+            "mixed",
+            "batch",
+            "{app: batch, istio.io/dataplane-mode: ambient, sidecar.istio.io/inject: \"false\"}"
+        ),
+        sidecar("ambient", "default", egress),
+        sidecar(
+            "ambient",
+            "api-only",
+            &format!("  workloadSelector:\n    labels:\n      app: api\n{egress}")
+        ),
+    ) + &sidecar("mixed", "default", egress);
+    let m = mesh(&yaml);
+    let policy = |ns: &str, name: &str| {
+        m.policies
+            .iter()
+            .find(|p| p.target.namespace == ns && p.target.name == name)
+            .unwrap()
+    };
+    for name in ["default", "api-only"] {
+        let p = policy("ambient", name);
+        assert!(p.workloads.is_empty(), "{name}: {:?}", p.workloads);
+        assert!(p.matches_nothing, "{name}: {}", p.reason);
+        assert!(p.reason.contains("no impact"), "{}", p.reason);
+    }
+    let mixed = policy("mixed", "default");
+    assert_eq!(
+        mixed.workloads,
+        vec!["mixed/Deployment/web"],
+        "{}",
+        mixed.reason
+    );
+    assert!(!mixed.matches_nothing);
+}
