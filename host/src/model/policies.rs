@@ -118,6 +118,23 @@ fn target_refs(o: &Object) -> Vec<(String, String, String)> {
         .collect()
 }
 
+/// Drops the matched workloads the policy cannot act on, saying why in its
+/// reason; true when it matched some and none is left.
+fn leave_out(
+    matched: &mut Vec<&Candidate>,
+    reason: &mut String,
+    cannot: impl Fn(&Candidate) -> bool,
+    why: &str,
+) -> bool {
+    if !matched.iter().any(|w| cannot(w)) {
+        return false;
+    }
+    matched.retain(|w| !cannot(w));
+    reason.push_str("; ");
+    reason.push_str(why);
+    matched.is_empty()
+}
+
 /// Workloads indexed by namespace, so resolving a policy looks at its namespace only.
 pub struct Workloads<'a> {
     all: &'a [Candidate<'a>],
@@ -274,40 +291,36 @@ pub fn resolve<'a>(
             format!("no selector: all of namespace {}", o.namespace),
         )
     };
+    let (mut matched, mut reason) = (matched, reason);
     // A Sidecar resource configures sidecar proxies: an ambient workload has
     // none, so it has no impact there (istioctl IST0167,
     // pkg/config/analysis/analyzers/sidecar/selector.go). One that applies
     // only to ambient workloads matches nothing that it could change.
     let mut no_sidecars = false;
-    let (matched, reason) = if o.kind == "Sidecar" && matched.iter().any(|w| w.ambient) {
-        let kept: Vec<&Candidate> = matched.into_iter().filter(|w| !w.ambient).collect();
-        no_sidecars = kept.is_empty();
-        let reason =
-            format!("{reason}; ambient workloads have no sidecar, so it has no impact on them");
-        (kept, reason)
-    } else {
-        (matched, reason)
-    };
+    if o.kind == "Sidecar" {
+        no_sidecars = leave_out(
+            &mut matched,
+            &mut reason,
+            |w| w.ambient,
+            "ambient workloads have no sidecar, so it has no impact on them",
+        );
+    }
     // A waypoint takes AuthorizationPolicies and RequestAuthentications only
     // through targetRefs: a selector, namespace or mesh policy never attaches
     // to it (`ShouldAttachPolicy`, pilot/pkg/model/policyattachment.go).
-    let (matched, reason) = if scope != PolicyScope::TargetRefs
+    if scope != PolicyScope::TargetRefs
         && matches!(
             o.kind.as_str(),
             "AuthorizationPolicy" | "RequestAuthentication"
         )
-        && matched.iter().any(|w| w.is_waypoint(attach.waypoints))
     {
-        let kept: Vec<&Candidate> = matched
-            .into_iter()
-            .filter(|w| !w.is_waypoint(attach.waypoints))
-            .collect();
-        let reason =
-            format!("{reason}; waypoints ignore it (they take policies by targetRefs only)");
-        (kept, reason)
-    } else {
-        (matched, reason)
-    };
+        leave_out(
+            &mut matched,
+            &mut reason,
+            |w| w.is_waypoint(attach.waypoints),
+            "waypoints ignore it (they take policies by targetRefs only)",
+        );
+    }
     let narrow = matches!(scope, PolicyScope::Workload | PolicyScope::TargetRefs);
     Policy {
         target: ObjectRef::of(o),
