@@ -15,6 +15,19 @@ fn dump(name: &str) -> Admin {
     Admin::Dump(std::fs::read(fixtures().join("dumps").join(name)).unwrap())
 }
 
+/// `kridik scan --deep` through the harness, whatever it finds.
+fn deep_scan(kc: &str) -> Run {
+    scan_json(&[
+        "--kubeconfig",
+        kc,
+        "--deep",
+        "--deep-timeout",
+        "3s",
+        "--fail-on",
+        "never",
+    ])
+}
+
 fn server(admin: BTreeMap<String, Admin>) -> (ApiServer, tempfile::TempDir, String) {
     let server = ApiServer::start(
         &[fixtures()],
@@ -71,15 +84,7 @@ fn on(f: &Value) -> String {
 #[test]
 fn deep_verifies_what_the_proxies_run_and_reports_where_they_differ() {
     let (server, _dir, kc) = server(proxies());
-    let scan = scan_json(&[
-        "--kubeconfig",
-        &kc,
-        "--deep",
-        "--deep-timeout",
-        "3s",
-        "--fail-on",
-        "never",
-    ]);
+    let scan = deep_scan(&kc);
     assert_eq!(scan.code, 0, "{}", scan.stderr);
     let report = scan.json();
 
@@ -292,16 +297,7 @@ fn deep_verifies_what_the_proxies_run_and_reports_where_they_differ() {
 fn with_no_proxy_readable_the_data_plane_checks_are_skipped_not_passed() {
     // Every port-forward is refused (no pod listed answers): nothing was verified.
     let (_server, _dir, kc) = server(BTreeMap::new());
-    let report = scan_json(&[
-        "--kubeconfig",
-        &kc,
-        "--deep",
-        "--deep-timeout",
-        "3s",
-        "--fail-on",
-        "never",
-    ])
-    .json();
+    let report = deep_scan(&kc).json();
     for id in [
         "DP-MTLS-001",
         "DP-DR-001",

@@ -108,12 +108,6 @@ fn claim_key(vs: &VirtualService) -> Option<&str> {
         .find(|k| is_claim(k))
 }
 
-fn selects(selector: &BTreeMap<String, String>, labels: &[(String, String)]) -> bool {
-    selector
-        .iter()
-        .all(|(k, v)| labels.iter().any(|(lk, lv)| lk == k && lv == v))
-}
-
 /// Could a RequestAuthentication select gateway pods labelled `labels` that
 /// are not in the input? Their namespace is unknown: the mesh root or the
 /// Gateway's own is where installs put them.
@@ -188,7 +182,7 @@ fn unvalidated(
     let pods: Vec<&Workload> = ctx
         .workloads()
         .iter()
-        .filter(|w| selects(selector, &w.labels))
+        .filter(|w| selector.iter().all(|(k, v)| w.label(k) == Some(v)))
         .collect();
     let gateway = gw_obj.target.display();
     let (confidence, why, evidence) = if pods.is_empty() {

@@ -29,6 +29,10 @@ fn pa(ns: &str, name: &str, body: &str, created: &str) -> String {
     )
 }
 
+fn ap(ns: &str, name: &str, spec: &str) -> String {
+    format!("apiVersion: security.istio.io/v1\nkind: AuthorizationPolicy\nmetadata:\n  name: {name}\n  namespace: {ns}\nspec:\n{spec}\n---\n")
+}
+
 const NS: &str = "apiVersion: v1\nkind: Namespace\nmetadata:\n  name: app\n  labels:\n    istio-injection: enabled\n---\n";
 
 #[test]
@@ -161,9 +165,6 @@ fn enrollment_follows_labels_and_running_pods() {
 
 #[test]
 fn authorization_scope_mesh_namespace_selector_and_root_selectors() {
-    let ap = |ns: &str, name: &str, spec: &str| {
-        format!("apiVersion: security.istio.io/v1\nkind: AuthorizationPolicy\nmetadata:\n  name: {name}\n  namespace: {ns}\nspec:\n{spec}\n---\n")
-    };
     let yaml = format!(
         "{NS}{}{}{}{}{}{}",
         deploy("app", "web", "{app: web}"),
@@ -475,7 +476,7 @@ fn target_refs_attach_through_the_waypoint_a_service_actually_uses() {
     let svc = |ns: &str, name: &str, labels: &str| {
         format!("apiVersion: v1\nkind: Service\nmetadata:\n  name: {name}\n  namespace: {ns}\n  labels: {labels}\nspec:\n  selector: {{app: {name}}}\n  ports: [{{port: 80, targetPort: 8080}}]\n---\n")
     };
-    let ap = |ns: &str, name: &str, target: &str| {
+    let deny_by_ref = |ns: &str, name: &str, target: &str| {
         format!("apiVersion: security.istio.io/v1\nkind: AuthorizationPolicy\nmetadata:\n  name: {name}\n  namespace: {ns}\nspec:\n  targetRefs: [{target}]\n  action: DENY\n  rules: [{{}}]\n---\n")
     };
     let yaml = [
@@ -507,38 +508,38 @@ fn target_refs_attach_through_the_waypoint_a_service_actually_uses() {
             "",
         ),
         svc("amb", "sc", "{}"),
-        ap(
+        deny_by_ref(
             "amb",
             "p-bound",
             "{kind: Service, group: \"\", name: bound}",
         ),
-        ap(
+        deny_by_ref(
             "amb",
             "p-optout",
             "{kind: Service, group: \"\", name: optout}",
         ),
-        ap(
+        deny_by_ref(
             "amb",
             "p-wrongtype",
             "{kind: Service, group: \"\", name: wrongtype}",
         ),
-        ap(
+        deny_by_ref(
             "other",
             "p-foreign",
             "{kind: Service, group: \"\", name: foreign}",
         ),
-        ap("amb", "p-sc", "{kind: Service, group: \"\", name: sc}"),
-        ap(
+        deny_by_ref("amb", "p-sc", "{kind: Service, group: \"\", name: sc}"),
+        deny_by_ref(
             "amb",
             "p-gateway",
             "{kind: Gateway, group: gateway.networking.k8s.io, name: wp}",
         ),
-        ap(
+        deny_by_ref(
             "istio-system",
             "p-class",
             "{kind: GatewayClass, group: gateway.networking.k8s.io, name: istio-waypoint}",
         ),
-        ap(
+        deny_by_ref(
             "amb",
             "p-class-local",
             "{kind: GatewayClass, group: gateway.networking.k8s.io, name: istio-waypoint}",
@@ -642,9 +643,6 @@ fn waypoints_take_authorization_only_through_target_refs() {
     // never takes a selector, namespace or mesh AuthorizationPolicy or
     // RequestAuthentication; a Gateway API gateway that is not a waypoint does
     // (ENABLE_SELECTOR_BASED_K8S_GATEWAY_POLICY defaults to true).
-    let ap = |ns: &str, name: &str, spec: &str| {
-        format!("apiVersion: security.istio.io/v1\nkind: AuthorizationPolicy\nmetadata:\n  name: {name}\n  namespace: {ns}\nspec:\n{spec}\n---\n")
-    };
     let yaml = format!(
         "{NS}apiVersion: gateway.networking.k8s.io/v1\nkind: Gateway\nmetadata:\n  name: waypoint\n  namespace: app\nspec:\n  gatewayClassName: istio-waypoint\n---\n{}{}{}{}{}{}{}",
         deploy("app", "web", "{app: web}"),
