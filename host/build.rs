@@ -6,12 +6,7 @@ use std::path::{Path, PathBuf};
 use std::process::Command;
 
 const GUESTS: &[&str] = &[
-    "kridik-check-mtls",
-    "kridik-check-authz",
-    "kridik-check-traffic",
-    "kridik-check-gateway",
-    "kridik-check-platform",
-    "kridik-check-zerotrust",
+    "kridik-check-pack",
     "kridik-example-gateway-tls",
     "kridik-example-hook-report-file",
     "kridik-example-hook-webhook",

@@ -353,6 +353,9 @@ pub fn scan(opts: &Options) -> Result<Report> {
     crate::memory::release_freed();
     let data = Arc::new(ScanData::new(snapshot, model));
     let wit = Arc::new(WitData::new(data.clone()));
+    if !jobs.is_empty() {
+        wit.prepare();
+    }
     // Components in parallel, each component's checks in one instance, in turn.
     let mut by_component: Vec<(&Plugin, Vec<&CheckInfo>)> = Vec::new();
     for (p, c) in &jobs {

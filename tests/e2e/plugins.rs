@@ -483,7 +483,7 @@ fn components_of_both_wit_versions_run_side_by_side() {
             .as_array()
             .unwrap()
             .iter()
-            .any(|c| c["plugin"] == "builtin:authz" && c["status"] != "error");
+            .any(|c| c["plugin"] == "builtin:istio" && c["status"] != "error");
         assert!(builtin_ran, "{mesh}");
     }
 }

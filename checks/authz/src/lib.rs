@@ -5,7 +5,9 @@ use kridik_sdk::MeshConfig;
 use serde_json::Value;
 use std::collections::{BTreeMap, BTreeSet};
 
-const AP_KIND: &str = "security.istio.io/AuthorizationPolicy";
+use kridik_sdk::kinds::AUTHORIZATION_POLICY as AP_KIND;
+// One typed form of the kind for every check of the pack (one parse per scan).
+use kridik_sdk::kinds::{AuthorizationPolicy as Policy, AuthorizationPolicySpec as Spec};
 const AP_DOCS: &str =
     "https://istio.io/latest/docs/reference/config/security/authorization-policy/";
 const SAFER: &str =
@@ -250,55 +252,6 @@ fn negative_deny_yaml(o: &Object, spec: &Spec) -> String {
         + "  action: DENY\n  rules:\n  - to:\n    - operation:\n        # deny everything except the paths the workload serves\n        notPaths: [\"/api/*\", \"/healthz\"]\n"
 }
 
-/// The parts of an AuthorizationPolicy these checks look at.
-#[derive(serde::Deserialize, Default)]
-#[serde(default)]
-struct Policy {
-    spec: Spec,
-}
-
-#[derive(serde::Deserialize, Default)]
-#[serde(default, rename_all = "camelCase")]
-struct Spec {
-    action: Option<String>,
-    provider: Option<Value>,
-    rules: Option<Vec<BTreeMap<String, Value>>>,
-    selector: Option<Value>,
-    target_refs: Option<Vec<Value>>,
-    target_ref: Option<Value>,
-}
-
-impl Spec {
-    /// The rules, borrowed: every check reads them, none changes them.
-    fn rules(&self) -> &[BTreeMap<String, Value>] {
-        self.rules.as_deref().unwrap_or_default()
-    }
-
-    fn is_allow(&self) -> bool {
-        self.action.as_deref().is_none_or(|a| a == "ALLOW")
-    }
-
-    /// A rule with nothing in `from`, `to` or `when` matches every request.
-    fn empty_rule(&self) -> Option<usize> {
-        self.rules.as_ref()?.iter().position(|rule| {
-            ["from", "to", "when"].iter().all(|k| {
-                rule.get(*k)
-                    .is_none_or(|v| v.is_null() || v.as_array().is_some_and(|a| a.is_empty()))
-            })
-        })
-    }
-
-    /// `spec: {}` or an ALLOW with no rules: matches nothing, so denies everything.
-    fn is_deny_all(&self) -> bool {
-        self.is_allow()
-            && self.provider.is_none()
-            && self.rules.as_ref().is_none_or(|r| r.is_empty())
-            && self.selector.is_none()
-            && self.target_refs.is_none()
-            && self.target_ref.is_none()
-    }
-}
-
 /// `v[key]` is a non-empty list.
 fn nonempty(v: &Value, key: &str) -> bool {
     v.get(key)
@@ -475,69 +428,71 @@ fn narrowed_yaml(o: &Object, spec: &Spec) -> String {
 mod shape;
 mod zero_trust;
 
-kridik_sdk::export_checks!(
+/// This area's checks, exported with the rest of the built-in pack by
+/// `checks/pack` (one component, so the model is decoded once for all).
+pub const CHECKS: &[Check] = &[
     Check {
         info: allow_all_info,
-        run: run_allow_all
+        run: run_allow_all,
     },
     Check {
         info: negative_allow_info,
-        run: run_negative_allow
+        run: run_negative_allow,
     },
     Check {
         info: positive_deny_info,
-        run: run_positive_deny
+        run: run_positive_deny,
     },
     Check {
         info: default_deny_info,
-        run: run_default_deny
+        run: run_default_deny,
     },
     Check {
         info: zero_trust::normalization_info,
-        run: zero_trust::run_normalization
+        run: zero_trust::run_normalization,
     },
     Check {
         info: zero_trust::wildcard_info,
-        run: zero_trust::run_wildcard
+        run: zero_trust::run_wildcard,
     },
     Check {
         info: zero_trust::jwt_info,
-        run: zero_trust::run_jwt
+        run: zero_trust::run_jwt,
     },
     Check {
         info: zero_trust::tcp_deny_info,
-        run: zero_trust::run_tcp_deny
+        run: zero_trust::run_tcp_deny,
     },
     Check {
         info: zero_trust::custom_info,
-        run: zero_trust::run_custom
+        run: zero_trust::run_custom,
     },
     Check {
         info: zero_trust::dry_run_info,
-        run: zero_trust::run_dry_run
+        run: zero_trust::run_dry_run,
     },
     Check {
         info: zero_trust::plaintext_principal_info,
-        run: zero_trust::run_plaintext_principal
+        run: zero_trust::run_plaintext_principal,
     },
     Check {
         info: zero_trust::waypoint_info,
-        run: zero_trust::run_waypoint
+        run: zero_trust::run_waypoint,
     },
     Check {
         info: zero_trust::token_deny_info,
-        run: zero_trust::run_token_deny
+        run: zero_trust::run_token_deny,
     },
     Check {
         info: shape::split_info,
-        run: shape::run_split
+        run: shape::run_split,
     },
     Check {
         info: shape::ip_only_info,
-        run: shape::run_ip_only
+        run: shape::run_ip_only,
     },
     Check {
         info: shape::root_grant_info,
-        run: shape::run_root_grant
+        run: shape::run_root_grant,
     },
-);
+];

@@ -2,7 +2,8 @@
 //! them match, and whether they limit connections.
 
 use kridik_sdk::kinds::{
-    AUTHORIZATION_POLICY, CLUSTER_ROLE, CLUSTER_ROLE_BINDING, ROLE, ROLE_BINDING, SERVICE,
+    strings, AuthorizationPolicy, AUTHORIZATION_POLICY, CLUSTER_ROLE, CLUSTER_ROLE_BINDING, ROLE,
+    ROLE_BINDING, SERVICE,
 };
 use kridik_sdk::prelude::*;
 use kridik_sdk::yaml;
@@ -26,39 +27,6 @@ pub fn ports_info() -> CheckInfo {
          (ISTIO-SECURITY-2021-002). Medium for DENY rules (one step higher when the workload \
          is sensitive or reachable from outside the mesh), low for ALLOW.",
     )
-}
-
-#[derive(Deserialize, Default)]
-#[serde(default)]
-struct Policy {
-    spec: PolicySpec,
-}
-
-#[derive(Deserialize, Default)]
-#[serde(default)]
-struct PolicySpec {
-    action: Option<String>,
-    rules: Vec<Rule>,
-}
-
-/// Only the ports of a rule's operations are read: typed, so serde skips the
-/// rest of every policy instead of building a tree of it.
-#[derive(Deserialize, Default)]
-#[serde(default)]
-struct Rule {
-    to: Vec<To>,
-}
-
-#[derive(Deserialize, Default)]
-#[serde(default)]
-struct To {
-    operation: Operation,
-}
-
-#[derive(Deserialize, Default)]
-#[serde(default)]
-struct Operation {
-    ports: Vec<Value>,
 }
 
 /// The ports of a Service: only what this check reads is decoded.
@@ -129,7 +97,7 @@ fn wrong_port(w: &Workload, port: u32, services: &ServiceMap) -> Option<String> 
 }
 
 pub fn run_ports(ctx: &Ctx) -> CheckResult {
-    let policies = match ctx.parsed::<Policy>(AUTHORIZATION_POLICY, "Policy ports") {
+    let policies = match ctx.parsed::<AuthorizationPolicy>(AUTHORIZATION_POLICY, "Policy ports") {
         Ok(p) => p,
         Err(unknown) => return Ok(vec![*unknown]),
     };
@@ -155,16 +123,19 @@ pub fn run_ports(ctx: &Ctx) -> CheckResult {
         // Only numeric ports can be wrong; a policy without any needs nothing more.
         let ports: Vec<(usize, usize, &str, u32)> = p
             .spec
-            .rules
+            .rules()
             .iter()
             .enumerate()
             .flat_map(|(i, rule)| {
-                rule.to.iter().enumerate().flat_map(move |(j, to)| {
-                    to.operation.ports.iter().filter_map(move |port| {
-                        let text = port.as_str()?;
-                        Some((i, j, text, text.parse::<u32>().ok()?))
+                let to = rule.get("to").and_then(Value::as_array);
+                to.into_iter()
+                    .flatten()
+                    .enumerate()
+                    .flat_map(move |(j, to)| {
+                        let operation = to.get("operation").unwrap_or(&Value::Null);
+                        strings(operation, "ports")
+                            .filter_map(move |text| Some((i, j, text, text.parse::<u32>().ok()?)))
                     })
-                })
             })
             .collect();
         if ports.is_empty() {

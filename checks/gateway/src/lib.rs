@@ -10,53 +10,55 @@ mod tls;
 
 use kridik_sdk::Check;
 
-kridik_sdk::export_checks!(
+/// This area's checks, exported with the rest of the built-in pack by
+/// `checks/pack` (one component, so the model is decoded once for all).
+pub const CHECKS: &[Check] = &[
     Check {
         info: exposure::broad_hosts_info,
-        run: exposure::run_broad_hosts
+        run: exposure::run_broad_hosts,
     },
     Check {
         info: exposure::tls_info,
-        run: exposure::run_tls
+        run: exposure::run_tls,
     },
     Check {
         info: exposure::redirect_info,
-        run: exposure::run_redirect
+        run: exposure::run_redirect,
     },
     Check {
         info: exposure::passthrough_info,
-        run: exposure::run_passthrough
+        run: exposure::run_passthrough,
     },
     Check {
         info: ingress::ports_info,
-        run: ingress::run_ports
+        run: ingress::run_ports,
     },
     Check {
         info: ingress::rbac_info,
-        run: ingress::run_rbac
+        run: ingress::run_rbac,
     },
     Check {
         info: ingress::connections_info,
-        run: ingress::run_connections
+        run: ingress::run_connections,
     },
     Check {
         info: tls::info,
-        run: tls::run
+        run: tls::run,
     },
     Check {
         info: gateway_api::listeners_info,
-        run: gateway_api::run_listeners
+        run: gateway_api::run_listeners,
     },
     Check {
         info: gateway_api::grants_info,
-        run: gateway_api::run_grants
+        run: gateway_api::run_grants,
     },
     Check {
         info: sni::info,
-        run: sni::run
+        run: sni::run,
     },
     Check {
         info: claims::info,
-        run: claims::run
+        run: claims::run,
     },
-);
+];

@@ -366,13 +366,15 @@ fn workload_list(workloads: &[&Workload]) -> String {
     names.join(", ")
 }
 
-kridik_sdk::export_checks!(
+/// This area's checks, exported with the rest of the built-in pack by
+/// `checks/pack` (one component, so the model is decoded once for all).
+pub const CHECKS: &[Check] = &[
     Check {
         info: not_strict_info,
-        run: run_not_strict
+        run: run_not_strict,
     },
     Check {
         info: no_mesh_strict_info,
-        run: run_no_mesh_strict
+        run: run_no_mesh_strict,
     },
-);
+];

@@ -1,7 +1,9 @@
 //! Zero Trust audit beyond authorization rules: policies that select nothing,
 //! workloads left outside the mesh, shared identities, JWKS fetching.
 
-use kridik_sdk::kinds::{AUTHORIZATION_POLICY, REQUEST_AUTHENTICATION};
+use kridik_sdk::kinds::{
+    strings, AuthorizationPolicy, AUTHORIZATION_POLICY, REQUEST_AUTHENTICATION,
+};
 use kridik_sdk::prelude::*;
 use serde_json::Value;
 use std::collections::BTreeMap;
@@ -284,10 +286,11 @@ fn shared_identity_info() -> CheckInfo {
 }
 
 fn run_shared_identity(ctx: &Ctx) -> CheckResult {
-    let aps = match ctx.parsed::<Callers>(AUTHORIZATION_POLICY, "Shared identity grants") {
-        Ok(p) => p,
-        Err(unknown) => return Ok(vec![*unknown]),
-    };
+    let aps =
+        match ctx.parsed::<AuthorizationPolicy>(AUTHORIZATION_POLICY, "Shared identity grants") {
+            Ok(p) => p,
+            Err(unknown) => return Ok(vec![*unknown]),
+        };
     // Every principal the policies name, indexed once: looking each shared
     // identity up in every policy's text was quadratic in the mesh.
     let trust_domain = ctx.mesh_config().trust_domain;
@@ -363,62 +366,25 @@ fn run_shared_identity(ctx: &Ctx) -> CheckResult {
     Ok(findings)
 }
 
-/// The parts of an AuthorizationPolicy that name callers, and nothing else:
-/// a typed parse of 10,000 policies costs a fraction of their `Value` trees.
-#[derive(serde::Deserialize, Default)]
-#[serde(default)]
-struct Callers {
-    spec: CallersSpec,
-}
-
-#[derive(serde::Deserialize, Default)]
-#[serde(default)]
-struct CallersSpec {
-    rules: Vec<CallerRule>,
-}
-
-#[derive(serde::Deserialize, Default)]
-#[serde(default)]
-struct CallerRule {
-    from: Vec<CallerFrom>,
-    when: Vec<Condition>,
-}
-
-#[derive(serde::Deserialize, Default)]
-#[serde(default)]
-struct CallerFrom {
-    source: CallerSource,
-}
-
-#[derive(serde::Deserialize, Default)]
-#[serde(default, rename_all = "camelCase")]
-struct CallerSource {
-    principals: Vec<String>,
-    service_accounts: Vec<String>,
-}
-
-#[derive(serde::Deserialize, Default)]
-#[serde(default)]
-struct Condition {
-    key: String,
-    values: Vec<String>,
-}
-
 /// The exact principals an AuthorizationPolicy names: `principals`, the
 /// `source.principal` condition, and `serviceAccounts` (`ns/sa`, or `sa` in
 /// the policy's namespace) as principals of the mesh's trust domain.
-fn principals_named(policy: &Callers, ns: &str, trust_domain: &str) -> Vec<String> {
+fn principals_named(policy: &AuthorizationPolicy, ns: &str, trust_domain: &str) -> Vec<String> {
     let mut out = Vec::new();
-    for rule in &policy.spec.rules {
-        for f in &rule.from {
-            out.extend(f.source.principals.iter().cloned());
-            for sa in &f.source.service_accounts {
-                let (sa_ns, name) = sa.split_once('/').unwrap_or((ns, sa.as_str()));
+    for rule in policy.spec.rules() {
+        let from = rule.get("from").and_then(Value::as_array);
+        for source in from.into_iter().flatten().filter_map(|f| f.get("source")) {
+            out.extend(strings(source, "principals").map(str::to_string));
+            for sa in strings(source, "serviceAccounts") {
+                let (sa_ns, name) = sa.split_once('/').unwrap_or((ns, sa));
                 out.push(format!("{trust_domain}/ns/{sa_ns}/sa/{name}"));
             }
         }
-        for c in rule.when.iter().filter(|c| c.key == "source.principal") {
-            out.extend(c.values.iter().cloned());
+        let when = rule.get("when").and_then(Value::as_array);
+        for c in when.into_iter().flatten() {
+            if c.get("key").and_then(Value::as_str) == Some("source.principal") {
+                out.extend(strings(c, "values").map(str::to_string));
+            }
         }
     }
     out
@@ -570,25 +536,27 @@ fn run_jwt_rules(ctx: &Ctx) -> CheckResult {
     Ok(findings)
 }
 
-kridik_sdk::export_checks!(
+/// This area's checks, exported with the rest of the built-in pack by
+/// `checks/pack` (one component, so the model is decoded once for all).
+pub const CHECKS: &[Check] = &[
     Check {
         info: unmatched_info,
-        run: run_unmatched
+        run: run_unmatched,
     },
     Check {
         info: unenrolled_info,
-        run: run_unenrolled
+        run: run_unenrolled,
     },
     Check {
         info: shared_identity_info,
-        run: run_shared_identity
+        run: run_shared_identity,
     },
     Check {
         info: jwks_info,
-        run: run_jwks
+        run: run_jwks,
     },
     Check {
         info: jwt_rules_info,
-        run: run_jwt_rules
+        run: run_jwt_rules,
     },
-);
+];

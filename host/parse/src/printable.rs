@@ -35,7 +35,11 @@ fn owned(s: String, keep_layout: bool) -> String {
 
 fn escape(s: &str, keep_layout: bool) -> Cow<'_, str> {
     let bad = |c: char| c.is_control() && !(keep_layout && (c == '\n' || c == '\t'));
-    if !s.chars().any(bad) {
+    // Control characters are C0 (< 0x20), DEL and C1 (U+0080..U+009F, which
+    // UTF-8 writes as 0xC2 0x80..0x9F): a byte scan rules them out for almost
+    // every string (findings' text is thousands of strings per scan).
+    let suspect = |b: &u8| *b < 0x20 || *b == 0x7f || *b == 0xc2;
+    if !s.as_bytes().iter().any(suspect) || !s.chars().any(bad) {
         return Cow::Borrowed(s);
     }
     let mut out = String::with_capacity(s.len() + 8);
@@ -62,5 +66,8 @@ mod tests {
         assert_eq!(line("x\n== CRITICAL =="), "x\\n== CRITICAL ==");
         assert_eq!(block("a: 1\n\tb: \x1b[2J"), "a: 1\n\tb: \\u{1b}[2J");
         assert!(matches!(line("plain"), Cow::Borrowed(_)));
+        // C1 controls (two UTF-8 bytes) are escaped; other 0xC2 characters are not.
+        assert_eq!(line("a\u{9b}31mb"), "a\\u{9b}31mb");
+        assert!(matches!(line("© 2026 ½"), Cow::Borrowed(_)));
     }
 }

@@ -140,8 +140,9 @@ struct Checks {
     /// Wall-time limit per check run.
     #[arg(long, default_value = "10s", value_parser = parse_duration)]
     timeout: Duration,
-    /// Memory limit per check run (e.g. 256MiB, 1GiB).
-    #[arg(long, default_value = "256MiB", value_parser = parse_size)]
+    /// Memory limit per component instance, shared by the component's checks
+    /// (e.g. 512MiB, 1GiB); the built-in pack needs 96-128 MiB at 10,000 workloads.
+    #[arg(long, default_value = "512MiB", value_parser = parse_size)]
     memory_limit: usize,
     /// Most findings kept from one check.
     #[arg(long, default_value_t = 10_000, value_parser = parse_positive)]
@@ -471,13 +472,14 @@ pub fn run(cli: Cli) -> Result<i32> {
                 ));
             }
             let text = format!(
-                "kridik {} (commit {})\nWIT: checks {p}@{}, hooks {p}@{}\nbuilt-in pack: sha256:{} ({} components)\n",
+                "kridik {} (commit {})\nWIT: checks {p}@{}, hooks {p}@{}\nbuilt-in pack: sha256:{} ({} component{})\n",
                 env!("CARGO_PKG_VERSION"),
                 env!("KRIDIK_COMMIT"),
                 lines(bindings::CHECKS),
                 lines(bindings::HOOKS),
                 kridik::runtime::sha256(pack.as_bytes()),
-                builtin::COMPONENTS.len()
+                builtin::COMPONENTS.len(),
+                if builtin::COMPONENTS.len() == 1 { "" } else { "s" }
             );
             write_stdout(&text)?;
             Ok(0)

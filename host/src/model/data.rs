@@ -32,6 +32,11 @@ impl ScanData {
         }
     }
 
+    /// Builds the query index now rather than on the first query.
+    pub fn prepare(&self) {
+        self.index();
+    }
+
     fn index(&self) -> &Index {
         self.index.get_or_init(|| {
             let mut ix = Index::default();

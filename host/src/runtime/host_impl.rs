@@ -33,6 +33,19 @@ impl WitData {
         }
     }
 
+    /// Builds what every 0.2 component asks for first (the packed model, the
+    /// query index) before the checks start, on both cores: host work done
+    /// once per scan, not billed to whichever check happens to ask first.
+    pub fn prepare(&self) {
+        rayon::join(
+            || self.packed_workloads(),
+            || {
+                self.packed_policies();
+                self.data.prepare();
+            },
+        );
+    }
+
     /// The 0.2 workload records in the `*-packed` encoding, built once per
     /// scan and shared by every component (one copy each crosses over).
     fn packed_workloads(&self) -> &[u8] {

@@ -24,7 +24,9 @@ pub struct Limits {
 impl Default for Limits {
     fn default() -> Self {
         Limits {
-            memory_bytes: 256 << 20,
+            // One instance holds what all of a component's checks decoded: the
+            // built-in pack needs 96-128 MiB at 10,000 workloads.
+            memory_bytes: 512 << 20,
             timeout: std::time::Duration::from_secs(10),
             output_bytes: 64 << 10,
             max_findings: 10_000,

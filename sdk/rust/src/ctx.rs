@@ -79,10 +79,8 @@ impl Ctx {
     /// cluster does not serve (its CRD is not installed) has no objects: that
     /// is proof of absence, not a gap.
     pub fn objects(&self, kind: &str) -> Result<&'static [Object], Unavailable> {
-        match snapshot::access(kind) {
-            Err(u) if u.reason == crate::UnavailableReason::NotInstalled => return Ok(&[]),
-            Err(u) => return Err(u),
-            Ok(_) => {}
+        if self.access(kind)? == 0 {
+            return Ok(&[]);
         }
         if let Some(cached) = KINDS.with(|k| k.borrow().get(kind).copied()) {
             return Ok(cached);
@@ -94,6 +92,15 @@ impl Ctx {
         };
         KINDS.with(|k| k.borrow_mut().insert(kind.to_string(), fetched));
         Ok(fetched)
+    }
+
+    /// Whether this check may read a declared kind and how many objects it
+    /// holds, without copying them (a kind the cluster does not serve has none).
+    pub fn access(&self, kind: &str) -> Result<u32, Unavailable> {
+        match snapshot::access(kind) {
+            Err(u) if u.reason == crate::UnavailableReason::NotInstalled => Ok(0),
+            other => other,
+        }
     }
 
     /// The objects of a declared kind in one namespace (`""`: cluster-scoped),

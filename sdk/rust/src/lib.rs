@@ -77,9 +77,9 @@ pub fn info(
 }
 
 /// Runs the check with `id` among `checks`; used by [`export_checks!`].
-pub fn dispatch(checks: &[Check], id: &str) -> CheckResult {
+pub fn dispatch<'a>(checks: impl IntoIterator<Item = &'a Check>, id: &str) -> CheckResult {
     let check = checks
-        .iter()
+        .into_iter()
         .find(|c| (c.info)().id == id)
         .ok_or_else(|| format!("this component has no check `{id}`"))?;
     (check.run)(&Ctx::new(id))
@@ -89,14 +89,24 @@ pub fn dispatch(checks: &[Check], id: &str) -> CheckResult {
 #[macro_export]
 macro_rules! export_checks {
     ($($check:expr),+ $(,)?) => {
-        const __KRIDIK_CHECKS: &[$crate::Check] = &[$($check),+];
+        $crate::export_check_lists!(&[$($check),+]);
+    };
+}
+
+/// Exports several lists of [`Check`]s as one component, e.g. the lists of
+/// crates that each hold one area's checks. One component decodes the model
+/// and parses each kind once for all of its checks.
+#[macro_export]
+macro_rules! export_check_lists {
+    ($($list:expr),+ $(,)?) => {
+        const __KRIDIK_CHECKS: &[&[$crate::Check]] = &[$($list),+];
         struct __KridikChecks;
         impl $crate::bindings::exports::kridik::plugin::checks::Guest for __KridikChecks {
             fn describe() -> ::std::vec::Vec<$crate::CheckInfo> {
-                __KRIDIK_CHECKS.iter().map(|c| (c.info)()).collect()
+                __KRIDIK_CHECKS.iter().copied().flatten().map(|c| (c.info)()).collect()
             }
             fn run(check_id: ::std::string::String) -> $crate::CheckResult {
-                $crate::dispatch(__KRIDIK_CHECKS, &check_id)
+                $crate::dispatch(__KRIDIK_CHECKS.iter().copied().flatten(), &check_id)
             }
         }
         $crate::bindings::export!(__KridikChecks with_types_in $crate::bindings);
