@@ -7,7 +7,7 @@ use std::collections::{BTreeMap, BTreeSet};
 
 use kridik_sdk::kinds::AUTHORIZATION_POLICY as AP_KIND;
 // One typed form of the kind for every check of the pack (one parse per scan).
-use kridik_sdk::kinds::{AuthorizationPolicy as Policy, AuthorizationPolicySpec as Spec};
+use kridik_sdk::kinds::{AuthorizationPolicy as Policy, AuthorizationPolicySpec as Spec, Rule};
 const AP_DOCS: &str =
     "https://istio.io/latest/docs/reference/config/security/authorization-policy/";
 const SAFER: &str =
@@ -92,30 +92,35 @@ const NEGATIVE_SOURCE: &[&str] = &[
 const NEGATIVE_OPERATION: &[&str] = &["notPaths", "notMethods", "notHosts", "notPorts"];
 const POSITIVE_HTTP: &[&str] = &["paths", "methods", "hosts"];
 
-/// `(rule index, side, field)` of every `side` entry in the rules that sets one of `fields`.
-fn fields_in(
-    rules: &[BTreeMap<String, Value>],
-    side: &str,
-    inner: &str,
-    fields: &[&str],
-) -> Vec<(usize, String)> {
+/// Which half of a rule a field is in: `from[].source` or `to[].operation`.
+#[derive(Clone, Copy)]
+enum Side {
+    From,
+    To,
+}
+
+/// `(rule index, field path)` of every `side` entry in the rules that sets one of `fields`.
+fn fields_in(rules: &[Rule], side: Side, fields: &[&str]) -> Vec<(usize, String)> {
     let mut found = Vec::new();
     for (i, rule) in rules.iter().enumerate() {
-        for entry in rule
-            .get(side)
-            .and_then(Value::as_array)
-            .into_iter()
-            .flatten()
-        {
-            for f in fields {
-                if entry
-                    .get(inner)
-                    .and_then(|e| e.get(*f))
-                    .and_then(Value::as_array)
-                    .is_some_and(|a| !a.is_empty())
-                {
-                    found.push((i, format!("rules[{i}].{side}.{inner}.{f}")));
-                }
+        let (path, set): (&str, Vec<&[String]>) = match side {
+            Side::From => (
+                "from.source",
+                rule.sources()
+                    .flat_map(|s| fields.iter().map(|f| s.field(f)))
+                    .collect(),
+            ),
+            Side::To => (
+                "to.operation",
+                rule.operations()
+                    .flat_map(|o| fields.iter().map(|f| o.field(f)))
+                    .collect(),
+            ),
+        };
+        // One entry per (entry, field) in the same order as `set`.
+        for (k, values) in set.iter().enumerate() {
+            if !values.is_empty() {
+                found.push((i, format!("rules[{i}].{path}.{}", fields[k % fields.len()])));
             }
         }
     }
@@ -133,8 +138,8 @@ fn run_negative_allow(ctx: &Ctx) -> CheckResult {
             continue;
         }
         let rules = policy.spec.rules();
-        let mut hits = fields_in(rules, "from", "source", NEGATIVE_SOURCE);
-        hits.extend(fields_in(rules, "to", "operation", NEGATIVE_OPERATION));
+        let mut hits = fields_in(rules, Side::From, NEGATIVE_SOURCE);
+        hits.extend(fields_in(rules, Side::To, NEGATIVE_OPERATION));
         if hits.is_empty() {
             continue;
         }
@@ -184,7 +189,7 @@ fn run_positive_deny(ctx: &Ctx) -> CheckResult {
             continue;
         }
         let rules = policy.spec.rules();
-        let hits = fields_in(rules, "to", "operation", POSITIVE_HTTP);
+        let hits = fields_in(rules, Side::To, POSITIVE_HTTP);
         if hits.is_empty() {
             continue;
         }
@@ -250,13 +255,6 @@ fn positive_yaml(o: &Object, spec: &Spec) -> String {
 fn negative_deny_yaml(o: &Object, spec: &Spec) -> String {
     header_yaml(o, spec)
         + "  action: DENY\n  rules:\n  - to:\n    - operation:\n        # deny everything except the paths the workload serves\n        notPaths: [\"/api/*\", \"/healthz\"]\n"
-}
-
-/// `v[key]` is a non-empty list.
-fn nonempty(v: &Value, key: &str) -> bool {
-    v.get(key)
-        .and_then(Value::as_array)
-        .is_some_and(|a| !a.is_empty())
 }
 
 fn enforced(o: &Object) -> bool {

@@ -2,10 +2,10 @@
 //! `from` beside rules that name callers, addresses taken for identities, and
 //! root-namespace grants to whole namespaces.
 
-use crate::{enforced, header_yaml, nonempty, Policy, AP_DOCS, AP_KIND};
+use crate::{enforced, header_yaml, Policy, AP_DOCS, AP_KIND};
+use kridik_sdk::kinds::Rule;
 use kridik_sdk::prelude::*;
 use serde_json::Value;
-use std::collections::BTreeMap;
 
 pub fn split_info() -> CheckInfo {
     kridik_sdk::info(
@@ -61,33 +61,13 @@ pub fn root_grant_info() -> CheckInfo {
     )
 }
 
-type Rule = BTreeMap<String, Value>;
-
-fn has(rule: &Rule, k: &str) -> bool {
-    rule.get(k)
-        .and_then(Value::as_array)
-        .is_some_and(|a| !a.is_empty())
-}
-
-/// Sources of a rule's `from` list.
-fn sources(rule: &Rule) -> Vec<&Value> {
-    rule.get("from")
-        .and_then(Value::as_array)
-        .into_iter()
-        .flatten()
-        .filter_map(|f| f.get("source"))
-        .collect()
-}
-
 /// A rule names its callers: a `from`, or a `when` on the caller's identity or token.
 fn names_callers(rule: &Rule) -> bool {
-    has(rule, "from")
+    !rule.from.is_empty()
         || rule
-            .get("when")
-            .and_then(Value::as_array)
-            .into_iter()
-            .flatten()
-            .filter_map(|c| c.get("key").and_then(Value::as_str))
+            .when
+            .iter()
+            .map(|c| c.key())
             .any(|k| k.starts_with("source.") || k.starts_with("request.auth."))
 }
 
@@ -113,7 +93,7 @@ pub fn run_split(ctx: &Ctx) -> CheckResult {
         let open: Vec<String> = rules
             .iter()
             .enumerate()
-            .filter(|(_, r)| !names_callers(r) && (has(r, "to") || has(r, "when")))
+            .filter(|(_, r)| !names_callers(r) && (!r.to.is_empty() || !r.when.is_empty()))
             .map(|(i, _)| {
                 format!("rules[{i}] has no from: its operations are open to every caller")
             })
@@ -172,9 +152,10 @@ pub fn run_ip_only(ctx: &Ctx) -> CheckResult {
     for (o, p) in &aps {
         let mut found = Vec::new();
         for (i, rule) in p.spec.rules().iter().enumerate() {
-            for (j, s) in sources(rule).into_iter().enumerate() {
-                let addr: Vec<&str> = ADDRESS.iter().copied().filter(|k| nonempty(s, k)).collect();
-                if !addr.is_empty() && !IDENTITY.iter().any(|k| nonempty(s, k)) {
+            for (j, s) in rule.sources().enumerate() {
+                let set = |k: &&str| !s.field(k).is_empty();
+                let addr: Vec<&str> = ADDRESS.iter().copied().filter(set).collect();
+                if !addr.is_empty() && !IDENTITY.iter().any(set) {
                     found.push(format!(
                         "rules[{i}].from[{j}] admits callers by {} only",
                         addr.join(", ")
@@ -249,24 +230,21 @@ pub fn run_root_grant(ctx: &Ctx) -> CheckResult {
         let mut grants = Vec::new();
         let mut wildcard = false;
         for (i, rule) in p.spec.rules().iter().enumerate() {
-            if has(rule, "to") || has(rule, "when") {
+            if !rule.to.is_empty() || !rule.when.is_empty() {
                 continue;
             }
-            for s in sources(rule) {
+            for s in rule.sources() {
                 let namespaces: Vec<&str> = s
-                    .get("namespaces")
-                    .and_then(Value::as_array)
-                    .into_iter()
-                    .flatten()
-                    .filter_map(Value::as_str)
+                    .namespaces
+                    .iter()
+                    .map(String::as_str)
+                    .filter(|n| !n.is_empty())
                     .collect();
                 // A principal pattern ending in a wildcard covers a namespace (or more).
                 let patterns: Vec<&str> = s
-                    .get("principals")
-                    .and_then(Value::as_array)
-                    .into_iter()
-                    .flatten()
-                    .filter_map(Value::as_str)
+                    .principals
+                    .iter()
+                    .map(String::as_str)
                     .filter(|p| p.ends_with('*'))
                     .collect();
                 // `ns-*` or `*` namespaces, or principals such as `*` or `td/*`

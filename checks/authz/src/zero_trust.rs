@@ -1,12 +1,11 @@
 //! Zero Trust audit of AuthorizationPolicies: rules that do not mean what they
 //! say, or that depend on something the mesh does not provide.
 
-use crate::{enforced, fields_in, header_yaml, nonempty, Policy, AP_DOCS, AP_KIND};
-use kridik_sdk::kinds::REQUEST_AUTHENTICATION;
+use crate::{enforced, fields_in, header_yaml, Policy, Side, AP_DOCS, AP_KIND};
+use kridik_sdk::kinds::{Condition, Rule, REQUEST_AUTHENTICATION};
 use kridik_sdk::prelude::*;
 use kridik_sdk::{MeshConfig, PathNormalization};
 use serde_json::Value;
-use std::collections::BTreeMap;
 
 /// Attributes Envoy only has for HTTP traffic.
 const HTTP_ONLY: &[&str] = &[
@@ -24,28 +23,17 @@ fn policies(ctx: &Ctx, what: &str) -> Result<Vec<Parsed<Policy>>, Box<kridik_sdk
 }
 
 /// Every `when` condition of the rules: (rule index, condition index, key, condition).
-fn conditions(
-    rules: &[BTreeMap<String, Value>],
-) -> impl Iterator<Item = (usize, usize, &str, &Value)> {
+fn conditions(rules: &[Rule]) -> impl Iterator<Item = (usize, usize, &str, &Condition)> {
     rules.iter().enumerate().flat_map(|(i, rule)| {
-        rule.get("when")
-            .and_then(Value::as_array)
-            .into_iter()
-            .flatten()
+        rule.when
+            .iter()
             .enumerate()
-            .map(move |(j, c)| {
-                (
-                    i,
-                    j,
-                    c.get("key").and_then(Value::as_str).unwrap_or_default(),
-                    c,
-                )
-            })
+            .map(move |(j, c)| (i, j, c.key(), c))
     })
 }
 
 /// `when` conditions on request attributes (HTTP only).
-fn http_conditions(rules: &[BTreeMap<String, Value>]) -> Vec<String> {
+fn http_conditions(rules: &[Rule]) -> Vec<String> {
     conditions(rules)
         .filter(|(_, _, key, _)| key.starts_with("request."))
         .map(|(i, j, _, _)| format!("rules[{i}].when[{j}]"))
@@ -53,28 +41,19 @@ fn http_conditions(rules: &[BTreeMap<String, Value>]) -> Vec<String> {
 }
 
 /// Every HTTP-only match in the rules, as field paths.
-fn l7_fields(rules: &[BTreeMap<String, Value>]) -> Vec<String> {
-    let mut found: Vec<String> = fields_in(rules, "to", "operation", HTTP_ONLY)
+fn l7_fields(rules: &[Rule]) -> Vec<String> {
+    let mut found: Vec<String> = fields_in(rules, Side::To, HTTP_ONLY)
         .into_iter()
-        .chain(fields_in(rules, "from", "source", HTTP_ONLY_SOURCE))
+        .chain(fields_in(rules, Side::From, HTTP_ONLY_SOURCE))
         .map(|(_, f)| f)
         .collect();
     found.extend(http_conditions(rules));
     found
 }
 
-fn has_ports(rule: &BTreeMap<String, Value>) -> bool {
-    rule.get("to")
-        .and_then(Value::as_array)
-        .into_iter()
-        .flatten()
-        .any(|op| {
-            ["ports", "notPorts"].iter().any(|k| {
-                op.pointer(&format!("/operation/{k}"))
-                    .and_then(Value::as_array)
-                    .is_some_and(|a| !a.is_empty())
-            })
-        })
+fn has_ports(rule: &Rule) -> bool {
+    rule.operations()
+        .any(|op| !op.ports.is_empty() || !op.not_ports.is_empty())
 }
 
 pub fn normalization_info() -> CheckInfo {
@@ -107,8 +86,7 @@ pub fn run_normalization(ctx: &Ctx) -> CheckResult {
     let users: Vec<&Object> = aps
         .iter()
         .filter(|(o, p)| {
-            enforced(o)
-                && !fields_in(p.spec.rules(), "to", "operation", &["paths", "notPaths"]).is_empty()
+            enforced(o) && !fields_in(p.spec.rules(), Side::To, &["paths", "notPaths"]).is_empty()
         })
         .map(|(o, _)| *o)
         .collect();
@@ -173,21 +151,9 @@ pub fn run_wildcard(ctx: &Ctx) -> CheckResult {
         }
         let mut broad = Vec::new();
         for (i, rule) in p.spec.rules().iter().enumerate() {
-            for (j, from) in rule
-                .get("from")
-                .and_then(Value::as_array)
-                .into_iter()
-                .flatten()
-                .enumerate()
-            {
+            for (j, source) in rule.sources().enumerate() {
                 for key in ["principals", "namespaces"] {
-                    for v in from
-                        .pointer(&format!("/source/{key}"))
-                        .and_then(Value::as_array)
-                        .into_iter()
-                        .flatten()
-                        .filter_map(Value::as_str)
-                    {
+                    for v in source.field(key) {
                         let wide = v == "*"
                             || (key == "principals"
                                 && (v.ends_with("/sa/default")
@@ -261,13 +227,11 @@ pub fn run_jwt(ctx: &Ctx) -> CheckResult {
             let rules = p.spec.rules();
             enforced(o)
                 && ((p.spec.is_allow()
-                    && (!fields_in(rules, "from", "source", &["requestPrincipals"]).is_empty()
-                        || serde_json::to_string(&rules)
-                            .unwrap_or_default()
-                            .contains("request.auth.")))
+                    && (!fields_in(rules, Side::From, &["requestPrincipals"]).is_empty()
+                        || conditions(rules)
+                            .any(|(_, _, key, _)| key.starts_with("request.auth."))))
                     || (p.spec.action.as_deref() == Some("DENY")
-                        && !fields_in(rules, "from", "source", &["notRequestPrincipals"])
-                            .is_empty()))
+                        && !fields_in(rules, Side::From, &["notRequestPrincipals"]).is_empty()))
         })
         .map(|(o, _)| (o.target.namespace.as_str(), o.target.name.as_str()))
         .collect();
@@ -569,32 +533,23 @@ const IDENTITY_WHEN: &[&str] = &[
 ];
 
 /// The identity matches of the rules, positive and negative, as field paths.
-fn identity_matches(rules: &[BTreeMap<String, Value>]) -> (Vec<String>, Vec<String>) {
+fn identity_matches(rules: &[Rule]) -> (Vec<String>, Vec<String>) {
     let paths = |fields| -> Vec<String> {
-        fields_in(rules, "from", "source", fields)
+        fields_in(rules, Side::From, fields)
             .into_iter()
             .map(|(_, f)| f)
             .collect()
     };
     let (mut positive, mut negative) = (paths(IDENTITY_SOURCE), paths(NOT_IDENTITY_SOURCE));
-    for (i, rule) in rules.iter().enumerate() {
-        for (j, c) in rule
-            .get("when")
-            .and_then(Value::as_array)
-            .into_iter()
-            .flatten()
-            .enumerate()
-        {
-            let key = c.get("key").and_then(Value::as_str).unwrap_or_default();
-            if !IDENTITY_WHEN.contains(&key) {
-                continue;
-            }
-            if nonempty(c, "values") {
-                positive.push(format!("rules[{i}].when[{j}] {key}"));
-            }
-            if nonempty(c, "notValues") {
-                negative.push(format!("rules[{i}].when[{j}] {key} notValues"));
-            }
+    for (i, j, key, c) in conditions(rules) {
+        if !IDENTITY_WHEN.contains(&key) {
+            continue;
+        }
+        if !c.values.is_empty() {
+            positive.push(format!("rules[{i}].when[{j}] {key}"));
+        }
+        if !c.not_values.is_empty() {
+            negative.push(format!("rules[{i}].when[{j}] {key} notValues"));
         }
     }
     (positive, negative)
@@ -747,46 +702,34 @@ enum AtZtunnel {
     Widened(Vec<String>),
 }
 
-fn at_ztunnel(deny: bool, i: usize, rule: &BTreeMap<String, Value>) -> AtZtunnel {
-    let list = |k: &str| -> Vec<Value> {
-        rule.get(k)
-            .and_then(Value::as_array)
-            .cloned()
-            .unwrap_or_default()
-    };
+fn at_ztunnel(deny: bool, i: usize, rule: &Rule) -> AtZtunnel {
     let mut http: Vec<String> = Vec::new();
     let mut empty_clause = false;
-    let to = list("to");
-    for t in &to {
-        for k in HTTP_ONLY.iter().filter(|k| nonempty(&t["operation"], k)) {
+    for op in rule.operations() {
+        for k in HTTP_ONLY.iter().filter(|k| !op.field(k).is_empty()) {
             http.push(format!("rules[{i}].to.operation.{k}"));
         }
     }
-    if !to.is_empty()
-        && !to
-            .iter()
-            .any(|t| nonempty(&t["operation"], "ports") || nonempty(&t["operation"], "notPorts"))
-    {
+    if !rule.to.is_empty() && !has_ports(rule) {
         empty_clause = true;
     }
-    let from = list("from");
-    for f in &from {
-        for k in HTTP_SOURCE.iter().filter(|k| nonempty(&f["source"], k)) {
+    for source in rule.sources() {
+        for k in HTTP_SOURCE.iter().filter(|k| !source.field(k).is_empty()) {
             http.push(format!("rules[{i}].from.source.{k}"));
         }
         for k in ["trustDomains", "notTrustDomains"]
             .iter()
-            .filter(|k| nonempty(&f["source"], k))
+            .filter(|k| !source.field(k).is_empty())
         {
             http.push(format!(
                 "rules[{i}].from.source.{k} (not translated for ztunnel)"
             ));
         }
     }
-    if !from.is_empty()
-        && !from
-            .iter()
-            .any(|f| ZTUNNEL_SOURCE.iter().any(|k| nonempty(&f["source"], k)))
+    if !rule.from.is_empty()
+        && !rule
+            .sources()
+            .any(|s| ZTUNNEL_SOURCE.iter().any(|k| !s.field(k).is_empty()))
     {
         empty_clause = true;
     }
@@ -958,18 +901,11 @@ pub fn token_deny_info() -> CheckInfo {
 }
 
 /// A DENY rule that refuses every request without a token.
-fn requires_token(rule: &BTreeMap<String, Value>) -> bool {
-    rule.get("from")
-        .and_then(Value::as_array)
-        .into_iter()
-        .flatten()
-        .any(|f| {
-            f.pointer("/source/notRequestPrincipals")
-                .and_then(Value::as_array)
-                .is_some_and(|a| a.iter().any(|v| v.as_str() == Some("*")))
-        })
-        && rule.get("to").is_none()
-        && rule.get("when").is_none()
+fn requires_token(rule: &Rule) -> bool {
+    rule.sources()
+        .any(|s| s.not_request_principals.iter().any(|v| v == "*"))
+        && rule.to.is_empty()
+        && rule.when.is_empty()
 }
 
 pub fn run_token_deny(ctx: &Ctx) -> CheckResult {
@@ -982,19 +918,19 @@ pub fn run_token_deny(ctx: &Ctx) -> CheckResult {
     let guarded: std::collections::BTreeSet<String> = aps
         .iter()
         .filter(|(o, p)| deny(p) && enforced(o))
-        .filter(|(_, p)| p.spec.rules.iter().flatten().any(requires_token))
+        .filter(|(_, p)| p.spec.rules().iter().any(requires_token))
         .flat_map(|(o, _)| ctx.selected(&o.target).into_iter().map(|w| w.id.clone()))
         .collect();
     let mut findings = Vec::new();
     for (o, p) in aps.iter().filter(|(o, p)| deny(p) && enforced(o)) {
         let rules = p.spec.rules();
-        let mut on_token: Vec<String> = fields_in(rules, "from", "source", &["requestPrincipals"])
+        let mut on_token: Vec<String> = fields_in(rules, Side::From, &["requestPrincipals"])
             .into_iter()
             .map(|(_, f)| f)
             .collect();
         on_token.extend(
             conditions(rules)
-                .filter(|(_, _, k, c)| k.starts_with("request.auth.") && c.get("values").is_some())
+                .filter(|(_, _, k, c)| k.starts_with("request.auth.") && !c.values.is_empty())
                 .map(|(i, j, k, _)| format!("rules[{i}].when[{j}] {k}")),
         );
         if on_token.is_empty() {

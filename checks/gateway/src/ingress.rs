@@ -2,7 +2,7 @@
 //! them match, and whether they limit connections.
 
 use kridik_sdk::kinds::{
-    strings, AuthorizationPolicy, AUTHORIZATION_POLICY, CLUSTER_ROLE, CLUSTER_ROLE_BINDING, ROLE,
+    AuthorizationPolicy, AUTHORIZATION_POLICY, CLUSTER_ROLE, CLUSTER_ROLE_BINDING, ROLE,
     ROLE_BINDING, SERVICE,
 };
 use kridik_sdk::prelude::*;
@@ -127,15 +127,11 @@ pub fn run_ports(ctx: &Ctx) -> CheckResult {
             .iter()
             .enumerate()
             .flat_map(|(i, rule)| {
-                let to = rule.get("to").and_then(Value::as_array);
-                to.into_iter()
-                    .flatten()
-                    .enumerate()
-                    .flat_map(move |(j, to)| {
-                        let operation = to.get("operation").unwrap_or(&Value::Null);
-                        strings(operation, "ports")
-                            .filter_map(move |text| Some((i, j, text, text.parse::<u32>().ok()?)))
+                rule.operations().enumerate().flat_map(move |(j, op)| {
+                    op.ports.iter().filter_map(move |text| {
+                        Some((i, j, text.as_str(), text.parse::<u32>().ok()?))
                     })
+                })
             })
             .collect();
         if ports.is_empty() {

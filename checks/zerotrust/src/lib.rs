@@ -1,9 +1,7 @@
 //! Zero Trust audit beyond authorization rules: policies that select nothing,
 //! workloads left outside the mesh, shared identities, JWKS fetching.
 
-use kridik_sdk::kinds::{
-    strings, AuthorizationPolicy, AUTHORIZATION_POLICY, REQUEST_AUTHENTICATION,
-};
+use kridik_sdk::kinds::{AuthorizationPolicy, AUTHORIZATION_POLICY, REQUEST_AUTHENTICATION};
 use kridik_sdk::prelude::*;
 use serde_json::Value;
 use std::collections::BTreeMap;
@@ -372,19 +370,15 @@ fn run_shared_identity(ctx: &Ctx) -> CheckResult {
 fn principals_named(policy: &AuthorizationPolicy, ns: &str, trust_domain: &str) -> Vec<String> {
     let mut out = Vec::new();
     for rule in policy.spec.rules() {
-        let from = rule.get("from").and_then(Value::as_array);
-        for source in from.into_iter().flatten().filter_map(|f| f.get("source")) {
-            out.extend(strings(source, "principals").map(str::to_string));
-            for sa in strings(source, "serviceAccounts") {
-                let (sa_ns, name) = sa.split_once('/').unwrap_or((ns, sa));
+        for source in rule.sources() {
+            out.extend(source.principals.iter().cloned());
+            for sa in &source.service_accounts {
+                let (sa_ns, name) = sa.split_once('/').unwrap_or((ns, sa.as_str()));
                 out.push(format!("{trust_domain}/ns/{sa_ns}/sa/{name}"));
             }
         }
-        let when = rule.get("when").and_then(Value::as_array);
-        for c in when.into_iter().flatten() {
-            if c.get("key").and_then(Value::as_str) == Some("source.principal") {
-                out.extend(strings(c, "values").map(str::to_string));
-            }
+        for c in rule.when.iter().filter(|c| c.key() == "source.principal") {
+            out.extend(c.values.iter().cloned());
         }
     }
     out

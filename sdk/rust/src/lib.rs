@@ -28,6 +28,7 @@ mod ctx;
 mod finding;
 pub mod hook;
 pub mod kinds;
+pub mod lenient;
 pub mod yaml;
 
 pub use bindings::kridik::plugin::mesh::{
