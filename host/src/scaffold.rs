@@ -131,7 +131,15 @@ const RUST_SDK: &[(&str, &str)] = &[
     ("ctx.rs", include_str!("../../sdk/rust/src/ctx.rs")),
     ("finding.rs", include_str!("../../sdk/rust/src/finding.rs")),
     ("hook.rs", include_str!("../../sdk/rust/src/hook.rs")),
-    ("kinds.rs", include_str!("../../sdk/rust/src/kinds.rs")),
+    (
+        "kinds/mod.rs",
+        include_str!("../../sdk/rust/src/kinds/mod.rs"),
+    ),
+    (
+        "kinds/authorization_policy.rs",
+        include_str!("../../sdk/rust/src/kinds/authorization_policy.rs"),
+    ),
+    ("lenient.rs", include_str!("../../sdk/rust/src/lenient.rs")),
     ("yaml.rs", include_str!("../../sdk/rust/src/yaml.rs")),
 ];
 
@@ -256,4 +264,32 @@ pub fn create(parent: &Path, name: &str, lang: Lang) -> Result<Created> {
         std::fs::write(&full, text).with_context(|| format!("cannot write {}", full.display()))?;
     }
     Ok(Created { dir, id, wasm })
+}
+
+#[cfg(test)]
+mod tests {
+    /// A new Rust check vendors the SDK: every source file of `sdk/rust/src`
+    /// must be in it, or the generated project does not build.
+    #[test]
+    fn the_vendored_rust_sdk_has_every_source_file() {
+        let root = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("../sdk/rust/src");
+        let mut stack = vec![root.clone()];
+        let mut files = Vec::new();
+        while let Some(dir) = stack.pop() {
+            for entry in std::fs::read_dir(&dir).unwrap().flatten() {
+                let path = entry.path();
+                if path.is_dir() {
+                    stack.push(path);
+                } else if path.extension().is_some_and(|e| e == "rs") {
+                    let rel = path.strip_prefix(&root).unwrap();
+                    files.push(rel.to_string_lossy().replace('\\', "/"));
+                }
+            }
+        }
+        files.sort();
+        let mut vendored: Vec<String> =
+            super::RUST_SDK.iter().map(|(f, _)| f.to_string()).collect();
+        vendored.sort();
+        assert_eq!(vendored, files);
+    }
 }

@@ -109,10 +109,9 @@ pub fn run(ctx: &Ctx) -> CheckResult {
         Ok(g) => g,
         Err(unknown) => return Ok(vec![*unknown]),
     };
-    let vs = match ctx.parsed::<Value>(VIRTUAL_SERVICE, "Relaxed SNI host matching") {
-        Ok(v) => v,
-        Err(unknown) => return Ok(vec![*unknown]),
-    };
+    // VirtualServices are parsed only when a wildcard server overlaps a
+    // specific one: most meshes have none, and the verdict then needs none.
+    let mut vs: Option<Vec<Parsed<Value>>> = None;
     let mut servers: Vec<Tls> = Vec::new();
     for (o, g) in &gateways {
         for s in &g.spec.servers {
@@ -136,7 +135,7 @@ pub fn run(ctx: &Ctx) -> CheckResult {
         .iter()
         .filter(|s| s.host.starts_with('*') && TERMINATING.contains(&s.mode))
     {
-        let exposed: Vec<&Tls> = servers
+        let overlapping: Vec<&Tls> = servers
             .iter()
             .filter(|s| {
                 // A different TLS requirement on the same port of the same pods.
@@ -145,8 +144,21 @@ pub fn run(ctx: &Ctx) -> CheckResult {
                     && s.mode != wild.mode
                     && !s.host.starts_with('*')
                     && covers(wild.host, s.host)
-                    && !rejected(&vs, wild.gateway, s.host)
             })
+            .collect();
+        if overlapping.is_empty() {
+            continue;
+        }
+        if vs.is_none() {
+            match ctx.parsed::<Value>(VIRTUAL_SERVICE, "Relaxed SNI host matching") {
+                Ok(v) => vs = Some(v),
+                Err(unknown) => return Ok(vec![*unknown]),
+            }
+        }
+        let routes = vs.as_deref().unwrap_or_default();
+        let exposed: Vec<&Tls> = overlapping
+            .into_iter()
+            .filter(|s| !rejected(routes, wild.gateway, s.host))
             .collect();
         if exposed.is_empty() {
             continue;

@@ -2,6 +2,10 @@
 //! One instance per scan decodes the model once and parses each declared kind
 //! once for all of them (as six components, it was decoded six times).
 
+#![no_builtins]
+
+mod memcmp;
+
 kridik_sdk::export_check_lists!(
     kridik_check_mtls::CHECKS,
     kridik_check_authz::CHECKS,

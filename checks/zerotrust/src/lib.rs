@@ -289,35 +289,48 @@ fn run_shared_identity(ctx: &Ctx) -> CheckResult {
             Ok(p) => p,
             Err(unknown) => return Ok(vec![*unknown]),
         };
-    // Every principal the policies name, indexed once: looking each shared
-    // identity up in every policy's text was quadratic in the mesh.
-    let trust_domain = ctx.mesh_config().trust_domain;
-    let mut named: std::collections::HashMap<String, Vec<&ObjectRef>> = Default::default();
-    for (o, v) in &aps {
-        for p in principals_named(v, &o.target.namespace, &trust_domain) {
-            let refs = named.entry(p).or_default();
-            if !refs.iter().any(|r| std::ptr::eq(*r, &o.target)) {
-                refs.push(&o.target);
-            }
-        }
-    }
-    let mut by_identity: BTreeMap<&str, Vec<&Workload>> = BTreeMap::new();
+    // Hashed, not ordered: identities share a long `spiffe://<td>/ns/` prefix,
+    // so ordering 10,000 of them was mostly byte comparisons.
+    let mut by_identity: std::collections::HashMap<&str, Vec<&Workload>> = Default::default();
     for w in ctx.workloads().iter().filter(|w| w.enrolled()) {
         by_identity.entry(w.identity.as_str()).or_default().push(w);
     }
+    // Identities that unrelated workloads share (few), then one pass over the
+    // policies for the grants naming them: no index of every principal.
+    let mut shared: Vec<(&str, Vec<&Workload>)> = by_identity
+        .into_iter()
+        .filter(|(_, ws)| {
+            let apps: std::collections::BTreeSet<&str> = ws
+                .iter()
+                .map(|w| {
+                    w.label("app")
+                        .or(w.label("app.kubernetes.io/name"))
+                        .unwrap_or(&w.name)
+                })
+                .collect();
+            apps.len() >= 2
+        })
+        .collect();
+    if shared.is_empty() {
+        return Ok(Vec::new());
+    }
+    shared.sort_unstable_by_key(|(identity, _)| *identity);
+    let trust_domain = ctx.mesh_config().trust_domain;
+    let mut named: std::collections::HashMap<&str, Vec<&ObjectRef>> = shared
+        .iter()
+        .map(|(identity, _)| (identity.trim_start_matches("spiffe://"), Vec::new()))
+        .collect();
+    for (o, v) in &aps {
+        principals_named(v, &o.target.namespace, &trust_domain, |p| {
+            if let Some(refs) = named.get_mut(p) {
+                if !refs.iter().any(|r| std::ptr::eq(*r, &o.target)) {
+                    refs.push(&o.target);
+                }
+            }
+        });
+    }
     let mut findings = Vec::new();
-    for (identity, ws) in by_identity {
-        let apps: std::collections::BTreeSet<&str> = ws
-            .iter()
-            .map(|w| {
-                w.label("app")
-                    .or(w.label("app.kubernetes.io/name"))
-                    .unwrap_or(&w.name)
-            })
-            .collect();
-        if apps.len() < 2 {
-            continue;
-        }
+    for (identity, ws) in shared {
         let principal = identity.trim_start_matches("spiffe://");
         let granted: Vec<&ObjectRef> = named.get(principal).cloned().unwrap_or_default();
         let severity = if granted.is_empty() {
@@ -367,21 +380,28 @@ fn run_shared_identity(ctx: &Ctx) -> CheckResult {
 /// The exact principals an AuthorizationPolicy names: `principals`, the
 /// `source.principal` condition, and `serviceAccounts` (`ns/sa`, or `sa` in
 /// the policy's namespace) as principals of the mesh's trust domain.
-fn principals_named(policy: &AuthorizationPolicy, ns: &str, trust_domain: &str) -> Vec<String> {
-    let mut out = Vec::new();
+fn principals_named(
+    policy: &AuthorizationPolicy,
+    ns: &str,
+    trust_domain: &str,
+    mut each: impl FnMut(&str),
+) {
+    use std::fmt::Write;
+    let mut sa_principal = String::new();
     for rule in policy.spec.rules() {
         for source in rule.sources() {
-            out.extend(source.principals.iter().cloned());
+            source.principals.iter().for_each(|p| each(p));
             for sa in &source.service_accounts {
                 let (sa_ns, name) = sa.split_once('/').unwrap_or((ns, sa.as_str()));
-                out.push(format!("{trust_domain}/ns/{sa_ns}/sa/{name}"));
+                sa_principal.clear();
+                let _ = write!(sa_principal, "{trust_domain}/ns/{sa_ns}/sa/{name}");
+                each(&sa_principal);
             }
         }
         for c in rule.when.iter().filter(|c| c.key() == "source.principal") {
-            out.extend(c.values.iter().cloned());
+            c.values.iter().for_each(|p| each(p));
         }
     }
-    out
 }
 
 fn jwks_info() -> CheckInfo {

@@ -131,13 +131,9 @@ fn cache_key(engine: &Engine, digest: &str) -> String {
     let mut h = ShaHasher(Sha256::new());
     engine.precompile_compatibility_hash().hash(&mut h);
     h.0.update(digest.as_bytes());
-    hex(&h.0.finalize())[..40].to_string()
+    hex::encode(h.0.finalize())[..40].to_string()
 }
 
 pub fn sha256(bytes: &[u8]) -> String {
-    hex(&Sha256::digest(bytes))
-}
-
-fn hex(bytes: &[u8]) -> String {
-    bytes.iter().map(|b| format!("{b:02x}")).collect()
+    hex::encode(Sha256::digest(bytes))
 }
