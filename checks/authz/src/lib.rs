@@ -103,24 +103,21 @@ enum Side {
 fn fields_in(rules: &[Rule], side: Side, fields: &[&str]) -> Vec<(usize, String)> {
     let mut found = Vec::new();
     for (i, rule) in rules.iter().enumerate() {
-        let (path, set): (&str, Vec<&[String]>) = match side {
-            Side::From => (
-                "from.source",
-                rule.sources()
-                    .flat_map(|s| fields.iter().map(|f| s.field(f)))
-                    .collect(),
-            ),
-            Side::To => (
-                "to.operation",
-                rule.operations()
-                    .flat_map(|o| fields.iter().map(|f| o.field(f)))
-                    .collect(),
-            ),
+        let mut note = |path: &str, set: &dyn Fn(&str) -> bool| {
+            for f in fields.iter().filter(|f| set(f)) {
+                found.push((i, format!("rules[{i}].{path}.{f}")));
+            }
         };
-        // One entry per (entry, field) in the same order as `set`.
-        for (k, values) in set.iter().enumerate() {
-            if !values.is_empty() {
-                found.push((i, format!("rules[{i}].{path}.{}", fields[k % fields.len()])));
+        match side {
+            Side::From => {
+                for s in rule.sources() {
+                    note("from.source", &|f| !s.field(f).is_empty());
+                }
+            }
+            Side::To => {
+                for o in rule.operations() {
+                    note("to.operation", &|f| !o.field(f).is_empty());
+                }
             }
         }
     }

@@ -21,13 +21,13 @@ pub const OLDEST_SUPPORTED: (u32, u32) = (1, 29);
 const ISTIO_IMAGES: &[&str] = &["/proxyv2:", "/pilot:", "/ztunnel:", "/install-cni:"];
 
 /// `(major, minor, full tag)` of an Istio image.
-pub fn istio_version(image: &str) -> Option<(u32, u32, String)> {
+pub fn istio_version(image: &str) -> Option<(u32, u32, &str)> {
     let marker = ISTIO_IMAGES.iter().find(|m| image.contains(*m))?;
     let tag = image.rsplit_once(marker)?.1;
     let mut parts = tag.split(['.', '-']);
     let major = parts.next()?.parse().ok()?;
     let minor = parts.next()?.parse().ok()?;
-    Some((major, minor, tag.to_string()))
+    Some((major, minor, tag))
 }
 
 pub fn version_info() -> CheckInfo {
@@ -49,15 +49,11 @@ pub fn version_info() -> CheckInfo {
 pub fn run_version(ctx: &Ctx) -> CheckResult {
     let mut findings = Vec::new();
     for w in ctx.workloads() {
-        let old: Vec<(String, String)> = w
-            .containers
-            .iter()
-            .filter_map(|c| {
-                let (major, minor, tag) = istio_version(&c.image)?;
-                ((major, minor) < OLDEST_SUPPORTED).then(|| (c.name.clone(), tag))
-            })
-            .collect();
-        let Some((container, tag)) = old.first() else {
+        let old = w.containers.iter().find_map(|c| {
+            let (major, minor, tag) = istio_version(&c.image)?;
+            ((major, minor) < OLDEST_SUPPORTED).then_some((&c.name, tag))
+        });
+        let Some((container, tag)) = old else {
             continue;
         };
         findings.push(

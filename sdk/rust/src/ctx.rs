@@ -23,6 +23,9 @@ struct Model {
     policy_index: OnceLock<HashMap<ObjectKey<'static>, usize>>,
     workload_index: OnceLock<HashMap<&'static str, usize>>,
     namespace_index: OnceLock<HashMap<&'static str, usize>>,
+    // Positions of the workloads each policy applies to, resolved once: checks
+    // ask for the workloads of every one of 10,000 policies, often several times.
+    selected_index: OnceLock<Vec<Vec<usize>>>,
     istio_components: OnceLock<Vec<Workload>>,
 }
 
@@ -34,6 +37,7 @@ static MODEL: Model = Model {
     policy_index: OnceLock::new(),
     workload_index: OnceLock::new(),
     namespace_index: OnceLock::new(),
+    selected_index: OnceLock::new(),
     istio_components: OnceLock::new(),
 };
 
@@ -237,36 +241,52 @@ impl Ctx {
 
     /// The policy record for an object (AuthorizationPolicy, PeerAuthentication, ...).
     pub fn policy(&self, target: &ObjectRef) -> Option<&'static Policy> {
+        self.policy_position(target).map(|i| &self.policies()[i])
+    }
+
+    fn policy_position(&self, target: &ObjectRef) -> Option<usize> {
         let index = MODEL.policy_index.get_or_init(|| {
             let policies = self.policies();
             (0..policies.len())
                 .map(|i| (object_key(&policies[i].target), i))
                 .collect()
         });
-        index.get(&object_key(target)).map(|&i| &self.policies()[i])
+        index.get(&object_key(target)).copied()
     }
 
     /// The workload with this id (`namespace/Kind/name`).
     pub fn workload(&self, id: &str) -> Option<&'static Workload> {
+        self.workload_position(id).map(|i| &self.workloads()[i])
+    }
+
+    fn workload_position(&self, id: &str) -> Option<usize> {
         let index = MODEL.workload_index.get_or_init(|| {
             let workloads = self.workloads();
             (0..workloads.len())
                 .map(|i| (workloads[i].id.as_str(), i))
                 .collect()
         });
-        index.get(id).map(|&i| &self.workloads()[i])
+        index.get(id).copied()
     }
 
     /// The workloads a policy (AuthorizationPolicy, PeerAuthentication, ...) applies to.
     pub fn selected(&self, policy: &ObjectRef) -> Vec<&'static Workload> {
-        self.policy(policy)
-            .map(|p| {
-                p.workloads
-                    .iter()
-                    .filter_map(|id| self.workload(id))
-                    .collect()
-            })
-            .unwrap_or_default()
+        let Some(i) = self.policy_position(policy) else {
+            return Vec::new();
+        };
+        let index = MODEL.selected_index.get_or_init(|| {
+            self.policies()
+                .iter()
+                .map(|p| {
+                    p.workloads
+                        .iter()
+                        .filter_map(|id| self.workload_position(id))
+                        .collect()
+                })
+                .collect()
+        });
+        let workloads = self.workloads();
+        index[i].iter().map(|&w| &workloads[w]).collect()
     }
 
     /// One finding about `object` for several problems: the worst severity, the
