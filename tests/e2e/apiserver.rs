@@ -714,6 +714,10 @@ async fn serve_forward<S>(
     if let Admin::Refused = admin {
         let message = format!("error forwarding port {port} to pod {pod}, uid : failed to execute portforward in network namespace: failed to connect to localhost:{port} inside namespace: connection refused");
         let _ = ws.send(frame(1, message.as_bytes())).await;
+        // Close once the client has sent its request (or after a moment):
+        // closing at once raced the client's first write, and kube's forwarder
+        // gives up on a failed write before it reads the error already sent.
+        let _ = tokio::time::timeout(std::time::Duration::from_secs(2), ws.next()).await;
         let _ = ws.close(None).await;
         return;
     }
