@@ -9,7 +9,8 @@ use crate::vocab::ObjectRef;
 use serde::Deserialize;
 use std::collections::{BTreeSet, HashMap};
 
-const GATEWAY_NAME: &str = "gateway.networking.k8s.io/gateway-name";
+/// The label Gateway API controllers put on a Gateway's pods.
+pub(super) const GATEWAY_NAME: &str = "gateway.networking.k8s.io/gateway-name";
 const GATEWAY_CLASS: &str = "gateway.networking.k8s.io/gateway-class-name";
 
 /// A gateway's own pods (ingress, egress, east-west or waypoint): Istio's

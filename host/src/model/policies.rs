@@ -56,12 +56,12 @@ impl Candidate<'_> {
     /// labelled with the name of a waypoint Gateway.
     fn is_waypoint(&self, waypoints: &super::waypoints::Waypoints) -> bool {
         self.labels
-            .get("gateway.istio.io/managed")
+            .get(super::waypoints::MANAGED)
             .map(String::as_str)
             == Some("istio.io-mesh-controller")
             || self
                 .labels
-                .get("gateway.networking.k8s.io/gateway-name")
+                .get(super::ingress::GATEWAY_NAME)
                 .is_some_and(|g| waypoints.contains(&format!("{}/{g}", self.namespace)))
     }
 
@@ -178,7 +178,7 @@ pub fn resolve<'a>(
                 "Gateway" => {
                     let before = matched.len();
                     matched.extend(workloads.in_namespace(&o.namespace).copied().filter(|w| {
-                        w.labels.get("gateway.networking.k8s.io/gateway-name") == Some(name)
+                        w.labels.get(super::ingress::GATEWAY_NAME) == Some(name)
                     }));
                     if matched.len() == before && attach.k8s_gateways.contains(&key) {
                         // The Gateway exists; Istio creates its Deployment.

@@ -14,6 +14,8 @@ use std::collections::{BTreeMap, HashMap};
 pub const USE_WAYPOINT: &str = "istio.io/use-waypoint";
 const USE_WAYPOINT_NAMESPACE: &str = "istio.io/use-waypoint-namespace";
 const WAYPOINT_FOR: &str = "istio.io/waypoint-for";
+/// The controller that deployed a gateway's pods (`istio.io-mesh-controller` for waypoints).
+pub(super) const MANAGED: &str = "gateway.istio.io/managed";
 pub const WAYPOINT_CLASS: &str = "istio-waypoint";
 
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -123,7 +125,7 @@ impl Waypoints {
     pub fn for_service(&self, o: &Object, ns_labels: Option<&BTreeMap<String, String>>) -> Binding {
         // Waypoints and east-west gateways never use a waypoint themselves.
         if matches!(
-            o.label("gateway.istio.io/managed"),
+            o.label(MANAGED),
             Some("istio.io-mesh-controller" | "istio.io-eastwest-controller")
         ) {
             return Binding::Unbound(format!("{} is itself a gateway", o.display()));
