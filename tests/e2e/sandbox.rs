@@ -42,6 +42,24 @@ fn hostile_checks_are_contained_and_the_others_still_report() {
         trap.contains("trapped") && trap.contains("deliberate panic in a check"),
         "{trap}"
     );
+    // HOSTILE-NEEDY fits the limit on its own but not beside the 24 MiB that
+    // HOSTILE-HOARD kept in the shared instance: it is run again in a fresh
+    // instance and reports, and the hoarder keeps its own finding.
+    for (id, title) in [
+        ("HOSTILE-HOARD", "kept 24 MiB"),
+        ("HOSTILE-NEEDY", "used 40 MiB"),
+    ] {
+        let c = check(&report, id);
+        assert_eq!(c["status"], "fail", "{id}: {c}");
+        assert!(
+            report["findings"]
+                .as_array()
+                .unwrap()
+                .iter()
+                .any(|f| f["check_id"] == id && f["title"] == title),
+            "{id}"
+        );
+    }
     // 200,000 findings do not fit in 64 MiB: the memory cap bounds output too.
     assert!(error("HOSTILE-FLOOD").contains("exceeded the memory limit"));
 

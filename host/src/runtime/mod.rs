@@ -332,40 +332,53 @@ impl Runtime {
     /// capture and findings cap; memory is per instance (linear memory never
     /// shrinks). A trap poisons the instance: the next check gets a fresh one,
     /// so a timeout or memory blow-up is that check's error and nothing else's.
+    /// A check that hits the memory limit in an instance the component's
+    /// earlier checks had already grown runs once more in a fresh instance:
+    /// what the others kept must not make it fail where it fits on its own.
     pub fn run_component(
         &self,
         plugin: &Plugin,
         checks: &[&CheckInfo],
         data: Arc<WitData>,
     ) -> Vec<Outcome> {
-        let mut live: Option<(Store<State>, Instance)> = None;
+        // The instance and how many checks it has run.
+        let mut live: Option<(Store<State>, Instance, usize)> = None;
         let mut outcomes = Vec::with_capacity(checks.len());
         for check in checks {
             let started = Instant::now();
             let declared: BTreeSet<String> = check.kinds.iter().cloned().collect();
-            if live.is_none() {
-                let mut store = self.store(data.clone(), declared.clone());
-                match plugin.pre.instantiate(&mut store) {
-                    Ok(instance) => live = Some((store, instance)),
-                    Err(e) => {
-                        let error = self.failure(&store, &e.into(), &plugin.name).to_string();
-                        outcomes.push(self.outcome(plugin, check, started, &store, Err(error)));
-                        continue;
+            loop {
+                if live.is_none() {
+                    let mut store = self.store(data.clone(), declared.clone());
+                    match plugin.pre.instantiate(&mut store) {
+                        Ok(instance) => live = Some((store, instance, 0)),
+                        Err(e) => {
+                            let error = self.failure(&store, &e.into(), &plugin.name).to_string();
+                            outcomes.push(self.outcome(plugin, check, started, &store, Err(error)));
+                            break;
+                        }
                     }
                 }
-            }
-            let (store, instance) = live.as_mut().expect("instantiated above");
-            store.data_mut().declared = declared;
-            store.set_epoch_deadline(self.deadline_ticks());
-            let result = instance.run(store, &check.id, self.limits.max_findings);
-            let trapped = result.is_err();
-            let result = match result {
-                Ok(r) => Ok(r),
-                Err(e) => Err(self.failure(store, &e.into(), &plugin.name).to_string()),
-            };
-            outcomes.push(self.outcome(plugin, check, started, store, result));
-            if trapped {
-                live = None;
+                let (store, instance, ran) = live.as_mut().expect("instantiated above");
+                store.data_mut().declared = declared.clone();
+                store.set_epoch_deadline(self.deadline_ticks());
+                let result = instance.run(store, &check.id, self.limits.max_findings);
+                *ran += 1;
+                let e = match result {
+                    Ok(returned) => {
+                        outcomes.push(self.outcome(plugin, check, started, store, Ok(returned)));
+                        break;
+                    }
+                    Err(e) => e,
+                };
+                let shared = *ran > 1;
+                let (store, _, _) = live.take().expect("instantiated above");
+                if shared && store.data().limiter.hit {
+                    continue;
+                }
+                let error = self.failure(&store, &e.into(), &plugin.name).to_string();
+                outcomes.push(self.outcome(plugin, check, started, &store, Err(error)));
+                break;
             }
         }
         outcomes

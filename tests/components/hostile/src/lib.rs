@@ -33,6 +33,33 @@ fn memory_bomb(_: &Ctx) -> CheckResult {
     }
 }
 
+/// Keeps 24 MiB in the instance after it returns, as a check that caches
+/// what it parsed does.
+fn hoard(ctx: &Ctx) -> CheckResult {
+    Vec::leak(black_box(vec![1u8; 24 << 20]));
+    Ok(vec![ctx.finding(
+        Severity::Info,
+        &ObjectRef::namespace("default"),
+        "kept 24 MiB",
+    )])
+}
+
+/// Needs 40 MiB for a moment: it fits a 64 MiB limit on its own, not beside
+/// what HOSTILE-HOARD kept.
+fn needy(ctx: &Ctx) -> CheckResult {
+    let scratch = black_box(vec![1u8; 40 << 20]);
+    Ok(vec![ctx
+        .finding(
+            Severity::Info,
+            &ObjectRef::namespace("default"),
+            "used 40 MiB",
+        )
+        .message(format!(
+            "summed {} bytes",
+            scratch.iter().map(|&b| b as usize).sum::<usize>()
+        ))])
+}
+
 fn trap(_: &Ctx) -> CheckResult {
     panic!("deliberate panic in a check")
 }
@@ -86,6 +113,14 @@ kridik_sdk::export_checks!(
     Check {
         info: || info("HOSTILE-OK", &["Service"]),
         run: well_behaved
+    },
+    Check {
+        info: || info("HOSTILE-HOARD", &[]),
+        run: hoard
+    },
+    Check {
+        info: || info("HOSTILE-NEEDY", &[]),
+        run: needy
     },
     Check {
         info: || info("HOSTILE-LOOP", &[]),
