@@ -188,7 +188,7 @@ macro_rules! version {
 
         pub fn wit_object(o: &Object) -> ws::Object {
             ws::Object {
-                target: object_ref(&ObjectRef::of(o)),
+                target: into_wit(ObjectRef::of(o)),
                 uid: o.uid.clone(),
                 labels: pairs(&o.labels),
                 annotations: pairs(&o.annotations),
@@ -333,6 +333,19 @@ macro_rules! version {
 
         fn pairs(m: &BTreeMap<String, String>) -> Vec<(String, String)> {
             m.iter().map(|(k, v)| (k.clone(), v.clone())).collect()
+        }
+
+        /// [`object_ref`] of a reference built for the call (moved, not cloned:
+        /// every object of a kind crosses with one).
+        fn into_wit(r: ObjectRef) -> wt::ObjectRef {
+            wt::ObjectRef {
+                api_version: r.api_version,
+                kind: r.kind,
+                namespace: r.namespace,
+                name: r.name,
+                file: r.file,
+                line: r.line,
+            }
         }
 
         fn object_ref(r: &ObjectRef) -> wt::ObjectRef {
