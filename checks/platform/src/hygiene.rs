@@ -17,13 +17,18 @@ pub fn is_proxy_workload(w: &Workload) -> bool {
 /// Older releases are certainly out of support; update with each kridik release.
 pub const OLDEST_SUPPORTED: (u32, u32) = (1, 29);
 
-/// Istio images whose tag carries the release.
-const ISTIO_IMAGES: &[&str] = &["/proxyv2:", "/pilot:", "/ztunnel:", "/install-cni:"];
+/// Istio images whose tag carries the release (the image name after the last `/`).
+const ISTIO_IMAGES: &[&str] = &["proxyv2", "pilot", "ztunnel", "install-cni"];
 
-/// `(major, minor, full tag)` of an Istio image.
+/// `(major, minor, full tag)` of an Istio image. Split at the last `/` and the
+/// tag's `:` rather than searched for each image name: this runs for every
+/// container of every workload.
 pub fn istio_version(image: &str) -> Option<(u32, u32, &str)> {
-    let marker = ISTIO_IMAGES.iter().find(|m| image.contains(*m))?;
-    let tag = image.rsplit_once(marker)?.1;
+    let (_, last) = image.rsplit_once('/')?;
+    let (name, tag) = last.split_once(':')?;
+    if !ISTIO_IMAGES.contains(&name) {
+        return None;
+    }
     let mut parts = tag.split(['.', '-']);
     let major = parts.next()?.parse().ok()?;
     let minor = parts.next()?.parse().ok()?;
@@ -95,5 +100,12 @@ mod tests {
             Some((1, 30))
         );
         assert_eq!(istio_version("nginx:1.20"), None);
+        assert_eq!(istio_version("proxyv2:1.20.3"), None);
+        assert_eq!(istio_version("docker.io/istio/proxyv2@sha256:0f3e"), None);
+        assert_eq!(istio_version("docker.io/istio/myproxyv2:1.20.3"), None);
+        assert_eq!(
+            istio_version("registry:5000/istio/ztunnel:1.24.2@sha256:0f3e"),
+            Some((1, 24, "1.24.2@sha256:0f3e"))
+        );
     }
 }
