@@ -78,12 +78,28 @@ pub fn info(
 }
 
 /// Runs the check with `id` among `checks`; used by [`export_checks!`].
+/// The checks' ids are read once per instance (the host runs every check of a
+/// component in one instance; building each `CheckInfo` per run to find one
+/// id cost a pack of fifty checks over a thousand builds per scan).
 pub fn dispatch<'a>(checks: impl IntoIterator<Item = &'a Check>, id: &str) -> CheckResult {
-    let check = checks
-        .into_iter()
-        .find(|c| (c.info)().id == id)
-        .ok_or_else(|| format!("this component has no check `{id}`"))?;
-    (check.run)(&Ctx::new(id))
+    type Run = fn(&Ctx) -> CheckResult;
+    thread_local! {
+        static RUNS: std::cell::OnceCell<std::collections::HashMap<String, Run>> =
+            const { std::cell::OnceCell::new() };
+    }
+    let run = RUNS.with(|runs| {
+        let runs = runs.get_or_init(|| {
+            let mut by_id = std::collections::HashMap::new();
+            for c in checks {
+                // The first check with an id wins, as a search in order would.
+                by_id.entry((c.info)().id).or_insert(c.run);
+            }
+            by_id
+        });
+        runs.get(id).copied()
+    });
+    let run = run.ok_or_else(|| format!("this component has no check `{id}`"))?;
+    run(&Ctx::new(id))
 }
 
 /// Exports the given [`Check`]s as this component's `kridik:plugin/checks`.
