@@ -361,6 +361,8 @@ impl Runtime {
                 }
                 let (store, instance, ran) = live.as_mut().expect("instantiated above");
                 store.data_mut().declared = declared.clone();
+                // Whether this call, not an earlier one, was refused memory.
+                store.data_mut().limiter.hit = false;
                 store.set_epoch_deadline(self.deadline_ticks());
                 let result = instance.run(store, &check.id, self.limits.max_findings);
                 *ran += 1;
