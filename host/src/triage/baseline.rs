@@ -8,16 +8,23 @@ use std::path::Path;
 /// Check, resource (kind, namespace, name) and title: stable across files,
 /// line numbers and message wording.
 pub fn fingerprint(check_id: &str, resource: &crate::vocab::ObjectRef, title: &str) -> String {
-    let mut key = format!(
-        "{check_id}\0{}\0{}\0{}\0{title}",
-        resource.kind, resource.namespace, resource.name
-    );
-    // One report over several clusters: the same object in two clusters is two findings.
-    if let Some(cluster) = &resource.cluster {
-        key.push('\0');
-        key.push_str(cluster);
+    use sha2::{Digest, Sha256};
+    // The first 128 bits of SHA-256 over the parts joined by NUL (and the
+    // cluster, for one report over several clusters: the same object in two
+    // clusters is two findings). Hashed in place: this runs for every finding.
+    let mut h = Sha256::new();
+    h.update(check_id);
+    for part in [&resource.kind, &resource.namespace, &resource.name] {
+        h.update([0]);
+        h.update(part);
     }
-    crate::runtime::sha256(key.as_bytes())[..32].to_string()
+    h.update([0]);
+    h.update(title);
+    if let Some(cluster) = &resource.cluster {
+        h.update([0]);
+        h.update(cluster);
+    }
+    hex::encode(&h.finalize()[..16])
 }
 
 pub fn write(path: &Path, findings: &[&Finding]) -> Result<usize> {
@@ -47,4 +54,37 @@ pub fn read(path: &Path) -> Result<BTreeMap<String, String>> {
             )
         })?;
     kridik_parse::baseline::parse(&text, &path.display().to_string())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::vocab::ObjectRef;
+
+    /// Baselines store these: they must never change. The expected values are
+    /// `printf 'IST-MTLS-001\0Namespace\0\0shop\0Plaintext allowed' | sha256sum`,
+    /// cut to 32 hex digits.
+    #[test]
+    fn fingerprints_are_stable() {
+        let ns = ObjectRef {
+            kind: "Namespace".into(),
+            name: "shop".into(),
+            ..ObjectRef::default()
+        };
+        assert_eq!(
+            fingerprint("IST-MTLS-001", &ns, "Plaintext allowed"),
+            "3910e2cb0147082c4eaf14328c534dde"
+        );
+        let web = ObjectRef {
+            kind: "Deployment".into(),
+            namespace: "shop".into(),
+            name: "web".into(),
+            cluster: Some("prod-eu".into()),
+            ..ObjectRef::default()
+        };
+        assert_eq!(
+            fingerprint("IST-MTLS-001", &web, "Plaintext allowed"),
+            "1c6d6fbba93388578baf0c575f7cdb03"
+        );
+    }
 }
