@@ -577,11 +577,11 @@ pub fn run_plaintext_principal(ctx: &Ctx) -> CheckResult {
     };
     let mut findings = Vec::new();
     for (o, p) in &aps {
-        let rules = p.spec.rules();
-        let (positive, negative) = identity_matches(rules);
-        if (positive.is_empty() && negative.is_empty()) || p.spec.provider.is_some() {
+        if p.spec.provider.is_some() {
             continue;
         }
+        // The plaintext workloads first: most policies select none, and then
+        // the rules' field paths need not be written out.
         let weak: Vec<(&Workload, String)> = ctx
             .selected(&o.target)
             .into_iter()
@@ -589,6 +589,10 @@ pub fn run_plaintext_principal(ctx: &Ctx) -> CheckResult {
             .filter_map(|w| plaintext_ports(w).map(|why| (w, why)))
             .collect();
         if weak.is_empty() {
+            continue;
+        }
+        let (positive, negative) = identity_matches(p.spec.rules());
+        if positive.is_empty() && negative.is_empty() {
             continue;
         }
         let deny = p.spec.action.as_deref() == Some("DENY");
