@@ -124,6 +124,19 @@ fn fields_in(rules: &[Rule], side: Side, fields: &[&str]) -> Vec<(usize, String)
     found
 }
 
+/// Whether any rule sets one of `fields` on `side`: [`fields_in`] without
+/// writing out the paths, for checks that only need to know.
+fn sets_any(rules: &[Rule], side: Side, fields: &[&str]) -> bool {
+    rules.iter().any(|rule| match side {
+        Side::From => rule
+            .sources()
+            .any(|s| fields.iter().any(|f| !s.field(f).is_empty())),
+        Side::To => rule
+            .operations()
+            .any(|o| fields.iter().any(|f| !o.field(f).is_empty())),
+    })
+}
+
 fn run_negative_allow(ctx: &Ctx) -> CheckResult {
     let policies = match ctx.parsed::<Policy>(AP_KIND, "Authorization policies") {
         Ok(p) => p,
@@ -491,3 +504,39 @@ pub const CHECKS: &[Check] = &[
         run: shape::run_root_grant,
     },
 ];
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn rules(json: &str) -> Vec<Rule> {
+        serde_json::from_str::<Policy>(json).unwrap().spec.rules
+    }
+
+    #[test]
+    fn sets_any_agrees_with_the_paths_it_does_not_write() {
+        let r = rules(
+            r#"{"spec": {"rules": [
+                {"from": [{"source": {"principals": ["a"]}}]},
+                {"from": [{"source": {}}, {"source": {"notRequestPrincipals": ["*"]}}],
+                 "to": [{"operation": {"methods": ["GET"]}}, {"operation": {"notPaths": ["/x"]}}]}
+            ]}}"#,
+        );
+        let cases: &[(Side, &[&str])] = &[
+            (Side::From, &["requestPrincipals"]),
+            (Side::From, &["notRequestPrincipals"]),
+            (Side::From, &["principals", "namespaces"]),
+            (Side::To, &["paths", "notPaths"]),
+            (Side::To, &["ports"]),
+        ];
+        let found: Vec<bool> = cases
+            .iter()
+            .map(|(side, fields)| {
+                let any = sets_any(&r, *side, fields);
+                assert_eq!(any, !fields_in(&r, *side, fields).is_empty());
+                any
+            })
+            .collect();
+        assert_eq!(found, [false, true, true, true, false]);
+    }
+}

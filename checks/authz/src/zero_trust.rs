@@ -1,7 +1,7 @@
 //! Zero Trust audit of AuthorizationPolicies: rules that do not mean what they
 //! say, or that depend on something the mesh does not provide.
 
-use crate::{enforced, fields_in, header_yaml, Policy, Side, AP_DOCS, AP_KIND};
+use crate::{enforced, fields_in, header_yaml, sets_any, Policy, Side, AP_DOCS, AP_KIND};
 use kridik_sdk::kinds::{Condition, Rule, REQUEST_AUTHENTICATION};
 use kridik_sdk::prelude::*;
 use kridik_sdk::{MeshConfig, PathNormalization};
@@ -85,9 +85,7 @@ pub fn run_normalization(ctx: &Ctx) -> CheckResult {
     };
     let users: Vec<&Object> = aps
         .iter()
-        .filter(|(o, p)| {
-            enforced(o) && !fields_in(p.spec.rules(), Side::To, &["paths", "notPaths"]).is_empty()
-        })
+        .filter(|(o, p)| enforced(o) && sets_any(p.spec.rules(), Side::To, &["paths", "notPaths"]))
         .map(|(o, _)| *o)
         .collect();
     if users.is_empty() {
@@ -227,11 +225,11 @@ pub fn run_jwt(ctx: &Ctx) -> CheckResult {
             let rules = p.spec.rules();
             enforced(o)
                 && ((p.spec.is_allow()
-                    && (!fields_in(rules, Side::From, &["requestPrincipals"]).is_empty()
+                    && (sets_any(rules, Side::From, &["requestPrincipals"])
                         || conditions(rules)
                             .any(|(_, _, key, _)| key.starts_with("request.auth."))))
                     || (p.spec.action.as_deref() == Some("DENY")
-                        && !fields_in(rules, Side::From, &["notRequestPrincipals"]).is_empty()))
+                        && sets_any(rules, Side::From, &["notRequestPrincipals"])))
         })
         .map(|(o, _)| (o.target.namespace.as_str(), o.target.name.as_str()))
         .collect();
