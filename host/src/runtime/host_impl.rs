@@ -335,8 +335,8 @@ macro_rules! version {
             m.iter().map(|(k, v)| (k.clone(), v.clone())).collect()
         }
 
-        /// [`object_ref`] of a reference built for the call (moved, not cloned:
-        /// every object of a kind crosses with one).
+        /// A reference in this version's terms, moved: every object of a
+        /// kind crosses with one built for the call.
         fn into_wit(r: ObjectRef) -> wt::ObjectRef {
             wt::ObjectRef {
                 api_version: r.api_version,
@@ -349,14 +349,7 @@ macro_rules! version {
         }
 
         fn object_ref(r: &ObjectRef) -> wt::ObjectRef {
-            wt::ObjectRef {
-                api_version: r.api_version.clone(),
-                kind: r.kind.clone(),
-                namespace: r.namespace.clone(),
-                name: r.name.clone(),
-                file: r.file.clone(),
-                line: r.line,
-            }
+            into_wit(r.clone())
         }
 
         fn confidence(c: Confidence) -> wt::Confidence {
