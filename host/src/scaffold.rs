@@ -14,8 +14,23 @@ pub enum Lang {
 }
 
 /// The WIT every project is built against, as shipped with this kridik:
-/// checks use the newest version, the Rust SDK's hooks 0.1.
+/// Rust checks use the newest version (0.2.1), the Go, JavaScript and Python
+/// SDKs 0.2.0 (they do not call what 0.2.1 added, and so also run on a kridik
+/// of 0.2.0), the Rust SDK's hooks 0.1.
 const WIT: &[(&str, &str)] = &[
+    (
+        "v0.2.1/types.wit",
+        include_str!("../../wit/v0.2.1/types.wit"),
+    ),
+    (
+        "v0.2.1/snapshot.wit",
+        include_str!("../../wit/v0.2.1/snapshot.wit"),
+    ),
+    ("v0.2.1/mesh.wit", include_str!("../../wit/v0.2.1/mesh.wit")),
+    (
+        "v0.2.1/worlds.wit",
+        include_str!("../../wit/v0.2.1/worlds.wit"),
+    ),
     (
         "v0.2.0/types.wit",
         include_str!("../../wit/v0.2.0/types.wit"),

@@ -52,11 +52,25 @@ fn the_rust_javascript_python_and_go_examples_report_identical_findings() {
             );
         }
     }
-    let legacy = std::fs::read(example_wasm("python-v0.1")).unwrap();
-    let names = |needle: &[u8]| legacy.windows(needle.len()).any(|w| w == needle);
+    // Which world each was built for: the findings above are the same whether
+    // a component imports 0.1.0, the frozen 0.2.0 or the 0.2.1 this kridik binds.
+    let names = |lang: &str, needle: &str| {
+        let wasm = std::fs::read(example_wasm(lang)).unwrap();
+        let needle = format!("kridik:plugin/checks@{needle}");
+        wasm.windows(needle.len()).any(|w| w == needle.as_bytes())
+    };
+    for (lang, version) in [
+        ("python-v0.1", "0.1.0"),
+        ("js", "0.2.0"),
+        ("python", "0.2.0"),
+        ("go", "0.2.0"),
+        ("rust", "0.2.1"),
+    ] {
+        assert!(names(lang, version), "{lang}.wasm exports checks@{version}");
+    }
     assert!(
-        names(b"kridik:plugin/checks@0.1.0") && !names(b"kridik:plugin/checks@0.2.0"),
-        "python-v0.1.wasm exports the 0.1 world"
+        !names("python-v0.1", "0.2.0"),
+        "python-v0.1.wasm exports only the 0.1 world"
     );
     let insecure = findings(&rust, "insecure-mesh");
     assert_eq!(insecure.as_array().unwrap().len(), 1);

@@ -12,10 +12,13 @@ pub mod v0_1 {
 
 /// 0.2: the 0.1 check world plus queries (one workload, a namespace, Istio's
 /// own components, a policy's record, an object by name, access without copy).
+/// Bound at its newest patch (0.2.1, `objects-packed`): wasmtime's linker
+/// satisfies a 0.2.0 component's imports with it and finds its 0.2.0 exports
+/// (semver-compatible names), so the frozen wit/v0.2.0 needs no binding.
 pub mod v0_2 {
     wasmtime::component::bindgen!({
         world: "check",
-        path: "../wit/v0.2.0",
+        path: "../wit/v0.2.1",
         // The `*-packed` queries serialize these types (see mesh.wit).
         additional_derives: [serde::Serialize],
     });

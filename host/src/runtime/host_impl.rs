@@ -60,13 +60,73 @@ impl WitData {
 }
 
 /// Postcard's encoding of a list (its length, then each item), written one
-/// record at a time so the whole list never exists in binding form.
+/// record at a time so the whole list never exists in binding form, into a
+/// vector that takes each string with one copy.
 fn pack<T: serde::Serialize>(items: impl ExactSizeIterator<Item = T>) -> Vec<u8> {
-    let mut out = postcard::to_allocvec(&items.len()).expect("a length encodes");
-    for item in items {
-        out = postcard::to_extend(&item, out).expect("a model record encodes");
+    /// A list serialized from an iterator (taken on the one `serialize` call).
+    struct Items<I>(std::cell::Cell<Option<I>>);
+    impl<T: serde::Serialize, I: ExactSizeIterator<Item = T>> serde::Serialize for Items<I> {
+        fn serialize<S: serde::Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+            match self.0.take() {
+                Some(items) => s.collect_seq(items),
+                None => Err(serde::ser::Error::custom("a list is packed once")),
+            }
+        }
     }
-    out
+    postcard::to_allocvec(&Items(std::cell::Cell::new(Some(items))))
+        .expect("a model record encodes")
+}
+
+/// `snapshot.object` (0.2.1 `objects-packed`) serialized straight from the
+/// snapshot: field for field the binding record, without building it first.
+#[derive(serde::Serialize)]
+struct PackedObject<'a> {
+    target: PackedRef<'a>,
+    uid: &'a str,
+    labels: Pairs<'a>,
+    annotations: Pairs<'a>,
+    creation_timestamp: Option<&'a str>,
+    json: &'a str,
+}
+
+/// `types.object-ref`, borrowed.
+#[derive(serde::Serialize)]
+struct PackedRef<'a> {
+    api_version: &'a str,
+    kind: &'a str,
+    namespace: &'a str,
+    name: &'a str,
+    file: Option<&'a str>,
+    line: Option<u32>,
+}
+
+/// `list<tuple<string, string>>`, borrowed from a map.
+struct Pairs<'a>(&'a BTreeMap<String, String>);
+
+impl serde::Serialize for Pairs<'_> {
+    fn serialize<S: serde::Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+        s.collect_seq(self.0.iter())
+    }
+}
+
+impl<'a> PackedObject<'a> {
+    fn of(o: &'a Object) -> Self {
+        PackedObject {
+            target: PackedRef {
+                api_version: &o.api_version,
+                kind: &o.kind,
+                namespace: &o.namespace,
+                name: &o.name,
+                file: o.origin.as_ref().map(|x| &*x.file),
+                line: o.origin.as_ref().map(|x| x.line),
+            },
+            uid: &o.uid,
+            labels: Pairs(&o.labels),
+            annotations: Pairs(&o.annotations),
+            creation_timestamp: o.creation_timestamp.as_deref(),
+            json: o.json().get(),
+        }
+    }
 }
 
 /// Why a check may not read `kind`, in terms of the host's snapshot.
@@ -557,6 +617,11 @@ hosts!(
             .collect())
     }
 
+    fn objects_packed(&mut self, kind: String) -> Result<Vec<u8>, v0_2::ws::Unavailable> {
+        v0_2::readable(self, &kind)?;
+        Ok(pack(self.data.data.snapshot.of(&kind).iter().map(PackedObject::of)))
+    }
+
     fn find_object(
         &mut self,
         kind: String,
@@ -643,4 +708,46 @@ fn cap(mut s: String, max: usize) -> String {
 
 fn name(s: String) -> String {
     crate::printable::line_owned(cap(s, MAX_NAME))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::gather::Origin;
+
+    /// `objects-packed` is `objects` encoded as mesh.wit says: the bytes
+    /// written from the snapshot equal postcard's encoding of the binding
+    /// records, with and without a file, labels, annotations and a timestamp.
+    #[test]
+    fn packed_objects_encode_the_binding_records() {
+        let full = Object::from_body(
+            serde_json::json!({
+                "apiVersion": "security.istio.io/v1",
+                "kind": "AuthorizationPolicy",
+                "metadata": {
+                    "name": "allow", "namespace": "shop", "uid": "u-1",
+                    "creationTimestamp": "2025-03-01T08:00:00Z",
+                    "labels": {"b": "2", "a": "1"},
+                    "annotations": {"note": "é\n"},
+                },
+                "spec": {"action": "ALLOW", "rules": [{}]},
+            }),
+            Some(Origin {
+                file: "mesh/policies.yaml".into(),
+                line: 12,
+            }),
+        )
+        .unwrap();
+        let bare = Object::from_body(
+            serde_json::json!({"apiVersion": "v1", "kind": "Namespace", "metadata": {"name": "shop"}}),
+            None,
+        )
+        .unwrap();
+        let objects = [full, bare];
+        let packed = pack(objects.iter().map(PackedObject::of));
+        let records: Vec<v0_2::ws::Object> = objects.iter().map(v0_2::wit_object).collect();
+        assert_eq!(packed, postcard::to_allocvec(&records).unwrap());
+        assert_eq!(records[0].labels.len(), 2);
+        assert_eq!(records[0].target.line, Some(12));
+    }
 }

@@ -89,7 +89,13 @@ impl Ctx {
         if let Some(cached) = KINDS.with(|k| k.borrow().get(kind).copied()) {
             return Ok(cached);
         }
-        let fetched: &'static [Object] = match snapshot::objects(kind) {
+        // One buffer decoded here (0.2.1) rather than one guest allocation
+        // per string made by the host; the typed list if it does not decode.
+        let listed = snapshot::objects_packed(kind)
+            .map(|bytes| unpack(&bytes))
+            .transpose()
+            .unwrap_or_else(|| snapshot::objects(kind));
+        let fetched: &'static [Object] = match listed {
             Ok(objects) => Vec::leak(objects),
             Err(u) if u.reason == crate::UnavailableReason::NotInstalled => &[],
             Err(u) => return Err(u),

@@ -16,7 +16,7 @@
 pub mod bindings {
     wit_bindgen::generate!({
         world: "check",
-        path: "../../wit/v0.2.0",
+        path: "../../wit/v0.2.1",
         pub_export_macro: true,
         default_bindings_module: "kridik_sdk::bindings",
         // The `*-packed` queries deliver these types serialized (see mesh.wit).

@@ -1,11 +1,11 @@
-//! Exercises every query of `kridik:plugin@0.2.0` against the whole lists it
+//! Exercises every query of `kridik:plugin@0.2.1` against the whole lists it
 //! must agree with, and reports each disagreement as a finding (QUERIES-002),
 //! plus one finding with what it compared (QUERIES-001) so a test can tell a
 //! run on real data from a run on nothing.
 
 wit_bindgen::generate!({
     world: "check",
-    path: "../../../wit/v0.2.0",
+    path: "../../../wit/v0.2.1",
     additional_derives: [serde::Deserialize],
 });
 
@@ -131,6 +131,24 @@ impl Guest for Queries {
                 "access({KIND}) = {other:?}, {} objects",
                 objects.len()
             )),
+        }
+        // 0.2.1: the kind in one buffer decodes to the same objects.
+        match snapshot::objects_packed(KIND)
+            .map(|b| postcard::from_bytes::<Vec<snapshot::Object>>(&b))
+        {
+            Ok(Ok(p)) if format!("{p:?}") == format!("{objects:?}") => {}
+            Ok(Ok(p)) => wrong.push(format!(
+                "objects-packed has {} objects unlike objects()",
+                p.len()
+            )),
+            Ok(Err(e)) => wrong.push(format!("objects-packed does not decode: {e}")),
+            Err(u) => wrong.push(format!("objects-packed refused: {}", u.detail)),
+        }
+        if !matches!(
+            snapshot::objects_packed("ConfigMap"),
+            Err(u) if u.reason == UnavailableReason::NotDeclared
+        ) {
+            wrong.push("objects-packed read an undeclared kind".into());
         }
         match snapshot::access("ConfigMap") {
             Err(u) if u.reason == UnavailableReason::NotDeclared => {}
