@@ -319,6 +319,11 @@ fn wider_attack_surface() {
             (
                 "IST-AUTHZ-007",
                 "AuthorizationPolicy",
+                "istio-system/trust-batch"
+            ),
+            (
+                "IST-AUTHZ-007",
+                "AuthorizationPolicy",
                 "istio-system/trust-team-namespaces"
             ),
             ("IST-CP-002", "Deployment", "istio-system/istiod"),

@@ -240,15 +240,14 @@ fn header_yaml(o: &Object, spec: &Spec) -> String {
         "apiVersion: security.istio.io/v1\nkind: AuthorizationPolicy\nmetadata:\n  name: {}\n  namespace: {}\nspec:\n",
         o.target.name, o.target.namespace
     );
-    if let Some(labels) = spec
+    if let Some(selector) = spec
         .selector
         .as_ref()
-        .and_then(|s| s.get("matchLabels"))
-        .and_then(Value::as_object)
+        .filter(|s| !s.match_labels.is_empty())
     {
         yaml.push_str("  selector:\n    matchLabels:\n");
-        for (k, v) in labels {
-            yaml.push_str(&format!("      {k}: {v}\n"));
+        for (k, v) in &selector.match_labels {
+            yaml.push_str(&format!("      {k}: {}\n", Value::from(v.as_str())));
         }
     }
     yaml

@@ -5,7 +5,6 @@
 use crate::{enforced, header_yaml, Policy, AP_DOCS, AP_KIND};
 use kridik_sdk::kinds::Rule;
 use kridik_sdk::prelude::*;
-use serde_json::Value;
 
 pub fn split_info() -> CheckInfo {
     kridik_sdk::info(
@@ -53,7 +52,7 @@ pub fn root_grant_info() -> CheckInfo {
         &[AP_KIND],
     )
     .description(
-        "An ALLOW policy in the root namespace without a selector applies to every workload \
+        "An ALLOW policy in the root namespace without a selector (or with an empty one) applies to every workload \
          in the mesh. A rule in it that admits callers by namespace (or by a principal \
          pattern covering a namespace) with no `to` restriction lets every workload of those \
          namespaces call every workload of the mesh on any port and path, and every other \
@@ -207,9 +206,7 @@ fn at_ingress(ctx: &Ctx, o: &Object, p: &Policy) -> bool {
     p.spec
         .selector
         .as_ref()
-        .and_then(|s| s.get("matchLabels"))
-        .and_then(Value::as_object)
-        .is_some_and(|m| m.iter().any(|(k, v)| ingress(k, v.as_str().unwrap_or(""))))
+        .is_some_and(|s| s.match_labels.iter().any(|(k, v)| ingress(k, v)))
 }
 
 pub fn run_root_grant(ctx: &Ctx) -> CheckResult {
@@ -220,10 +217,11 @@ pub fn run_root_grant(ctx: &Ctx) -> CheckResult {
     let root = ctx.mesh_config().root_namespace;
     let mut findings = Vec::new();
     for (o, p) in &aps {
-        let mesh_wide = o.target.namespace == root
-            && p.spec.selector.is_none()
-            && p.spec.target_refs.is_none()
-            && p.spec.target_ref.is_none();
+        // The model's scope, as istiod reads it: an empty selector selects
+        // every workload too, and targetRefs replace the selector.
+        let mesh_wide = ctx
+            .policy(&o.target)
+            .is_some_and(|m| m.scope == PolicyScope::Mesh);
         if !mesh_wide {
             continue;
         }
@@ -277,7 +275,7 @@ pub fn run_root_grant(ctx: &Ctx) -> CheckResult {
             )
             .confidence(ctx.observed())
             .message(format!(
-                "{} is in the root namespace {root} without a selector, so it applies to every workload in the mesh: {}.",
+                "{} is in the root namespace {root} with no label selector (none, or an empty one), so it applies to every workload in the mesh: {}.",
                 o.target.display(),
                 grants.join("; ")
             ))

@@ -186,3 +186,75 @@ impl<'de> Deserialize<'de> for Scalar {
         d.deserialize_any(V)
     }
 }
+
+/// A map of scalars as (key, text) pairs in their order (values as
+/// [`strings`] reads them); anything but a map is no pairs.
+pub fn pairs<'de, D: Deserializer<'de>>(d: D) -> Result<Vec<(String, String)>, D::Error> {
+    struct V;
+    impl<'de> Visitor<'de> for V {
+        type Value = Vec<(String, String)>;
+
+        fn expecting(&self, f: &mut fmt::Formatter) -> fmt::Result {
+            f.write_str("any JSON value")
+        }
+
+        fn visit_map<A: MapAccess<'de>>(self, mut map: A) -> Result<Self::Value, A::Error> {
+            let mut out = Vec::new();
+            while let Some((k, v)) = map.next_entry::<String, Scalar>()? {
+                out.push((k, v.0.unwrap_or_default()));
+            }
+            Ok(out)
+        }
+
+        fn visit_seq<A: SeqAccess<'de>>(self, seq: A) -> Result<Self::Value, A::Error> {
+            drain_seq(seq).map(|()| Vec::new())
+        }
+
+        fn visit_str<E>(self, _: &str) -> Result<Self::Value, E> {
+            Ok(Vec::new())
+        }
+
+        fn visit_unit<E>(self) -> Result<Self::Value, E> {
+            Ok(Vec::new())
+        }
+
+        scalars_as!(|_| Vec::new());
+    }
+    d.deserialize_any(V)
+}
+
+/// A field whose presence matters: `null` is `None`, an object `Some(T)`,
+/// any other shape `Some(T::default())`.
+pub fn present<'de, D, T>(d: D) -> Result<Option<T>, D::Error>
+where
+    D: Deserializer<'de>,
+    T: Deserialize<'de> + Default,
+{
+    struct V<T>(PhantomData<T>);
+    impl<'de, T: Deserialize<'de> + Default> Visitor<'de> for V<T> {
+        type Value = Option<T>;
+
+        fn expecting(&self, f: &mut fmt::Formatter) -> fmt::Result {
+            f.write_str("any JSON value")
+        }
+
+        fn visit_unit<E>(self) -> Result<Option<T>, E> {
+            Ok(None)
+        }
+
+        fn visit_map<A: MapAccess<'de>>(self, map: A) -> Result<Option<T>, A::Error> {
+            T::deserialize(MapAccessDeserializer::new(map)).map(Some)
+        }
+
+        fn visit_seq<A: SeqAccess<'de>>(self, seq: A) -> Result<Option<T>, A::Error> {
+            drain_seq(seq).map(|()| Some(T::default()))
+        }
+
+        fn visit_str<E>(self, _: &str) -> Result<Option<T>, E> {
+            Ok(Some(T::default()))
+        }
+
+        scalars_as!(|_| Some(T::default()));
+    }
+    d.deserialize_any(V(PhantomData))
+}

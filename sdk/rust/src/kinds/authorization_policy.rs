@@ -25,9 +25,22 @@ pub struct AuthorizationPolicySpec {
     pub provider: Option<Value>,
     #[serde(deserialize_with = "rules")]
     pub rules: Vec<Rule>,
-    pub selector: Option<Value>,
+    /// Present (even empty or of a wrong shape) or not; typed, not a `Value`:
+    /// a tree of maps per policy cost more than the rest of the policy.
+    #[serde(deserialize_with = "lenient::present")]
+    pub selector: Option<Selector>,
     pub target_refs: Option<Vec<Value>>,
     pub target_ref: Option<Value>,
+}
+
+/// A workload selector (istio.io/api type/v1beta1/selector.proto): the
+/// workloads whose labels include every `matchLabels` pair. Empty, it selects
+/// every workload in scope, as no selector does.
+#[derive(Deserialize, Default)]
+#[serde(default, rename_all = "camelCase")]
+pub struct Selector {
+    #[serde(deserialize_with = "lenient::pairs")]
+    pub match_labels: Vec<(String, String)>,
 }
 
 /// Rules; one that is not an object is kept as [`Rule::malformed`], so it
@@ -285,5 +298,26 @@ mod tests {
                 .spec
                 .is_deny_all()
         );
+    }
+
+    #[test]
+    fn a_selector_is_present_whatever_its_shape_and_its_labels_are_text() {
+        let labels = |json: &str| parse(json).spec.selector.map(|s| s.match_labels);
+        assert_eq!(
+            labels(r#"{"spec": {"selector": {"matchLabels": {"app": "a", "v": 2, "x": null}}}}"#),
+            Some(vec![
+                ("app".into(), "a".into()),
+                ("v".into(), "2".into()),
+                ("x".into(), String::new())
+            ])
+        );
+        assert_eq!(labels(r#"{"spec": {"selector": {}}}"#), Some(vec![]));
+        assert_eq!(labels(r#"{"spec": {"selector": "junk"}}"#), Some(vec![]));
+        assert_eq!(
+            labels(r#"{"spec": {"selector": {"matchLabels": [1]}}}"#),
+            Some(vec![])
+        );
+        assert_eq!(labels(r#"{"spec": {"selector": null}}"#), None);
+        assert_eq!(labels(r#"{"spec": {}}"#), None);
     }
 }
