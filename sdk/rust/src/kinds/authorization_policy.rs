@@ -237,13 +237,20 @@ impl AuthorizationPolicySpec {
         self.rules.iter().position(Rule::is_empty)
     }
 
-    /// `spec: {}` or an ALLOW with no rules: matches nothing, so denies everything.
+    /// `spec: {}` or an ALLOW with no rules for the whole namespace: matches
+    /// nothing, so denies everything. An empty selector or `targetRefs` list
+    /// is namespace-wide too, as istiod reads it (`selector == nil ||
+    /// labels.Instance(matchLabels).SubsetOf(...)`, and targetRefs only when
+    /// not empty: pilot/pkg/model/policyattachment.go).
     pub fn is_deny_all(&self) -> bool {
         self.is_allow()
             && self.provider.is_none()
             && self.rules.is_empty()
-            && self.selector.is_none()
-            && self.target_refs.is_none()
+            && self
+                .selector
+                .as_ref()
+                .is_none_or(|s| s.match_labels.is_empty())
+            && self.target_refs.as_ref().is_none_or(Vec::is_empty)
             && self.target_ref.is_none()
     }
 }
@@ -295,6 +302,16 @@ mod tests {
         assert!(!parse(r#"{"spec": {"action": "DENY"}}"#).spec.is_deny_all());
         assert!(
             !parse(r#"{"spec": {"selector": {"matchLabels": {"a": "b"}}}}"#)
+                .spec
+                .is_deny_all()
+        );
+        assert!(parse(r#"{"spec": {"selector": {}}}"#).spec.is_deny_all());
+        assert!(parse(r#"{"spec": {"selector": {"matchLabels": {}}}}"#)
+            .spec
+            .is_deny_all());
+        assert!(parse(r#"{"spec": {"targetRefs": []}}"#).spec.is_deny_all());
+        assert!(
+            !parse(r#"{"spec": {"targetRefs": [{"kind": "Service", "name": "a"}]}}"#)
                 .spec
                 .is_deny_all()
         );
