@@ -50,19 +50,19 @@ impl WitData {
     /// scan and shared by every component (one copy each crosses over).
     fn packed_workloads(&self) -> &[u8] {
         self.packed_workloads
-            .get_or_init(|| pack(self.data.model.workloads.iter().map(v0_2::workload)))
+            .get_or_init(|| pack(self.data.model.workloads.iter().map(v0_2::workload), 0))
     }
 
     fn packed_policies(&self) -> &[u8] {
         self.packed_policies
-            .get_or_init(|| pack(self.data.model.policies.iter().map(v0_2::policy)))
+            .get_or_init(|| pack(self.data.model.policies.iter().map(v0_2::policy), 0))
     }
 }
 
 /// Postcard's encoding of a list (its length, then each item), written one
 /// record at a time so the whole list never exists in binding form, into a
-/// vector that takes each string with one copy.
-fn pack<T: serde::Serialize>(items: impl ExactSizeIterator<Item = T>) -> Vec<u8> {
+/// vector of `capacity` bytes to start with (each string copied once).
+fn pack<T: serde::Serialize>(items: impl ExactSizeIterator<Item = T>, capacity: usize) -> Vec<u8> {
     /// A list serialized from an iterator (taken on the one `serialize` call).
     struct Items<I>(std::cell::Cell<Option<I>>);
     impl<T: serde::Serialize, I: ExactSizeIterator<Item = T>> serde::Serialize for Items<I> {
@@ -73,7 +73,25 @@ fn pack<T: serde::Serialize>(items: impl ExactSizeIterator<Item = T>) -> Vec<u8>
             }
         }
     }
-    postcard::to_allocvec(&Items(std::cell::Cell::new(Some(items))))
+    /// A growable output that copies slices whole (postcard's default
+    /// `try_extend` pushes byte by byte).
+    struct Bytes(Vec<u8>);
+    impl postcard::ser_flavors::Flavor for Bytes {
+        type Output = Vec<u8>;
+        fn try_extend(&mut self, data: &[u8]) -> postcard::Result<()> {
+            self.0.extend_from_slice(data);
+            Ok(())
+        }
+        fn try_push(&mut self, data: u8) -> postcard::Result<()> {
+            self.0.push(data);
+            Ok(())
+        }
+        fn finalize(self) -> postcard::Result<Vec<u8>> {
+            Ok(self.0)
+        }
+    }
+    let items = Items(std::cell::Cell::new(Some(items)));
+    postcard::serialize_with_flavor(&items, Bytes(Vec::with_capacity(capacity)))
         .expect("a model record encodes")
 }
 
@@ -619,7 +637,10 @@ hosts!(
 
     fn objects_packed(&mut self, kind: String) -> Result<Vec<u8>, v0_2::ws::Unavailable> {
         v0_2::readable(self, &kind)?;
-        Ok(pack(self.data.data.snapshot.of(&kind).iter().map(PackedObject::of)))
+        let objects = self.data.data.snapshot.of(&kind);
+        // The JSON bodies are most of it; names, labels and lengths the rest.
+        let size = objects.iter().map(|o| o.json().get().len() + 256).sum();
+        Ok(pack(objects.iter().map(PackedObject::of), size))
     }
 
     fn find_object(
@@ -744,7 +765,7 @@ mod tests {
         )
         .unwrap();
         let objects = [full, bare];
-        let packed = pack(objects.iter().map(PackedObject::of));
+        let packed = pack(objects.iter().map(PackedObject::of), 0);
         let records: Vec<v0_2::ws::Object> = objects.iter().map(v0_2::wit_object).collect();
         assert_eq!(packed, postcard::to_allocvec(&records).unwrap());
         assert_eq!(records[0].labels.len(), 2);
