@@ -98,7 +98,7 @@ fn an_added_plugin_runs_beside_the_builtin_pack_until_removed() {
     assert_eq!(listed.as_array().unwrap().len(), 1);
     assert_eq!(entry["name"], "gw-tls");
     assert_eq!(entry["world"], "check");
-    assert_eq!(entry["wit_version"], "0.2.0");
+    assert_eq!(entry["wit_version"], "0.2.1");
     assert_eq!(entry["checks"][0]["id"], "EXAMPLE-GW-001");
     assert_eq!(
         entry["checks"][0]["kinds"][0],
