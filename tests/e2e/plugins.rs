@@ -129,7 +129,7 @@ fn an_added_plugin_runs_beside_the_builtin_pack_until_removed() {
         assert!(info.stdout.contains(&digest), "{}", info.stdout);
         assert!(info
             .stdout
-            .contains("world:        kridik:plugin/check@0.2.0"));
+            .contains("world:        kridik:plugin/check@0.2.1"));
         assert!(info.stdout.contains("reads networking.istio.io/Gateway"));
     }
 

@@ -237,7 +237,7 @@ impl Runtime {
                 if interface == "hooks" { "hook" } else { "check" },
                 bindings::PACKAGE,
                 if exports.is_empty() { "nothing".to_string() } else { exports.join(", ") },
-                if interface == "hooks" { "v0.1.0" } else { "v0.2.0" }
+                if interface == "hooks" { "v0.1.0" } else { "v0.2.1" }
             );
         };
         let line = major_line(version);
