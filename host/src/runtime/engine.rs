@@ -39,9 +39,17 @@ impl Ticker {
         let thread = std::thread::Builder::new()
             .name("kridik-epoch".into())
             .spawn(move || {
-                while !flag.load(Ordering::Relaxed) {
-                    std::thread::sleep(TICK);
+                // Parked, not asleep, so that dropping the ticker wakes it:
+                // a sleeping ticker held every scan's exit for up to a tick.
+                let mut next = std::time::Instant::now() + TICK;
+                while !flag.load(Ordering::Acquire) {
+                    let now = std::time::Instant::now();
+                    if now < next {
+                        std::thread::park_timeout(next - now);
+                        continue; // woken early: by the drop, or spuriously
+                    }
                     engine.increment_epoch();
+                    next = now + TICK;
                 }
             })
             .expect("spawning the epoch thread");
@@ -54,8 +62,9 @@ impl Ticker {
 
 impl Drop for Ticker {
     fn drop(&mut self) {
-        self.stop.store(true, Ordering::Relaxed);
+        self.stop.store(true, Ordering::Release);
         if let Some(t) = self.thread.take() {
+            t.thread().unpark();
             let _ = t.join();
         }
     }
