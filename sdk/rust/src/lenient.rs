@@ -224,37 +224,11 @@ pub fn pairs<'de, D: Deserializer<'de>>(d: D) -> Result<Vec<(String, String)>, D
 }
 
 /// A field whose presence matters: `null` is `None`, an object `Some(T)`,
-/// any other shape `Some(T::default())`.
+/// any other shape `Some(T::default())` (an [`object`] once present).
 pub fn present<'de, D, T>(d: D) -> Result<Option<T>, D::Error>
 where
     D: Deserializer<'de>,
     T: Deserialize<'de> + Default,
 {
-    struct V<T>(PhantomData<T>);
-    impl<'de, T: Deserialize<'de> + Default> Visitor<'de> for V<T> {
-        type Value = Option<T>;
-
-        fn expecting(&self, f: &mut fmt::Formatter) -> fmt::Result {
-            f.write_str("any JSON value")
-        }
-
-        fn visit_unit<E>(self) -> Result<Option<T>, E> {
-            Ok(None)
-        }
-
-        fn visit_map<A: MapAccess<'de>>(self, map: A) -> Result<Option<T>, A::Error> {
-            T::deserialize(MapAccessDeserializer::new(map)).map(Some)
-        }
-
-        fn visit_seq<A: SeqAccess<'de>>(self, seq: A) -> Result<Option<T>, A::Error> {
-            drain_seq(seq).map(|()| Some(T::default()))
-        }
-
-        fn visit_str<E>(self, _: &str) -> Result<Option<T>, E> {
-            Ok(Some(T::default()))
-        }
-
-        scalars_as!(|_| Some(T::default()));
-    }
-    d.deserialize_any(V(PhantomData))
+    Option::<Entry<T>>::deserialize(d).map(|e| e.map(|e| e.0.unwrap_or_default()))
 }
