@@ -466,3 +466,34 @@ fn istio_semantics() {
     ]);
     assert_eq!(hardened.code, 0, "{:?}", flagged(&hardened.json()));
 }
+
+/// Auto mTLS off: an in-mesh Service no DestinationRule covers gets no TLS
+/// from istiod (`buildUpstreamTLSSettings`), so its clients send plaintext;
+/// a mesh-wide ISTIO_MUTUAL rule closes it.
+#[test]
+fn auto_mtls_off_without_a_destination_rule() {
+    let report = scan_json(&[
+        "-f",
+        &fixture("auto-mtls-off/vulnerable.yaml"),
+        "-i",
+        "IST-MTLS-003",
+    ])
+    .json();
+    assert_eq!(
+        flagged(&report),
+        triples(&[("IST-MTLS-003", "ConfigMap", "istio-system/istio")])
+    );
+    let message = report["findings"][0]["message"].as_str().unwrap();
+    assert!(message.contains("cart.shop.svc.cluster.local"), "{message}");
+    assert!(!message.contains("orders"), "{message}");
+    assert_eq!(report["findings"][0]["severity"], "high");
+    let hardened = scan_json(&[
+        "-f",
+        &fixture("auto-mtls-off/hardened.yaml"),
+        "-i",
+        "IST-MTLS-003",
+        "--fail-on",
+        "info",
+    ]);
+    assert_eq!(hardened.code, 0, "{:?}", flagged(&hardened.json()));
+}

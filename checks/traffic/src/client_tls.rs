@@ -26,7 +26,8 @@ pub fn mtls_off_info() -> CheckInfo {
          `enableAutoMtls: false`, clients use mTLS only where a DestinationRule says \
          ISTIO_MUTUAL: a DestinationRule without TLS settings for an in-mesh host overrides a \
          wildcard ISTIO_MUTUAL rule (the most specific host wins) and its clients send \
-         plaintext (high).",
+         plaintext (high), and so do the clients of every in-mesh Service no DestinationRule \
+         covers (high, reported on the mesh config).",
     )
 }
 
@@ -223,7 +224,63 @@ fn auto_mtls_off(
         }
         out.push(f);
     }
+    out.extend(bare_services(ctx, mesh, rules));
     out
+}
+
+/// With auto mTLS off, an in-mesh Service that no DestinationRule covers gets
+/// no TLS at all: istiod's `buildUpstreamTLSSettings`
+/// (pilot/pkg/networking/core/cluster_tls.go) returns nil TLS when auto mTLS
+/// is disabled and the rule sets none, so its clients connect in plaintext.
+fn bare_services(
+    ctx: &Ctx,
+    mesh: &kridik_sdk::MeshConfig,
+    rules: &[Resolved],
+) -> Option<kridik_sdk::Finding> {
+    let source = mesh.source.as_ref()?;
+    let covered: std::collections::HashSet<&str> = rules
+        .iter()
+        .flat_map(|r| r.servers.iter().map(String::as_str))
+        .collect();
+    let bare: Vec<String> = hosts::in_mesh(ctx)
+        .covered_by("*")
+        .into_iter()
+        .filter(|h| !covered.contains(h.as_str()))
+        .collect();
+    if bare.is_empty() {
+        return None;
+    }
+    let fix = yaml::header(
+        "networking.istio.io/v1",
+        "DestinationRule",
+        &mesh.root_namespace,
+        "default-mtls",
+    )
+        + "spec:\n  host: \"*.local\"\n  trafficPolicy:\n    tls:\n      mode: ISTIO_MUTUAL\n";
+    Some(
+        ctx.finding(
+            Severity::High,
+            source,
+            "Auto mTLS is off and no DestinationRule sets TLS for in-mesh Services: clients send plaintext",
+        )
+        .confidence(ctx.observed())
+        .message(format!(
+            "meshConfig enableAutoMtls is false and no DestinationRule covers {} in-mesh Service(s) ({}{}): \
+             istiod gives their clients no TLS settings, so they connect in plaintext \
+             (rejected by STRICT servers, accepted without identity by PERMISSIVE ones, where \
+             principal and namespace rules never match).",
+            bare.len(),
+            bare.iter().take(5).cloned().collect::<Vec<_>>().join(", "),
+            if bare.len() > 5 { ", ..." } else { "" },
+        ))
+        .remediation(
+            "Turn auto mTLS back on (enableAutoMtls: true, Istio's default), or apply a \
+             mesh-wide DestinationRule with ISTIO_MUTUAL in the root namespace.",
+            Some(fix),
+        )
+        .reference("https://istio.io/latest/docs/reference/config/istio.mesh.v1alpha1/#MeshConfig")
+        .evidence(ctx.observed(), Some(source), "meshConfig.enableAutoMtls: false"),
+    )
 }
 
 pub fn run_unverified(ctx: &Ctx) -> CheckResult {
