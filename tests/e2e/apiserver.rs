@@ -56,6 +56,13 @@ const CATALOG: &[Resource] = &[
     res("batch", "v1", "Job", "jobs", true),
     res("batch", "v1", "CronJob", "cronjobs", true),
     res(
+        "admissionregistration.k8s.io",
+        "v1",
+        "MutatingWebhookConfiguration",
+        "mutatingwebhookconfigurations",
+        false,
+    ),
+    res(
         "security.istio.io",
         "v1",
         "PeerAuthentication",

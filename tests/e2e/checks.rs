@@ -497,3 +497,36 @@ fn auto_mtls_off_without_a_destination_rule() {
     ]);
     assert_eq!(hardened.code, 0, "{:?}", flagged(&hardened.json()));
 }
+
+/// A namespace on a revision no injector webhook serves (the old revision of
+/// a canary upgrade, removed) gets no sidecar: ZT-ENROLL-001 says so, naming
+/// the revisions that are served; moved to the served revision, it is clean.
+#[test]
+fn a_revision_no_injector_serves_leaves_pods_outside_the_mesh() {
+    let report = scan_json(&[
+        "-f",
+        &fixture("dangling-revision/vulnerable.yaml"),
+        "-i",
+        "ZT-ENROLL-001",
+    ])
+    .json();
+    assert_eq!(
+        flagged(&report),
+        triples(&[("ZT-ENROLL-001", "Deployment", "pay/ledger")])
+    );
+    let message = report["findings"][0]["message"].as_str().unwrap();
+    assert!(
+        message.contains("no injector webhook serves revision 1-27")
+            && message.contains("served: 1-28"),
+        "{message}"
+    );
+    let hardened = scan_json(&[
+        "-f",
+        &fixture("dangling-revision/hardened.yaml"),
+        "-i",
+        "ZT-ENROLL-001",
+        "--fail-on",
+        "info",
+    ]);
+    assert_eq!(hardened.code, 0, "{:?}", flagged(&hardened.json()));
+}

@@ -670,6 +670,7 @@ fn a_namespace_scoped_role_scans_its_namespaces_with_n() {
         "/namespaces",
         "rbac.authorization.k8s.io/clusterroles",
         "rbac.authorization.k8s.io/clusterrolebindings",
+        "admissionregistration.k8s.io/mutatingwebhookconfigurations",
     ];
     let role = run(kridik().arg("rbac"));
     let mut tenant = BTreeSet::new();

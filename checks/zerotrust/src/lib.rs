@@ -224,9 +224,17 @@ fn run_unenrolled(ctx: &Ctx) -> CheckResult {
             continue; // explicit opt-outs are IST-DP-003's
         }
         let mut reasons = Vec::new();
+        // A namespace label that reaches no injector webhook (a removed
+        // revision) still says the mesh is expected; the model's reason says
+        // why the pods get nothing.
+        let labelled = |n: &kridik_sdk::NamespaceInfo| {
+            n.labels
+                .iter()
+                .any(|(k, v)| (k == "istio-injection" && v == "enabled") || k == "istio.io/rev")
+        };
         if ctx
             .namespace(&w.namespace)
-            .is_some_and(|n| n.enrollment.dataplane != Dataplane::None)
+            .is_some_and(|n| n.enrollment.dataplane != Dataplane::None || labelled(n))
         {
             reasons.push(format!("namespace {} asks for the mesh", w.namespace));
         }

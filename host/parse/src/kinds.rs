@@ -45,6 +45,7 @@ pub const HTTP_ROUTE: &str = "gateway.networking.k8s.io/HTTPRoute";
 pub const GRPC_ROUTE: &str = "gateway.networking.k8s.io/GRPCRoute";
 pub const TLS_ROUTE: &str = "gateway.networking.k8s.io/TLSRoute";
 pub const TCP_ROUTE: &str = "gateway.networking.k8s.io/TCPRoute";
+pub const MUTATING_WEBHOOK: &str = "admissionregistration.k8s.io/MutatingWebhookConfiguration";
 
 /// Kinds that carry a pod template (or are pods): the workload kinds.
 pub const WORKLOAD_KINDS: &[&str] = &[
@@ -82,6 +83,7 @@ pub const MODEL_KINDS: &[&str] = &[
     GRPC_ROUTE,
     TLS_ROUTE,
     TCP_ROUTE,
+    MUTATING_WEBHOOK,
 ];
 
 /// Kinds kridik never reads, whatever a check declares: their data is secret.

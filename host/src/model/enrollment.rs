@@ -32,7 +32,7 @@ impl Enrollment {
 }
 
 /// What a namespace asks for new pods, from its labels.
-pub fn namespace(labels: &BTreeMap<String, String>, live: bool) -> Enrollment {
+pub fn namespace(labels: &BTreeMap<String, String>, live: bool, injector: &Injector) -> Enrollment {
     let seen = if live {
         Confidence::Verified
     } else {
@@ -46,22 +46,32 @@ pub fn namespace(labels: &BTreeMap<String, String>, live: bool) -> Enrollment {
             "namespace label istio.io/dataplane-mode=ambient",
         );
     }
+    let refused = |why: &str, rev: Option<&str>| {
+        injector
+            .served
+            .as_ref()
+            .and_then(|s| s.refuses(why, rev))
+            .map(|r| Enrollment::new(Dataplane::None, Confidence::Inferred, r))
+    };
     match (get("istio-injection"), get("istio.io/rev")) {
-        (Some("enabled"), _) => Enrollment::new(
-            Dataplane::Sidecar,
-            Confidence::Inferred,
-            "namespace label istio-injection=enabled",
-        ),
+        (Some("enabled"), _) => refused("namespace label istio-injection=enabled", None)
+            .unwrap_or_else(|| {
+                Enrollment::new(
+                    Dataplane::Sidecar,
+                    Confidence::Inferred,
+                    "namespace label istio-injection=enabled",
+                )
+            }),
         (Some("disabled"), _) => Enrollment::new(
             Dataplane::None,
             seen,
             "namespace label istio-injection=disabled",
         ),
-        (_, Some(rev)) => Enrollment::new(
-            Dataplane::Sidecar,
-            Confidence::Inferred,
-            format!("namespace label istio.io/rev={rev}"),
-        ),
+        (_, Some(rev)) => {
+            let why = format!("namespace label istio.io/rev={rev}");
+            refused(&why, Some(rev))
+                .unwrap_or_else(|| Enrollment::new(Dataplane::Sidecar, Confidence::Inferred, why))
+        }
         _ => Enrollment::new(
             Dataplane::None,
             seen,
@@ -88,6 +98,47 @@ pub struct Injector {
     pub never: Vec<BTreeMap<String, String>>,
     pub always: Vec<BTreeMap<String, String>>,
     pub namespaces_by_default: bool,
+    /// What the injector webhooks in the snapshot select; None when the
+    /// snapshot holds none (then every label is taken as served).
+    pub served: Option<Served>,
+}
+
+/// The labels Istio's sidecar-injector webhooks select
+/// (manifests/charts/istio-control/istio-discovery/templates/mutatingwebhook.yaml,
+/// and the revision tags' `istio-revision-tag-*`): `istio.io/rev In [...]`
+/// and the default revision's `istio-injection In [enabled]`.
+#[derive(Clone, Debug, Default, Serialize)]
+pub struct Served {
+    pub revisions: std::collections::BTreeSet<String>,
+    pub injection_label: bool,
+}
+
+impl Served {
+    /// Why a label the namespace or pod carries reaches no webhook, if it does not.
+    fn refuses(&self, why: &str, rev: Option<&str>) -> Option<String> {
+        let known = || {
+            if self.revisions.is_empty() {
+                "none".to_string()
+            } else {
+                self.revisions
+                    .iter()
+                    .cloned()
+                    .collect::<Vec<_>>()
+                    .join(", ")
+            }
+        };
+        match rev {
+            Some(rev) if !self.revisions.contains(rev) => Some(format!(
+                "{why}, but no injector webhook serves revision {rev} (revisions and tags served: {}), so pods get no sidecar",
+                known()
+            )),
+            None if !self.injection_label => Some(format!(
+                "{why}, but no injector webhook selects it (only revision labels are served: {}), so pods get no sidecar",
+                known()
+            )),
+            _ => None,
+        }
+    }
 }
 
 /// Everything injection and ztunnel capture depend on for one pod template.
@@ -180,6 +231,19 @@ fn injection(pod: &Pod) -> Result<String, String> {
             _ => None,
         },
     };
+    // The label must reach a webhook that exists: a revision label naming a
+    // removed revision, or istio-injection=enabled in a revision-only
+    // install, injects nothing.
+    let rev = match (ns_inject, ns_rev) {
+        (Some(_), _) => None,
+        (None, Some(rev)) => Some(rev.as_str()),
+        (None, None) => pod.labels.get("istio.io/rev").map(String::as_str),
+    };
+    if let (Some(why), Some(served)) = (&webhook, &pod.injector.served) {
+        if let Some(refused) = served.refuses(why, rev) {
+            return Err(refused);
+        }
+    }
     let Some(why) = webhook else {
         return Err(match (ns_inject, label) {
             (Some("disabled"), _) => "namespace label istio-injection=disabled".into(),

@@ -172,6 +172,53 @@ fn install(snapshot: &Snapshot, problems: &mut Vec<String>) -> (Value, Option<Ob
     }
 }
 
+/// What Istio's sidecar-injector webhooks (`*sidecar-injector.istio.io`) in
+/// the snapshot select: the revisions of their `istio.io/rev In` selectors,
+/// and whether one of them (the default revision's `namespace.` and `object.`
+/// webhooks, or the `default` tag's) selects without a revision. None when
+/// the snapshot holds no injector webhook: a manifest set rarely does, and
+/// then nothing can be said against a label.
+fn served(snapshot: &Snapshot) -> Option<super::enrollment::Served> {
+    let mut out = super::enrollment::Served::default();
+    let mut any = false;
+    for config in snapshot.of(kinds::MUTATING_WEBHOOK) {
+        let Some(Value::Array(hooks)) = config.pointer("/webhooks") else {
+            continue;
+        };
+        for hook in hooks.iter().filter(|h| {
+            h.get("name")
+                .and_then(Value::as_str)
+                .is_some_and(|n| n.ends_with("sidecar-injector.istio.io"))
+        }) {
+            any = true;
+            let mut revisions = Vec::new();
+            for sel in ["namespaceSelector", "objectSelector"] {
+                let exprs = hook
+                    .pointer(&format!("/{sel}/matchExpressions"))
+                    .and_then(Value::as_array);
+                for e in exprs.into_iter().flatten() {
+                    let field = |k: &str| e.get(k).and_then(Value::as_str);
+                    if field("key") == Some("istio.io/rev") && field("operator") == Some("In") {
+                        revisions.extend(
+                            e.get("values")
+                                .and_then(Value::as_array)
+                                .into_iter()
+                                .flatten()
+                                .filter_map(Value::as_str)
+                                .map(str::to_string),
+                        );
+                    }
+                }
+            }
+            if revisions.is_empty() {
+                out.injection_label = true;
+            }
+            out.revisions.extend(revisions);
+        }
+    }
+    any.then_some(out)
+}
+
 /// The default revision's injector settings: ConfigMap `istio-sidecar-injector`
 /// key `config` (YAML with `policy`, `neverInjectSelector`, `alwaysInjectSelector`).
 fn injector(
@@ -191,6 +238,7 @@ fn injector(
             .pointer("/values/sidecarInjectorWebhook/enableNamespacesByDefault")
             .and_then(Value::as_bool)
             .unwrap_or(false),
+        served: served(snapshot),
         ..Default::default()
     };
     let Some(cm) = snapshot

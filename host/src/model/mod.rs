@@ -149,12 +149,12 @@ const POLICY_KINDS: &[&str] = &[
 pub fn build(snapshot: &Snapshot) -> MeshModel {
     let live = snapshot.is_live();
     let (config, mut problems) = meshconfig::build(snapshot);
-    let namespaces = namespaces(snapshot, live);
+    let namespaces = namespaces(snapshot, live, &config.injector);
     let ns_enrollment: HashMap<&str, &Enrollment> = namespaces
         .iter()
         .map(|n| (n.name.as_str(), &n.enrollment))
         .collect();
-    let none = enrollment::namespace(&BTreeMap::new(), live);
+    let none = enrollment::namespace(&BTreeMap::new(), live, &config.injector);
     let ns_labels: HashMap<&str, &BTreeMap<String, String>> = namespaces
         .iter()
         .map(|n| (n.name.as_str(), &n.labels))
@@ -454,7 +454,11 @@ struct ServiceSpec {
 }
 
 /// Namespace objects, plus namespaces only known from the objects in them.
-fn namespaces(snapshot: &Snapshot, live: bool) -> Vec<NamespaceInfo> {
+fn namespaces(
+    snapshot: &Snapshot,
+    live: bool,
+    injector: &enrollment::Injector,
+) -> Vec<NamespaceInfo> {
     let mut seen = BTreeSet::new();
     let mut out: Vec<NamespaceInfo> = snapshot
         .of(kinds::NAMESPACE)
@@ -463,7 +467,7 @@ fn namespaces(snapshot: &Snapshot, live: bool) -> Vec<NamespaceInfo> {
         .map(|n| NamespaceInfo {
             name: n.name.clone(),
             labels: n.labels.clone(),
-            enrollment: enrollment::namespace(&n.labels, live),
+            enrollment: enrollment::namespace(&n.labels, live, injector),
             target: Some(ObjectRef::of(n)),
         })
         .collect();

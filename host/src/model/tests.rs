@@ -377,6 +377,77 @@ fn injection_follows_the_webhook_selectors_and_inject_required() {
     assert_eq!(plane("app/Deployment/odd-value"), Dataplane::Sidecar);
 }
 
+/// A MutatingWebhookConfiguration with Istio's injector webhooks: one per
+/// `(name, namespaceSelector expressions)`, as the chart renders them.
+fn webhooks(name: &str, hooks: &[(&str, &str)]) -> String {
+    let mut out = format!("apiVersion: admissionregistration.k8s.io/v1\nkind: MutatingWebhookConfiguration\nmetadata:\n  name: {name}\nwebhooks:\n");
+    for (hook, exprs) in hooks {
+        out += &format!("- name: {hook}\n  namespaceSelector:\n    matchExpressions: {exprs}\n");
+    }
+    out + "---\n"
+}
+
+#[test]
+fn a_label_no_injector_webhook_serves_injects_nothing() {
+    // manifests/charts/istio-control/istio-discovery/templates/mutatingwebhook.yaml:
+    // revision webhooks select `istio.io/rev In [rev]`, the default revision's
+    // also `istio-injection In [enabled]`; revision tags render the same.
+    let workloads = format!(
+        "{}{}{}{}{}{}",
+        namespace("old", "{istio.io/rev: canary}"),
+        namespace("tagged", "{istio.io/rev: prod-stable}"),
+        namespace("legacy", "{istio-injection: enabled}"),
+        deploy("old", "api", "{app: api}"),
+        deploy("tagged", "web", "{app: web}"),
+        deploy("legacy", "db", "{app: db}"),
+    );
+    let rev = |r: &str| {
+        format!("[{{key: istio.io/rev, operator: In, values: [{r}]}}, {{key: istio-injection, operator: DoesNotExist}}]")
+    };
+    let default_install = webhooks(
+        "istio-sidecar-injector",
+        &[
+            ("rev.namespace.sidecar-injector.istio.io", &rev("default")),
+            (
+                "namespace.sidecar-injector.istio.io",
+                "[{key: istio-injection, operator: In, values: [enabled]}]",
+            ),
+        ],
+    );
+    let tag = webhooks(
+        "istio-revision-tag-prod-stable",
+        &[(
+            "rev.namespace.sidecar-injector.istio.io",
+            &rev("prod-stable"),
+        )],
+    );
+    let plane = |m: &MeshModel, id: &str| workload(m, id).enrollment.dataplane;
+
+    // The default install and a tag: the removed revision `canary` injects nothing.
+    let m = mesh(&format!("{workloads}{default_install}{tag}"));
+    assert_eq!(plane(&m, "old/Deployment/api"), Dataplane::None);
+    let why = &workload(&m, "old/Deployment/api").enrollment.reason;
+    assert!(
+        why.contains("no injector webhook serves revision canary"),
+        "{why}"
+    );
+    assert_eq!(plane(&m, "tagged/Deployment/web"), Dataplane::Sidecar);
+    assert_eq!(plane(&m, "legacy/Deployment/db"), Dataplane::Sidecar);
+    let ns = |name: &str| m.namespaces.iter().find(|n| n.name == name).unwrap();
+    assert_eq!(ns("old").enrollment.dataplane, Dataplane::None);
+    assert_eq!(ns("tagged").enrollment.dataplane, Dataplane::Sidecar);
+
+    // A revision-only install: istio-injection=enabled reaches no webhook.
+    let m = mesh(&format!("{workloads}{tag}"));
+    assert_eq!(plane(&m, "legacy/Deployment/db"), Dataplane::None);
+    assert_eq!(plane(&m, "tagged/Deployment/web"), Dataplane::Sidecar);
+
+    // No webhook in the snapshot: the labels are taken at their word.
+    let m = mesh(&workloads);
+    assert_eq!(plane(&m, "old/Deployment/api"), Dataplane::Sidecar);
+    assert_eq!(plane(&m, "legacy/Deployment/db"), Dataplane::Sidecar);
+}
+
 #[test]
 fn the_injector_policy_and_selectors_decide_after_the_webhook() {
     let injector = |config: &str| {
