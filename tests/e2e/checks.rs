@@ -530,3 +530,61 @@ fn a_revision_no_injector_serves_leaves_pods_outside_the_mesh() {
     ]);
     assert_eq!(hardened.code, 0, "{:?}", flagged(&hardened.json()));
 }
+
+/// An ALLOW with rules that attaches nowhere (targetRefs on a Service no
+/// waypoint serves) leaves the workload it names with no ALLOW policy, so
+/// every caller gets in: medium. The same miss beside another ALLOW on the
+/// workload stays hygiene, and with the waypoint in place nothing is flagged.
+#[test]
+fn an_unattached_allow_opens_the_workload_it_restricts() {
+    let report = scan_json(&[
+        "-f",
+        &fixture("ambient-allow-unattached/vulnerable.yaml"),
+        "-i",
+        "ZT-POLICY-001",
+    ])
+    .json();
+    assert_eq!(
+        flagged(&report),
+        triples(&[
+            (
+                "ZT-POLICY-001",
+                "AuthorizationPolicy",
+                "shop/billing-callers"
+            ),
+            (
+                "ZT-POLICY-001",
+                "AuthorizationPolicy",
+                "shop/orders-callers"
+            ),
+        ])
+    );
+    let finding = |name: &str| {
+        report["findings"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .find(|f| f["resource"]["name"] == name)
+            .unwrap()
+            .clone()
+    };
+    assert_eq!(finding("orders-callers")["severity"], "medium");
+    let message = finding("orders-callers")["message"]
+        .as_str()
+        .unwrap()
+        .to_string();
+    assert!(
+        message.contains("shop/Deployment/orders has no other ALLOW policy"),
+        "{message}"
+    );
+    assert_eq!(finding("billing-callers")["severity"], "low");
+    let hardened = scan_json(&[
+        "-f",
+        &fixture("ambient-allow-unattached/hardened.yaml"),
+        "-i",
+        "ZT-POLICY-001",
+        "--fail-on",
+        "info",
+    ]);
+    assert_eq!(hardened.code, 0, "{:?}", flagged(&hardened.json()));
+}

@@ -23,8 +23,10 @@ fn unmatched_info() -> CheckInfo {
          namespace, and targetRefs on a Service or ServiceEntry that no waypoint serves \
          (sidecars never enforce those). Severity follows what is missing: an ALLOW that \
          selects nothing is hygiene (low), but a DENY or CUSTOM that selects nothing leaves \
-         the intended block absent (medium, high when its namespace is labelled sensitive \
-         or a workload the selector names is reachable from outside the mesh). A policy in \
+         the intended block absent, and an ALLOW with rules that attaches nowhere leaves \
+         the workloads it names (by selector value or targetRefs Service) with no ALLOW \
+         policy, so they accept every caller (medium, high when its namespace is labelled \
+         sensitive or such a workload is reachable from outside the mesh). A policy in \
          a namespace with no workloads in the snapshot stays low: nothing there is \
          unprotected yet, and offline the input may simply be partial.",
     )
@@ -127,39 +129,91 @@ fn run_unmatched(ctx: &Ctx) -> CheckResult {
                         })
                     })
             });
+        let action = ap.map(action_of);
         let blocking = has_workloads
             && !for_istio_gateway
-            && ap
-                .map(action_of)
+            && action
+                .as_deref()
                 .is_some_and(|a| a == "DENY" || a == "CUSTOM");
-        let severity = if blocking {
+        // The workloads the selector or targetRefs names (by name, app label
+        // or Service): the ones the policy was written for.
+        let intended: Vec<&Workload> = ap
+            .filter(|_| has_workloads && !for_istio_gateway)
+            .map(|ap| {
+                let named = selector_values(ap);
+                ctx.workloads()
+                    .iter()
+                    .filter(|w| {
+                        w.namespace == p.target.namespace
+                            && named.iter().any(|n| {
+                                *n == w.name
+                                    || w.label("app") == Some(n)
+                                    || w.services.iter().any(|s| s.name == *n)
+                            })
+                    })
+                    .collect()
+            })
+            .unwrap_or_default();
+        // An ALLOW with rules that attaches nowhere leaves the workloads it
+        // names without any ALLOW policy: they accept every request, not
+        // only the callers it lists (a targetRefs policy on a Service no
+        // waypoint serves is the usual case in ambient).
+        let restricting = ap.is_some_and(|o| {
+            o.parse::<Value>().ok().is_some_and(|v| {
+                v.pointer("/spec/rules")
+                    .and_then(Value::as_array)
+                    .is_some_and(|r| !r.is_empty())
+            })
+        });
+        let open: Vec<&Workload> = if action.as_deref() == Some("ALLOW") && restricting {
+            intended
+                .iter()
+                .copied()
+                .filter(|w| {
+                    w.enrolled()
+                        && !w.authorization_policies.iter().any(|r| {
+                            ap_by_name
+                                .get(&(r.namespace.as_str(), r.name.as_str()))
+                                .is_some_and(|o| action_of(o) == "ALLOW")
+                        })
+                })
+                .collect()
+        } else {
+            Vec::new()
+        };
+        let severity = if blocking || !open.is_empty() {
             Severity::Medium
         } else {
             Severity::Low
         };
         let mut raise = None;
-        if let Some(ap) = ap.filter(|_| blocking) {
-            let named = selector_values(ap);
-            let intended: Vec<&Workload> = ctx
-                .workloads()
-                .iter()
-                .filter(|w| {
-                    w.namespace == p.target.namespace
-                        && named.iter().any(|n| {
-                            *n == w.name
-                                || w.label("app") == Some(n)
-                                || w.services.iter().any(|s| s.name == *n)
-                        })
-                })
-                .collect();
+        if blocking || !open.is_empty() {
+            let exposed = if blocking {
+                intended.clone()
+            } else {
+                open.clone()
+            };
             raise = ctx
                 .sensitivity(&p.target.namespace)
-                .or_else(|| ctx.blast_radius(intended));
+                .or_else(|| ctx.blast_radius(exposed));
         }
         let title = if blocking {
             "DENY/CUSTOM policy applies to no workload: the block it describes is absent"
+        } else if !open.is_empty() {
+            "ALLOW policy applies to no workload: the workload it restricts accepts every request"
         } else {
             "Policy selects no workload"
+        };
+        let why = if open.is_empty() {
+            why
+        } else {
+            format!(
+                "{why}; {} has no other ALLOW policy, so every caller is allowed",
+                open.iter()
+                    .map(|w| w.id.as_str())
+                    .collect::<Vec<_>>()
+                    .join(", ")
+            )
         };
         findings.push(
             ctx.finding(severity, &p.target, title)
