@@ -717,3 +717,44 @@ fn progress_shows_on_a_terminal_only() {
         "{shown:?}"
     );
 }
+
+/// Overlapping inputs (a file given under two names, two dumps of the same
+/// cluster) hold the same objects twice: they are one object each, so the
+/// report is the one of a single copy. Two different objects under one name
+/// are both scanned and named in a note.
+#[test]
+fn the_same_object_given_twice_is_one_and_differing_copies_are_named() {
+    let dir = tempfile::tempdir().unwrap();
+    let shop = std::fs::read_to_string(example("insecure-mesh").join("shop.yaml")).unwrap();
+    std::fs::write(dir.path().join("a.yaml"), &shop).unwrap();
+    std::fs::write(dir.path().join("b.yaml"), &shop).unwrap();
+    let once = scan_json(&["-f", &s(example("insecure-mesh").join("shop.yaml"))]).json();
+    let twice = scan_json(&["-f", &dir.path().display().to_string()]).json();
+    assert_eq!(flagged(&twice), flagged(&once));
+    assert_eq!(twice["summary"]["workloads"], once["summary"]["workloads"]);
+    assert_eq!(twice["model_problems"], once["model_problems"]);
+
+    let conflict = dir.path().join("conflict.yaml");
+    std::fs::write(
+        &conflict,
+        "apiVersion: security.istio.io/v1\nkind: AuthorizationPolicy\nmetadata: {name: p, namespace: default}\nspec:\n  rules:\n  - {}\n---\napiVersion: security.istio.io/v1\nkind: AuthorizationPolicy\nmetadata: {name: p, namespace: default}\nspec: {}\n",
+    )
+    .unwrap();
+    let report = scan_json(&["-f", &s(conflict), "-i", "IST-AUTHZ-001"]).json();
+    // The allow-all copy is still scanned.
+    assert_eq!(
+        flagged(&report),
+        vec![(
+            "IST-AUTHZ-001".to_string(),
+            "AuthorizationPolicy".to_string(),
+            "default/p".to_string()
+        )]
+    );
+    let notes = report["model_problems"].to_string();
+    assert!(
+        notes.contains("AuthorizationPolicy default/p is given twice with different content")
+            && notes.contains("conflict.yaml:1")
+            && notes.contains("conflict.yaml:8"),
+        "{notes}"
+    );
+}

@@ -59,6 +59,12 @@ impl Snapshot {
                 .cmp(&(&b.key, &b.namespace, &b.name))
                 .then_with(|| origin(a).cmp(&origin(b)))
         });
+        // The same object read twice (overlapping dumps, a file given under
+        // two names) is one object: kept twice it would count its workload
+        // twice. Copies that differ are all kept: `conflicts` names them.
+        objects.dedup_by(|later, first| {
+            same_identity(first, later) && first.json().get() == later.json().get()
+        });
         let mut kinds: BTreeMap<String, std::ops::Range<usize>> = BTreeMap::new();
         for (i, o) in objects.iter().enumerate() {
             match kinds.get_mut(&o.key) {
@@ -116,4 +122,21 @@ impl Snapshot {
     pub fn is_live(&self) -> bool {
         matches!(self.source, Source::Live { .. })
     }
+
+    /// Objects given more than once with different content, as
+    /// `(first, other)` pairs: a cluster holds one object per kind, namespace
+    /// and name, so the input disagrees with itself (`kubectl apply` would
+    /// keep the last one applied). Both are scanned, so neither one's
+    /// findings are lost.
+    pub fn conflicts(&self) -> impl Iterator<Item = (&Object, &Object)> {
+        self.objects
+            .windows(2)
+            .filter(|w| same_identity(&w[0], &w[1]))
+            .map(|w| (&w[0], &w[1]))
+    }
+}
+
+/// Same kind, namespace and name; unnamed objects (`generateName`) are never the same.
+fn same_identity(a: &Object, b: &Object) -> bool {
+    !a.name.is_empty() && a.key == b.key && a.namespace == b.namespace && a.name == b.name
 }

@@ -19,7 +19,7 @@ pub use mtls::Mtls;
 pub use policies::{Enforcer, Policy, PolicyScope};
 pub use workloads::Container;
 
-use crate::gather::Snapshot;
+use crate::gather::{Object, Snapshot};
 use crate::kinds;
 use crate::vocab::{Confidence, ObjectRef};
 use rayon::prelude::*;
@@ -381,6 +381,20 @@ pub fn build(snapshot: &Snapshot) -> MeshModel {
                 })
                 .collect(),
         });
+    }
+    for (first, other) in snapshot.conflicts() {
+        let at = |o: &Object| {
+            o.origin
+                .as_ref()
+                .map(|g| format!("{}:{}", g.file, g.line))
+                .unwrap_or_else(|| "the cluster".into())
+        };
+        problems.push(format!(
+            "{} is given twice with different content ({} and {}): a cluster holds one of them (the last applied); both are scanned",
+            first.display(),
+            at(first),
+            at(other)
+        ));
     }
     if !istio_present(snapshot, &config, &out) {
         problems.push(
