@@ -274,6 +274,8 @@ fn example_meshes_cover_the_rest_of_the_pack() {
         "IST-GW-009",
         "IST-TLS-001",
         "ZT-AUTHZ-009",
+        // wasm_plugins_must_be_pinned_and_fail_closed
+        "IST-WASM-001",
     ];
     let ids = check_ids();
     let untested: Vec<&String> = ids
@@ -583,6 +585,49 @@ fn an_unattached_allow_opens_the_workload_it_restricts() {
         &fixture("ambient-allow-unattached/hardened.yaml"),
         "-i",
         "ZT-POLICY-001",
+        "--fail-on",
+        "info",
+    ]);
+    assert_eq!(hardened.code, 0, "{:?}", flagged(&hardened.json()));
+}
+
+/// WasmPlugins: plaintext fetch without sha256 (high), a mesh-wide AUTHZ
+/// plugin failing open (high, raised: every proxy), a tag without a digest
+/// (low); pinned and failing closed, nothing.
+#[test]
+fn wasm_plugins_must_be_pinned_and_fail_closed() {
+    let report = scan_json(&[
+        "-f",
+        &fixture("wasm-plugins/vulnerable.yaml"),
+        "-i",
+        "IST-WASM-001",
+    ])
+    .json();
+    assert_eq!(
+        flagged(&report),
+        triples(&[
+            ("IST-WASM-001", "WasmPlugin", "istio-system/opa-authz"),
+            ("IST-WASM-001", "WasmPlugin", "shop/basic-auth"),
+            ("IST-WASM-001", "WasmPlugin", "shop/header-filter"),
+        ])
+    );
+    let severity = |name: &str| {
+        report["findings"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .find(|f| f["resource"]["name"] == name)
+            .map(|f| f["severity"].as_str().unwrap().to_string())
+            .unwrap()
+    };
+    assert_eq!(severity("opa-authz"), "critical");
+    assert_eq!(severity("header-filter"), "high");
+    assert_eq!(severity("basic-auth"), "low");
+    let hardened = scan_json(&[
+        "-f",
+        &fixture("wasm-plugins/hardened.yaml"),
+        "-i",
+        "IST-WASM-001",
         "--fail-on",
         "info",
     ]);

@@ -5,6 +5,7 @@ mod data_plane;
 mod envoy_filter;
 mod hygiene;
 mod istio;
+mod wasm_plugin;
 
 use kridik_sdk::Check;
 
@@ -50,5 +51,9 @@ pub const CHECKS: &[Check] = &[
     Check {
         info: envoy_filter::info,
         run: envoy_filter::run,
+    },
+    Check {
+        info: wasm_plugin::info,
+        run: wasm_plugin::run,
     },
 ];
