@@ -276,6 +276,8 @@ fn example_meshes_cover_the_rest_of_the_pack() {
         "ZT-AUTHZ-009",
         // wasm_plugins_must_be_pinned_and_fail_closed
         "IST-WASM-001",
+        // waypoint_policies_cannot_be_gone_around_or_through
+        "ZT-AUTHZ-010",
     ];
     let ids = check_ids();
     let untested: Vec<&String> = ids
@@ -628,6 +630,40 @@ fn wasm_plugins_must_be_pinned_and_fail_closed() {
         &fixture("wasm-plugins/hardened.yaml"),
         "-i",
         "IST-WASM-001",
+        "--fail-on",
+        "info",
+    ]);
+    assert_eq!(hardened.code, 0, "{:?}", flagged(&hardened.json()));
+}
+
+/// Ambient workloads behind a service waypoint: a waypoint policy that
+/// traffic to the pods goes around, and a ztunnel DENY on caller identity
+/// that sees only the waypoint. Admitting only the waypoint at ztunnel, the
+/// DENY at the waypoint, or a waypoint for all traffic, closes both.
+#[test]
+fn waypoint_policies_cannot_be_gone_around_or_through() {
+    let report = scan_json(&[
+        "-f",
+        &fixture("waypoint-bypass/vulnerable.yaml"),
+        "-i",
+        "ZT-AUTHZ-010",
+    ])
+    .json();
+    assert_eq!(
+        flagged(&report),
+        triples(&[
+            ("ZT-AUTHZ-010", "AuthorizationPolicy", "shop/deny-batch"),
+            ("ZT-AUTHZ-010", "AuthorizationPolicy", "shop/orders-callers"),
+        ])
+    );
+    let text = report["findings"].to_string();
+    assert!(text.contains("waypoint-for: service"), "{text}");
+    assert!(text.contains("rules[0].from.source.namespaces"), "{text}");
+    let hardened = scan_json(&[
+        "-f",
+        &fixture("waypoint-bypass/hardened.yaml"),
+        "-i",
+        "ZT-AUTHZ-010",
         "--fail-on",
         "info",
     ]);

@@ -433,6 +433,7 @@ fn narrowed_yaml(o: &Object, spec: &Spec) -> String {
 }
 
 mod shape;
+mod waypoint_bypass;
 mod zero_trust;
 
 /// This area's checks, exported with the rest of the built-in pack by
@@ -501,6 +502,10 @@ pub const CHECKS: &[Check] = &[
     Check {
         info: shape::root_grant_info,
         run: shape::run_root_grant,
+    },
+    Check {
+        info: waypoint_bypass::info,
+        run: waypoint_bypass::run,
     },
 ];
 
