@@ -758,3 +758,25 @@ fn the_same_object_given_twice_is_one_and_differing_copies_are_named() {
         "{notes}"
     );
 }
+
+/// Windows PowerShell's `kubectl get -o yaml > dump.yaml` writes UTF-16LE
+/// with a byte order mark: such a dump is read like its UTF-8 form.
+#[test]
+fn a_utf16_dump_from_powershell_is_read() {
+    let dir = tempfile::tempdir().unwrap();
+    let utf8 = example("insecure-mesh").join("shop.yaml");
+    let text = std::fs::read_to_string(&utf8)
+        .unwrap()
+        .replace('\n', "\r\n");
+    let utf16: Vec<u8> = [0xff, 0xfe]
+        .into_iter()
+        .chain(text.encode_utf16().flat_map(u16::to_le_bytes))
+        .collect();
+    let dump = dir.path().join("dump.yaml");
+    std::fs::write(&dump, utf16).unwrap();
+    let from_utf16 = scan_json(&["-f", &s(dump)]).json();
+    let from_utf8 = scan_json(&["-f", &s(utf8)]).json();
+    assert!(from_utf16["input_errors"].as_array().unwrap().is_empty());
+    assert_eq!(flagged(&from_utf16), flagged(&from_utf8));
+    assert!(!flagged(&from_utf8).is_empty());
+}

@@ -56,6 +56,14 @@ fn read(path: &Path) -> Result<(Arc<str>, String), InputError> {
             .map_err(|e| InputError::file(&name, format!("cannot read: {e}")))?;
         (name, bytes)
     };
+    if let Some(text) = utf16(&bytes) {
+        return text.map(|t| (name.clone(), t)).map_err(|at| {
+            InputError::file(
+                &name,
+                format!("not valid UTF-16 text (byte {at}): save the file as UTF-8"),
+            )
+        });
+    }
     let text = String::from_utf8(bytes).map_err(|e| {
         InputError::file(
             &name,
@@ -66,6 +74,36 @@ fn read(path: &Path) -> Result<(Arc<str>, String), InputError> {
         )
     })?;
     Ok((name, text))
+}
+
+/// Text that starts with a UTF-16 byte order mark, decoded: Windows
+/// PowerShell's `kubectl get -o yaml > dump.yaml` writes UTF-16LE. None for
+/// anything else; Err(byte offset) when the UTF-16 is broken.
+fn utf16(bytes: &[u8]) -> Option<Result<String, usize>> {
+    let little = match bytes {
+        [0xff, 0xfe, ..] => true,
+        [0xfe, 0xff, ..] => false,
+        _ => return None,
+    };
+    let body = &bytes[2..];
+    if !body.len().is_multiple_of(2) {
+        return Some(Err(bytes.len() - 1));
+    }
+    let units = body.chunks_exact(2).map(|c| {
+        if little {
+            u16::from_le_bytes([c[0], c[1]])
+        } else {
+            u16::from_be_bytes([c[0], c[1]])
+        }
+    });
+    let mut out = String::with_capacity(body.len() / 2);
+    for (i, c) in char::decode_utf16(units).enumerate() {
+        match c {
+            Ok(c) => out.push(c),
+            Err(_) => return Some(Err(2 + 2 * i)),
+        }
+    }
+    Some(Ok(out))
 }
 
 /// Reads at most [`MAX_INPUT_BYTES`]; more is an error, not a truncation.
@@ -179,6 +217,25 @@ fn walk(
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn utf16_with_a_byte_order_mark_is_decoded() {
+        let text = "kind: Namespace\nmetadata: {name: caf\u{e9}}\n";
+        let le: Vec<u8> = [0xff, 0xfe]
+            .into_iter()
+            .chain(text.encode_utf16().flat_map(u16::to_le_bytes))
+            .collect();
+        let be: Vec<u8> = [0xfe, 0xff]
+            .into_iter()
+            .chain(text.encode_utf16().flat_map(u16::to_be_bytes))
+            .collect();
+        assert_eq!(utf16(&le), Some(Ok(text.to_string())));
+        assert_eq!(utf16(&be), Some(Ok(text.to_string())));
+        assert_eq!(utf16(text.as_bytes()), None);
+        // A lone surrogate or an odd length is broken UTF-16, said where.
+        assert_eq!(utf16(&[0xff, 0xfe, 0x00, 0xd8, 0x41, 0x00]), Some(Err(2)));
+        assert_eq!(utf16(&[0xff, 0xfe, 0x41]), Some(Err(2)));
+    }
 
     fn wants() -> Wants {
         Wants::new(["security.istio.io/AuthorizationPolicy"])
