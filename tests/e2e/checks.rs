@@ -278,6 +278,8 @@ fn example_meshes_cover_the_rest_of_the_pack() {
         "IST-WASM-001",
         // waypoint_policies_cannot_be_gone_around_or_through
         "ZT-AUTHZ-010",
+        // address_rules_at_an_ingress_gateway_must_see_the_client
+        "IST-AUTHZ-008",
     ];
     let ids = check_ids();
     let untested: Vec<&String> = ids
@@ -664,6 +666,56 @@ fn waypoint_policies_cannot_be_gone_around_or_through() {
         &fixture("waypoint-bypass/hardened.yaml"),
         "-i",
         "ZT-AUTHZ-010",
+        "--fail-on",
+        "info",
+    ]);
+    assert_eq!(hardened.code, 0, "{:?}", flagged(&hardened.json()));
+}
+
+/// Address rules at an ingress gateway behind a LoadBalancer Service that
+/// hides clients: a DENY on `ipBlocks` never matches a client (medium), an
+/// ALLOW on untrusted `remoteIpBlocks` sees the node (low). Trusted
+/// X-Forwarded-For hops or `externalTrafficPolicy: Local` keep clients seen.
+#[test]
+fn address_rules_at_an_ingress_gateway_must_see_the_client() {
+    let report = scan_json(&[
+        "-f",
+        &fixture("ingress-client-address/vulnerable.yaml"),
+        "-i",
+        "IST-AUTHZ-008",
+    ])
+    .json();
+    assert_eq!(
+        flagged(&report),
+        triples(&[
+            (
+                "IST-AUTHZ-008",
+                "AuthorizationPolicy",
+                "istio-system/block-bad-ips"
+            ),
+            (
+                "IST-AUTHZ-008",
+                "AuthorizationPolicy",
+                "istio-system/office-only"
+            ),
+        ])
+    );
+    let severity = |name: &str| {
+        report["findings"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .find(|f| f["resource"]["name"] == name)
+            .map(|f| f["severity"].as_str().unwrap().to_string())
+            .unwrap()
+    };
+    assert_eq!(severity("block-bad-ips"), "medium");
+    assert_eq!(severity("office-only"), "low");
+    let hardened = scan_json(&[
+        "-f",
+        &fixture("ingress-client-address/hardened.yaml"),
+        "-i",
+        "IST-AUTHZ-008",
         "--fail-on",
         "info",
     ]);

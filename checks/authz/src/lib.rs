@@ -432,6 +432,7 @@ fn narrowed_yaml(o: &Object, spec: &Spec) -> String {
         )
 }
 
+mod client_address;
 mod shape;
 mod waypoint_bypass;
 mod zero_trust;
@@ -506,6 +507,10 @@ pub const CHECKS: &[Check] = &[
     Check {
         info: waypoint_bypass::info,
         run: waypoint_bypass::run,
+    },
+    Check {
+        info: client_address::info,
+        run: client_address::run,
     },
 ];
 
