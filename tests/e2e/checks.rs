@@ -280,6 +280,8 @@ fn example_meshes_cover_the_rest_of_the_pack() {
         "ZT-AUTHZ-010",
         // address_rules_at_an_ingress_gateway_must_see_the_client
         "IST-AUTHZ-008",
+        // cors_never_lets_any_origin_send_credentials
+        "IST-GW-011",
     ];
     let ids = check_ids();
     let untested: Vec<&String> = ids
@@ -716,6 +718,40 @@ fn address_rules_at_an_ingress_gateway_must_see_the_client() {
         &fixture("ingress-client-address/hardened.yaml"),
         "-i",
         "IST-AUTHZ-008",
+        "--fail-on",
+        "info",
+    ]);
+    assert_eq!(hardened.code, 0, "{:?}", flagged(&hardened.json()));
+}
+
+/// Credentialed CORS for any origin: high on a gateway route, medium inside
+/// the mesh; exact origins, or a wildcard without credentials, are clean.
+#[test]
+fn cors_never_lets_any_origin_send_credentials() {
+    let report = scan_json(&["-f", &fixture("cors/vulnerable.yaml"), "-i", "IST-GW-011"]).json();
+    assert_eq!(
+        flagged(&report),
+        triples(&[
+            ("IST-GW-011", "VirtualService", "shop/accounts"),
+            ("IST-GW-011", "VirtualService", "shop/shop"),
+        ])
+    );
+    let severity = |name: &str| {
+        report["findings"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .find(|f| f["resource"]["name"] == name)
+            .map(|f| f["severity"].as_str().unwrap().to_string())
+            .unwrap()
+    };
+    assert_eq!(severity("shop"), "high");
+    assert_eq!(severity("accounts"), "medium");
+    let hardened = scan_json(&[
+        "-f",
+        &fixture("cors/hardened.yaml"),
+        "-i",
+        "IST-GW-011",
         "--fail-on",
         "info",
     ]);

@@ -7,13 +7,12 @@
 //! users apart by claim keep nobody apart.
 
 use crate::servers::{self, Gateway, GATEWAY_DOCS};
-use kridik_sdk::kinds::{GATEWAY, REQUEST_AUTHENTICATION};
+use kridik_sdk::kinds::{GATEWAY, REQUEST_AUTHENTICATION, VIRTUAL_SERVICE};
 use kridik_sdk::prelude::*;
 use kridik_sdk::yaml;
 use serde::Deserialize;
 use std::collections::BTreeMap;
 
-const VIRTUAL_SERVICE: &str = "networking.istio.io/VirtualService";
 const CLAIM_PREFIX: &str = "@request.auth.claims";
 const DOCS: &str = "https://istio.io/latest/docs/tasks/security/authentication/jwt-route/";
 

@@ -1,6 +1,7 @@
 //! Ingress checks: what gateways expose and who may create them.
 
 mod claims;
+mod cors;
 mod exposure;
 mod gateway_api;
 mod ingress;
@@ -60,5 +61,9 @@ pub const CHECKS: &[Check] = &[
     Check {
         info: claims::info,
         run: claims::run,
+    },
+    Check {
+        info: cors::info,
+        run: cors::run,
     },
 ];

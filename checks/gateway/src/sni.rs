@@ -6,12 +6,11 @@
 //! SNI host matching"; envoyproxy/envoy#6767).
 
 use crate::servers::{self, GATEWAY_DOCS};
-use kridik_sdk::kinds::GATEWAY;
+use kridik_sdk::kinds::{GATEWAY, VIRTUAL_SERVICE};
 use kridik_sdk::prelude::*;
 use kridik_sdk::yaml;
 use serde_json::Value;
 
-const VIRTUAL_SERVICE: &str = "networking.istio.io/VirtualService";
 const BEST: &str = "https://istio.io/latest/docs/ops/best-practices/security/#explicitly-disable-all-the-sensitive-http-host-under-relaxed-sni-host-matching";
 
 pub fn info() -> CheckInfo {

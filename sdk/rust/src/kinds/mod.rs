@@ -12,6 +12,7 @@ pub const DESTINATION_RULE: &str = "networking.istio.io/DestinationRule";
 pub const SERVICE_ENTRY: &str = "networking.istio.io/ServiceEntry";
 pub const GATEWAY: &str = "networking.istio.io/Gateway";
 pub const SIDECAR: &str = "networking.istio.io/Sidecar";
+pub const VIRTUAL_SERVICE: &str = "networking.istio.io/VirtualService";
 pub const K8S_GATEWAY: &str = "gateway.networking.k8s.io/Gateway";
 pub const NETWORK_POLICY: &str = "networking.k8s.io/NetworkPolicy";
 pub const ROLE: &str = "rbac.authorization.k8s.io/Role";
