@@ -342,6 +342,7 @@ fn wider_attack_surface() {
             ),
             ("IST-EF-001", "EnvoyFilter", "istio-system/no-rbac"),
             ("IST-EGRESS-004", "ServiceEntry", "shop/anything"),
+            ("IST-EGRESS-004", "ServiceEntry", "shop/instance-metadata"),
             ("IST-EGRESS-004", "ServiceEntry", "vault/hsm"),
             ("IST-GW-008", "Gateway", "shop/public"),
             ("IST-GW-009", "ReferenceGrant", "vault/certs-for-all"),
@@ -385,8 +386,23 @@ fn wider_attack_surface() {
         cp.contains("TRUSTED_GATEWAY_CIDR=0.0.0.0/0") && cp.contains("trustDomainAliases"),
         "{cp}"
     );
-    // REGISTRY_ONLY makes the wildcard NONE entry an open door: high.
-    assert_eq!(finding("IST-EGRESS-004")["severity"], "high");
+    // REGISTRY_ONLY makes the wildcard NONE entry an open door, and the
+    // metadata entry a way to the node's cloud credentials: both high.
+    let entry = |name: &str| {
+        report["findings"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .find(|f| f["check_id"] == "IST-EGRESS-004" && f["resource"]["name"] == name)
+            .unwrap()
+            .clone()
+    };
+    assert_eq!(entry("anything")["severity"], "high");
+    assert_eq!(entry("instance-metadata")["severity"], "high");
+    assert!(entry("instance-metadata")["message"]
+        .as_str()
+        .unwrap()
+        .contains("cloud instance metadata service"));
     // Each comes with hardened YAML for the exact object.
     assert!(finding("ZT-AUTHN-002")["remediation"]["yaml"]
         .as_str()

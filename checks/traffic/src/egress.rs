@@ -405,7 +405,7 @@ pub fn run_open_sidecar(ctx: &Ctx) -> CheckResult {
 pub fn wildcard_entry_info() -> CheckInfo {
     kridik_sdk::info(
         "IST-EGRESS-004",
-        "ServiceEntry opens wildcard hosts or exports a sensitive host to every namespace",
+        "ServiceEntry opens wildcard hosts or the cloud metadata service, or exports a sensitive host everywhere",
         Severity::High,
         "egress",
         &[SERVICE_ENTRY],
@@ -415,7 +415,10 @@ pub fn wildcard_entry_info() -> CheckInfo {
          NONE` forwards to whatever address the client asked for: it is an open door past \
          REGISTRY_ONLY (high when the mesh is REGISTRY_ONLY, since it undoes it; low under \
          ALLOW_ANY, where everything is open already and IST-EGRESS-003 reports that). A \
-         ServiceEntry in a \
+         ServiceEntry whose hosts, addresses or endpoints name a cloud instance metadata \
+         service (169.254.169.254, `metadata.google.internal`, fd00:ec2::254, \
+         100.100.100.200) lets workloads fetch the node's cloud credentials (high under \
+         REGISTRY_ONLY, medium otherwise). A ServiceEntry in a \
          namespace labelled sensitive without `exportTo` (the default is every namespace) or \
          with `exportTo: [\"*\"]` makes its host routable from the whole mesh (medium).",
     )
@@ -425,8 +428,50 @@ pub fn wildcard_entry_info() -> CheckInfo {
 #[serde(default, rename_all = "camelCase")]
 struct OpenEntrySpec {
     hosts: Vec<String>,
+    addresses: Vec<String>,
+    endpoints: Vec<Endpoint>,
     resolution: Option<String>,
     export_to: Option<Vec<String>>,
+}
+
+#[derive(Deserialize, Default)]
+#[serde(default)]
+struct Endpoint {
+    address: String,
+}
+
+/// The cloud instance metadata services (AWS, GCP, Azure, OpenStack and
+/// DigitalOcean at the link-local address, AWS over IPv6, Alibaba): they hand
+/// out the node's cloud credentials to whoever asks.
+const METADATA: &[&str] = &[
+    "169.254.169.254",
+    "fd00:ec2::254",
+    "metadata.google.internal",
+    "metadata",
+    "100.100.100.200",
+];
+
+/// Does a host, address or CIDR name a metadata service?
+fn metadata_service(value: &str) -> bool {
+    let bare = value.split('/').next().unwrap_or(value);
+    let cidr_covers = value
+        .split_once('/')
+        .and_then(|(ip, bits)| {
+            Some((
+                ip.parse::<std::net::Ipv4Addr>().ok()?,
+                bits.parse::<u32>().ok()?,
+            ))
+        })
+        .is_some_and(|(ip, bits)| {
+            let meta = u32::from(std::net::Ipv4Addr::new(169, 254, 169, 254));
+            let mask = if bits == 0 {
+                0
+            } else {
+                u32::MAX << (32 - bits.min(32))
+            };
+            bits <= 32 && (u32::from(ip) & mask) == (meta & mask)
+        });
+    METADATA.contains(&bare.to_ascii_lowercase().as_str()) || cidr_covers
 }
 
 #[derive(Deserialize, Default)]
@@ -451,6 +496,24 @@ pub fn run_wildcard_entry(ctx: &Ctx) -> CheckResult {
                 format!(
                     "hosts {wild:?} with resolution NONE: traffic to any matching name goes to the address the client chose{}",
                     if registry_only { ", undoing REGISTRY_ONLY" } else { "" }
+                ),
+            ));
+        }
+        let metadata: Vec<&str> = e
+            .spec
+            .hosts
+            .iter()
+            .chain(&e.spec.addresses)
+            .map(String::as_str)
+            .chain(e.spec.endpoints.iter().map(|p| p.address.as_str()))
+            .filter(|v| metadata_service(v))
+            .collect();
+        if !metadata.is_empty() {
+            problems.push((
+                if registry_only { Severity::High } else { Severity::Medium },
+                format!(
+                    "{metadata:?} is a cloud instance metadata service: workloads can fetch the node's cloud credentials through the mesh{}",
+                    if registry_only { ", past REGISTRY_ONLY" } else { "" }
                 ),
             ));
         }
@@ -492,4 +555,32 @@ pub fn run_wildcard_entry(ctx: &Ctx) -> CheckResult {
         findings.push(f);
     }
     Ok(findings)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::metadata_service;
+
+    #[test]
+    fn metadata_services_are_named_by_host_address_or_range() {
+        for v in [
+            "169.254.169.254",
+            "169.254.169.254/32",
+            "169.254.0.0/16",
+            "0.0.0.0/0",
+            "metadata.google.internal",
+            "Metadata.Google.Internal",
+            "fd00:ec2::254",
+        ] {
+            assert!(metadata_service(v), "{v}");
+        }
+        for v in [
+            "10.0.0.0/8",
+            "169.254.170.2",
+            "api.example.com",
+            "10.0.0.1/40",
+        ] {
+            assert!(!metadata_service(v), "{v}");
+        }
+    }
 }
