@@ -773,3 +773,33 @@ fn cors_never_lets_any_origin_send_credentials() {
     ]);
     assert_eq!(hardened.code, 0, "{:?}", flagged(&hardened.json()));
 }
+
+/// A running pod in an ambient namespace that istio-cni never redirected
+/// (no `ambient.istio.io/redirection` mark) is outside the mesh, VERIFIED,
+/// whatever its namespace asks; the marked pod is in.
+#[test]
+fn an_ambient_pod_ztunnel_never_captured_is_outside_the_mesh() {
+    let report = scan_json(&[
+        "-f",
+        &fixture("ambient-uncaptured/vulnerable.yaml"),
+        "-i",
+        "ZT-ENROLL-001",
+    ])
+    .json();
+    assert_eq!(
+        flagged(&report),
+        triples(&[("ZT-ENROLL-001", "Pod", "payments/ledger-7d9f")])
+    );
+    assert_eq!(report["findings"][0]["confidence"], "VERIFIED");
+    let message = report["findings"][0]["message"].as_str().unwrap();
+    assert!(message.contains("not redirected to ztunnel"), "{message}");
+    let hardened = scan_json(&[
+        "-f",
+        &fixture("ambient-uncaptured/hardened.yaml"),
+        "-i",
+        "ZT-ENROLL-001",
+        "--fail-on",
+        "info",
+    ]);
+    assert_eq!(hardened.code, 0, "{:?}", flagged(&hardened.json()));
+}

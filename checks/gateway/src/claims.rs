@@ -7,6 +7,7 @@
 //! users apart by claim keep nobody apart.
 
 use crate::servers::{self, Gateway, GATEWAY_DOCS};
+use crate::virtual_service::VirtualService;
 use kridik_sdk::kinds::{GATEWAY, REQUEST_AUTHENTICATION, VIRTUAL_SERVICE};
 use kridik_sdk::prelude::*;
 use kridik_sdk::yaml;
@@ -33,33 +34,6 @@ pub fn info() -> CheckInfo {
          IST0149). Offline, when the gateway's pods are not in the input, reported INFERRED if \
          no RequestAuthentication in the input could select them.",
     )
-}
-
-#[derive(Deserialize, Default)]
-#[serde(default)]
-struct VirtualService {
-    spec: VsSpec,
-}
-
-#[derive(Deserialize, Default)]
-#[serde(default)]
-struct VsSpec {
-    gateways: Vec<String>,
-    http: Vec<HttpRoute>,
-}
-
-#[derive(Deserialize, Default)]
-#[serde(default)]
-struct HttpRoute {
-    #[serde(rename = "match")]
-    matches: Vec<RouteMatch>,
-}
-
-#[derive(Deserialize, Default)]
-#[serde(default, rename_all = "camelCase")]
-struct RouteMatch {
-    headers: BTreeMap<String, serde_json::Value>,
-    without_headers: BTreeMap<String, serde_json::Value>,
 }
 
 #[derive(Deserialize, Default)]

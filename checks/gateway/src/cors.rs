@@ -1,6 +1,7 @@
 //! CORS at the mesh's edge: a VirtualService `corsPolicy` that lets any web
 //! origin read responses with the user's credentials.
 
+use crate::virtual_service::VirtualService;
 use kridik_sdk::kinds::VIRTUAL_SERVICE;
 use kridik_sdk::prelude::*;
 use kridik_sdk::yaml;
@@ -67,20 +68,15 @@ fn any_origin(m: &Value) -> Option<String> {
 }
 
 pub fn run(ctx: &Ctx) -> CheckResult {
-    let services = match ctx.parsed::<Value>(VIRTUAL_SERVICE, "CORS policies") {
+    let services = match ctx.parsed::<VirtualService>(VIRTUAL_SERVICE, "CORS policies") {
         Ok(s) => s,
         Err(unknown) => return Ok(vec![*unknown]),
     };
     let mut findings = Vec::new();
     for (o, v) in &services {
-        let routes = v
-            .pointer("/spec/http")
-            .and_then(Value::as_array)
-            .map(Vec::as_slice)
-            .unwrap_or_default();
         let mut open = Vec::new();
-        for (i, route) in routes.iter().enumerate() {
-            let Some(cors) = route.get("corsPolicy") else {
+        for (i, route) in v.spec.http.iter().enumerate() {
+            let Some(cors) = &route.cors_policy else {
                 continue;
             };
             if cors.get("allowCredentials").and_then(Value::as_bool) != Some(true) {
@@ -113,27 +109,20 @@ pub fn run(ctx: &Ctx) -> CheckResult {
             continue;
         }
         let gateways: Vec<&str> = v
-            .pointer("/spec/gateways")
-            .and_then(Value::as_array)
-            .into_iter()
-            .flatten()
-            .filter_map(Value::as_str)
+            .spec
+            .gateways
+            .iter()
+            .map(String::as_str)
             .filter(|g| *g != "mesh")
             .collect();
-        let hosts: Vec<&str> = v
-            .pointer("/spec/hosts")
-            .and_then(Value::as_array)
-            .into_iter()
-            .flatten()
-            .filter_map(Value::as_str)
-            .collect();
+        let hosts = v.spec.hosts.join(", ");
         let mut f = ctx
             .finding(Severity::Medium, &o.target, "CORS policy lets any origin make credentialed requests")
             .confidence(ctx.observed())
             .message(format!(
                 "{} ({}): {}. Any web page a user opens can call these routes with the user's cookies and read the answers.",
                 o.target.display(),
-                hosts.join(", "),
+                hosts,
                 open.join("; ")
             ))
             .remediation(

@@ -8,6 +8,7 @@ mod ingress;
 mod servers;
 mod sni;
 mod tls;
+mod virtual_service;
 
 use kridik_sdk::Check;
 

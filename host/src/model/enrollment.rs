@@ -39,7 +39,12 @@ pub fn namespace(labels: &BTreeMap<String, String>, live: bool, injector: &Injec
         Confidence::Inferred
     };
     let get = |k: &str| labels.get(k).map(String::as_str);
-    if get("istio.io/dataplane-mode") == Some("ambient") {
+    // An injection label wins: its pods get sidecars, which ztunnel leaves
+    // alone (istioctl's `NamespaceInAmbientMode`,
+    // pkg/config/analysis/analyzers/util/in_mesh.go).
+    let injects = get("istio-injection") == Some("enabled")
+        || get("istio.io/rev").is_some_and(|r| !r.is_empty());
+    if get("istio.io/dataplane-mode") == Some("ambient") && !injects {
         return Enrollment::new(
             Dataplane::Ambient,
             Confidence::Inferred,
@@ -415,6 +420,21 @@ pub fn observed_pod(pod: &Object, facts: &PodFacts, intended: &Enrollment) -> En
             Dataplane::Ambient,
             label,
             format!("pod {} has ambient redirection enabled", pod.name),
+        );
+    }
+    // istio-cni marks every pod it redirects to ztunnel
+    // (`ambient.istio.io/redirection: enabled`, the mark istioctl's
+    // `PodInAmbientMode` reads): a running pod without it is not captured,
+    // whatever its labels ask (no ztunnel or CNI agent on its node, or
+    // ambient not installed at all).
+    if facts.running && intended.dataplane == Dataplane::Ambient {
+        return Enrollment::new(
+            Dataplane::None,
+            Confidence::Verified,
+            format!(
+                "pod {} is running but not redirected to ztunnel (no ambient.istio.io/redirection annotation from istio-cni) although {}",
+                pod.name, intended.reason
+            ),
         );
     }
     if observed && intended.dataplane == Dataplane::Sidecar {

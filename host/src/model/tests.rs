@@ -818,3 +818,39 @@ fn a_sidecar_resource_has_no_impact_on_ambient_workloads() {
     );
     assert!(!mixed.matches_nothing);
 }
+
+#[test]
+fn a_running_ambient_pod_without_the_cni_mark_is_not_captured() {
+    // istio-cni annotates every pod it redirects (`ambient.istio.io/redirection:
+    // enabled`; istioctl's PodInAmbientMode reads it): a running pod without
+    // it is outside the mesh, a pending one is still only what it asks for.
+    let pod = |name: &str, annotations: &str, phase: &str| {
+        format!("apiVersion: v1\nkind: Pod\nmetadata:\n  name: {name}\n  namespace: amb\n  labels: {{app: {name}}}\n  annotations: {annotations}\nspec:\n  containers:\n  - name: app\n    image: app\nstatus:\n  phase: {phase}\n---\n")
+    };
+    let m = mesh(&format!(
+        "{}{}{}{}{}",
+        namespace("amb", "{istio.io/dataplane-mode: ambient}"),
+        namespace(
+            "both",
+            "{istio.io/dataplane-mode: ambient, istio-injection: enabled}"
+        ),
+        pod(
+            "captured",
+            "{ambient.istio.io/redirection: enabled}",
+            "Running"
+        ),
+        pod("missed", "{}", "Running"),
+        pod("starting", "{}", "Pending"),
+    ));
+    let e = |id: &str| &workload(&m, id).enrollment;
+    assert_eq!(e("amb/Pod/captured").dataplane, Dataplane::Ambient);
+    assert_eq!(e("amb/Pod/missed").dataplane, Dataplane::None);
+    assert_eq!(e("amb/Pod/missed").confidence, Confidence::Verified);
+    assert!(e("amb/Pod/missed")
+        .reason
+        .contains("not redirected to ztunnel"));
+    assert_eq!(e("amb/Pod/starting").dataplane, Dataplane::Ambient);
+    // An injection label beside the ambient one: pods get sidecars.
+    let both = m.namespaces.iter().find(|n| n.name == "both").unwrap();
+    assert_eq!(both.enrollment.dataplane, Dataplane::Sidecar);
+}
