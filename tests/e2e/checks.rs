@@ -38,10 +38,33 @@ fn safer_authorization_patterns() {
                 "AuthorizationPolicy",
                 "web/allow-not-untrusted"
             ),
+            (
+                "IST-AUTHZ-003",
+                "AuthorizationPolicy",
+                "istio-system/deny-admin-host"
+            ),
             ("IST-AUTHZ-003", "AuthorizationPolicy", "web/deny-admin"),
             ("IST-AUTHZ-003", "AuthorizationPolicy", "web/deny-delete"),
+            (
+                "IST-AUTHZ-003",
+                "AuthorizationPolicy",
+                "web/deny-internal-host"
+            ),
         ])
     );
+    let message = |name: &str| {
+        report["findings"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .find(|f| f["resource"]["name"] == name)
+            .unwrap()["message"]
+            .as_str()
+            .unwrap()
+            .to_string()
+    };
+    assert!(message("deny-admin-host").contains("admin.example.com:443"));
+    assert!(message("deny-internal-host").contains("not gateways"));
     let deny_admin = report["findings"]
         .as_array()
         .unwrap()

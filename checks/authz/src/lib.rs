@@ -76,9 +76,11 @@ fn positive_deny_info() -> CheckInfo {
     .description(
         "A DENY rule on `paths`, `methods` or `hosts` denies only the exact spellings it \
          lists: `/admin/`, `//admin`, `/ADMIN` or `%2Fadmin` variants may reach the \
-         workload unless path normalization and the rule cover them. Istio recommends DENY \
-         rules with negative matches (deny everything but the allowed set). Medium: the \
-         bypass needs a request crafted for the gap.",
+         workload unless path normalization and the rule cover them. Hosts match without \
+         regard to case, but an exact host lets `host:443` through unless `host:*` is listed \
+         too, and on workloads other than gateways the client chooses the Host header \
+         freely. Istio recommends DENY rules with negative matches (deny everything but the \
+         allowed set). Medium: the bypass needs a request crafted for the gap.",
     )
 }
 
@@ -90,7 +92,6 @@ const NEGATIVE_SOURCE: &[&str] = &[
     "notRemoteIpBlocks",
 ];
 const NEGATIVE_OPERATION: &[&str] = &["notPaths", "notMethods", "notHosts", "notPorts"];
-const POSITIVE_HTTP: &[&str] = &["paths", "methods", "hosts"];
 
 /// Which half of a rule a field is in: `from[].source` or `to[].operation`.
 #[derive(Clone, Copy)]
@@ -186,6 +187,38 @@ fn run_negative_allow(ctx: &Ctx) -> CheckResult {
     Ok(findings)
 }
 
+/// Exact hosts of a DENY rule that a `host:port` Host header slips past:
+/// Istio routes `example.com` and `example.com:*`, but authorization matches
+/// only the strings listed (case-insensitively, `HostMatcher` in
+/// pilot/pkg/security/authz/matcher/header.go), so each exact host needs its
+/// `:*` twin (istio.io security best practices, "Writing Host Match Policies").
+fn hosts_without_port_variant(rules: &[Rule]) -> Vec<(usize, String)> {
+    let mut out = Vec::new();
+    for (i, rule) in rules.iter().enumerate() {
+        for op in rule.operations() {
+            let covered = |h: &str| {
+                op.hosts.iter().any(|o| {
+                    o.strip_suffix('*').is_some_and(|prefix| {
+                        format!("{h}:")
+                            .to_ascii_lowercase()
+                            .starts_with(&prefix.to_ascii_lowercase())
+                    })
+                })
+            };
+            for h in op
+                .hosts
+                .iter()
+                .filter(|h| !h.starts_with('*') && !h.ends_with('*') && !h.contains(':'))
+            {
+                if !covered(h) {
+                    out.push((i, h.clone()));
+                }
+            }
+        }
+    }
+    out
+}
+
 fn run_positive_deny(ctx: &Ctx) -> CheckResult {
     let policies = match ctx.parsed::<Policy>(AP_KIND, "Authorization policies") {
         Ok(p) => p,
@@ -199,30 +232,60 @@ fn run_positive_deny(ctx: &Ctx) -> CheckResult {
             continue;
         }
         let rules = policy.spec.rules();
-        let hits = fields_in(rules, Side::To, POSITIVE_HTTP);
-        if hits.is_empty() {
+        let exact = fields_in(rules, Side::To, &["paths", "methods"]);
+        // Hosts: at a gateway only the port variant escapes; on a sidecar the
+        // client writes the Host header it likes (the same page).
+        let host_fields = fields_in(rules, Side::To, &["hosts"]);
+        let mut problems: Vec<String> = Vec::new();
+        if !exact.is_empty() {
+            let fields: Vec<&str> = exact.iter().map(|(_, f)| f.as_str()).collect();
+            problems.push(format!(
+                "it denies only the exact values listed in {}; variants such as a trailing \
+                 slash, doubled slashes, other letter case or percent-encoding may not match \
+                 (mesh path normalization: {normalization})",
+                fields.join(", ")
+            ));
+        }
+        if !host_fields.is_empty() {
+            if shape::at_ingress(ctx, o, policy) {
+                let bare = hosts_without_port_variant(rules);
+                if !bare.is_empty() {
+                    let listed: Vec<String> = bare
+                        .iter()
+                        .map(|(i, h)| format!("rules[{i}] host {h} without {h}:*"))
+                        .collect();
+                    problems.push(format!(
+                        "{}: a request with Host `{}:443` is not denied (Istio routes host:port too; authorization matches the listed strings only)",
+                        listed.join(", "),
+                        bare[0].1
+                    ));
+                }
+            } else {
+                let fields: Vec<&str> = host_fields.iter().map(|(_, f)| f.as_str()).collect();
+                problems.push(format!(
+                    "{} matches the Host header on workloads that are not gateways: a client that reaches the pods sends any Host it likes",
+                    fields.join(", ")
+                ));
+            }
+        }
+        if problems.is_empty() {
             continue;
         }
-        let fields: Vec<&str> = hits.iter().map(|(_, f)| f.as_str()).collect();
         let mut finding = ctx
             .finding(Severity::Medium, &o.target, "DENY rule with a positive match can be bypassed")
             .confidence(ctx.observed())
-            .message(format!(
-                "{} denies only the exact values listed in {}; variants such as a trailing \
-                 slash, doubled slashes, other letter case or percent-encoding may not match \
-                 (mesh path normalization: {normalization}).",
-                o.target.display(),
-                fields.join(", ")
-            ))
+            .message(format!("{}: {}.", o.target.display(), problems.join("; ")))
             .remediation(
                 "Deny by exclusion instead: a DENY rule with notPaths/notMethods listing what is \
                  allowed, and set meshConfig.pathNormalization to MERGE_SLASHES or \
-                 DECODE_AND_MERGE_SLASHES.",
+                 DECODE_AND_MERGE_SLASHES; list every exact host with its `host:*` twin, and \
+                 match hosts only at gateways.",
                 Some(negative_deny_yaml(o, &policy.spec)),
             )
             .reference(SAFER)
-            .reference("https://istio.io/latest/docs/ops/best-practices/security/#understand-path-normalization-in-authorization-policy");
-        for (_, f) in &hits {
+            .reference("https://istio.io/latest/docs/ops/best-practices/security/#understand-path-normalization-in-authorization-policy")
+            .reference("https://istio.io/latest/docs/ops/best-practices/security/#writing-host-match-policies");
+        for (_, f) in exact.iter().chain(&host_fields) {
             finding = finding.evidence(
                 ctx.observed(),
                 Some(&o.target),
@@ -520,6 +583,33 @@ mod tests {
 
     fn rules(json: &str) -> Vec<Rule> {
         serde_json::from_str::<Policy>(json).unwrap().spec.rules
+    }
+
+    #[test]
+    fn an_exact_host_needs_its_port_twin() {
+        let bare = |json: &str| -> Vec<String> {
+            hosts_without_port_variant(&rules(json))
+                .into_iter()
+                .map(|(_, h)| h)
+                .collect()
+        };
+        // The hardened form of istio.io's best practices page.
+        assert!(bare(r#"{"spec": {"rules": [{"to": [{"operation": {"hosts": ["example.com", "example.com:*"]}}]}]}}"#).is_empty());
+        // Case does not matter to Istio's host matcher; a prefix wildcard covers the port.
+        assert!(bare(r#"{"spec": {"rules": [{"to": [{"operation": {"hosts": ["Example.com", "example.COM*"]}}]}]}}"#).is_empty());
+        assert_eq!(
+            bare(
+                r#"{"spec": {"rules": [{"to": [{"operation": {"hosts": ["admin.example.com", "*.internal", "api.example.com:8443"]}}]}]}}"#
+            ),
+            ["admin.example.com"]
+        );
+        // The twin must be in the same operation: another rule is another request.
+        assert_eq!(
+            bare(
+                r#"{"spec": {"rules": [{"to": [{"operation": {"hosts": ["a.com"]}}]}, {"to": [{"operation": {"hosts": ["a.com:*"]}}]}]}}"#
+            ),
+            ["a.com"]
+        );
     }
 
     #[test]

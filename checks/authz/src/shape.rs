@@ -197,7 +197,7 @@ pub fn run_ip_only(ctx: &Ctx) -> CheckResult {
 /// The policy is for ingress gateways: every workload it selects is one, or
 /// (nothing selected) its selector names one, e.g. `istio: ingressgateway`
 /// or `app: istio-ingressgateway`.
-fn at_ingress(ctx: &Ctx, o: &Object, p: &Policy) -> bool {
+pub(crate) fn at_ingress(ctx: &Ctx, o: &Object, p: &Policy) -> bool {
     let ingress = |k: &str, v: &str| (k == "istio" || k == "app") && v.contains("ingress");
     let selected = ctx.selected(&o.target);
     if !selected.is_empty() {
