@@ -16,7 +16,6 @@ const HTTP_ONLY: &[&str] = &[
     "hosts",
     "notHosts",
 ];
-const HTTP_ONLY_SOURCE: &[&str] = &["requestPrincipals", "notRequestPrincipals"];
 
 fn policies(ctx: &Ctx, what: &str) -> Result<Vec<Parsed<Policy>>, Box<kridik_sdk::Finding>> {
     ctx.parsed::<Policy>(AP_KIND, what)
@@ -30,25 +29,6 @@ fn conditions(rules: &[Rule]) -> impl Iterator<Item = (usize, usize, &str, &Cond
             .enumerate()
             .map(move |(j, c)| (i, j, c.key(), c))
     })
-}
-
-/// `when` conditions on request attributes (HTTP only).
-fn http_conditions(rules: &[Rule]) -> Vec<String> {
-    conditions(rules)
-        .filter(|(_, _, key, _)| key.starts_with("request."))
-        .map(|(i, j, _, _)| format!("rules[{i}].when[{j}]"))
-        .collect()
-}
-
-/// Every HTTP-only match in the rules, as field paths.
-fn l7_fields(rules: &[Rule]) -> Vec<String> {
-    let mut found: Vec<String> = fields_in(rules, Side::To, HTTP_ONLY)
-        .into_iter()
-        .chain(fields_in(rules, Side::From, HTTP_ONLY_SOURCE))
-        .map(|(_, f)| f)
-        .collect();
-    found.extend(http_conditions(rules));
-    found
 }
 
 fn has_ports(rule: &Rule) -> bool {
@@ -290,8 +270,30 @@ pub fn tcp_deny_info() -> CheckInfo {
          conditions) do not exist for TCP traffic; for a DENY rule Istio drops them and the \
          rule matches differently than written on every TCP port of the workload. Pin the \
          rule to the HTTP ports with `ports`. Low: behaviour differs from intent, usually \
-         by denying more.",
+         by denying more. Rules whose HTTP matches are all negative (`notPaths`, \
+         `notRequestPrincipals: [\"*\"]`) are left alone: denying TCP traffic, which can \
+         carry neither, is what they mean.",
     )
+}
+
+/// A rule that names HTTP values to deny (`paths`, `methods`, `hosts`,
+/// `requestPrincipals`, a `request.*` condition's `values`). Dropped on TCP,
+/// such a rule denies far more than it names. A rule whose HTTP fields are
+/// only negative (`notPaths`, `notRequestPrincipals: ["*"]`: "deny unless")
+/// denies TCP traffic outright, which is its intent: TCP can carry neither
+/// the path nor the token it asks for (istio.io's own hardened examples).
+fn positive_l7(rule: &Rule) -> bool {
+    rule.operations().any(|op| {
+        ["paths", "methods", "hosts"]
+            .iter()
+            .any(|k| !op.field(k).is_empty())
+    }) || rule
+        .sources()
+        .any(|s| !s.field("requestPrincipals").is_empty())
+        || rule
+            .when
+            .iter()
+            .any(|c| c.key().starts_with("request.") && !c.values.is_empty())
 }
 
 pub fn run_tcp_deny(ctx: &Ctx) -> CheckResult {
@@ -308,7 +310,7 @@ pub fn run_tcp_deny(ctx: &Ctx) -> CheckResult {
         let loose: Vec<String> = rules
             .iter()
             .enumerate()
-            .filter(|(_, r)| !has_ports(r) && !l7_fields(std::slice::from_ref(*r)).is_empty())
+            .filter(|(_, r)| !has_ports(r) && positive_l7(r))
             .map(|(i, _)| format!("rules[{i}]"))
             .collect();
         if loose.is_empty() {
