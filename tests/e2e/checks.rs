@@ -1,6 +1,7 @@
 //! Each built-in check on a vulnerable and a hardened fixture.
 
 use crate::support::*;
+use serde_json::Value;
 
 fn fixture(name: &str) -> String {
     repo()
@@ -52,17 +53,7 @@ fn safer_authorization_patterns() {
             ),
         ])
     );
-    let message = |name: &str| {
-        report["findings"]
-            .as_array()
-            .unwrap()
-            .iter()
-            .find(|f| f["resource"]["name"] == name)
-            .unwrap()["message"]
-            .as_str()
-            .unwrap()
-            .to_string()
-    };
+    let message = |name: &str| finding(&report, "IST-AUTHZ-003", name)["message"].to_string();
     assert!(message("deny-admin-host").contains("admin.example.com:443"));
     assert!(message("deny-internal-host").contains("not gateways"));
     let deny_admin = report["findings"]
@@ -104,8 +95,9 @@ fn safer_authorization_patterns() {
 }
 
 /// Scans a pack's vulnerable fixture with the checks named in `expected`
-/// (exactly those findings) and its hardened fixture (nothing flagged).
-fn pack(name: &str, expected: &[(&str, &str, &str)]) {
+/// (exactly those findings) and its hardened fixture (nothing flagged);
+/// returns the vulnerable report for the test's own assertions.
+fn pack(name: &str, expected: &[(&str, &str, &str)]) -> Value {
     let checks: std::collections::BTreeSet<&str> = expected.iter().map(|e| e.0).collect();
     let only = checks.iter().copied().collect::<Vec<_>>().join(",");
     let vulnerable = scan_json(&[
@@ -139,6 +131,17 @@ fn pack(name: &str, expected: &[(&str, &str, &str)]) {
     ]);
     assert_eq!(hardened.code, 0, "{}", hardened.stdout);
     assert_eq!(flagged(&hardened.json()), vec![], "{}", hardened.stdout);
+    report
+}
+
+/// The finding of `check` on the object named `name`.
+fn finding<'a>(report: &'a Value, check: &str, name: &str) -> &'a Value {
+    report["findings"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|f| f["check_id"] == check && f["resource"]["name"] == name)
+        .unwrap_or_else(|| panic!("no {check} finding on {name}"))
 }
 
 #[test]
@@ -411,21 +414,20 @@ fn wider_attack_surface() {
     );
     // REGISTRY_ONLY makes the wildcard NONE entry an open door, and the
     // metadata entry a way to the node's cloud credentials: both high.
-    let entry = |name: &str| {
-        report["findings"]
-            .as_array()
+    assert_eq!(
+        self::finding(&report, "IST-EGRESS-004", "anything")["severity"],
+        "high"
+    );
+    assert_eq!(
+        self::finding(&report, "IST-EGRESS-004", "instance-metadata")["severity"],
+        "high"
+    );
+    assert!(
+        self::finding(&report, "IST-EGRESS-004", "instance-metadata")["message"]
+            .as_str()
             .unwrap()
-            .iter()
-            .find(|f| f["check_id"] == "IST-EGRESS-004" && f["resource"]["name"] == name)
-            .unwrap()
-            .clone()
-    };
-    assert_eq!(entry("anything")["severity"], "high");
-    assert_eq!(entry("instance-metadata")["severity"], "high");
-    assert!(entry("instance-metadata")["message"]
-        .as_str()
-        .unwrap()
-        .contains("cloud instance metadata service"));
+            .contains("cloud instance metadata service")
+    );
     // Each comes with hardened YAML for the exact object.
     assert!(finding("ZT-AUTHN-002")["remediation"]["yaml"]
         .as_str()
@@ -519,30 +521,15 @@ fn istio_semantics() {
 /// a mesh-wide ISTIO_MUTUAL rule closes it.
 #[test]
 fn auto_mtls_off_without_a_destination_rule() {
-    let report = scan_json(&[
-        "-f",
-        &fixture("auto-mtls-off/vulnerable.yaml"),
-        "-i",
-        "IST-MTLS-003",
-    ])
-    .json();
-    assert_eq!(
-        flagged(&report),
-        triples(&[("IST-MTLS-003", "ConfigMap", "istio-system/istio")])
+    let report = pack(
+        "auto-mtls-off",
+        &[("IST-MTLS-003", "ConfigMap", "istio-system/istio")],
     );
-    let message = report["findings"][0]["message"].as_str().unwrap();
+    let f = finding(&report, "IST-MTLS-003", "istio");
+    assert_eq!(f["severity"], "high");
+    let message = f["message"].as_str().unwrap();
     assert!(message.contains("cart.shop.svc.cluster.local"), "{message}");
     assert!(!message.contains("orders"), "{message}");
-    assert_eq!(report["findings"][0]["severity"], "high");
-    let hardened = scan_json(&[
-        "-f",
-        &fixture("auto-mtls-off/hardened.yaml"),
-        "-i",
-        "IST-MTLS-003",
-        "--fail-on",
-        "info",
-    ]);
-    assert_eq!(hardened.code, 0, "{:?}", flagged(&hardened.json()));
 }
 
 /// A namespace on a revision no injector webhook serves (the old revision of
@@ -550,32 +537,18 @@ fn auto_mtls_off_without_a_destination_rule() {
 /// the revisions that are served; moved to the served revision, it is clean.
 #[test]
 fn a_revision_no_injector_serves_leaves_pods_outside_the_mesh() {
-    let report = scan_json(&[
-        "-f",
-        &fixture("dangling-revision/vulnerable.yaml"),
-        "-i",
-        "ZT-ENROLL-001",
-    ])
-    .json();
-    assert_eq!(
-        flagged(&report),
-        triples(&[("ZT-ENROLL-001", "Deployment", "pay/ledger")])
+    let report = pack(
+        "dangling-revision",
+        &[("ZT-ENROLL-001", "Deployment", "pay/ledger")],
     );
-    let message = report["findings"][0]["message"].as_str().unwrap();
+    let message = finding(&report, "ZT-ENROLL-001", "ledger")["message"]
+        .as_str()
+        .unwrap();
     assert!(
         message.contains("no injector webhook serves revision 1-27")
             && message.contains("served: 1-28"),
         "{message}"
     );
-    let hardened = scan_json(&[
-        "-f",
-        &fixture("dangling-revision/hardened.yaml"),
-        "-i",
-        "ZT-ENROLL-001",
-        "--fail-on",
-        "info",
-    ]);
-    assert_eq!(hardened.code, 0, "{:?}", flagged(&hardened.json()));
 }
 
 /// An ALLOW with rules that attaches nowhere (targetRefs on a Service no
@@ -584,56 +557,32 @@ fn a_revision_no_injector_serves_leaves_pods_outside_the_mesh() {
 /// workload stays hygiene, and with the waypoint in place nothing is flagged.
 #[test]
 fn an_unattached_allow_opens_the_workload_it_restricts() {
-    let report = scan_json(&[
-        "-f",
-        &fixture("ambient-allow-unattached/vulnerable.yaml"),
-        "-i",
-        "ZT-POLICY-001",
-    ])
-    .json();
-    assert_eq!(
-        flagged(&report),
-        triples(&[
+    let report = pack(
+        "ambient-allow-unattached",
+        &[
             (
                 "ZT-POLICY-001",
                 "AuthorizationPolicy",
-                "shop/billing-callers"
+                "shop/billing-callers",
             ),
             (
                 "ZT-POLICY-001",
                 "AuthorizationPolicy",
-                "shop/orders-callers"
+                "shop/orders-callers",
             ),
-        ])
+        ],
     );
-    let finding = |name: &str| {
-        report["findings"]
-            .as_array()
-            .unwrap()
-            .iter()
-            .find(|f| f["resource"]["name"] == name)
-            .unwrap()
-            .clone()
-    };
-    assert_eq!(finding("orders-callers")["severity"], "medium");
-    let message = finding("orders-callers")["message"]
-        .as_str()
-        .unwrap()
-        .to_string();
+    let orders = finding(&report, "ZT-POLICY-001", "orders-callers");
+    assert_eq!(orders["severity"], "medium");
+    let message = orders["message"].as_str().unwrap();
     assert!(
         message.contains("shop/Deployment/orders has no other ALLOW policy"),
         "{message}"
     );
-    assert_eq!(finding("billing-callers")["severity"], "low");
-    let hardened = scan_json(&[
-        "-f",
-        &fixture("ambient-allow-unattached/hardened.yaml"),
-        "-i",
-        "ZT-POLICY-001",
-        "--fail-on",
-        "info",
-    ]);
-    assert_eq!(hardened.code, 0, "{:?}", flagged(&hardened.json()));
+    assert_eq!(
+        finding(&report, "ZT-POLICY-001", "billing-callers")["severity"],
+        "low"
+    );
 }
 
 /// WasmPlugins: plaintext fetch without sha256 (high), a mesh-wide AUTHZ
@@ -641,42 +590,18 @@ fn an_unattached_allow_opens_the_workload_it_restricts() {
 /// (low); pinned and failing closed, nothing.
 #[test]
 fn wasm_plugins_must_be_pinned_and_fail_closed() {
-    let report = scan_json(&[
-        "-f",
-        &fixture("wasm-plugins/vulnerable.yaml"),
-        "-i",
-        "IST-WASM-001",
-    ])
-    .json();
-    assert_eq!(
-        flagged(&report),
-        triples(&[
+    let report = pack(
+        "wasm-plugins",
+        &[
             ("IST-WASM-001", "WasmPlugin", "istio-system/opa-authz"),
             ("IST-WASM-001", "WasmPlugin", "shop/basic-auth"),
             ("IST-WASM-001", "WasmPlugin", "shop/header-filter"),
-        ])
+        ],
     );
-    let severity = |name: &str| {
-        report["findings"]
-            .as_array()
-            .unwrap()
-            .iter()
-            .find(|f| f["resource"]["name"] == name)
-            .map(|f| f["severity"].as_str().unwrap().to_string())
-            .unwrap()
-    };
+    let severity = |name: &str| finding(&report, "IST-WASM-001", name)["severity"].clone();
     assert_eq!(severity("opa-authz"), "critical");
     assert_eq!(severity("header-filter"), "high");
     assert_eq!(severity("basic-auth"), "low");
-    let hardened = scan_json(&[
-        "-f",
-        &fixture("wasm-plugins/hardened.yaml"),
-        "-i",
-        "IST-WASM-001",
-        "--fail-on",
-        "info",
-    ]);
-    assert_eq!(hardened.code, 0, "{:?}", flagged(&hardened.json()));
 }
 
 /// Ambient workloads behind a service waypoint: a waypoint policy that
@@ -685,32 +610,20 @@ fn wasm_plugins_must_be_pinned_and_fail_closed() {
 /// DENY at the waypoint, or a waypoint for all traffic, closes both.
 #[test]
 fn waypoint_policies_cannot_be_gone_around_or_through() {
-    let report = scan_json(&[
-        "-f",
-        &fixture("waypoint-bypass/vulnerable.yaml"),
-        "-i",
-        "ZT-AUTHZ-010",
-    ])
-    .json();
-    assert_eq!(
-        flagged(&report),
-        triples(&[
+    let report = pack(
+        "waypoint-bypass",
+        &[
             ("ZT-AUTHZ-010", "AuthorizationPolicy", "shop/deny-batch"),
             ("ZT-AUTHZ-010", "AuthorizationPolicy", "shop/orders-callers"),
-        ])
+        ],
     );
-    let text = report["findings"].to_string();
-    assert!(text.contains("waypoint-for: service"), "{text}");
-    assert!(text.contains("rules[0].from.source.namespaces"), "{text}");
-    let hardened = scan_json(&[
-        "-f",
-        &fixture("waypoint-bypass/hardened.yaml"),
-        "-i",
-        "ZT-AUTHZ-010",
-        "--fail-on",
-        "info",
-    ]);
-    assert_eq!(hardened.code, 0, "{:?}", flagged(&hardened.json()));
+    let around = finding(&report, "ZT-AUTHZ-010", "orders-callers")["message"].to_string();
+    assert!(around.contains("waypoint-for: service"), "{around}");
+    let through = finding(&report, "ZT-AUTHZ-010", "deny-batch")["message"].to_string();
+    assert!(
+        through.contains("rules[0].from.source.namespaces"),
+        "{through}"
+    );
 }
 
 /// Address rules at an ingress gateway behind a LoadBalancer Service that
@@ -719,82 +632,47 @@ fn waypoint_policies_cannot_be_gone_around_or_through() {
 /// X-Forwarded-For hops or `externalTrafficPolicy: Local` keep clients seen.
 #[test]
 fn address_rules_at_an_ingress_gateway_must_see_the_client() {
-    let report = scan_json(&[
-        "-f",
-        &fixture("ingress-client-address/vulnerable.yaml"),
-        "-i",
-        "IST-AUTHZ-008",
-    ])
-    .json();
-    assert_eq!(
-        flagged(&report),
-        triples(&[
+    let report = pack(
+        "ingress-client-address",
+        &[
             (
                 "IST-AUTHZ-008",
                 "AuthorizationPolicy",
-                "istio-system/block-bad-ips"
+                "istio-system/block-bad-ips",
             ),
             (
                 "IST-AUTHZ-008",
                 "AuthorizationPolicy",
-                "istio-system/office-only"
+                "istio-system/office-only",
             ),
-        ])
+        ],
     );
-    let severity = |name: &str| {
-        report["findings"]
-            .as_array()
-            .unwrap()
-            .iter()
-            .find(|f| f["resource"]["name"] == name)
-            .map(|f| f["severity"].as_str().unwrap().to_string())
-            .unwrap()
-    };
-    assert_eq!(severity("block-bad-ips"), "medium");
-    assert_eq!(severity("office-only"), "low");
-    let hardened = scan_json(&[
-        "-f",
-        &fixture("ingress-client-address/hardened.yaml"),
-        "-i",
-        "IST-AUTHZ-008",
-        "--fail-on",
-        "info",
-    ]);
-    assert_eq!(hardened.code, 0, "{:?}", flagged(&hardened.json()));
+    assert_eq!(
+        finding(&report, "IST-AUTHZ-008", "block-bad-ips")["severity"],
+        "medium"
+    );
+    assert_eq!(
+        finding(&report, "IST-AUTHZ-008", "office-only")["severity"],
+        "low"
+    );
 }
 
 /// Credentialed CORS for any origin: high on a gateway route, medium inside
 /// the mesh; exact origins, or a wildcard without credentials, are clean.
 #[test]
 fn cors_never_lets_any_origin_send_credentials() {
-    let report = scan_json(&["-f", &fixture("cors/vulnerable.yaml"), "-i", "IST-GW-011"]).json();
-    assert_eq!(
-        flagged(&report),
-        triples(&[
+    let report = pack(
+        "cors",
+        &[
             ("IST-GW-011", "VirtualService", "shop/accounts"),
             ("IST-GW-011", "VirtualService", "shop/shop"),
-        ])
+        ],
     );
-    let severity = |name: &str| {
-        report["findings"]
-            .as_array()
-            .unwrap()
-            .iter()
-            .find(|f| f["resource"]["name"] == name)
-            .map(|f| f["severity"].as_str().unwrap().to_string())
-            .unwrap()
-    };
-    assert_eq!(severity("shop"), "high");
-    assert_eq!(severity("accounts"), "medium");
-    let hardened = scan_json(&[
-        "-f",
-        &fixture("cors/hardened.yaml"),
-        "-i",
-        "IST-GW-011",
-        "--fail-on",
-        "info",
-    ]);
-    assert_eq!(hardened.code, 0, "{:?}", flagged(&hardened.json()));
+    assert_eq!(finding(&report, "IST-GW-011", "shop")["severity"], "high");
+    assert_eq!(
+        finding(&report, "IST-GW-011", "accounts")["severity"],
+        "medium"
+    );
 }
 
 /// A running pod in an ambient namespace that istio-cni never redirected
@@ -802,27 +680,12 @@ fn cors_never_lets_any_origin_send_credentials() {
 /// whatever its namespace asks; the marked pod is in.
 #[test]
 fn an_ambient_pod_ztunnel_never_captured_is_outside_the_mesh() {
-    let report = scan_json(&[
-        "-f",
-        &fixture("ambient-uncaptured/vulnerable.yaml"),
-        "-i",
-        "ZT-ENROLL-001",
-    ])
-    .json();
-    assert_eq!(
-        flagged(&report),
-        triples(&[("ZT-ENROLL-001", "Pod", "payments/ledger-7d9f")])
+    let report = pack(
+        "ambient-uncaptured",
+        &[("ZT-ENROLL-001", "Pod", "payments/ledger-7d9f")],
     );
-    assert_eq!(report["findings"][0]["confidence"], "VERIFIED");
-    let message = report["findings"][0]["message"].as_str().unwrap();
+    let f = finding(&report, "ZT-ENROLL-001", "ledger-7d9f");
+    assert_eq!(f["confidence"], "VERIFIED");
+    let message = f["message"].as_str().unwrap();
     assert!(message.contains("not redirected to ztunnel"), "{message}");
-    let hardened = scan_json(&[
-        "-f",
-        &fixture("ambient-uncaptured/hardened.yaml"),
-        "-i",
-        "ZT-ENROLL-001",
-        "--fail-on",
-        "info",
-    ]);
-    assert_eq!(hardened.code, 0, "{:?}", flagged(&hardened.json()));
 }
