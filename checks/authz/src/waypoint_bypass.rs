@@ -6,7 +6,7 @@ use crate::{enforced, Policy, AP_KIND};
 use kridik_sdk::kinds::{Rule, K8S_GATEWAY};
 use kridik_sdk::prelude::*;
 use kridik_sdk::yaml;
-use std::collections::HashMap;
+use std::collections::{BTreeMap, HashMap};
 
 const L4_DOCS: &str = "https://istio.io/latest/docs/ambient/usage/l4-policy/#considerations";
 
@@ -104,9 +104,20 @@ pub fn run(ctx: &Ctx) -> CheckResult {
         .map(|(o, _)| ((o.target.namespace.as_str(), o.target.name.as_str()), *o))
         .collect();
     let traffic = waypoint_traffic(ctx);
-    // Findings gathered per policy: the workloads each one leaves exposed.
-    let mut around: Vec<(&Object, String, Vec<&Workload>)> = Vec::new();
-    let mut through: Vec<(&Object, String, Vec<&Workload>, Vec<String>)> = Vec::new();
+    // Findings gathered per policy (in name order): the waypoint, and the
+    // workloads each one leaves exposed.
+    type Exposed =
+        BTreeMap<(&'static str, &'static str), (&'static Object, String, Vec<&'static Workload>)>;
+    let mut around: Exposed = BTreeMap::new();
+    let mut through: Exposed = BTreeMap::new();
+    let note = |into: &mut Exposed, r: &ObjectRef, waypoint: &str, w: &'static Workload| {
+        if let Some(o) = objects.get(&(r.namespace.as_str(), r.name.as_str())) {
+            into.entry((o.target.namespace.as_str(), o.target.name.as_str()))
+                .or_insert_with(|| (*o, waypoint.to_string(), Vec::new()))
+                .2
+                .push(w);
+        }
+    };
     for w in ctx.workloads() {
         let Some(waypoint) = w
             .waypoint
@@ -142,13 +153,7 @@ pub fn run(ctx: &Ctx) -> CheckResult {
             });
         if pods_skip && !only_waypoint {
             for (r, _, _) in attached.iter().filter(|(_, _, wp)| *wp) {
-                let Some(o) = objects.get(&(r.namespace.as_str(), r.name.as_str())) else {
-                    continue;
-                };
-                match around.iter_mut().find(|(x, _, _)| std::ptr::eq(*x, *o)) {
-                    Some((_, _, ws)) => ws.push(w),
-                    None => around.push((o, waypoint.to_string(), vec![w])),
-                }
+                note(&mut around, r, waypoint, w);
             }
         }
         // Through: ztunnel sees the waypoint, never the caller a DENY names.
@@ -156,16 +161,8 @@ pub fn run(ctx: &Ctx) -> CheckResult {
             if p.spec.action.as_deref() != Some("DENY") {
                 continue;
             }
-            let fields = identity_sources(p.spec.rules());
-            if fields.is_empty() {
-                continue;
-            }
-            let Some(o) = objects.get(&(r.namespace.as_str(), r.name.as_str())) else {
-                continue;
-            };
-            match through.iter_mut().find(|(x, _, _, _)| std::ptr::eq(*x, *o)) {
-                Some((_, _, ws, _)) => ws.push(w),
-                None => through.push((o, waypoint.to_string(), vec![w], fields)),
+            if !identity_sources(p.spec.rules()).is_empty() {
+                note(&mut through, r, waypoint, w);
             }
         }
     }
@@ -177,7 +174,7 @@ pub fn run(ctx: &Ctx) -> CheckResult {
             .join(", ")
     };
     let mut findings = Vec::new();
-    for (o, waypoint, ws) in around {
+    for (o, waypoint, ws) in around.into_values() {
         let (ns, name) = waypoint.split_once('/').unwrap_or(("", &waypoint));
         let app = ws[0].label("app").unwrap_or("THE-WORKLOAD");
         let fix = yaml::header("security.istio.io/v1", "AuthorizationPolicy", &ws[0].namespace, "only-from-waypoint")
@@ -203,7 +200,11 @@ pub fn run(ctx: &Ctx) -> CheckResult {
                 .raised(ctx.observed(), ctx.blast_radius(ws.iter().copied())),
         );
     }
-    for (o, waypoint, ws, fields) in through {
+    for (o, waypoint, ws) in through.into_values() {
+        let fields = by_target
+            .get(&(o.target.namespace.as_str(), o.target.name.as_str()))
+            .map(|p| identity_sources(p.spec.rules()))
+            .unwrap_or_default();
         findings.push(
             ctx.finding(Severity::Medium, &o.target, "DENY on caller identity is blind to traffic through the waypoint")
                 .confidence(ctx.observed())
