@@ -33,49 +33,38 @@ fn unmatched_info() -> CheckInfo {
 }
 
 /// The action of an AuthorizationPolicy (ALLOW when unset).
-fn action_of(o: &Object) -> String {
-    o.parse::<Value>()
-        .ok()
-        .and_then(|v| {
-            v.pointer("/spec/action")
-                .and_then(Value::as_str)
-                .map(str::to_string)
-        })
-        .unwrap_or_else(|| "ALLOW".into())
+fn action_of(p: &AuthorizationPolicy) -> &str {
+    p.spec.action.as_deref().unwrap_or("ALLOW")
 }
 
-/// The selector values of a policy, to find the workload it was written for.
-fn selector_values(o: &Object) -> Vec<String> {
-    let v: Value = o.parse().unwrap_or_default();
-    let mut out: Vec<String> = v
-        .pointer("/spec/selector/matchLabels")
-        .and_then(Value::as_object)
-        .map(|m| {
-            m.values()
-                .filter_map(Value::as_str)
-                .map(str::to_string)
-                .collect()
-        })
-        .unwrap_or_default();
-    for r in v
-        .pointer("/spec/targetRefs")
-        .and_then(Value::as_array)
-        .into_iter()
+/// The selector values and targetRefs names of a policy, to find the
+/// workload it was written for.
+fn selector_values(p: &AuthorizationPolicy) -> Vec<&str> {
+    let labels = p
+        .spec
+        .selector
+        .iter()
+        .flat_map(|s| s.match_labels.iter().map(|(_, v)| v.as_str()));
+    let refs = p
+        .spec
+        .target_refs
+        .iter()
         .flatten()
-        .chain(v.pointer("/spec/targetRef"))
-    {
-        out.extend(r.get("name").and_then(Value::as_str).map(str::to_string));
-    }
-    out
+        .chain(&p.spec.target_ref)
+        .filter_map(|r| r.get("name").and_then(Value::as_str));
+    labels.chain(refs).collect()
 }
 
 fn run_unmatched(ctx: &Ctx) -> CheckResult {
     let root = ctx.mesh_config().root_namespace;
-    // Unreadable AuthorizationPolicies leave every unmatched policy at its base severity.
-    let aps: &[Object] = ctx.objects(AUTHORIZATION_POLICY).unwrap_or_default();
-    let ap_by_name: std::collections::HashMap<(&str, &str), &Object> = aps
+    // Unreadable AuthorizationPolicies leave every unmatched policy at its
+    // base severity. The pack's one typed parse of the kind, shared.
+    let aps = ctx
+        .parsed::<AuthorizationPolicy>(AUTHORIZATION_POLICY, "Unmatched policies")
+        .unwrap_or_default();
+    let ap_by_name: std::collections::HashMap<(&str, &str), &AuthorizationPolicy> = aps
         .iter()
-        .map(|o| ((o.target.namespace.as_str(), o.target.name.as_str()), o))
+        .map(|(o, p)| ((o.target.namespace.as_str(), o.target.name.as_str()), *p))
         .collect();
     let populated: std::collections::BTreeSet<&str> = ctx
         .workloads()
@@ -117,39 +106,29 @@ fn run_unmatched(ctx: &Ctx) -> CheckResult {
         // Offline, Istio's own gateways are usually installed, not written in
         // the manifests: a policy for them may well apply in the cluster.
         let for_istio_gateway = ctx.source() == kridik_sdk::SourceKind::Offline
-            && ap.is_some_and(|o| {
-                o.parse::<Value>()
-                    .ok()
-                    .and_then(|v| v.pointer("/spec/selector/matchLabels").cloned())
-                    .and_then(|m| m.as_object().cloned())
-                    .is_some_and(|m| {
-                        m.iter().any(|(k, v)| {
-                            (k == "istio" || k == "app")
-                                && v.as_str().is_some_and(|v| v.contains("gateway"))
-                        })
-                    })
+            && ap.and_then(|p| p.spec.selector.as_ref()).is_some_and(|s| {
+                s.match_labels
+                    .iter()
+                    .any(|(k, v)| (k == "istio" || k == "app") && v.contains("gateway"))
             });
         let action = ap.map(action_of);
         let blocking = has_workloads
             && !for_istio_gateway
-            && action
-                .as_deref()
-                .is_some_and(|a| a == "DENY" || a == "CUSTOM");
+            && action.is_some_and(|a| a == "DENY" || a == "CUSTOM");
         // The workloads the selector or targetRefs names (by name, app label
         // or Service): the ones the policy was written for.
         let intended: Vec<&Workload> = ap
             .filter(|_| has_workloads && !for_istio_gateway)
             .map(|ap| {
                 let named = selector_values(ap);
-                ctx.workloads()
-                    .iter()
+                ctx.workloads_in(&p.target.namespace)
+                    .into_iter()
                     .filter(|w| {
-                        w.namespace == p.target.namespace
-                            && named.iter().any(|n| {
-                                *n == w.name
-                                    || w.label("app") == Some(n)
-                                    || w.services.iter().any(|s| s.name == *n)
-                            })
+                        named.iter().any(|n| {
+                            *n == w.name
+                                || w.label("app") == Some(n)
+                                || w.services.iter().any(|s| s.name == *n)
+                        })
                     })
                     .collect()
             })
@@ -158,14 +137,8 @@ fn run_unmatched(ctx: &Ctx) -> CheckResult {
         // names without any ALLOW policy: they accept every request, not
         // only the callers it lists (a targetRefs policy on a Service no
         // waypoint serves is the usual case in ambient).
-        let restricting = ap.is_some_and(|o| {
-            o.parse::<Value>().ok().is_some_and(|v| {
-                v.pointer("/spec/rules")
-                    .and_then(Value::as_array)
-                    .is_some_and(|r| !r.is_empty())
-            })
-        });
-        let open: Vec<&Workload> = if action.as_deref() == Some("ALLOW") && restricting {
+        let restricting = ap.is_some_and(|p| !p.spec.rules.is_empty());
+        let open: Vec<&Workload> = if action == Some("ALLOW") && restricting {
             intended
                 .iter()
                 .copied()
@@ -174,7 +147,7 @@ fn run_unmatched(ctx: &Ctx) -> CheckResult {
                         && !w.authorization_policies.iter().any(|r| {
                             ap_by_name
                                 .get(&(r.namespace.as_str(), r.name.as_str()))
-                                .is_some_and(|o| action_of(o) == "ALLOW")
+                                .is_some_and(|p| action_of(p) == "ALLOW")
                         })
                 })
                 .collect()
