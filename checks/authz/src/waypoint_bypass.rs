@@ -89,81 +89,110 @@ fn identity_sources(rules: &[Rule]) -> Vec<String> {
     out
 }
 
+/// What the check needs of one enforced policy, worked out once.
+struct Facts {
+    object: &'static Object,
+    policy: &'static Policy,
+    /// Attached by targetRefs: enforced by a waypoint, not by ztunnel.
+    at_waypoint: bool,
+    /// A ztunnel DENY's caller-identity fields, which the waypoint hides.
+    blind: Vec<String>,
+}
+
+/// A policy by namespace and name.
+type Key = (&'static str, &'static str);
+
+/// Findings gathered per policy (in name order): the facts, the waypoint and
+/// the workloads the policy leaves exposed.
+type Exposed<'a> = BTreeMap<Key, (&'a Facts, String, Vec<&'static Workload>)>;
+
+fn note<'a>(
+    into: &mut Exposed<'a>,
+    (key, f): (&Key, &'a Facts),
+    waypoint: &str,
+    w: &'static Workload,
+) {
+    into.entry(*key)
+        .or_insert_with(|| (f, waypoint.to_string(), Vec::new()))
+        .2
+        .push(w);
+}
+
 pub fn run(ctx: &Ctx) -> CheckResult {
+    // Ambient workloads behind a waypoint: most meshes have none, and then
+    // no policy needs looking at.
+    let behind: Vec<(&'static Workload, &str)> = ctx
+        .workloads()
+        .iter()
+        .filter(|w| w.enrollment.dataplane == Dataplane::Ambient)
+        .filter_map(|w| Some((w, w.waypoint.as_deref()?)))
+        .collect();
+    if behind.is_empty() {
+        return Ok(Vec::new());
+    }
     let aps = match ctx.parsed::<Policy>(AP_KIND, "Waypoint bypass") {
         Ok(p) => p,
         Err(unknown) => return Ok(vec![*unknown]),
     };
-    let by_target: HashMap<(&str, &str), &Policy> = aps
-        .iter()
+    let facts: HashMap<Key, Facts> = aps
+        .into_iter()
         .filter(|(o, p)| enforced(o) && p.spec.provider.is_none())
-        .map(|(o, p)| ((o.target.namespace.as_str(), o.target.name.as_str()), *p))
-        .collect();
-    let objects: HashMap<(&str, &str), &Object> = aps
-        .iter()
-        .map(|(o, _)| ((o.target.namespace.as_str(), o.target.name.as_str()), *o))
+        .map(|(object, policy)| {
+            let at_waypoint = ctx
+                .policy(&object.target)
+                .is_some_and(|s| s.scope == PolicyScope::TargetRefs);
+            let blind = if !at_waypoint && policy.spec.action.as_deref() == Some("DENY") {
+                identity_sources(policy.spec.rules())
+            } else {
+                Vec::new()
+            };
+            let key = (
+                object.target.namespace.as_str(),
+                object.target.name.as_str(),
+            );
+            (
+                key,
+                Facts {
+                    object,
+                    policy,
+                    at_waypoint,
+                    blind,
+                },
+            )
+        })
         .collect();
     let traffic = waypoint_traffic(ctx);
-    // Findings gathered per policy (in name order): the waypoint, and the
-    // workloads each one leaves exposed.
-    type Exposed =
-        BTreeMap<(&'static str, &'static str), (&'static Object, String, Vec<&'static Workload>)>;
     let mut around: Exposed = BTreeMap::new();
     let mut through: Exposed = BTreeMap::new();
-    let note = |into: &mut Exposed, r: &ObjectRef, waypoint: &str, w: &'static Workload| {
-        if let Some(o) = objects.get(&(r.namespace.as_str(), r.name.as_str())) {
-            into.entry((o.target.namespace.as_str(), o.target.name.as_str()))
-                .or_insert_with(|| (*o, waypoint.to_string(), Vec::new()))
-                .2
-                .push(w);
-        }
-    };
-    for w in ctx.workloads() {
-        let Some(waypoint) = w
-            .waypoint
-            .as_deref()
-            .filter(|_| w.enrollment.dataplane == Dataplane::Ambient)
-        else {
-            continue;
-        };
-        let attached: Vec<(&ObjectRef, &Policy, bool)> = w
+    for (w, waypoint) in behind {
+        let attached: Vec<(&Key, &Facts)> = w
             .authorization_policies
             .iter()
-            .filter_map(|r| {
-                let p = by_target.get(&(r.namespace.as_str(), r.name.as_str()))?;
-                let at_waypoint = ctx
-                    .policy(r)
-                    .is_some_and(|s| s.scope == PolicyScope::TargetRefs);
-                Some((r, *p, at_waypoint))
-            })
+            .filter_map(|r| facts.get_key_value(&(r.namespace.as_str(), r.name.as_str())))
             .collect();
-        let at_ztunnel = || attached.iter().filter(|(_, _, wp)| !wp);
-        // Around: pod-addressed traffic skips a service-only waypoint.
+        // Around: pod-addressed traffic skips a service-only waypoint, and
+        // meets only ztunnel's policies.
         let pods_skip = traffic.get(waypoint).is_none_or(|t| t == "service");
-        let ztunnel_allows: Vec<&Policy> = at_ztunnel()
-            .filter(|(_, p, _)| p.spec.is_allow())
-            .map(|(_, p, _)| *p)
-            .collect();
-        let only_waypoint = !ztunnel_allows.is_empty()
-            && ztunnel_allows.iter().all(|p| {
-                p.spec
+        let mut ztunnel_allows = attached
+            .iter()
+            .filter(|(_, f)| !f.at_waypoint && f.policy.spec.is_allow())
+            .peekable();
+        let only_waypoint = ztunnel_allows.peek().is_some()
+            && ztunnel_allows.all(|(_, f)| {
+                f.policy
+                    .spec
                     .rules()
                     .iter()
                     .all(|r| admits_only_waypoint(r, waypoint))
             });
         if pods_skip && !only_waypoint {
-            for (r, _, _) in attached.iter().filter(|(_, _, wp)| *wp) {
-                note(&mut around, r, waypoint, w);
+            for a in attached.iter().filter(|(_, f)| f.at_waypoint) {
+                note(&mut around, *a, waypoint, w);
             }
         }
         // Through: ztunnel sees the waypoint, never the caller a DENY names.
-        for (r, p, _) in at_ztunnel() {
-            if p.spec.action.as_deref() != Some("DENY") {
-                continue;
-            }
-            if !identity_sources(p.spec.rules()).is_empty() {
-                note(&mut through, r, waypoint, w);
-            }
+        for a in attached.iter().filter(|(_, f)| !f.blind.is_empty()) {
+            note(&mut through, *a, waypoint, w);
         }
     }
     let ids = |ws: &[&Workload]| {
@@ -174,7 +203,8 @@ pub fn run(ctx: &Ctx) -> CheckResult {
             .join(", ")
     };
     let mut findings = Vec::new();
-    for (o, waypoint, ws) in around.into_values() {
+    for (f, waypoint, ws) in around.into_values() {
+        let o = f.object;
         let (ns, name) = waypoint.split_once('/').unwrap_or(("", &waypoint));
         let app = ws[0].label("app").unwrap_or("THE-WORKLOAD");
         let fix = yaml::header("security.istio.io/v1", "AuthorizationPolicy", &ws[0].namespace, "only-from-waypoint")
@@ -200,11 +230,8 @@ pub fn run(ctx: &Ctx) -> CheckResult {
                 .raised(ctx.observed(), ctx.blast_radius(ws.iter().copied())),
         );
     }
-    for (o, waypoint, ws) in through.into_values() {
-        let fields = by_target
-            .get(&(o.target.namespace.as_str(), o.target.name.as_str()))
-            .map(|p| identity_sources(p.spec.rules()))
-            .unwrap_or_default();
+    for (f, waypoint, ws) in through.into_values() {
+        let (o, fields) = (f.object, &f.blind);
         findings.push(
             ctx.finding(Severity::Medium, &o.target, "DENY on caller identity is blind to traffic through the waypoint")
                 .confidence(ctx.observed())
