@@ -2,7 +2,7 @@
 //! the gateway sees is the balancer's or a node's unless the topology tells
 //! Envoy where the client's is.
 
-use crate::{enforced, header_yaml, Policy, AP_KIND};
+use crate::{enforced, fields_in, header_yaml, Policy, Side, AP_KIND};
 use kridik_sdk::kinds::SERVICE;
 use kridik_sdk::prelude::*;
 use kridik_sdk::MeshConfig;
@@ -34,16 +34,11 @@ pub fn info() -> CheckInfo {
 const PEER: &[&str] = &["ipBlocks", "notIpBlocks"];
 const REMOTE: &[&str] = &["remoteIpBlocks", "notRemoteIpBlocks"];
 
-/// What the gateway's topology restores: (PROXY protocol, trusted XFF hops).
-fn topology(mesh: &MeshConfig, w: &Workload) -> (bool, bool) {
-    let config: Value = serde_json::from_str(&mesh.json).unwrap_or_default();
-    let mesh_topology = config.pointer("/defaultConfig/gatewayTopology");
-    let mut proxy_protocol = mesh_topology.and_then(|t| t.get("proxyProtocol")).is_some();
-    let mut trusted = mesh_topology
-        .and_then(|t| t.get("numTrustedProxies"))
-        .and_then(Value::as_u64)
-        .is_some_and(|n| n > 0);
-    // The pod's own proxy config (YAML or JSON text) overrides the mesh's.
+/// What the gateway's topology restores, as (PROXY protocol, trusted XFF
+/// hops): the mesh's `defaultConfig.gatewayTopology`, or the pod's own
+/// `proxy.istio.io/config` (YAML or JSON text) on top of it.
+fn topology(mesh: (bool, bool), w: &Workload) -> (bool, bool) {
+    let (mut proxy_protocol, mut trusted) = mesh;
     if let Some(own) = w.annotation("proxy.istio.io/config") {
         proxy_protocol |= own.contains("proxyProtocol");
         trusted |= own
@@ -58,6 +53,18 @@ fn topology(mesh: &MeshConfig, w: &Workload) -> (bool, bool) {
             .is_some_and(|n| n > 0);
     }
     (proxy_protocol, trusted)
+}
+
+/// The mesh-wide part of [`topology`], read once.
+fn mesh_topology(mesh: &MeshConfig) -> (bool, bool) {
+    let config: Value = serde_json::from_str(&mesh.json).unwrap_or_default();
+    let t = config.pointer("/defaultConfig/gatewayTopology");
+    (
+        t.and_then(|t| t.get("proxyProtocol")).is_some(),
+        t.and_then(|t| t.get("numTrustedProxies"))
+            .and_then(Value::as_u64)
+            .is_some_and(|n| n > 0),
+    )
 }
 
 /// The gateway's Service that hides client addresses, if one does: type
@@ -85,7 +92,7 @@ pub fn run(ctx: &Ctx) -> CheckResult {
         Ok(p) => p,
         Err(unknown) => return Ok(vec![*unknown]),
     };
-    let mesh = ctx.mesh_config();
+    let mesh = mesh_topology(&ctx.mesh_config());
     let mut findings = Vec::new();
     for (o, p) in &aps {
         if !enforced(o) || p.spec.provider.is_some() {
@@ -95,16 +102,11 @@ pub fn run(ctx: &Ctx) -> CheckResult {
         if !deny && !p.spec.is_allow() {
             continue;
         }
-        let fields = |names: &[&str]| -> Vec<String> {
-            let mut out = Vec::new();
-            for (i, rule) in p.spec.rules().iter().enumerate() {
-                for (j, s) in rule.sources().enumerate() {
-                    for k in names.iter().filter(|k| !s.field(k).is_empty()) {
-                        out.push(format!("rules[{i}].from[{j}].source.{k}"));
-                    }
-                }
-            }
-            out
+        let fields = |names| -> Vec<String> {
+            fields_in(p.spec.rules(), Side::From, names)
+                .into_iter()
+                .map(|(_, f)| f)
+                .collect()
         };
         let (peer, remote) = (fields(PEER), fields(REMOTE));
         if peer.is_empty() && remote.is_empty() {
@@ -120,7 +122,7 @@ pub fn run(ctx: &Ctx) -> CheckResult {
             let Some(service) = hiding_service(ctx, w) else {
                 continue;
             };
-            let (proxy_protocol, trusted) = topology(&mesh, w);
+            let (proxy_protocol, trusted) = topology(mesh, w);
             let mut blind: Vec<&String> = Vec::new();
             if !proxy_protocol {
                 blind.extend(&peer);
