@@ -40,20 +40,20 @@ fn scheme(url: &str) -> &str {
     }
 }
 
-/// What is wrong with one plugin, as (high, description).
-fn problems(spec: &Value) -> Vec<(bool, String)> {
+/// What is wrong with one plugin.
+fn problems(spec: &Value) -> Vec<(Severity, String)> {
     let text = |k: &str| spec.get(k).and_then(Value::as_str).unwrap_or_default();
     let url = text("url");
     let pinned = !text("sha256").is_empty() || url.contains("@sha256:");
     let mut out = Vec::new();
     match scheme(url).to_ascii_lowercase().as_str() {
         "http" if !pinned => out.push((
-            true,
+            Severity::High,
             format!("spec.url {url} is fetched over plain HTTP and no sha256 pins the module: anyone on the path can replace the code the proxies run"),
         )),
         "file" | "http" => {}
         _ if !pinned && !url.is_empty() => out.push((
-            false,
+            Severity::Low,
             format!("spec.url {url} names no digest and spec.sha256 is unset: whatever is pushed under that reference next runs in the proxies"),
         )),
         _ => {}
@@ -61,7 +61,7 @@ fn problems(spec: &Value) -> Vec<(bool, String)> {
     let phase = text("phase");
     if text("failStrategy") == "FAIL_OPEN" && matches!(phase, "AUTHN" | "AUTHZ") {
         out.push((
-            true,
+            Severity::High,
             format!("spec.failStrategy is FAIL_OPEN for a plugin in phase {phase}: when its module cannot be fetched or crashes, requests pass without the check it performs"),
         ));
     }
@@ -76,8 +76,8 @@ pub fn run(ctx: &Ctx) -> CheckResult {
     let root = ctx.mesh_config().root_namespace;
     let mut findings = Vec::new();
     for (o, v) in &plugins {
-        let spec = v.get("spec").cloned().unwrap_or_default();
-        let problems = problems(&spec);
+        let spec = v.get("spec").unwrap_or(&Value::Null);
+        let problems = problems(spec);
         if problems.is_empty() {
             continue;
         }
@@ -92,7 +92,6 @@ pub fn run(ctx: &Ctx) -> CheckResult {
         } else {
             format!("every proxy in namespace {}", o.target.namespace)
         };
-        let high = problems.iter().any(|(h, _)| *h);
         let url = spec.get("url").and_then(Value::as_str).unwrap_or_default();
         let name = url
             .rsplit('/')
@@ -112,30 +111,20 @@ pub fn run(ctx: &Ctx) -> CheckResult {
         ) + &format!(
             "spec:\n  url: oci://REGISTRY/{name}@sha256:DIGEST  # a digest, fetched over TLS\n  sha256: DIGEST  # the module's own sha256: the proxy refuses any other\n  phase: {phase}\n  failStrategy: FAIL_CLOSE  # a module that fails to load stops traffic, never skips the check\n"
         );
-        let mut f = ctx
-            .finding(
-                if high { Severity::High } else { Severity::Low },
-                &o.target,
-                "WasmPlugin runs unpinned code or fails open",
-            )
-            .confidence(ctx.observed())
-            .message(format!(
-                "{} runs in {scope}: {}.",
-                o.target.display(),
-                problems
-                    .iter()
-                    .map(|(_, p)| p.as_str())
-                    .collect::<Vec<_>>()
-                    .join("; ")
-            ))
+        let Some(mut f) = ctx.problems(
+            &o.target,
+            "WasmPlugin runs unpinned code or fails open",
+            &problems,
+        ) else {
+            continue;
+        };
+        f = f
+            .evidence(ctx.observed(), Some(&o.target), &format!("runs in {scope}"))
             .remediation(
                 "Pin the module (an image digest and spec.sha256), fetch it over TLS, and keep failStrategy FAIL_CLOSE for plugins that authenticate or authorize.",
                 Some(fix),
             )
             .reference("https://istio.io/latest/docs/reference/config/proxy_extensions/wasm-plugin/");
-        for (_, p) in &problems {
-            f = f.evidence(ctx.observed(), Some(&o.target), p);
-        }
         if mesh_wide {
             f = f.raised(ctx.observed(), Some(scope));
         }
@@ -150,7 +139,10 @@ mod tests {
     use serde_json::json;
 
     fn highs(spec: Value) -> Vec<bool> {
-        problems(&spec).into_iter().map(|(h, _)| h).collect()
+        problems(&spec)
+            .into_iter()
+            .map(|(s, _)| s == Severity::High)
+            .collect()
     }
 
     #[test]
