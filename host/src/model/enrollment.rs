@@ -218,20 +218,25 @@ fn injection(pod: &Pod) -> Result<String, String> {
         .labels
         .get("sidecar.istio.io/inject")
         .map(String::as_str);
-    // The webhooks' selectors (mutatingwebhook.yaml) look only at the label.
-    let webhook = match (ns_inject, ns_rev) {
-        (Some("enabled"), _) => {
-            (label != Some("false")).then(|| "namespace label istio-injection=enabled".to_string())
-        }
+    // The webhooks' selectors (mutatingwebhook.yaml) look only at the label:
+    // why one would inject, and the revision it asks for.
+    let webhook: Option<(String, Option<&str>)> = match (ns_inject, ns_rev) {
+        (Some("enabled"), _) => (label != Some("false"))
+            .then(|| ("namespace label istio-injection=enabled".to_string(), None)),
         (Some(_), _) => None,
-        (None, Some(rev)) => {
-            (label != Some("false")).then(|| format!("namespace label istio.io/rev={rev}"))
-        }
+        (None, Some(rev)) => (label != Some("false")).then(|| {
+            (
+                format!("namespace label istio.io/rev={rev}"),
+                Some(rev.as_str()),
+            )
+        }),
         (None, None) => match (label, pod.labels.get("istio.io/rev")) {
-            (Some("true"), None) => Some("pod label sidecar.istio.io/inject=true".into()),
-            (l, Some(rev)) if l != Some("false") => Some(format!("pod label istio.io/rev={rev}")),
+            (Some("true"), None) => Some(("pod label sidecar.istio.io/inject=true".into(), None)),
+            (l, Some(rev)) if l != Some("false") => {
+                Some((format!("pod label istio.io/rev={rev}"), Some(rev.as_str())))
+            }
             (None, None) if pod.injector.namespaces_by_default => {
-                Some("the injector's enableNamespacesByDefault".into())
+                Some(("the injector's enableNamespacesByDefault".into(), None))
             }
             _ => None,
         },
@@ -239,16 +244,12 @@ fn injection(pod: &Pod) -> Result<String, String> {
     // The label must reach a webhook that exists: a revision label naming a
     // removed revision, or istio-injection=enabled in a revision-only
     // install, injects nothing.
-    let rev = match (ns_inject, ns_rev) {
-        (Some(_), _) => None,
-        (None, Some(rev)) => Some(rev.as_str()),
-        (None, None) => pod.labels.get("istio.io/rev").map(String::as_str),
-    };
-    if let (Some(why), Some(served)) = (&webhook, &pod.injector.served) {
-        if let Some(refused) = served.refuses(why, rev) {
+    if let (Some((why, rev)), Some(served)) = (&webhook, &pod.injector.served) {
+        if let Some(refused) = served.refuses(why, *rev) {
             return Err(refused);
         }
     }
+    let webhook = webhook.map(|(why, _)| why);
     let Some(why) = webhook else {
         return Err(match (ns_inject, label) {
             (Some("disabled"), _) => "namespace label istio-injection=disabled".into(),
